@@ -1,0 +1,139 @@
+// releases, history, status, logs, exec, lock, prune
+import { Option } from 'commander';
+import type { ResolvedConfig } from '../config/load.ts';
+import { eachHost, withSession, type Session } from '../engine/session.ts';
+import { prune } from '../engine/prune.ts';
+import { describeHolder, forceReleaseLock, isStale, readLock } from '../server/lock.ts';
+import { readState, type ReleaseInfo } from '../server/state.ts';
+import type { Host } from '../transport/host.ts';
+import type { Cli } from './main.ts';
+
+/** Read-only commands connect without a step line. */
+function quietly<T>(cli: Cli, cfg: ResolvedConfig, fn: (s: Session) => Promise<T>): Promise<T> {
+  return withSession(cfg, cli.reporter(), fn, { connectStep: false });
+}
+
+function prefix(hosts: Host[], h: Host): string {
+  return hosts.length > 1 ? `[${h.name}] ` : '';
+}
+
+export function releasesTable(releases: ReleaseInfo[]): string {
+  const rows = [...releases].reverse().map((r) => [r.current ? '*' : ' ', r.id, r.status, (r.sha ?? '').slice(0, 7), r.user ?? '', r.time ? r.time.replace('T', ' ').slice(0, 19) : '', r.subject ?? '']);
+  const head = [' ', 'RELEASE', 'STATUS', 'SHA', 'BY', 'WHEN (UTC)', 'SUBJECT'];
+  const all = [head, ...rows];
+  const widths = head.map((_, i) => Math.max(...all.map((r) => r[i]!.length)));
+  return all.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd()).join('\n');
+}
+
+export function registerInspectCommands(cli: Cli): void {
+  const p = cli.program;
+  p.command('releases <env>')
+    .description('kept releases: id, status, git sha and subject, who, when; * marks the current one')
+    .action((env: string) =>
+      quietly(cli, cli.resolve(env), async (s) => {
+        const states = await eachHost(s.hosts, (h) => readState(h, s.layout));
+        if (cli.globals().json) return cli.reporter().json(Object.fromEntries(s.hosts.map((h, i) => [h.name, { current: states[i]!.current, releases: states[i]!.releases }])));
+        s.hosts.forEach((h, i) => process.stdout.write(`${s.hosts.length > 1 ? `${h.name}:\n` : ''}${releasesTable(states[i]!.releases)}\n`));
+      }),
+    );
+
+  p.command('history <env>')
+    .description('deploy history recorded on the hosts: started, succeeded, failed, rolled back')
+    .option('-n, --lines <n>', 'last N events', (v) => Number(v), 20)
+    .action((env: string, o: { lines: number }) =>
+      quietly(cli, cli.resolve(env), async (s) => {
+        const states = await eachHost(s.hosts, (h) => readState(h, s.layout));
+        const events = states.flatMap((st) => st.history).sort((a, b) => a.time.localeCompare(b.time)).slice(-o.lines);
+        if (cli.globals().json) return cli.reporter().json(events);
+        for (const e of events) {
+          const took = e.duration_ms !== undefined ? ` in ${(e.duration_ms / 1000).toFixed(1)}s` : '';
+          const from = e.event === 'rolled_back' && e.previous ? ` (from ${e.previous})` : '';
+          process.stdout.write(`${e.time.replace('T', ' ').slice(0, 19)}  ${e.host.padEnd(12)} ${e.event.padEnd(11)} ${e.release}${from}  by ${e.user}@${e.machine}${took}${e.reason ? `  — ${e.reason}` : ''}\n`);
+        }
+      }),
+    );
+
+  p.command('status <env>')
+    .description('what runs on each host: state, pid, release, restarts, lock')
+    .action((env: string) =>
+      quietly(cli, cli.resolve(env), async (s) => {
+        const rows = await eachHost(s.hosts, async (h) => ({ host: h.name, ...(await s.runtime.status(h, s.cfg)), lock: await readLock(h, s.layout) }));
+        if (cli.globals().json) return cli.reporter().json(rows);
+        for (const r of rows) {
+          process.stdout.write(`${r.host}: ${r.state}${r.pid ? `, pid ${r.pid}` : ''}${r.release ? `, release ${r.release}` : ''}${r.restarts !== undefined ? `, ${r.restarts} restart(s)` : ''}${r.since ? `, since ${r.since}` : ''}\n`);
+          if (r.detail) process.stdout.write(`  ${r.detail}\n`);
+          if (r.lock) process.stdout.write(`  locked by ${describeHolder(r.lock)}\n`);
+        }
+      }),
+    );
+
+  p.command('logs <env>')
+    .description('the app\'s output (journald or supervisor log files)')
+    .option('-f, --follow', 'keep printing new lines', false)
+    .option('-n, --lines <n>', 'lines to show', (v) => Number(v), 100)
+    .action((env: string, o: { follow: boolean; lines: number }) =>
+      quietly(cli, cli.resolve(env), async (s) => {
+        const argv = s.runtime.logsArgv(s.cfg, { lines: o.lines, follow: o.follow });
+        const sudo = s.cfg.runtime === 'systemd';
+        if (s.hosts.length === 1 && !sudo) {
+          process.exitCode = await s.hosts[0]!.attach(argv);
+          return;
+        }
+        await eachHost(s.hosts, (h) => h.run(argv, { sudo, onLine: (line) => process.stdout.write(`${prefix(s.hosts, h)}${line}\n`) }));
+      }),
+    );
+
+  p.command('exec <env>')
+    .description('run a command in the current release with the app\'s user and environment: slipway exec ENV -- CMD')
+    .addOption(new Option('-t, --tty', 'allocate a terminal (interactive consoles)').default(false))
+    .argument('<command...>')
+    .action((env: string, command: string[], o: { tty: boolean }) =>
+      quietly(cli, cli.resolve(env), async (s) => {
+        const line = command.join(' ');
+        const codes = await eachHost(s.hosts.slice(0, o.tty ? 1 : undefined), async (h) => {
+          const { argv, sudo } = s.runtime.execArgv(s.cfg, line, { cwd: s.layout.current, tty: o.tty });
+          if (s.hosts.length === 1) return h.attach(sudo && h.loginUser !== 'root' && h.target.kind === 'ssh' ? ['sudo', '-n', '--', ...argv] : argv, { tty: o.tty });
+          const r = await h.run(argv, { sudo, reject: false, onLine: (l) => process.stdout.write(`${prefix(s.hosts, h)}${l}\n`) });
+          return r.exitCode;
+        });
+        process.exitCode = codes.find((c) => c !== 0) ?? 0;
+      }),
+    );
+
+  const lock = p.command('lock').description('the deploy lock on each host');
+  lock
+    .command('status <env>')
+    .description('who holds the lock, if anyone')
+    .action((env: string) =>
+      quietly(cli, cli.resolve(env), async (s) => {
+        const held = await eachHost(s.hosts, async (h) => ({ host: h.name, lock: await readLock(h, s.layout) }));
+        if (cli.globals().json) return cli.reporter().json(held);
+        for (const { host, lock: info } of held) {
+          process.stdout.write(`${host}: ${info ? `locked by ${describeHolder(info)}${isStale(info) ? ' — STALE: that process is gone; clear it with `slipway lock release`' : ''}` : 'unlocked'}\n`);
+        }
+      }),
+    );
+  lock
+    .command('release <env>')
+    .description('remove the lock (after checking that no deploy is running)')
+    .action((env: string) =>
+      quietly(cli, cli.resolve(env), async (s) => {
+        await eachHost(s.hosts, async (h) => {
+          const info = await readLock(h, s.layout);
+          if (!info) return cli.reporter().info(`${h.name}: not locked`);
+          await forceReleaseLock(h, s.layout);
+          cli.reporter().info(`${h.name}: released the lock held by ${describeHolder(info)}`);
+        });
+      }),
+    );
+
+  p.command('prune <env>')
+    .description('delete releases beyond keep_releases (never the current one or the one before it)')
+    .action((env: string) =>
+      withSession(cli.resolve(env), cli.reporter(), async (s) => {
+        const removed = await prune(s);
+        if (cli.globals().json) cli.reporter().json(removed);
+      }),
+    );
+}
+

@@ -1,0 +1,69 @@
+// The command line: parse, call the engine, render. No deploy logic here.
+import { Command, CommanderError, Option } from 'commander';
+import { loadConfig, resolveEnvironment, type ResolvedConfig } from '../config/load.ts';
+import { SlipwayError } from '../errors.ts';
+import { Reporter } from '../output/reporter.ts';
+import { registerDeployCommands } from './deploy.ts';
+import { registerInspectCommands } from './inspect.ts';
+import { registerSetupCommands } from './setup.ts';
+
+declare const SLIPWAY_VERSION: string;
+
+export interface GlobalOptions {
+  config: string;
+  json: boolean;
+  verbose: boolean;
+  quiet: boolean;
+}
+
+export interface Cli {
+  program: Command;
+  reporter(): Reporter;
+  resolve(env: string): ResolvedConfig;
+  globals(): GlobalOptions;
+  /** the command line, as recorded in locks and history */
+  commandLine: string;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const program = new Command('slipway')
+    .description('Deploy apps to your own servers over SSH: versioned releases, atomic switch, health-checked restart, instant rollback.')
+    .version(typeof SLIPWAY_VERSION === 'string' ? SLIPWAY_VERSION : 'dev', '-V, --version')
+    .addOption(new Option('-c, --config <file>', 'config file').default('slipway.yml').env('SLIPWAY_CONFIG'))
+    .option('--json', 'print results as JSON on stdout (progress stays on stderr)', false)
+    .option('-v, --verbose', 'show every command run on every host', false)
+    .option('-q, --quiet', 'print only errors and results', false)
+    .showHelpAfterError()
+    .exitOverride();
+  let reporter: Reporter | undefined;
+  const cli: Cli = {
+    program,
+    commandLine: ['slipway', ...argv].join(' '),
+    globals: () => program.opts<GlobalOptions>(),
+    reporter: () => (reporter ??= new Reporter(program.opts<GlobalOptions>())),
+    resolve: (env) => {
+      const cfg = resolveEnvironment(loadConfig(program.opts<GlobalOptions>().config), env);
+      return cfg;
+    },
+  };
+  registerSetupCommands(cli);
+  registerDeployCommands(cli);
+  registerInspectCommands(cli);
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return Number(process.exitCode ?? 0);
+  } catch (e) {
+    if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
+    return renderError(e, cli.reporter(), program.opts<GlobalOptions>().json);
+  }
+}
+
+export function renderError(e: unknown, reporter: Reporter, json: boolean): number {
+  const err = e instanceof SlipwayError ? e : new SlipwayError('failure', e instanceof Error ? e.message : String(e), { details: process.env.SLIPWAY_DEBUG && e instanceof Error ? e.stack : undefined });
+  const lines = [`✖ ${err.message}`];
+  if (err.details) lines.push(...err.details.split('\n').map((l) => `    ${l}`));
+  if (err.hint) lines.push(`  → ${err.hint}`);
+  process.stderr.write(`${reporter.redact(lines.join('\n'))}\n`);
+  if (json) reporter.json({ ok: false, error: { kind: err.kind, exit_code: err.exitCode, message: err.message, details: err.details, hint: err.hint } });
+  return err.exitCode;
+}

@@ -1,0 +1,112 @@
+// init, setup, config
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { stringify } from 'yaml';
+import { loadConfig, resolveEnvironment, type ResolvedConfig } from '../config/load.ts';
+import { jsonSchema } from '../config/schema.ts';
+import { setup } from '../engine/setup.ts';
+import { SlipwayError } from '../errors.ts';
+import type { Cli } from './main.ts';
+
+export function registerSetupCommands(cli: Cli): void {
+  cli.program
+    .command('init')
+    .description('write a commented slipway.yml for the app in this folder')
+    .option('--force', 'overwrite an existing file', false)
+    .action((o: { force: boolean }) => {
+      const file = cli.globals().config;
+      if (existsSync(file) && !o.force) throw new SlipwayError('config', `${file} already exists`, { hint: 'edit it, or pass --force to overwrite' });
+      writeFileSync(file, initialConfig(path.dirname(path.resolve(file))));
+      cli.reporter().info(`Wrote ${file}. Next: set your host under environments.production.hosts, then run: slipway setup production`);
+    });
+
+  cli.program
+    .command('setup <env>')
+    .description('bootstrap the hosts: packages, service user, folders, unit or supervisor (idempotent)')
+    .action(async (env: string) => {
+      const result = await setup(cli.resolve(env), cli.reporter());
+      if (cli.globals().json) cli.reporter().json({ ok: true, hosts: result });
+    });
+
+  cli.program
+    .command('config [env]')
+    .description('print the merged configuration of an environment (secrets redacted), or the JSON Schema')
+    .option('--schema', 'print the JSON Schema of slipway.yml', false)
+    .action((env: string | undefined, o: { schema: boolean }) => {
+      if (o.schema) {
+        process.stdout.write(`${JSON.stringify(jsonSchema(), null, 2)}\n`);
+        return;
+      }
+      const loaded = loadConfig(cli.globals().config);
+      const names = env ? [env] : Object.keys(loaded.data.environments);
+      const merged = Object.fromEntries(names.map((n) => [n, redacted(resolveEnvironment(loaded, n))]));
+      process.stdout.write(cli.globals().json ? `${JSON.stringify(merged, null, 2)}\n` : stringify(merged));
+    });
+}
+
+/** The merged config as shown to people: secrets appear by name only. */
+export function redacted(cfg: ResolvedConfig): Record<string, unknown> {
+  const { dir: _dir, file: _file, targets, secrets, ...rest } = cfg;
+  return { ...rest, hosts: targets.map((t) => t.name), secrets: Object.fromEntries(secrets.map((s) => [s, process.env[s] === undefined ? '(not set)' : '[redacted]'])) };
+}
+
+function initialConfig(dir: string): string {
+  let name = path.basename(dir);
+  let run = 'node server.js';
+  let hasLock = false;
+  try {
+    const pkg = JSON.parse(readFileSync(path.join(dir, 'package.json'), 'utf8')) as { name?: string; scripts?: Record<string, string>; main?: string };
+    if (pkg.name) name = pkg.name.replace(/^@[^/]+\//, '');
+    if (pkg.scripts?.start) run = pkg.scripts.start;
+    else if (pkg.main) run = `node ${pkg.main}`;
+    hasLock = existsSync(path.join(dir, 'package-lock.json'));
+  } catch {
+    /* not a Node app, or no package.json */
+  }
+  const app = name.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^[^a-z]+/, '').slice(0, 40) || 'app';
+  return `# slipway.yml — see \`slipway config --schema\` and the README for every key.
+app: ${app}
+
+# The command that starts the app; it must listen on $PORT.
+run: ${JSON.stringify(run)}
+port: 3000
+
+# Commands run on this machine before the files are selected.
+build: []
+# Which files make a release (git-ignored files ship only when named explicitly, e.g. "dist/**").
+include: ["**"]
+exclude: ["test/**", "*.md"]
+
+# Dependencies installed on the host, cached by the lockfile's content.
+${hasLock ? 'install:\n  command: "npm ci --omit=dev"' : '# install:\n#   command: "npm ci --omit=dev"'}
+
+# Kept across releases, linked into each one.
+shared:
+  dirs: []      # e.g. [storage]
+  files: []     # e.g. [.env]
+
+hooks:
+  before_activate: []   # e.g. ["npm run migrate"]
+  after_activate: []
+
+health:
+  path: /
+  status: 200
+  timeout: 30
+
+env:
+  NODE_ENV: production
+# Secret names, read from your shell's environment when you deploy; never printed.
+secrets: []
+
+environments:
+  production:
+    hosts: ["deploy@your-server.example.com"]
+  # A folder on this machine, run by slipway's own supervisor: try it with
+  #   slipway setup local && slipway deploy local --allow-dirty
+  local:
+    hosts: [local]
+    root: .slipway-local
+    port: 3900
+`;
+}

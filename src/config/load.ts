@@ -1,0 +1,240 @@
+// Loading slipway.yml: parse, validate against the schema with exact
+// file:line:column positions, and merge an environment's overrides.
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { isMap, isPair, isScalar, LineCounter, parseDocument, type Document } from 'yaml';
+import type { z } from 'zod';
+import { SlipwayError } from '../errors.ts';
+import { ConfigFile, Settings, type ConfigFileT, type SettingsT } from './schema.ts';
+
+export const CONFIG_FILE = 'slipway.yml';
+
+export interface Target {
+  /** display name: `local` or the host entry as written */
+  name: string;
+  kind: 'local' | 'ssh';
+  /** for ssh: the destination given to ssh (alias or host), user and port if set */
+  host?: string;
+  user?: string;
+  port?: number;
+}
+
+export interface ResolvedConfig extends Omit<SettingsT, 'run' | 'runtime' | 'user'> {
+  app: string;
+  env: SettingsT['env'];
+  environment: string;
+  run: string;
+  runtime: 'systemd' | 'supervisor';
+  user: string;
+  targets: Target[];
+  /** absolute folder of slipway.yml: the app's source folder */
+  dir: string;
+  file: string;
+  /** `<root>/<app>` on every host */
+  appDir: string;
+}
+
+export interface LoadedConfig {
+  file: string;
+  dir: string;
+  data: ConfigFileT;
+  raw: Record<string, unknown>;
+}
+
+export function loadConfig(file = CONFIG_FILE): LoadedConfig {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    throw new SlipwayError('config', `${file}: not found`, { hint: 'run `slipway init` to write one, or pass --config FILE' });
+  }
+  return parseConfig(text, file);
+}
+
+export function parseConfig(text: string, file: string): LoadedConfig {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: false });
+  const at = (offset: number) => {
+    const p = lineCounter.linePos(offset);
+    return `${file}:${p.line}:${p.col}`;
+  };
+  const yamlError = doc.errors[0];
+  if (yamlError) {
+    throw new SlipwayError('config', `${at(yamlError.pos[0])}: invalid YAML: ${yamlError.message.split('\n')[0]}`, {
+      hint: 'check the indentation and quoting on that line',
+    });
+  }
+  const raw = (doc.toJS() ?? {}) as unknown;
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    throw new SlipwayError('config', `${file}:1:1: expected a mapping of settings (app:, run:, environments: …)`);
+  }
+  const result = ConfigFile.safeParse(raw);
+  if (!result.success) {
+    const lines = result.error.issues.map((issue) => describeIssue(issue, doc, at));
+    throw new SlipwayError('config', `${file}: invalid configuration\n${lines.join('\n')}`, {
+      hint: 'see `slipway config --schema` or the README\'s configuration reference',
+    });
+  }
+  return { file, dir: path.dirname(path.resolve(file)), data: result.data, raw: raw as Record<string, unknown> };
+}
+
+function describeIssue(issue: z.core.$ZodIssue, doc: Document, at: (offset: number) => string): string {
+  const keyPath = issue.path.map(String);
+  if (issue.code === 'unrecognized_keys') {
+    return issue.keys
+      .map((key) => {
+        const node = doc.getIn(keyPath, true);
+        let offset = nodeOffset(node);
+        if (isMap(node)) {
+          const pair = node.items.find((p) => isPair(p) && isScalar(p.key) && p.key.value === key);
+          if (pair && isScalar(pair.key) && pair.key.range) offset = pair.key.range[0];
+        }
+        const known = knownKeys(keyPath);
+        const guess = closest(key, known);
+        const hint = guess ? `did you mean "${guess}"?` : `known keys: ${known.join(', ')}`;
+        return `  ${at(offset)}: ${[...keyPath, key].join('.')}: unknown key; ${hint}`;
+      })
+      .join('\n');
+  }
+  // Point at the deepest node that exists on the path.
+  let node: unknown = undefined;
+  for (let i = keyPath.length; i >= 0 && node === undefined; i--) node = doc.getIn(keyPath.slice(0, i), true);
+  const where = at(nodeOffset(node));
+  const name = keyPath.length ? keyPath.join('.') : '(top level)';
+  let message = issue.message;
+  if (issue.code === 'invalid_type') {
+    const value = doc.getIn(keyPath);
+    message = value === undefined ? `required (expected ${issue.expected})` : `expected ${issue.expected}, got ${describeValue(value)}`;
+  }
+  return `  ${where}: ${name}: ${message}`;
+}
+
+function nodeOffset(node: unknown): number {
+  const range = (node as { range?: [number, number, number] } | undefined)?.range;
+  return range ? range[0] : 0;
+}
+
+function describeValue(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'a list';
+  if (typeof v === 'object') return 'a mapping';
+  return `${typeof v} ${JSON.stringify(v)}`;
+}
+
+/** Keys the schema allows at a path (for "did you mean"). */
+function knownKeys(keyPath: string[]): string[] {
+  let schema: unknown = ConfigFile;
+  for (const key of keyPath) {
+    schema = unwrap(schema);
+    const def = (schema as { _zod?: { def?: { type?: string; shape?: Record<string, unknown>; valueType?: unknown } } })._zod?.def;
+    if (def?.type === 'record') schema = def.valueType;
+    else if (def?.shape) schema = def.shape[key];
+    else return [];
+  }
+  const def = (unwrap(schema) as { _zod?: { def?: { shape?: Record<string, unknown> } } })._zod?.def;
+  return def?.shape ? Object.keys(def.shape) : [];
+}
+
+function unwrap(schema: unknown): unknown {
+  let s = schema as { _zod?: { def?: { type?: string; innerType?: unknown; in?: unknown } } };
+  while (s?._zod?.def && ['optional', 'default', 'nullable', 'pipe', 'prefault'].includes(s._zod.def.type ?? '')) {
+    s = (s._zod.def.innerType ?? s._zod.def.in) as typeof s;
+  }
+  return s;
+}
+
+export function closest(word: string, candidates: string[]): string | undefined {
+  let best: string | undefined;
+  let bestDistance = Math.max(2, Math.floor(word.length / 3)) + 1;
+  for (const c of candidates) {
+    const d = levenshtein(word, c);
+    if (d < bestDistance) [best, bestDistance] = [c, d];
+  }
+  return best;
+}
+
+function levenshtein(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    let prev = row[0]!;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const tmp = row[j]!;
+      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+      prev = tmp;
+    }
+  }
+  return row[b.length]!;
+}
+
+/** Objects merge key by key; lists and scalars from the override replace. */
+export function deepMerge(base: Record<string, unknown>, override: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...base };
+  for (const [key, value] of Object.entries(override)) {
+    const prev = out[key];
+    out[key] = isPlainObject(prev) && isPlainObject(value) ? deepMerge(prev, value) : value;
+  }
+  return out;
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** The settings for one environment: top level merged with the environment's overrides, defaults applied. */
+export function resolveEnvironment(loaded: LoadedConfig, environment: string): ResolvedConfig {
+  const { raw, data, file, dir } = loaded;
+  const envNames = Object.keys(data.environments);
+  const envRaw = (raw.environments as Record<string, Record<string, unknown>>)[environment];
+  if (!envRaw) {
+    const guess = closest(environment, envNames);
+    throw new SlipwayError('config', `${file}: no environment "${environment}"`, {
+      hint: `${guess ? `did you mean "${guess}"? ` : ''}environments defined: ${envNames.join(', ')}`,
+    });
+  }
+  const { app: _app, environments: _envs, ...top } = raw;
+  const { hosts, ...overrides } = envRaw;
+  const settings = Settings.parse(deepMerge(top, overrides));
+  if (!settings.run) {
+    throw new SlipwayError('config', `${file}: run: required for environment "${environment}"`, {
+      hint: 'add `run: node server.js` (the command that starts your app) at the top level or in the environment',
+    });
+  }
+  const targets = (hosts as string[]).map((h) => parseHost(h, settings));
+  const isLocal = targets.some((t) => t.kind === 'local');
+  if (isLocal && targets.length > 1) {
+    throw new SlipwayError('config', `${file}: environments.${environment}.hosts: \`local\` cannot be mixed with other hosts`);
+  }
+  const runtime = settings.runtime ?? (isLocal ? 'supervisor' : 'systemd');
+  if (isLocal && runtime === 'systemd') {
+    throw new SlipwayError('config', `${file}: environments.${environment}: the local target runs apps with runtime: supervisor`, {
+      hint: 'remove `runtime: systemd` for this environment',
+    });
+  }
+  const root = isLocal ? path.resolve(dir, settings.root) : settings.root;
+  if (!path.isAbsolute(root)) {
+    throw new SlipwayError('config', `${file}: root: must be an absolute path on the host, got "${settings.root}"`);
+  }
+  const ssh = { ...settings.ssh, config_file: settings.ssh.config_file && path.resolve(dir, settings.ssh.config_file) };
+  return {
+    ...settings,
+    ssh,
+    app: data.app,
+    environment,
+    run: settings.run,
+    runtime,
+    user: settings.user ?? data.app,
+    root,
+    targets,
+    dir,
+    file,
+    appDir: path.posix.join(root, data.app),
+  };
+}
+
+export function parseHost(entry: string, settings: Pick<SettingsT, 'ssh'>): Target {
+  if (entry === 'local') return { name: 'local', kind: 'local' };
+  const m = /^(?:([^@]+)@)?([^:]+)(?::(\d+))?$/.exec(entry)!;
+  const port = m[3] ? Number(m[3]) : settings.ssh.port;
+  return { name: entry, kind: 'ssh', host: m[2]!, user: m[1] ?? settings.ssh.user, port };
+}

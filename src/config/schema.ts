@@ -1,0 +1,95 @@
+// The one schema for slipway.yml: TypeScript types, validation, the JSON Schema
+// (`slipway config --schema`) and the README's configuration reference all come
+// from here. Every nested field has a default or is optional, so an
+// environment can override any part of a section without repeating the rest.
+import { z } from 'zod';
+
+const name = z.string().regex(/^[a-z][a-z0-9-]{0,39}$/, 'use lowercase letters, digits and "-", starting with a letter');
+const command = z.string().min(1).refine((s) => !s.includes('\n'), 'must be a single line');
+const seconds = z.number().positive();
+
+export const HOST_PATTERN = /^(local|(?:[A-Za-z0-9._-]+@)?[A-Za-z0-9._-]+(?::\d{1,5})?)$/;
+
+const settingsShape = {
+  run: command.optional().describe('Command that starts the app, run by /bin/sh in the current release (e.g. `node server.js`). The app must listen on $PORT. Required.'),
+  runtime: z.enum(['systemd', 'supervisor']).optional().describe('How the app is kept running: `systemd` (a unit per app, for servers) or `supervisor` (slipway\'s own, for hosts without systemd). Default: `supervisor` for the `local` target, `systemd` otherwise.'),
+  port: z.number().int().min(1).max(65535).default(3000).describe('Port the app listens on (passed as $PORT); the HTTP health check calls it on 127.0.0.1.'),
+  root: z.string().min(1).default('/srv').describe('Directory holding apps on the host; this app lives in `<root>/<app>`. For the `local` target a relative path is resolved from slipway.yml\'s folder.'),
+  user: name.optional().describe('Unprivileged service user the app runs as under systemd; created by `setup`. Default: the app name.'),
+  build: z.array(command).default([]).describe('Commands run locally, in order, in the app folder before files are selected (e.g. `npm run build`).'),
+  include: z.array(z.string().min(1)).default(['**']).describe('Globs selecting the release\'s files. Files ignored by git are shipped only when a pattern other than `**` matches them (e.g. `dist/**`).'),
+  exclude: z.array(z.string().min(1)).default([]).describe('Globs removed from the selection (`.git` never ships).'),
+  shared: z
+    .strictObject({
+      dirs: z.array(z.string().min(1)).default([]).describe('Folders kept across releases in `shared/` and linked into each release (e.g. `storage`).'),
+      files: z.array(z.string().min(1)).default([]).describe('Files kept in `shared/` and linked into each release (e.g. `.env`); they must exist on the host.'),
+    })
+    .default({ dirs: [], files: [] })
+    .describe('Persistent paths linked into every release.'),
+  install: z
+    .strictObject({
+      command: command.optional().describe('Dependency install run on the host in the new release (e.g. `npm ci --omit=dev`). Unset: no install step.'),
+      lockfile: z.string().min(1).default('package-lock.json').describe('File whose content (with the command) keys the install cache; with no such file the install always runs.'),
+      paths: z.array(z.string().min(1)).default(['node_modules']).describe('What the install produces; cached per lockfile hash and hard-linked into later releases.'),
+    })
+    .default({ lockfile: 'package-lock.json', paths: ['node_modules'] })
+    .describe('Install step with a cache keyed by the lockfile: an unchanged lockfile costs nothing.'),
+  hooks: z
+    .strictObject({
+      before_activate: z.array(command).default([]).describe('Commands run on the host in the new release before it goes live (migrations). A failure aborts the deploy; `current` is untouched.'),
+      after_activate: z.array(command).default([]).describe('Commands run after the new release passed its health check. A failure rolls back to the previous release.'),
+    })
+    .default({ before_activate: [], after_activate: [] })
+    .describe('Hook commands, run by /bin/sh with SLIPWAY_APP, SLIPWAY_ENV, SLIPWAY_RELEASE, SLIPWAY_RELEASE_PATH, SLIPWAY_PREVIOUS_RELEASE, SLIPWAY_REVISION and SLIPWAY_DEPLOYER set.'),
+  health: z
+    .strictObject({
+      path: z.string().startsWith('/').default('/').describe('HTTP path requested on 127.0.0.1:$PORT on the host.'),
+      status: z.number().int().min(100).max(599).default(200).describe('Expected HTTP status.'),
+      command: command.optional().describe('Instead of HTTP: a command run in the release on the host that must exit 0.'),
+      timeout: seconds.default(30).describe('Seconds the check may take to pass before the release is rolled back.'),
+      interval: seconds.default(0.5).describe('Seconds between attempts.'),
+      request_timeout: seconds.default(5).describe('Seconds one HTTP attempt may take.'),
+    })
+    .default({ path: '/', status: 200, timeout: 30, interval: 0.5, request_timeout: 5 })
+    .describe('Health check after every restart; failing it restores the previous release.'),
+  env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'environment variable names are letters, digits and _'), z.union([z.string(), z.number(), z.boolean()])).default({}).describe('Plain environment variables for the app, written to its env file.'),
+  secrets: z.array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/)).default([]).describe('Names of secret variables, read from the deploying machine\'s environment at deploy time, written to the env file (mode 0400) and never printed.'),
+  keep_releases: z.number().int().min(2).default(5).describe('Releases kept on each host; the current one and the one before it are never pruned.'),
+  stop_timeout: seconds.default(10).describe('Seconds between SIGTERM and SIGKILL when stopping the app.'),
+  lock_wait: z.number().min(0).default(0).describe('Seconds a deploy waits for another deploy\'s lock before failing (also `--lock-wait`).'),
+  ssh: z
+    .strictObject({
+      user: z.string().min(1).optional().describe('SSH login user when the host entry has none (default: your ssh config, then your local user).'),
+      port: z.number().int().min(1).max(65535).optional().describe('SSH port when the host entry has none.'),
+      config_file: z.string().min(1).optional().describe('An ssh_config file to use instead of ~/.ssh/config (relative to slipway.yml).'),
+    })
+    .default({})
+    .describe('OpenSSH client settings; ~/.ssh/config (aliases, IdentityFile, ProxyJump, agent) is honoured.'),
+};
+
+export const Settings = z.strictObject(settingsShape);
+
+export const Environment = z.strictObject({
+  hosts: z
+    .array(z.string().regex(HOST_PATTERN, 'write hosts as `host`, `user@host`, `user@host:port`, an ssh config alias, or `local`'))
+    .min(1)
+    .describe('Hosts of this environment: `[user@]host[:port]`, an alias from your ssh config, or `local` (a folder on this machine, under `root`).'),
+  ...Object.fromEntries(Object.entries(settingsShape).map(([k, v]) => [k, (v as z.ZodType).optional()])),
+}) as unknown as z.ZodObject<{ hosts: z.ZodArray<z.ZodString> } & { [K in keyof typeof settingsShape]: z.ZodOptional<(typeof settingsShape)[K]> }>;
+
+export const ConfigFile = z.strictObject({
+  app: name.describe('Name of the app: the folder `<root>/<app>` on the host, the unit `slipway-<app>.service`, and the default service user.'),
+  ...settingsShape,
+  environments: z
+    .record(name, Environment)
+    .refine((e) => Object.keys(e).length > 0, 'define at least one environment')
+    .describe('Named environments (`production`, `staging`, `demo` …). Each lists its hosts and may override any setting above.'),
+});
+
+export type SettingsT = z.output<typeof Settings>;
+export type ConfigFileT = z.output<typeof ConfigFile>;
+
+/** The JSON Schema editors use for slipway.yml (`slipway config --schema`). */
+export function jsonSchema(): unknown {
+  return { ...z.toJSONSchema(ConfigFile, { io: 'input' }), title: 'slipway.yml' };
+}

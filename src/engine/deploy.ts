@@ -1,0 +1,226 @@
+// The deploy flow, top to bottom:
+//   prepare (build, select files) → connect → lock → transfer → finalize
+//   (shared links, env file, runtime config) → install → before_activate hooks
+//   → switch + restart + health → after_activate hooks → record → prune → unlock.
+// Any failure before the switch leaves `current` untouched; any failure after
+// it puts the previous release back. The lock is released on every path.
+import os from 'node:os';
+import type { ResolvedConfig } from '../config/load.ts';
+import { SlipwayError } from '../errors.ts';
+import { formatBytes, type Reporter } from '../output/reporter.ts';
+import { transfer } from '../release/transfer.ts';
+import { appendHistory, type HistoryRecord } from '../server/history.ts';
+import { acquireLock, newLockInfo, releaseLock } from '../server/lock.ts';
+import { ensureSharedDirs, envFileContent, finalizeRelease, install, prepareIncoming, writeEnvFile } from '../server/release.ts';
+import { readState, type HostState } from '../server/state.ts';
+import type { Host } from '../transport/host.ts';
+import { activate, healthError, recentLogs, restore } from './activate.ts';
+import { openArtifact, prepareRelease, type PreparedRelease } from './prepare.ts';
+import { prune } from './prune.ts';
+import { eachHost, withSession, type Session } from './session.ts';
+
+export interface DeployOptions {
+  allowDirty: boolean;
+  artifact?: string;
+  lockWait?: number;
+  command: string;
+}
+
+export interface DeployResult {
+  release: string;
+  previous: Record<string, string | undefined>;
+  hosts: string[];
+  duration_ms: number;
+  bytes_sent: number;
+  steps: Reporter['steps'];
+}
+
+/** The app's environment: plain vars plus secrets from the deploying machine's environment. */
+export function appEnvironment(cfg: ResolvedConfig, source: NodeJS.ProcessEnv = process.env): { vars: Record<string, string>; secretValues: string[] } {
+  const vars: Record<string, string> = Object.fromEntries(Object.entries(cfg.env).map(([k, v]) => [k, String(v)]));
+  const secretValues: string[] = [];
+  for (const name of cfg.secrets) {
+    const value = source[name];
+    if (value === undefined) {
+      throw new SlipwayError('config', `${cfg.file}: secret ${name} is not set in this shell's environment`, { hint: `export ${name}=… before deploying (it is written to the host's env file, never printed)` });
+    }
+    vars[name] = value;
+    secretValues.push(value);
+  }
+  return { vars, secretValues };
+}
+
+export async function deploy(cfg: ResolvedConfig, reporter: Reporter, opts: DeployOptions): Promise<DeployResult> {
+  const began = Date.now();
+  const env = appEnvironment(cfg);
+  reporter.addSecrets(env.secretValues);
+  const release = opts.artifact
+    ? await reporter.step('Verify and unpack artifact', () => openArtifact(cfg, opts.artifact!))
+    : await prepareRelease(cfg, reporter, { allowDirty: opts.allowDirty });
+  try {
+    return await withSession(cfg, reporter, (s) => deployRelease(s, release, env.vars, opts, began));
+  } finally {
+    release.cleanup();
+  }
+}
+
+async function deployRelease(s: Session, release: PreparedRelease, envVars: Record<string, string>, opts: DeployOptions, began: number): Promise<DeployResult> {
+  const { cfg, hosts, reporter, layout: l } = s;
+  const lock = newLockInfo(opts.command);
+  const locked: Host[] = [];
+  const states = new Map<Host, HostState>();
+  const activated = new Set<Host>();
+  let bytesSent = 0;
+  const record = (host: Host, event: HistoryRecord['event'], extra: Partial<HistoryRecord> = {}) =>
+    appendHistory(host, l, {
+      time: new Date().toISOString(),
+      event,
+      app: cfg.app,
+      environment: cfg.environment,
+      host: host.name,
+      release: release.id,
+      previous: states.get(host)?.current,
+      sha: release.sha,
+      subject: release.subject,
+      user: lock.user,
+      machine: lock.machine,
+      command: opts.command,
+      ...extra,
+    });
+
+  try {
+    await reporter.step('Lock', () =>
+      eachHost(hosts, async (h) => {
+        await acquireLock(h, l, lock, {
+          waitSeconds: opts.lockWait ?? cfg.lock_wait,
+          onWait: (holder) => reporter.info(`  ${h.name}: waiting for the deploy lock held by ${holder}`),
+          onStale: (holder) => reporter.warn(`${h.name}: taking over a stale lock left by ${holder}`),
+        });
+        locked.push(h);
+      }),
+    );
+    await eachHost(hosts, async (h) => {
+      const state = await readState(h, l);
+      if (state.releases.some((r) => r.id === release.id)) {
+        throw new SlipwayError('failure', `${h.name}: release ${release.id} is already on the host`, { hint: `to make it live again: slipway rollback ${cfg.environment} ${release.id}` });
+      }
+      states.set(h, state);
+      await record(h, 'started');
+    });
+    s.checkInterrupted();
+
+    await reporter.step(`Transfer ${release.files.length} files`, async (c) => {
+      const stats = await eachHost(hosts, async (h) => {
+        const state = states.get(h)!;
+        const incoming = await prepareIncoming(h, l, release.id);
+        // Hard-link unchanged files from the current release and the newest ones.
+        const linkDests = [...new Set([state.current, ...state.releases.map((r) => r.id).reverse().slice(0, 3)])].filter((id): id is string => !!id).map((id) => l.release(id));
+        return transfer(h, release.srcDir, release.files, incoming, linkDests, reporter.command, (pct) => c.progress(`${pct}%`));
+      });
+      bytesSent = stats.reduce((n, t) => n + t.bytesSent, 0);
+      c.done(`${stats.reduce((n, t) => n + t.filesTransferred, 0)} changed, ${formatBytes(bytesSent)} sent`);
+    });
+    s.checkInterrupted();
+
+    await reporter.step('Finalize release', () =>
+      eachHost(hosts, async (h) => {
+        const owner = cfg.runtime === 'systemd' ? cfg.user : undefined;
+        await ensureSharedDirs(h, l, cfg.shared.dirs, owner);
+        await finalizeRelease(h, l, release.id, cfg.shared, release.sha ?? release.id);
+        await writeEnvFile(h, l, envFileContent(envVars), owner);
+        await s.runtime.configure(h, cfg);
+      }),
+    );
+    s.checkInterrupted();
+
+    if (cfg.install.command) {
+      await reporter.step(`Install: ${cfg.install.command}`, async (c) => {
+        const how = await eachHost(hosts, (h) => install(h, l, l.release(release.id), cfg.install.command!, release.installKey, cfg.install.paths, reporter.opts.verbose ? (line) => reporter.info(`  [${h.name}] ${line}`) : undefined));
+        c.done(how.every((x) => x === 'cached') ? 'unchanged lockfile: reused' : 'installed');
+      });
+    }
+    await runHooks(s, 'before_activate', release, states);
+    s.checkInterrupted();
+
+    await reporter.step('Switch, restart, health check', () =>
+      eachHost(hosts, async (h) => {
+        activated.add(h);
+        const r = await activate(s, h, release.id);
+        if (!r.ok) {
+          const logs = await recentLogs(s, h);
+          throw healthError(h, release.id, r.report, logs, 'restoring the previous release');
+        }
+      }),
+    );
+    await runHooks(s, 'after_activate', release, states);
+    await eachHost(hosts, (h) => record(h, 'succeeded', { duration_ms: Date.now() - began }));
+    activated.clear();
+
+    await prune(s, { quiet: true });
+    reporter.info(`Release ${release.id} is live on ${hosts.map((h) => h.name).join(', ')} (${((Date.now() - began) / 1000).toFixed(2)}s)`);
+    return {
+      release: release.id,
+      previous: Object.fromEntries(hosts.map((h) => [h.name, states.get(h)?.current])),
+      hosts: hosts.map((h) => h.name),
+      duration_ms: Date.now() - began,
+      bytes_sent: bytesSent,
+      steps: reporter.steps,
+    };
+  } catch (e) {
+    await failed(s, e, [...states.keys()], activated, states, (h, extra) => record(h, 'failed', { duration_ms: Date.now() - began, ...extra }));
+    throw e;
+  } finally {
+    await Promise.all(locked.map((h) => releaseLock(h, l, lock.token).catch(() => reporter.warn(`${h.name}: could not release the deploy lock; run: slipway lock release ${cfg.environment}`))));
+  }
+}
+
+/** The failure path: restore hosts that were switched, record the failure. Never throws. */
+async function failed(
+  s: Session,
+  error: unknown,
+  started: Host[],
+  activated: Set<Host>,
+  states: Map<Host, HostState>,
+  recordFailed: (h: Host, extra: Partial<HistoryRecord>) => Promise<void>,
+): Promise<void> {
+  const reason = error instanceof Error ? error.message.split('\n')[0]! : String(error);
+  for (const h of started) {
+    try {
+      let outcome = 'current release untouched';
+      if (activated.has(h)) {
+        outcome = await s.reporter.step(`${h.name}: restore previous release`, () => restore(s, h, states.get(h)?.current));
+      }
+      await recordFailed(h, { reason: `${reason} (${outcome})` });
+    } catch (e) {
+      s.reporter.warn(`${h.name}: cleaning up after the failure failed too: ${(e as Error).message}`);
+    }
+  }
+}
+
+async function runHooks(s: Session, phase: 'before_activate' | 'after_activate', release: PreparedRelease, states: Map<Host, HostState>): Promise<void> {
+  const { cfg, reporter, layout: l } = s;
+  for (const command of cfg.hooks[phase]) {
+    await reporter.step(`Hook ${phase}: ${command}`, () =>
+      eachHost(s.hosts, async (h) => {
+        const vars = {
+          SLIPWAY_APP: cfg.app,
+          SLIPWAY_ENV: cfg.environment,
+          SLIPWAY_RELEASE: release.id,
+          SLIPWAY_RELEASE_PATH: l.release(release.id),
+          SLIPWAY_PREVIOUS_RELEASE: states.get(h)?.current ?? '',
+          SLIPWAY_REVISION: release.sha ?? '',
+          SLIPWAY_DEPLOYER: os.userInfo().username,
+          SLIPWAY_HOST: h.name,
+        };
+        const { argv, sudo } = s.runtime.execArgv(cfg, command, { cwd: l.release(release.id), env: vars });
+        const r = await h.run(argv, { sudo, reject: false, onLine: reporter.opts.verbose ? (line) => reporter.info(`  [${h.name}] ${line}`) : undefined });
+        if (r.exitCode !== 0) {
+          throw new SlipwayError('hook', `${h.name}: ${phase} hook failed (exit ${r.exitCode}): ${command}`, {
+            details: [r.stderr.trim(), r.stdout.trim()].filter(Boolean).join('\n').split('\n').slice(-30).join('\n') || undefined,
+            hint: phase === 'before_activate' ? 'the new release was not activated; the previous one is still serving' : 'the previous release was restored',
+          });
+        }
+      }),
+    );
+  }
+}

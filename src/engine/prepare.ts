@@ -1,0 +1,120 @@
+// Making a release on the deploying machine: refuse a dirty tree, run the
+// build, select the files, name the release. Or unpack a built artifact.
+import { createHash } from 'node:crypto';
+import { createReadStream, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { execa } from 'execa';
+import type { ResolvedConfig } from '../config/load.ts';
+import { SlipwayError } from '../errors.ts';
+import type { Reporter } from '../output/reporter.ts';
+import { gitInfo } from '../release/git.ts';
+import { releaseId } from '../release/id.ts';
+import { selectFiles } from '../release/manifest.ts';
+
+export interface PreparedRelease {
+  id: string;
+  sha?: string;
+  subject?: string;
+  /** folder the files are read from */
+  srcDir: string;
+  files: string[];
+  /** content hash of the install lockfile (with the install command); empty when there is none */
+  installKey: string;
+  /** removes temporary files (unpacked artifacts) */
+  cleanup(): void;
+}
+
+const MANIFEST = '.slipway-release.json';
+
+export async function prepareRelease(cfg: ResolvedConfig, reporter: Reporter, opts: { allowDirty: boolean }): Promise<PreparedRelease> {
+  // A local target's folder inside the app folder is slipway's own output: never part of a release.
+  const own = path.relative(cfg.dir, cfg.root);
+  const ownExclude = cfg.targets[0]?.kind === 'local' && own && !own.startsWith('..') && !path.isAbsolute(own) ? [own] : [];
+  const git = await gitInfo(cfg.dir, ownExclude);
+  if (git?.dirty && !opts.allowDirty) {
+    const list = git.changes.slice(0, 10).map((c) => `  ${c}`).join('\n');
+    throw new SlipwayError('dirty', `${cfg.dir}: uncommitted changes; a release must match a commit`, {
+      details: `${list}${git.changes.length > 10 ? `\n  … and ${git.changes.length - 10} more` : ''}`,
+      hint: 'commit or stash them, or pass --allow-dirty (the release id then ends in -dirty)',
+    });
+  }
+  for (const command of cfg.build) {
+    await reporter.step(`Build: ${command}`, async () => {
+      const r = await execa('/bin/sh', ['-c', command], { cwd: cfg.dir, reject: false, all: true });
+      if (r.exitCode !== 0) {
+        throw new SlipwayError('failure', `build command failed (exit ${r.exitCode}): ${command}`, { details: String(r.all ?? '').trim().split('\n').slice(-30).join('\n') });
+      }
+    });
+  }
+  const files = await reporter.step('Select files', async (c) => {
+    const f = await selectFiles(cfg.dir, { include: cfg.include, exclude: [...cfg.exclude, ...ownExclude.map((d) => `${d}/**`)] });
+    if (f.length === 0) throw new SlipwayError('config', `${cfg.file}: include/exclude select no files in ${cfg.dir}`);
+    c.done(`${f.length} files`);
+    return f;
+  });
+  return {
+    id: releaseId(new Date(), git?.sha, !!git?.dirty),
+    sha: git?.sha || undefined,
+    subject: git?.subject || undefined,
+    srcDir: cfg.dir,
+    files,
+    installKey: installKey(cfg, cfg.dir, files),
+    cleanup: () => undefined,
+  };
+}
+
+/** Cache key for the install step: lockfile content + install command. Empty (no caching) without a lockfile. */
+export function installKey(cfg: Pick<ResolvedConfig, 'install'>, dir: string, files: string[]): string {
+  if (!cfg.install.command || !files.includes(cfg.install.lockfile)) return '';
+  const h = createHash('sha256');
+  h.update(cfg.install.command).update('\0').update(cfg.install.paths.join('\0')).update('\0').update(readFileSync(path.join(dir, cfg.install.lockfile)));
+  return h.digest('hex').slice(0, 24);
+}
+
+async function sha256File(file: string): Promise<string> {
+  const h = createHash('sha256');
+  for await (const chunk of createReadStream(file)) h.update(chunk as Buffer);
+  return h.digest('hex');
+}
+
+/** `slipway build --output FILE`: the release as a .tar.gz with a manifest, and FILE.sha256 beside it. */
+export async function writeArtifact(release: PreparedRelease, cfg: ResolvedConfig, output: string): Promise<{ file: string; sha256: string }> {
+  const tmp = mkdtempSync(path.join(os.tmpdir(), 'slipway-artifact-'));
+  try {
+    const manifest = { app: cfg.app, id: release.id, sha: release.sha, subject: release.subject, files: release.files, created: new Date().toISOString() };
+    writeFileSync(path.join(tmp, MANIFEST), JSON.stringify(manifest));
+    const file = path.resolve(output);
+    await execa('tar', ['-czf', file, '-C', tmp, MANIFEST, '-C', release.srcDir, '--null', '-T', '-'], { input: release.files.join('\0') });
+    const sha256 = await sha256File(file);
+    writeFileSync(`${file}.sha256`, `${sha256}  ${path.basename(file)}\n`);
+    return { file, sha256 };
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+/** Verify an artifact against its .sha256 file and unpack it for transfer. */
+export async function openArtifact(cfg: ResolvedConfig, file: string): Promise<PreparedRelease> {
+  let expected: string;
+  try {
+    expected = readFileSync(`${file}.sha256`, 'utf8').trim().split(/\s+/)[0]!;
+  } catch {
+    throw new SlipwayError('config', `${file}.sha256: not found; an artifact is deployed only with its checksum`, { hint: 'copy the .sha256 file written by `slipway build --output` next to the artifact' });
+  }
+  const actual = await sha256File(file).catch(() => {
+    throw new SlipwayError('config', `${file}: cannot read the artifact`);
+  });
+  if (actual !== expected) throw new SlipwayError('config', `${file}: checksum mismatch (expected ${expected}, got ${actual}); the artifact is damaged or was changed`);
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'slipway-release-'));
+  const cleanup = () => rmSync(dir, { recursive: true, force: true });
+  try {
+    await execa('tar', ['-xzf', file, '-C', dir]);
+    const m = JSON.parse(readFileSync(path.join(dir, MANIFEST), 'utf8')) as { app: string; id: string; sha?: string; subject?: string; files: string[] };
+    if (m.app !== cfg.app) throw new SlipwayError('config', `${file}: artifact of app "${m.app}", not "${cfg.app}"`);
+    return { id: m.id, sha: m.sha, subject: m.subject, srcDir: dir, files: m.files, installKey: installKey(cfg, dir, m.files), cleanup };
+  } catch (e) {
+    cleanup();
+    throw e;
+  }
+}

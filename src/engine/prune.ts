@@ -1,0 +1,15 @@
+// Keep the newest `keep_releases` releases; never the current one or the one before it.
+import { removeReleases } from '../server/release.ts';
+import { planPrune, readState } from '../server/state.ts';
+import { eachHost, type Session } from './session.ts';
+
+export async function prune(s: Session, opts: { quiet?: boolean } = {}): Promise<Record<string, string[]>> {
+  const removed = await eachHost(s.hosts, async (h) => {
+    const ids = planPrune(await readState(h, s.layout), s.cfg.keep_releases);
+    await removeReleases(h, s.layout, ids);
+    return [h.name, ids] as const;
+  });
+  const total = removed.reduce((n, [, ids]) => n + ids.length, 0);
+  if (!opts.quiet || total) s.reporter.info(total ? `Pruned ${total} old release(s): ${[...new Set(removed.flatMap(([, ids]) => ids))].join(', ')}` : 'Nothing to prune');
+  return Object.fromEntries(removed);
+}

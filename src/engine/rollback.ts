@@ -1,0 +1,81 @@
+// Rollback: make a kept release live again. No build, no transfer: the same
+// switch + restart + health check as a deploy. A plain rollback skips releases
+// recorded as failed; naming a release picks it explicitly.
+import os from 'node:os';
+import { SlipwayError } from '../errors.ts';
+import type { Reporter } from '../output/reporter.ts';
+import { appendHistory } from '../server/history.ts';
+import { acquireLock, newLockInfo, releaseLock } from '../server/lock.ts';
+import { readState, rollbackTarget, type HostState } from '../server/state.ts';
+import type { Host } from '../transport/host.ts';
+import { activate, healthError, recentLogs, restore } from './activate.ts';
+import { eachHost, withSession } from './session.ts';
+import type { ResolvedConfig } from '../config/load.ts';
+
+export interface RollbackResult {
+  release: string;
+  previous: Record<string, string | undefined>;
+  duration_ms: number;
+}
+
+export async function rollback(cfg: ResolvedConfig, reporter: Reporter, opts: { id?: string; lockWait?: number; command: string }): Promise<RollbackResult> {
+  const began = Date.now();
+  return withSession(cfg, reporter, async (s) => {
+    const { hosts, layout: l } = s;
+    const lock = newLockInfo(opts.command);
+    const locked: Host[] = [];
+    const states = new Map<Host, HostState>();
+    const switched: Host[] = [];
+    try {
+      await reporter.step('Lock', () =>
+        eachHost(hosts, async (h) => {
+          await acquireLock(h, l, lock, { waitSeconds: opts.lockWait ?? cfg.lock_wait, onWait: (who) => reporter.info(`  ${h.name}: waiting for the deploy lock held by ${who}`), onStale: (who) => reporter.warn(`${h.name}: taking over a stale lock left by ${who}`) });
+          locked.push(h);
+          states.set(h, await readState(h, l));
+        }),
+      );
+      const target = chooseTarget(hosts, states, opts.id, cfg.environment);
+      await reporter.step(`Switch to ${target}, restart, health check`, () =>
+        eachHost(hosts, async (h) => {
+          switched.push(h);
+          const r = await activate(s, h, target);
+          if (!r.ok) throw healthError(h, target, r.report, await recentLogs(s, h), 'switching back');
+        }),
+      );
+      await eachHost(hosts, (h) =>
+        appendHistory(h, l, { time: new Date().toISOString(), event: 'rolled_back', app: cfg.app, environment: cfg.environment, host: h.name, release: target, previous: states.get(h)!.current, user: lock.user, machine: os.hostname(), command: opts.command, duration_ms: Date.now() - began }),
+      );
+      reporter.info(`Release ${target} is live again on ${hosts.map((h) => h.name).join(', ')} (${((Date.now() - began) / 1000).toFixed(2)}s)`);
+      return { release: target, previous: Object.fromEntries(hosts.map((h) => [h.name, states.get(h)?.current])), duration_ms: Date.now() - began };
+    } catch (e) {
+      for (const h of switched) {
+        await reporter.step(`${h.name}: switch back`, () => restore(s, h, states.get(h)?.current)).catch((err: Error) => reporter.warn(`${h.name}: ${err.message}`));
+      }
+      throw e;
+    } finally {
+      await Promise.all(locked.map((h) => releaseLock(h, l, lock.token).catch(() => undefined)));
+    }
+  });
+}
+
+function chooseTarget(hosts: Host[], states: Map<Host, HostState>, id: string | undefined, env: string): string {
+  const first = states.get(hosts[0]!)!;
+  let target: string;
+  if (id) {
+    const match = first.releases.filter((r) => r.id === id || r.id.startsWith(id));
+    if (match.length !== 1) {
+      throw new SlipwayError('failure', `${hosts[0]!.name}: ${match.length ? `"${id}" matches several releases` : `no release "${id}"`}`, { hint: `see: slipway releases ${env}` });
+    }
+    target = match[0]!.id;
+  } else {
+    const t = rollbackTarget(first);
+    if (!t) throw new SlipwayError('failure', `${hosts[0]!.name}: no earlier healthy release to roll back to`, { hint: `see: slipway releases ${env}` });
+    target = t.id;
+  }
+  for (const h of hosts) {
+    const st = states.get(h)!;
+    if (!st.releases.some((r) => r.id === target)) throw new SlipwayError('failure', `${h.name}: release ${target} is not on this host`);
+    if (st.current === target) throw new SlipwayError('failure', `${h.name}: ${target} is already the current release`);
+  }
+  return target;
+}

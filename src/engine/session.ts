@@ -1,0 +1,71 @@
+// A session: the resolved config, its hosts connected (one SSH master each),
+// the runtime, the reporter, and interrupt handling. Engines run inside one.
+import type { ResolvedConfig } from '../config/load.ts';
+import { SlipwayError } from '../errors.ts';
+import type { Reporter } from '../output/reporter.ts';
+import { runtimeFor } from '../runtime/index.ts';
+import type { Runtime } from '../runtime/runtime.ts';
+import { layout, type Layout } from '../server/layout.ts';
+import type { Host } from '../transport/host.ts';
+import { LocalHost, runningChildren } from '../transport/local.ts';
+import { SshHost } from '../transport/ssh.ts';
+
+export interface Session {
+  cfg: ResolvedConfig;
+  hosts: Host[];
+  runtime: Runtime;
+  layout: Layout;
+  reporter: Reporter;
+  /** throws an "interrupted" error once Ctrl-C or SIGTERM was received */
+  checkInterrupted(): void;
+  interrupted(): boolean;
+}
+
+export function makeHosts(cfg: ResolvedConfig, reporter: Reporter): Host[] {
+  return cfg.targets.map((t) => (t.kind === 'local' ? new LocalHost(t, reporter.command) : new SshHost(t, { configFile: cfg.ssh.config_file }, reporter.command)));
+}
+
+/** Run fn on every host in parallel; if any fails, wait for all, then throw the first error. */
+export async function eachHost<T>(hosts: Host[], fn: (host: Host, index: number) => Promise<T>): Promise<T[]> {
+  const results = await Promise.allSettled(hosts.map((h, i) => fn(h, i)));
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
+  return results.map((r) => (r as PromiseFulfilledResult<T>).value);
+}
+
+export async function withSession<T>(cfg: ResolvedConfig, reporter: Reporter, fn: (s: Session) => Promise<T>, opts: { connectStep?: boolean } = {}): Promise<T> {
+  const hosts = makeHosts(cfg, reporter);
+  let signal: NodeJS.Signals | undefined;
+  const onSignal = (sig: NodeJS.Signals) => {
+    if (signal) process.exit(130); // a second Ctrl-C: leave now
+    signal = sig;
+    reporter.warn(`${sig} received: stopping, cleaning up (press Ctrl-C again to leave at once)`);
+    for (const c of runningChildren) c.kill('SIGTERM');
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  const session: Session = {
+    cfg,
+    hosts,
+    runtime: runtimeFor(cfg),
+    layout: layout(cfg.appDir),
+    reporter,
+    interrupted: () => !!signal,
+    checkInterrupted: () => {
+      if (signal) throw new SlipwayError('interrupted', `interrupted by ${signal}`);
+    },
+  };
+  try {
+    const connect = () => eachHost(hosts, (h) => h.connect());
+    if (opts.connectStep === false) await connect();
+    else await reporter.step(`Connect to ${hosts.map((h) => h.name).join(', ')}`, connect);
+    return await fn(session);
+  } catch (e) {
+    if (signal && !(e instanceof SlipwayError && e.kind !== 'failure')) throw new SlipwayError('interrupted', `interrupted by ${signal}`, { cause: e });
+    throw e;
+  } finally {
+    await Promise.all(hosts.map((h) => h.close().catch(() => undefined)));
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}

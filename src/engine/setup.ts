@@ -1,0 +1,100 @@
+// Bootstrapping a host, idempotent: packages the deploy needs (apt on
+// Debian/Ubuntu), the service user, the app's folders, and the runtime (unit
+// file or supervisor). Each part reports whether it changed anything.
+import { SlipwayError } from '../errors.ts';
+import type { Reporter } from '../output/reporter.ts';
+import { sh } from '../server/layout.ts';
+import type { Host } from '../transport/host.ts';
+import type { ResolvedConfig } from '../config/load.ts';
+import { eachHost, withSession, type Session } from './session.ts';
+
+/** Commands a host needs, by runtime, and the Debian package providing each. */
+export function requiredCommands(runtime: ResolvedConfig['runtime'], local: boolean): Record<string, string> {
+  const need: Record<string, string> = { curl: 'curl' };
+  if (!local) need.rsync = 'rsync';
+  if (runtime === 'supervisor') need.node = 'nodejs';
+  else need['systemd-run'] = 'systemd';
+  return need;
+}
+
+const MISSING = `for c; do command -v "$c" >/dev/null 2>&1 || echo "$c"; done`;
+
+const APT_INSTALL = `set -e
+export DEBIAN_FRONTEND=noninteractive
+command -v apt-get >/dev/null || exit 44
+apt-get update -q >/dev/null
+apt-get install -y -q --no-install-recommends "$@" >/dev/null`;
+
+const USER = `id -u "$1" >/dev/null 2>&1 && exit 0
+useradd --system --user-group --home-dir /nonexistent --no-create-home --shell /usr/sbin/nologin "$1"
+echo created`;
+
+const DIRS = `set -e
+app=$1 login=$2 svc=$3
+mk() { if [ ! -d "$1" ]; then install -d -m "$2" -o "$3" -g "$(id -gn "$3")" "$1"; echo "created $1"; fi; }
+mk "$app" 0755 "$login"
+mk "$app/releases" 0755 "$login"
+mk "$app/.slipway" 0700 "$login"
+mk "$app/.slipway/logs" 0700 "$login"
+mk "$app/.slipway/bin" 0700 "$login"
+mk "$app/shared" 0750 "\${svc:-$login}"`;
+
+export interface SetupResult {
+  host: string;
+  changes: string[];
+}
+
+export async function setup(cfg: ResolvedConfig, reporter: Reporter): Promise<SetupResult[]> {
+  return withSession(cfg, reporter, (s) => eachHost(s.hosts, (h) => setupHost(s, h)));
+}
+
+async function setupHost(s: Session, h: Host): Promise<SetupResult> {
+  const { cfg, reporter } = s;
+  const changes: string[] = [];
+  const local = h.target.kind === 'local';
+  const systemd = cfg.runtime === 'systemd';
+  const step = (title: string, fn: () => Promise<string[]>) =>
+    reporter.step(`${h.name}: ${title}`, async (c) => {
+      const done = await fn();
+      changes.push(...done);
+      c.done(done.length ? done.join('; ') : 'unchanged');
+    });
+
+  if (!local && h.loginUser !== 'root') {
+    const sudo = await h.run(['sudo', '-n', 'true'], { reject: false });
+    if (sudo.exitCode !== 0) throw new SlipwayError('failure', `${h.name}: ${h.loginUser} is not root and cannot use sudo without a password`, { hint: 'set up passwordless sudo for the deploy user, or connect as root for setup' });
+  }
+
+  await step('packages', async () => {
+    const need = requiredCommands(cfg.runtime, local);
+    const missing = (await h.run(sh(MISSING, ...Object.keys(need)))).stdout.split('\n').filter(Boolean);
+    if (!missing.length) return [];
+    if (systemd && missing.includes('systemd-run')) {
+      throw new SlipwayError('config', `${h.name}: no systemd on this host`, { hint: 'set `runtime: supervisor` for this environment' });
+    }
+    const pkgs = [...new Set(missing.map((c) => need[c]!))];
+    if (local) throw new SlipwayError('failure', `this machine lacks ${missing.join(', ')}`, { hint: `install them (Debian/Ubuntu: sudo apt-get install ${pkgs.join(' ')})` });
+    const r = await h.run(sh(APT_INSTALL, ...pkgs), { sudo: true, reject: false });
+    if (r.exitCode === 44) throw new SlipwayError('failure', `${h.name}: missing ${missing.join(', ')} and no apt-get to install them`, { hint: 'install them with the host\'s package manager, then run setup again' });
+    if (r.exitCode !== 0) throw new SlipwayError('failure', `${h.name}: apt-get install ${pkgs.join(' ')} failed`, { details: r.stderr.trim() || r.stdout.trim() });
+    return [`installed ${pkgs.join(', ')}`];
+  });
+
+  if (systemd) {
+    await step(`service user ${cfg.user}`, async () => {
+      const r = await h.run(sh(USER, cfg.user), { sudo: true });
+      return r.stdout.includes('created') ? [`created user ${cfg.user}`] : [];
+    });
+  }
+
+  await step(`folders in ${cfg.appDir}`, async () => {
+    const r = await h.run(sh(DIRS, cfg.appDir, h.loginUser, systemd ? cfg.user : ''), { sudo: !local });
+    const created = r.stdout.split('\n').filter(Boolean).length;
+    return created ? [`created ${created} folder(s)`] : [];
+  });
+
+  await step(systemd ? 'systemd unit' : 'supervisor', async () => ((await s.runtime.configure(h, cfg)) ? [systemd ? 'wrote the unit' : 'installed the supervisor'] : []));
+
+  reporter.info(changes.length ? `${h.name}: set up (${changes.length} change(s))` : `${h.name}: already set up, nothing changed`);
+  return { host: h.name, changes };
+}

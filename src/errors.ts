@@ -1,0 +1,62 @@
+// Errors a user can act on: what failed, where, and what to do next.
+// Each kind maps to a documented exit code (see README "Exit codes").
+
+export const EXIT = {
+  ok: 0,
+  failure: 1,
+  config: 2,
+  locked: 3,
+  health: 4,
+  connection: 5,
+  hook: 6,
+  dirty: 7,
+  interrupted: 130,
+} as const;
+
+export type ExitKind = keyof typeof EXIT;
+
+export class SlipwayError extends Error {
+  readonly kind: ExitKind;
+  readonly hint?: string;
+  readonly details?: string;
+  constructor(kind: ExitKind, message: string, opts: { hint?: string; details?: string; cause?: unknown } = {}) {
+    super(message, { cause: opts.cause });
+    this.kind = kind;
+    this.hint = opts.hint;
+    this.details = opts.details;
+  }
+  get exitCode(): number {
+    return EXIT[this.kind];
+  }
+}
+
+/** A command that exited non-zero, with its argv, exit code and output in one message. */
+export class CommandError extends SlipwayError {
+  readonly exitStatus: number | undefined;
+  readonly stdout: string;
+  readonly stderr: string;
+  constructor(where: string, argv: readonly string[], exitStatus: number | undefined, stdout: string, stderr: string, signal?: string) {
+    const how = signal ? `was killed by ${signal}` : `exited with code ${exitStatus}`;
+    const out = [stderr.trim(), stdout.trim()].filter(Boolean).join('\n');
+    super('failure', `${where}: command ${how}: ${renderArgv(argv)}`, { details: out ? tail(out, 40) : undefined });
+    this.exitStatus = exitStatus;
+    this.stdout = stdout;
+    this.stderr = stderr;
+  }
+}
+
+/** Render an argv for display (copy-pasteable into a POSIX shell). */
+export function renderArgv(argv: readonly string[]): string {
+  return argv.map(shellQuote).join(' ');
+}
+
+/** Quote one argument for a POSIX shell. The only place slipway quotes anything. */
+export function shellQuote(arg: string): string {
+  if (arg !== '' && /^[A-Za-z0-9_\-+=/.,:@%]+$/.test(arg)) return arg;
+  return `'${arg.replaceAll("'", `'\\''`)}'`;
+}
+
+export function tail(text: string, lines: number): string {
+  const all = text.trimEnd().split('\n');
+  return all.slice(-lines).join('\n');
+}

@@ -1,0 +1,122 @@
+// Human output goes to stderr as a live step list with timings; results for
+// scripts go to stdout (--json). Every line passes through redaction.
+import { renderArgv } from '../errors.ts';
+
+export interface StepRecord {
+  title: string;
+  ms: number;
+  ok: boolean;
+  note?: string;
+}
+
+export interface StepControl {
+  /** replace the live note shown beside the step (progress) */
+  progress(note: string): void;
+  /** the note printed after the step's timing */
+  done(note: string): void;
+}
+
+export class Reporter {
+  readonly steps: StepRecord[] = [];
+  private secrets: string[] = [];
+  private live?: { title: string; start: number; note: string; timer?: NodeJS.Timeout };
+  private readonly tty: boolean;
+
+  constructor(
+    readonly opts: { json: boolean; verbose: boolean; quiet?: boolean },
+    private readonly out: NodeJS.WriteStream = process.stderr,
+  ) {
+    this.tty = !!out.isTTY && !opts.json;
+  }
+
+  /** Values that must never appear in output. */
+  addSecrets(values: string[]): void {
+    this.secrets.push(...values.filter((v) => v.length >= 3));
+  }
+
+  redact(text: string): string {
+    let s = text;
+    for (const v of this.secrets) s = s.split(v).join('[redacted]');
+    return s;
+  }
+
+  private write(line: string): void {
+    if (this.opts.json && !this.opts.verbose) return;
+    this.clearLive();
+    this.out.write(`${this.redact(line)}\n`);
+    this.drawLive();
+  }
+
+  info(line: string): void {
+    if (!this.opts.quiet) this.write(line);
+  }
+
+  warn(line: string): void {
+    this.write(`! ${line}`);
+  }
+
+  /** For --verbose: every command, on every host. */
+  readonly command = (host: string, argv: readonly string[]): void => {
+    if (!this.opts.verbose) return;
+    const shown = argv[0] === 'sh' && argv[1] === '-c' ? ['sh', '-c', `<script ${argv[2]!.split('\n')[0]!.slice(0, 40)}…>`, ...argv.slice(3)] : argv;
+    this.write(`  $ [${host}] ${renderArgv(shown)}`);
+  };
+
+  async step<T>(title: string, fn: (c: StepControl) => Promise<T>): Promise<T> {
+    const start = performance.now();
+    let note = '';
+    this.live = { title, start, note: '' };
+    if (this.tty) this.live.timer = setInterval(() => this.drawLive(), 100);
+    this.drawLive();
+    const control: StepControl = {
+      progress: (n) => {
+        if (this.live) this.live.note = n;
+      },
+      done: (n) => {
+        note = n;
+      },
+    };
+    try {
+      const result = await fn(control);
+      this.finish(title, start, true, note);
+      return result;
+    } catch (e) {
+      this.finish(title, start, false, note);
+      throw e;
+    }
+  }
+
+  private finish(title: string, start: number, ok: boolean, note: string): void {
+    const ms = Math.round(performance.now() - start);
+    if (this.live?.timer) clearInterval(this.live.timer);
+    this.clearLive();
+    this.live = undefined;
+    this.steps.push({ title, ms, ok, ...(note ? { note } : {}) });
+    if (!this.opts.quiet) this.write(`${ok ? '✔' : '✖'} ${title.padEnd(36)} ${formatMs(ms).padStart(7)}${note ? `  ${note}` : ''}`);
+  }
+
+  private clearLive(): void {
+    if (this.tty && this.live) this.out.write('\r\x1b[K');
+  }
+
+  private drawLive(): void {
+    if (!this.tty || !this.live || this.opts.quiet) return;
+    const elapsed = formatMs(performance.now() - this.live.start);
+    this.out.write(`\r\x1b[K… ${this.live.title.padEnd(36)} ${elapsed.padStart(7)}${this.live.note ? `  ${this.live.note}` : ''}`);
+  }
+
+  /** Print a result object for scripts (--json). */
+  json(value: unknown): void {
+    process.stdout.write(`${this.redact(JSON.stringify(value, null, 2))}\n`);
+  }
+}
+
+export function formatMs(ms: number): string {
+  return ms < 1000 ? `${Math.round(ms)}ms` : `${(ms / 1000).toFixed(2)}s`;
+}
+
+export function formatBytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KiB`;
+  return `${(n / 1024 / 1024).toFixed(1)} MiB`;
+}

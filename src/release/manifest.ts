@@ -1,0 +1,53 @@
+// Which files make a release: include/exclude globs over the app folder,
+// honouring .gitignore unless a pattern other than `**` names the path.
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { execa } from 'execa';
+import ignore from 'ignore';
+import picomatch from 'picomatch';
+import { glob } from 'tinyglobby';
+
+export interface ManifestRules {
+  include: string[];
+  exclude: string[];
+}
+
+const ALWAYS_EXCLUDED = ['.git/**', '**/.git/**'];
+
+/** Sorted relative paths of the files (and symlinks) in the release. */
+export async function selectFiles(dir: string, rules: ManifestRules): Promise<string[]> {
+  const explicit = rules.include.filter((p) => p !== '**' && p !== '**/*');
+  const notIgnored = await listNotIgnored(dir);
+  const explicitly = explicit.length
+    ? await glob(explicit, { cwd: dir, dot: true, onlyFiles: true, followSymbolicLinks: false, ignore: ALWAYS_EXCLUDED, expandDirectories: false })
+    : [];
+  return filterPaths([...notIgnored, ...explicitly], rules);
+}
+
+/** The pure part: apply include/exclude to candidate paths, dedupe, sort. */
+export function filterPaths(candidates: Iterable<string>, rules: ManifestRules): string[] {
+  const included = picomatch(rules.include, { dot: true });
+  const excluded = picomatch([...ALWAYS_EXCLUDED, ...rules.exclude], { dot: true });
+  const out = new Set<string>();
+  for (const p of candidates) if (included(p) && !excluded(p)) out.add(p);
+  return [...out].sort();
+}
+
+async function listNotIgnored(dir: string): Promise<string[]> {
+  const git = await execa('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], { cwd: dir, reject: false });
+  if (git.exitCode === 0) {
+    // --cached also lists tracked files deleted from the work tree: drop those.
+    const deleted = await execa('git', ['ls-files', '-z', '--deleted'], { cwd: dir });
+    const gone = new Set(deleted.stdout.split('\0'));
+    return git.stdout.split('\0').filter((p) => p && !gone.has(p));
+  }
+  // Not a git repository: honour a top-level .gitignore if there is one.
+  const ig = ignore();
+  try {
+    ig.add(readFileSync(path.join(dir, '.gitignore'), 'utf8'));
+  } catch {
+    /* no .gitignore */
+  }
+  const all = await glob(['**'], { cwd: dir, dot: true, onlyFiles: true, followSymbolicLinks: false, ignore: ALWAYS_EXCLUDED });
+  return all.filter((p) => !ig.ignores(p));
+}

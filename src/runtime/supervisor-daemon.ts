@@ -1,0 +1,276 @@
+// slipway's own supervisor, for hosts without systemd. Bundled into one file
+// (dist/supervisor.cjs) that needs only Node >= 18 on the host; `setup`
+// installs it as <app>/.slipway/bin/supervisor.cjs.
+//
+//   node supervisor.cjs restart APPDIR      start the daemon, or restart the app under it
+//   node supervisor.cjs stop APPDIR         stop the app (SIGTERM, then SIGKILL) and the daemon
+//   node supervisor.cjs status APPDIR       JSON state: pid, release, restarts, backoff
+//   node supervisor.cjs exec APPDIR CWD [K=V …] -- COMMAND   run COMMAND with the app's env
+//
+// The daemon runs detached (it outlives the CLI), starts `run` from the app's
+// `current` release with the env file and PORT, appends its output to
+// .slipway/logs/app.log, restarts it on crash with exponential backoff
+// (1 s doubling to 30 s, reset after 10 s of uptime) and writes its state to
+// .slipway/supervisor/state.json.
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+
+interface AppConfig {
+  run: string;
+  port: number;
+  stop_timeout: number;
+}
+
+interface State {
+  daemon_pid: number;
+  state: 'starting' | 'running' | 'backoff' | 'stopping' | 'stopped';
+  generation: number;
+  pid?: number;
+  release?: string;
+  started_at?: string;
+  restarts: number;
+  last_exit?: string;
+  next_start_at?: string;
+  backoff_ms?: number;
+}
+
+function paths(appDir: string) {
+  const meta = path.join(appDir, '.slipway');
+  return {
+    current: path.join(appDir, 'current'),
+    config: path.join(meta, 'app.json'),
+    envFile: path.join(meta, 'env'),
+    dir: path.join(meta, 'supervisor'),
+    state: path.join(meta, 'supervisor', 'state.json'),
+    log: path.join(meta, 'logs', 'app.log'),
+  };
+}
+
+/** Parse the env file slipway writes: KEY="value" with \\ \" \$ \` escapes. */
+export function parseEnvFile(text: string): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const line of text.split('\n')) {
+    const m = /^([A-Za-z_][A-Za-z0-9_]*)="((?:[^"\\]|\\.)*)"$/.exec(line);
+    if (m) env[m[1]!] = m[2]!.replace(/\\(.)/g, '$1');
+  }
+  return env;
+}
+
+function appEnv(appDir: string, cfg: AppConfig, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const p = paths(appDir);
+  let fileEnv: Record<string, string> = {};
+  try {
+    fileEnv = parseEnvFile(fs.readFileSync(p.envFile, 'utf8'));
+  } catch {
+    /* no env file yet */
+  }
+  const base: NodeJS.ProcessEnv = {};
+  for (const k of ['PATH', 'HOME', 'LANG', 'USER', 'LOGNAME', 'TZ']) if (process.env[k]) base[k] = process.env[k];
+  return { ...base, ...fileEnv, PORT: String(cfg.port), ...extra };
+}
+
+function readJson<T>(file: string): T | undefined {
+  try {
+    return JSON.parse(fs.readFileSync(file, 'utf8')) as T;
+  } catch {
+    return undefined;
+  }
+}
+
+function alive(pid: number | undefined): boolean {
+  if (!pid) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function daemon(appDir: string): void {
+  const p = paths(appDir);
+  fs.mkdirSync(p.dir, { recursive: true });
+  fs.mkdirSync(path.dirname(p.log), { recursive: true });
+  const prev = readJson<State>(p.state);
+  const state: State = { daemon_pid: process.pid, state: 'starting', generation: (prev?.generation ?? 0) + 1, restarts: 0 };
+  let child: ChildProcess | undefined;
+  let backoffTimer: NodeJS.Timeout | undefined;
+  let consecutive = 0;
+  let queue = Promise.resolve();
+
+  const save = () => {
+    const tmp = `${p.state}.${process.pid}`;
+    fs.writeFileSync(tmp, JSON.stringify(state));
+    fs.renameSync(tmp, p.state);
+  };
+  const note = (msg: string) => fs.appendFileSync(p.log, `[slipway-supervisor ${new Date().toISOString()}] ${msg}\n`);
+
+  const start = () => {
+    backoffTimer = undefined;
+    const cfg = readJson<AppConfig>(p.config);
+    let cwd: string;
+    try {
+      if (!cfg) throw new Error(`${p.config} is missing`);
+      cwd = fs.realpathSync(p.current);
+    } catch (e) {
+      note(`cannot start: ${(e as Error).message}`);
+      return scheduleRestart('not startable');
+    }
+    const out = fs.openSync(p.log, 'a');
+    const startedAt = Date.now();
+    const c = spawn('/bin/sh', ['-c', cfg.run], { cwd, env: appEnv(appDir, cfg), stdio: ['ignore', out, out], detached: true });
+    fs.closeSync(out);
+    child = c;
+    Object.assign(state, { state: 'running', pid: c.pid, release: path.basename(cwd), started_at: new Date(startedAt).toISOString(), next_start_at: undefined, backoff_ms: undefined });
+    save();
+    c.on('exit', (code, signal) => {
+      if (child !== c) return; // stopped on purpose
+      child = undefined;
+      state.restarts += 1;
+      state.last_exit = signal ? `killed by ${signal}` : `exit code ${code}`;
+      consecutive = Date.now() - startedAt < 10_000 ? consecutive + 1 : 1;
+      note(`app ${state.last_exit}`);
+      scheduleRestart(state.last_exit);
+    });
+  };
+
+  const scheduleRestart = (why: string) => {
+    const delay = Math.min(1000 * 2 ** Math.max(0, consecutive - 1), 30_000);
+    Object.assign(state, { state: 'backoff', pid: undefined, backoff_ms: delay, next_start_at: new Date(Date.now() + delay).toISOString() });
+    save();
+    note(`${why}; restarting in ${delay / 1000}s`);
+    backoffTimer = setTimeout(start, delay);
+  };
+
+  const stopChild = async () => {
+    if (backoffTimer) clearTimeout(backoffTimer);
+    backoffTimer = undefined;
+    const c = child;
+    child = undefined;
+    if (!c || c.exitCode !== null || c.signalCode !== null) return;
+    const cfg = readJson<AppConfig>(p.config);
+    state.state = 'stopping';
+    save();
+    const exited = new Promise<void>((r) => c.once('exit', () => r()));
+    const group = -(c.pid as number);
+    try {
+      process.kill(group, 'SIGTERM');
+    } catch {
+      /* already gone */
+    }
+    const timeout = (cfg?.stop_timeout ?? 10) * 1000;
+    const killed = await Promise.race([exited.then(() => false), sleep(timeout).then(() => true)]);
+    if (killed) {
+      note(`app did not stop within ${timeout / 1000}s of SIGTERM: SIGKILL`);
+      try {
+        process.kill(group, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
+      await exited;
+    }
+  };
+
+  process.on('SIGHUP', () => {
+    queue = queue.then(async () => {
+      await stopChild();
+      state.generation += 1;
+      consecutive = 0;
+      start();
+    });
+  });
+  const shutdown = () => {
+    queue = queue.then(async () => {
+      await stopChild();
+      Object.assign(state, { state: 'stopped', pid: undefined });
+      save();
+      process.exit(0);
+    });
+  };
+  process.on('SIGTERM', shutdown);
+  process.on('SIGINT', shutdown);
+  start();
+}
+
+async function waitFor(cond: () => boolean, ms: number): Promise<boolean> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (cond()) return true;
+    await sleep(50);
+  }
+  return cond();
+}
+
+async function restart(appDir: string): Promise<void> {
+  const p = paths(appDir);
+  const before = readJson<State>(p.state);
+  const cfg = readJson<AppConfig>(p.config);
+  const wait = ((cfg?.stop_timeout ?? 10) + 10) * 1000;
+  const settled = (s: State | undefined) => !!s && (s.state === 'running' || s.state === 'backoff');
+  if (before && before.state !== 'stopped' && alive(before.daemon_pid)) {
+    process.kill(before.daemon_pid, 'SIGHUP');
+    const ok = await waitFor(() => {
+      const s = readJson<State>(p.state);
+      return !!s && s.generation > before.generation && settled(s);
+    }, wait);
+    if (!ok) throw new Error('the app did not restart in time');
+    return;
+  }
+  fs.mkdirSync(p.dir, { recursive: true });
+  const d = spawn(process.execPath, [__filename, 'daemon', appDir], { detached: true, stdio: 'ignore' });
+  d.unref();
+  const ok = await waitFor(() => {
+    const s = readJson<State>(p.state);
+    return !!s && s.daemon_pid === d.pid && settled(s);
+  }, wait);
+  if (!ok) throw new Error('the supervisor did not start');
+}
+
+async function stop(appDir: string): Promise<void> {
+  const s = readJson<State>(paths(appDir).state);
+  if (!s || !alive(s.daemon_pid)) return;
+  process.kill(s.daemon_pid, 'SIGTERM');
+  const cfg = readJson<AppConfig>(paths(appDir).config);
+  if (!(await waitFor(() => !alive(s.daemon_pid), ((cfg?.stop_timeout ?? 10) + 5) * 1000))) throw new Error('the supervisor did not stop');
+}
+
+function status(appDir: string): void {
+  const s = readJson<State>(paths(appDir).state);
+  const running = !!s && alive(s.daemon_pid);
+  process.stdout.write(`${JSON.stringify(running ? s : { ...s, state: 'stopped', pid: undefined })}\n`);
+}
+
+function exec(appDir: string, cwd: string, rest: string[]): void {
+  const sep = rest.indexOf('--');
+  const extra = Object.fromEntries(rest.slice(0, sep).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
+  const cfg = readJson<AppConfig>(paths(appDir).config) ?? { run: '', port: 3000, stop_timeout: 10 };
+  const c = spawn('/bin/sh', ['-c', rest[sep + 1] ?? 'true'], { cwd, env: appEnv(appDir, cfg, extra), stdio: 'inherit' });
+  c.on('exit', (code, signal) => process.exit(code ?? (signal ? 128 : 1)));
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const [cmd, appDir, ...rest] = argv;
+  if (!cmd || !appDir) {
+    process.stderr.write('usage: supervisor.cjs restart|stop|status|exec APPDIR\n');
+    process.exit(2);
+  }
+  const dir = path.resolve(appDir);
+  switch (cmd) {
+    case 'daemon':
+      return daemon(dir);
+    case 'restart':
+      return restart(dir);
+    case 'stop':
+      return stop(dir);
+    case 'status':
+      return status(dir);
+    case 'exec':
+      return exec(dir, rest[0]!, rest.slice(1));
+    default:
+      process.stderr.write(`unknown command ${cmd}\n`);
+      process.exit(2);
+  }
+}

@@ -1,0 +1,65 @@
+// The supervisor runtime, seen from the CLI: the bundled daemon is uploaded by
+// `configure` (only when its content changed) and driven with argument arrays.
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { ResolvedConfig } from '../config/load.ts';
+import { layout, sh } from '../server/layout.ts';
+import type { Runtime, RuntimeStatus } from './runtime.ts';
+
+/** The bundled daemon, next to the bundled CLI in dist/. */
+export function supervisorBundle(): string {
+  const here = path.dirname(fileURLToPath(import.meta.url));
+  for (const candidate of [path.join(here, 'supervisor.cjs'), path.join(here, '../../dist/supervisor.cjs')]) {
+    try {
+      return readFileSync(candidate, 'utf8');
+    } catch {
+      /* try the next */
+    }
+  }
+  throw new Error('dist/supervisor.cjs is missing: run `npm run build`');
+}
+
+const INSTALL_FILE = `set -e
+mkdir -p "$(dirname "$1")"
+if [ -f "$1" ] && [ "$(sha256sum < "$1" | cut -d' ' -f1)" = "$2" ]; then echo unchanged; exit 0; fi
+cat > "$1.tmp.$$"; mv -f "$1.tmp.$$" "$1"; echo changed`;
+
+function daemonPath(cfg: ResolvedConfig): string {
+  return path.posix.join(layout(cfg.appDir).bin, 'supervisor.cjs');
+}
+
+export const supervisorRuntime: Runtime = {
+  async configure(host, cfg) {
+    const l = layout(cfg.appDir);
+    const bundle = supervisorBundle();
+    const appJson = `${JSON.stringify({ run: cfg.run, port: cfg.port, stop_timeout: cfg.stop_timeout }, null, 2)}\n`;
+    let changed = false;
+    for (const [file, content] of [[daemonPath(cfg), bundle], [path.posix.join(l.meta, 'app.json'), appJson]] as const) {
+      const hash = createHash('sha256').update(content).digest('hex');
+      const r = await host.run(sh(INSTALL_FILE, file, hash), { input: content });
+      changed ||= r.stdout.trim() === 'changed';
+    }
+    return changed;
+  },
+  async restart(host, cfg) {
+    await host.run(['node', daemonPath(cfg), 'restart', cfg.appDir]);
+  },
+  async stop(host, cfg) {
+    await host.run(['node', daemonPath(cfg), 'stop', cfg.appDir]);
+  },
+  async status(host, cfg): Promise<RuntimeStatus> {
+    const r = await host.run(['node', daemonPath(cfg), 'status', cfg.appDir]);
+    const s = JSON.parse(r.stdout) as { state?: string; pid?: number; started_at?: string; release?: string; restarts?: number; backoff_ms?: number; last_exit?: string; next_start_at?: string };
+    const detail = s.state === 'backoff' ? `crashed (${s.last_exit}); next start in ${(s.backoff_ms ?? 0) / 1000}s at ${s.next_start_at}` : s.last_exit ? `last exit: ${s.last_exit}` : undefined;
+    return { state: s.state ?? 'stopped', pid: s.pid, since: s.started_at, release: s.release, restarts: s.restarts, detail };
+  },
+  logsArgv(cfg, { lines, follow }) {
+    return ['tail', '-n', String(lines), ...(follow ? ['-F'] : []), path.posix.join(layout(cfg.appDir).logs, 'app.log')];
+  },
+  execArgv(cfg, command, { cwd, env = {} }) {
+    const pairs = Object.entries(env).map(([k, v]) => `${k}=${v}`);
+    return { argv: ['node', daemonPath(cfg), 'exec', cfg.appDir, cwd, ...pairs, '--', command], sudo: false };
+  },
+};

@@ -1,0 +1,47 @@
+// The append-only history on each host: one JSON record per line.
+// A record is written with one append; if a crash cut the previous record
+// short, the writer first ends that line so the damage stays on it, and the
+// reader skips any line that is not a whole record.
+import type { Host } from '../transport/host.ts';
+import { sh, type Layout } from './layout.ts';
+
+export type HistoryEvent = 'started' | 'succeeded' | 'failed' | 'rolled_back';
+
+export interface HistoryRecord {
+  time: string;
+  event: HistoryEvent;
+  app: string;
+  environment: string;
+  host: string;
+  release: string;
+  /** the release that was current before this event */
+  previous?: string;
+  sha?: string;
+  subject?: string;
+  user: string;
+  machine: string;
+  command?: string;
+  duration_ms?: number;
+  reason?: string;
+}
+
+const APPEND = `if [ -s "$1" ] && [ -n "$(tail -c1 "$1")" ]; then printf '\\n' >> "$1"; fi
+cat >> "$1"`;
+
+export async function appendHistory(host: Host, l: Layout, record: HistoryRecord): Promise<void> {
+  await host.run(sh(APPEND, l.history), { input: `${JSON.stringify(record)}\n` });
+}
+
+export function parseHistory(text: string): HistoryRecord[] {
+  const out: HistoryRecord[] = [];
+  for (const line of text.split('\n')) {
+    if (!line.trim()) continue;
+    try {
+      const r = JSON.parse(line) as HistoryRecord;
+      if (r && typeof r.event === 'string' && typeof r.release === 'string') out.push(r);
+    } catch {
+      /* a record cut short by a crash */
+    }
+  }
+  return out;
+}

@@ -1,0 +1,35 @@
+// Where things live on a host, per app:
+//   <appDir>/releases/<id>/    immutable once activated
+//   <appDir>/current -> releases/<id>
+//   <appDir>/shared/           persistent paths linked into every release
+//   <appDir>/.slipway/         lock, history, env file, caches, supervisor
+import path from 'node:path';
+
+export function layout(appDir: string) {
+  const meta = path.posix.join(appDir, '.slipway');
+  return {
+    appDir,
+    releases: path.posix.join(appDir, 'releases'),
+    current: path.posix.join(appDir, 'current'),
+    shared: path.posix.join(appDir, 'shared'),
+    meta,
+    lock: path.posix.join(meta, 'lock'),
+    history: path.posix.join(meta, 'history.jsonl'),
+    incoming: path.posix.join(meta, 'incoming'),
+    installCache: path.posix.join(meta, 'cache', 'install'),
+    envFile: path.posix.join(meta, 'env'),
+    bin: path.posix.join(meta, 'bin'),
+    logs: path.posix.join(meta, 'logs'),
+    release: (id: string) => path.posix.join(appDir, 'releases', id),
+  };
+}
+
+export type Layout = ReturnType<typeof layout>;
+
+/** argv running a constant POSIX sh script with values as positional parameters ($1, $2 …). */
+export function sh(script: string, ...args: string[]): string[] {
+  return ['sh', '-c', script, 'slipway', ...args];
+}
+
+/** Exit status the scripts use for "this app is not set up on the host". */
+export const NOT_SET_UP = 40;

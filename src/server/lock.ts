@@ -1,0 +1,106 @@
+// One deploy at a time per app and host: mkdir is the atomic test-and-set.
+// The lock records who holds it; a lock whose process is provably dead (same
+// machine, pid gone) is taken over with a warning, any other is reported.
+import { randomUUID } from 'node:crypto';
+import os from 'node:os';
+import { SlipwayError } from '../errors.ts';
+import type { Host } from '../transport/host.ts';
+import { NOT_SET_UP, sh, type Layout } from './layout.ts';
+
+export interface LockInfo {
+  user: string;
+  machine: string;
+  pid: number;
+  time: string;
+  command: string;
+  token: string;
+}
+
+const HELD = 41;
+
+const ACQUIRE = `[ -d "$2" ] || exit ${NOT_SET_UP}
+if mkdir "$1" 2>/dev/null; then cat > "$1/info.json"; else cat "$1/info.json" 2>/dev/null || echo '{}'; exit ${HELD}; fi`;
+
+// Remove the lock only if it still carries the expected token (ours, or the stale one we saw).
+const RELEASE_IF = `grep -qF "\\"token\\":\\"$2\\"" "$1/info.json" 2>/dev/null || [ "$2" = "" -a ! -s "$1/info.json" ] || exit 0
+rm -rf "$1"`;
+
+export function newLockInfo(command: string): LockInfo {
+  return { user: os.userInfo().username, machine: os.hostname(), pid: process.pid, time: new Date().toISOString(), command, token: randomUUID() };
+}
+
+export function describeHolder(info: Partial<LockInfo>): string {
+  if (!info.user) return 'another deploy (no details recorded)';
+  return `${info.user}@${info.machine} (pid ${info.pid}) since ${info.time}, running \`${info.command}\``;
+}
+
+/** Provably stale: taken on this machine by a process that no longer exists. */
+export function isStale(info: Partial<LockInfo>, machine = os.hostname()): boolean {
+  if (info.machine !== machine || typeof info.pid !== 'number') return false;
+  try {
+    process.kill(info.pid, 0);
+    return false;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'ESRCH';
+  }
+}
+
+export async function acquireLock(
+  host: Host,
+  l: Layout,
+  info: LockInfo,
+  opts: { waitSeconds: number; onWait?: (holder: string) => void; onStale?: (holder: string) => void },
+): Promise<void> {
+  const deadline = Date.now() + opts.waitSeconds * 1000;
+  let announced = false;
+  for (;;) {
+    const r = await host.run(sh(ACQUIRE, l.lock, l.meta), { input: JSON.stringify(info), reject: false });
+    if (r.exitCode === 0) return;
+    if (r.exitCode === NOT_SET_UP) throw notSetUp(host, l);
+    if (r.exitCode !== HELD) throw new SlipwayError('failure', `${host.name}: could not take the deploy lock: ${r.stderr.trim()}`);
+    let holder: Partial<LockInfo> = {};
+    try {
+      holder = JSON.parse(r.stdout) as Partial<LockInfo>;
+    } catch {
+      /* written by a process that died mid-write */
+    }
+    if (isStale(holder)) {
+      opts.onStale?.(describeHolder(holder));
+      await host.run(sh(RELEASE_IF, l.lock, holder.token ?? ''));
+      continue;
+    }
+    if (Date.now() >= deadline) {
+      throw new SlipwayError('locked', `${host.name}: deploy lock held by ${describeHolder(holder)}`, {
+        hint: `wait and retry, pass --lock-wait SECONDS, or if that deploy is gone: slipway lock release <env>`,
+      });
+    }
+    if (!announced) opts.onWait?.(describeHolder(holder));
+    announced = true;
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+}
+
+export async function releaseLock(host: Host, l: Layout, token: string): Promise<void> {
+  await host.run(sh(RELEASE_IF, l.lock, token));
+}
+
+export async function readLock(host: Host, l: Layout): Promise<Partial<LockInfo> | undefined> {
+  const r = await host.run(['cat', `${l.lock}/info.json`], { reject: false });
+  if (r.exitCode !== 0) {
+    const exists = await host.run(['test', '-d', l.lock], { reject: false });
+    return exists.exitCode === 0 ? {} : undefined;
+  }
+  try {
+    return JSON.parse(r.stdout) as Partial<LockInfo>;
+  } catch {
+    return {};
+  }
+}
+
+export async function forceReleaseLock(host: Host, l: Layout): Promise<void> {
+  await host.run(['rm', '-rf', l.lock]);
+}
+
+export function notSetUp(host: Host, l: Layout): SlipwayError {
+  return new SlipwayError('failure', `${host.name}: ${l.appDir} is not set up`, { hint: 'run: slipway setup <env>' });
+}

@@ -1,0 +1,141 @@
+// Release operations on a host, each one round trip running a constant
+// script: prepare, finalize (shared links, REVISION), install with a cache,
+// switch `current`, env file, health check, prune.
+import type { Host } from '../transport/host.ts';
+import { sh, type Layout } from './layout.ts';
+
+const PREPARE = `set -e
+rm -rf "$1"; mkdir -p "$1/$2"`;
+
+/** Clear leftovers of interrupted deploys (we hold the lock) and make the incoming folder. */
+export async function prepareIncoming(host: Host, l: Layout, id: string): Promise<string> {
+  await host.run(sh(PREPARE, l.incoming, id));
+  return `${l.incoming}/${id}`;
+}
+
+const FINALIZE = `set -eu
+app=$1 id=$2; shift 2
+inc="$app/.slipway/incoming/$id"; kind=dir
+for p in "$@"; do
+  if [ "$p" = "--files" ]; then kind=file; continue; fi
+  if [ $kind = file ] && [ ! -e "$app/shared/$p" ]; then
+    echo "shared file $app/shared/$p does not exist: create it on the host (or remove it from shared.files)" >&2; exit 3
+  fi
+  rm -rf "$inc/$p"; mkdir -p "$(dirname "$inc/$p")"; ln -s "$app/shared/$p" "$inc/$p"
+done
+cat > "$inc/REVISION"
+mv -T "$inc" "$app/releases/$id"`;
+
+export async function finalizeRelease(host: Host, l: Layout, id: string, shared: { dirs: string[]; files: string[] }, revision: string): Promise<void> {
+  await host.run(sh(FINALIZE, l.appDir, id, ...shared.dirs, '--files', ...shared.files), { input: `${revision}\n` });
+}
+
+const INSTALL = `set -eu
+rel=$1 cache=$2 key=$3 cmd=$4; shift 4
+if [ -n "$key" ] && [ -d "$cache/$key" ]; then
+  for p; do if [ -e "$cache/$key/$p" ]; then rm -rf "$rel/$p"; mkdir -p "$(dirname "$rel/$p")"; cp -al "$cache/$key/$p" "$rel/$p"; fi; done
+  echo "install: reused cache $key"; exit 0
+fi
+(cd "$rel" && sh -c "$cmd")
+if [ -n "$key" ]; then
+  mkdir -p "$cache"; tmp="$cache/.tmp.$key.$$"; rm -rf "$tmp"; mkdir "$tmp"
+  for p; do if [ -e "$rel/$p" ]; then mkdir -p "$(dirname "$tmp/$p")"; cp -al "$rel/$p" "$tmp/$p"; fi; done
+  mv -T "$tmp" "$cache/$key" 2>/dev/null || rm -rf "$tmp"
+  ls -1t "$cache" | tail -n +4 | while read -r old; do rm -rf "$cache/$old"; done
+fi
+echo "install: ran $cmd"`;
+
+/** Run the install command in the release, or hard-link its result from the cache when the key is known. */
+export async function install(host: Host, l: Layout, release: string, command: string, key: string, paths: string[], onLine?: (line: string) => void): Promise<'cached' | 'ran'> {
+  const r = await host.run(sh(INSTALL, release, l.installCache, key, command, ...paths), { onLine });
+  return r.stdout.includes('install: reused cache') ? 'cached' : 'ran';
+}
+
+const SWITCH = `set -e
+cd "$1"; [ -d "releases/$2" ]
+ln -sfn "releases/$2" ".current.$2.$$"
+mv -T ".current.$2.$$" current`;
+
+/** Point `current` at a release atomically: a new link renamed over the old one. The only switch slipway has. */
+export async function switchCurrent(host: Host, l: Layout, id: string): Promise<void> {
+  await host.run(sh(SWITCH, l.appDir, id));
+}
+
+const WRITE_SECRET_FILE = `set -e
+umask 077; tmp="$1.tmp.$$"
+cat > "$tmp"
+if [ -n "$2" ]; then chown "$2:$2" "$tmp"; fi
+chmod 0400 "$tmp"; mv -f "$tmp" "$1"`;
+
+/** Write the app's env file (mode 0400, owned by the service user); content travels on stdin, never in argv. */
+export async function writeEnvFile(host: Host, l: Layout, content: string, owner: string | undefined): Promise<void> {
+  await host.run(sh(WRITE_SECRET_FILE, l.envFile, owner ?? ''), { input: content, sudo: !!owner });
+}
+
+/** Env file content: KEY="value" lines that systemd and the supervisor both read. */
+export function envFileContent(vars: Record<string, string>): string {
+  return Object.entries(vars)
+    .map(([k, v]) => {
+      if (/[\n\r\0]/.test(v)) throw new Error(`environment variable ${k}: values cannot contain line breaks`);
+      return `${k}="${v.replace(/[\\"$`]/g, (c) => `\\${c}`)}"\n`;
+    })
+    .join('');
+}
+
+const HTTP_CHECK = `url=$1 expect=$2 total=$3 interval=$4 each=$5
+body=$(mktemp); end=$(( $(date +%s) + total )); n=0
+while :; do
+  n=$((n+1))
+  code=$(curl -s -o "$body" -w '%{http_code}' --max-time "$each" "$url" 2>/dev/null) || true
+  if [ "$code" = "$expect" ]; then rm -f "$body"; echo "HTTP $code after $n attempt(s)"; exit 0; fi
+  if [ "$(date +%s)" -ge "$end" ]; then
+    [ "$code" = 000 ] && code="no response (connection refused or timed out)"
+    echo "last answer: $code after $n attempt(s)"; head -c 2000 "$body"; rm -f "$body"; exit 1
+  fi
+  sleep "$interval"
+done`;
+
+const COMMAND_CHECK = `dir=$1 cmd=$2 total=$3 interval=$4 port=$5
+end=$(( $(date +%s) + total )); n=0; cd "$dir"
+while :; do
+  n=$((n+1))
+  if out=$(PORT=$port sh -c "$cmd" 2>&1); then echo "command passed after $n attempt(s)"; exit 0; fi
+  if [ "$(date +%s)" -ge "$end" ]; then echo "command failed after $n attempt(s); last output:"; printf '%s\\n' "$out" | tail -n 20; exit 1; fi
+  sleep "$interval"
+done`;
+
+export interface HealthSpec {
+  path: string;
+  status: number;
+  command?: string;
+  timeout: number;
+  interval: number;
+  request_timeout: number;
+}
+
+/** The health check as argv, polled on the host itself (the app listens on loopback). */
+export function healthArgv(h: HealthSpec, port: number, releaseDir: string): string[] {
+  const total = String(Math.ceil(h.timeout));
+  if (h.command) return sh(COMMAND_CHECK, releaseDir, h.command, total, String(h.interval), String(port));
+  return sh(HTTP_CHECK, `http://127.0.0.1:${port}${h.path}`, String(h.status), total, String(h.interval), String(h.request_timeout));
+}
+
+export async function checkHealth(host: Host, h: HealthSpec, port: number, releaseDir: string): Promise<{ ok: boolean; report: string }> {
+  const r = await host.run(healthArgv(h, port, releaseDir), { reject: false });
+  return { ok: r.exitCode === 0, report: r.stdout.trim() };
+}
+
+export async function removeReleases(host: Host, l: Layout, ids: string[]): Promise<void> {
+  if (ids.length) await host.run(['rm', '-rf', '--', ...ids.map((id) => l.release(id))]);
+}
+
+const ENSURE_SHARED = `set -e
+owner=$1; shift
+for d; do
+  if [ -n "$owner" ]; then install -d -m 0750 -o "$owner" -g "$owner" "$d"; else mkdir -p "$d"; fi
+done`;
+
+/** Make the shared folders (owned by the service user when there is one). */
+export async function ensureSharedDirs(host: Host, l: Layout, dirs: string[], owner: string | undefined): Promise<void> {
+  if (dirs.length) await host.run(sh(ENSURE_SHARED, owner ?? '', ...dirs.map((d) => `${l.shared}/${d}`)), { sudo: !!owner });
+}

@@ -1,0 +1,80 @@
+// What a host holds for the app: the current release, the releases on disk,
+// and the history, read in one round trip.
+import type { Host } from '../transport/host.ts';
+import { parseHistory, type HistoryRecord } from './history.ts';
+import { NOT_SET_UP, sh, type Layout } from './layout.ts';
+import { notSetUp } from './lock.ts';
+
+export type ReleaseStatus = 'ok' | 'failed' | 'incomplete';
+
+export interface ReleaseInfo {
+  id: string;
+  current: boolean;
+  status: ReleaseStatus;
+  sha?: string;
+  subject?: string;
+  user?: string;
+  time?: string;
+}
+
+export interface HostState {
+  current?: string;
+  releases: ReleaseInfo[];
+  history: HistoryRecord[];
+}
+
+const READ = `cd "$1" 2>/dev/null && [ -d .slipway ] || exit ${NOT_SET_UP}
+readlink current || true
+echo ---
+ls -1 releases
+echo ---
+cat .slipway/history.jsonl 2>/dev/null || true`;
+
+export async function readState(host: Host, l: Layout): Promise<HostState> {
+  const r = await host.run(sh(READ, l.appDir), { reject: false });
+  if (r.exitCode === NOT_SET_UP) throw notSetUp(host, l);
+  if (r.exitCode !== 0) throw new Error(`${host.name}: could not read ${l.appDir}: ${r.stderr.trim()}`);
+  const [link = '', list = '', hist = ''] = r.stdout.split('---\n');
+  return buildState(link.trim(), list.split('\n').filter(Boolean), parseHistory(hist));
+}
+
+/** Pure: combine the current link, the release folders and the history. */
+export function buildState(link: string, ids: string[], history: HistoryRecord[]): HostState {
+  const current = link ? link.replace(/^.*\//, '') : undefined;
+  const releases = [...ids].sort().map((id): ReleaseInfo => {
+    const events = history.filter((h) => h.release === id);
+    const started = events.find((e) => e.event === 'started');
+    const outcome = [...events].reverse().find((e) => e.event === 'succeeded' || e.event === 'failed');
+    return {
+      id,
+      current: id === current,
+      status: outcome?.event === 'failed' ? 'failed' : outcome ? 'ok' : 'incomplete',
+      sha: started?.sha,
+      subject: started?.subject,
+      user: started?.user,
+      time: started?.time,
+    };
+  });
+  return { current, releases, history };
+}
+
+/** The release a plain rollback goes to: the newest kept release before the current one that did not fail. */
+export function rollbackTarget(state: HostState): ReleaseInfo | undefined {
+  const before = state.releases.filter((r) => !state.current || r.id < state.current);
+  return before.reverse().find((r) => r.status === 'ok');
+}
+
+/** Releases to delete: beyond the newest `keep`, never the current one, the one before it, nor the rollback target. */
+export function planPrune(state: HostState, keep: number): string[] {
+  const ids = state.releases.map((r) => r.id).sort();
+  const protectedIds = new Set<string>();
+  if (state.current) {
+    protectedIds.add(state.current);
+    const before = ids.filter((id) => id < state.current!).pop();
+    if (before) protectedIds.add(before);
+  }
+  const target = rollbackTarget(state);
+  if (target) protectedIds.add(target.id);
+  const kept = new Set(ids.slice(-keep));
+  return ids.filter((id) => !kept.has(id) && !protectedIds.has(id));
+}

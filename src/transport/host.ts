@@ -1,0 +1,36 @@
+// A host runs argument arrays and receives files. Two kinds: ssh and local.
+import type { Target } from '../config/load.ts';
+
+export interface RunOptions {
+  /** written to the command's stdin (how secrets travel: never in argv) */
+  input?: string;
+  /** run as root: prefixed with `sudo -n` when the login user is not root */
+  sudo?: boolean;
+  /** return non-zero exits instead of throwing */
+  reject?: boolean;
+  /** each output line as it arrives */
+  onLine?: (line: string) => void;
+}
+
+export interface RunResult {
+  stdout: string;
+  stderr: string;
+  exitCode: number;
+}
+
+export interface Host {
+  readonly target: Target;
+  readonly name: string;
+  /** the user commands run as on the host */
+  readonly loginUser: string;
+  connect(): Promise<void>;
+  run(argv: readonly string[], opts?: RunOptions): Promise<RunResult>;
+  /** run with the terminal attached (logs -f, exec); resolves to the exit code */
+  attach(argv: readonly string[], opts?: { tty?: boolean }): Promise<number>;
+  /** rsync's destination prefix ("host:" or "") and remote-shell option */
+  rsyncTarget(): { shell?: string; prefix: string };
+  close(): Promise<void>;
+}
+
+/** Called with every command run, for --verbose. */
+export type CommandLog = (host: string, argv: readonly string[]) => void;
