@@ -26,7 +26,7 @@ export class Reporter {
     readonly opts: { json: boolean; verbose: boolean; quiet?: boolean },
     private readonly out: NodeJS.WriteStream = process.stderr,
   ) {
-    this.tty = !!out.isTTY && !opts.json;
+    this.tty = !!out.isTTY;
   }
 
   /** Values that must never appear in output. */
@@ -41,7 +41,6 @@ export class Reporter {
   }
 
   private write(line: string): void {
-    if (this.opts.json && !this.opts.verbose) return;
     this.clearLive();
     this.out.write(`${this.redact(line)}\n`);
     this.drawLive();

@@ -1,0 +1,276 @@
+// End to end over real SSH to a real Debian 12 host running systemd.
+import assert from 'node:assert/strict';
+import { execFileSync, spawn } from 'node:child_process';
+import { appendFileSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { change, CLI, commit, get, makeApp, slipway } from '../helpers/env.ts';
+import { bootHost, testhostUnavailable, type TestHost } from '../helpers/testhost.ts';
+
+const skip = testhostUnavailable();
+const APP_PORT = 3911;
+const URL = `http://127.0.0.1:${APP_PORT}`;
+
+function config(sshConfig: string, extra = ''): string {
+  return `app: hello
+run: node server.js
+port: ${APP_PORT}
+health:
+  path: /health
+  timeout: 8
+  interval: 0.2
+shared:
+  dirs: [storage]
+env:
+  NODE_ENV: production
+secrets: [DB_PASSWORD]
+ssh:
+  config_file: ${sshConfig}
+environments:
+  production:
+    hosts: [web1]
+${extra}`;
+}
+
+const SECRET = 'sw0rdfish-4c3e9b';
+const env = { DB_PASSWORD: SECRET };
+
+describe('deploying to a systemd host over SSH', { skip }, () => {
+  let host: TestHost;
+  let app: string;
+  const run = (...args: string[]) => slipway(app, args, env);
+  const current = () => host.exec('readlink', '/srv/hello/current').trim().replace('releases/', '');
+  const releases = async () => JSON.parse((await run('releases', 'production', '--json')).stdout).web1 as { current: string; releases: { id: string; status: string }[] };
+
+  before(() => {
+    host = bootHost('web1', 2211);
+    app = makeApp(config(host.sshConfig));
+  });
+  after(() => {
+    host?.down();
+    if (app) rmSync(app, { recursive: true, force: true });
+  });
+
+  it('setup bootstraps the host, and running it again changes nothing', async () => {
+    const first = await run('setup', 'production', '--json');
+    assert.equal(first.exitCode, 0, first.all);
+    const changes = JSON.parse(first.stdout).hosts[0].changes as string[];
+    assert.ok(changes.includes('installed rsync'), changes.join('; '));
+    assert.ok(changes.includes('created user hello'));
+    assert.ok(changes.includes('wrote the unit'));
+    assert.equal(host.exec('id', '-un', 'hello').trim(), 'hello');
+    assert.match(host.exec('cat', '/etc/systemd/system/slipway-hello.service'), /^User=hello$/m);
+
+    const again = await run('setup', 'production', '--json');
+    assert.equal(again.exitCode, 0, again.all);
+    assert.deepEqual(JSON.parse(again.stdout).hosts[0].changes, []);
+    assert.match(again.stderr, /already set up, nothing changed/);
+  });
+
+  let r1 = '';
+  let r2 = '';
+  it('deploys, runs the app as its own user with a 0400 env file, and never prints the secret', async () => {
+    const d = await run('deploy', 'production', '--json', '--verbose');
+    assert.equal(d.exitCode, 0, d.all);
+    r1 = JSON.parse(d.stdout).release;
+    assert.match(r1, /^\d{8}T\d{9}Z-[0-9a-f]{7}$/);
+    assert.deepEqual(await get(`${URL}/`), { status: 200, body: `Hello from slipway (release ${r1})\n` });
+    assert.equal(current(), r1);
+    assert.equal(host.exec('stat', '-c', '%a %U', '/srv/hello/.slipway/env').trim(), '400 hello');
+    assert.match(host.exec('ps', '-o', 'user=', '-C', 'node'), /^hello$/m);
+    assert.ok(!d.all!.includes(SECRET), 'the secret appeared in the output');
+    assert.ok(!host.exec('cat', '/srv/hello/.slipway/history.jsonl').includes(SECRET), 'the secret appeared in the history');
+    assert.match(host.exec('cat', '/srv/hello/.slipway/env'), new RegExp(`^DB_PASSWORD="${SECRET}"$`, 'm'));
+    const cfg = await run('config', 'production');
+    assert.match(cfg.stdout, /DB_PASSWORD: "\[redacted\]"/);
+    assert.ok(!cfg.stdout.includes(SECRET));
+  });
+
+  it('deploys a change, shipping only the changed file, and rolls back without a transfer', async () => {
+    change(app, 'Hello v2');
+    const d = await run('deploy', 'production', '--json');
+    assert.equal(d.exitCode, 0, d.all);
+    r2 = JSON.parse(d.stdout).release;
+    assert.match(d.stderr, /Transfer 4 files .* 1 changed/);
+    assert.deepEqual(await get(`${URL}/`), { status: 200, body: `Hello v2 (release ${r2})\n` });
+    // unchanged files are hard links to the previous release's
+    const inode = (id: string) => host.exec('stat', '-c', '%i', `/srv/hello/releases/${id}/server.js`).trim();
+    assert.equal(inode(r1), inode(r2));
+
+    const rb = await run('rollback', 'production', '--json');
+    assert.equal(rb.exitCode, 0, rb.all);
+    assert.equal(JSON.parse(rb.stdout).release, r1);
+    assert.doesNotMatch(rb.stderr, /Transfer|Build/);
+    assert.deepEqual(await get(`${URL}/`), { status: 200, body: `Hello from slipway (release ${r1})\n` });
+    const list = await releases();
+    assert.equal(list.current, r1);
+    assert.deepEqual(list.releases.map((r) => [r.id, r.status]), [[r1, 'ok'], [r2, 'ok']]);
+    const table = (await run('releases', 'production')).stdout;
+    assert.match(table, new RegExp(`^\\*\\s+${r1}\\s+ok\\s+[0-9a-f]{7}\\s+root\\s+.*first$`, 'm'));
+    assert.match(table, new RegExp(`^\\s+${r2}\\s+ok\\s+.*Hello v2$`, 'm'));
+  });
+
+  let r3 = '';
+  it('a release failing its health check is rolled back automatically, with the check\'s answer and the app\'s log', async () => {
+    change(app, 'Hello v3');
+    const ok = await run('deploy', 'production', '--json');
+    assert.equal(ok.exitCode, 0, ok.all);
+    r3 = JSON.parse(ok.stdout).release;
+
+    const server = readFileSync(path.join(app, 'server.js'), 'utf8');
+    writeFileSync(path.join(app, 'server.js'), server.replace("res.writeHead(200, { 'content-type': 'text/plain' });\n    return res.end('ok\\n');", "res.writeHead(500);\n    return res.end('database unreachable\\n');"));
+    commit(app, 'broken health');
+    const bad = await run('deploy', 'production');
+    assert.equal(bad.exitCode, 4, bad.all);
+    assert.match(bad.stderr, /failed its health check/);
+    assert.match(bad.stderr, /last answer: 500 after \d+ attempt/);
+    assert.match(bad.stderr, /database unreachable/);
+    assert.match(bad.stderr, /hello listening on 127\.0\.0\.1:3911/);
+    assert.equal(current(), r3);
+    assert.deepEqual(await get(`${URL}/`), { status: 200, body: `Hello v3 (release ${r3})\n` });
+    const failed = (await releases()).releases.at(-1)!;
+    assert.equal(failed.status, 'failed');
+
+    // a plain rollback skips the failed release
+    writeFileSync(path.join(app, 'server.js'), server);
+    change(app, 'Hello v5');
+    assert.equal((await run('deploy', 'production')).exitCode, 0);
+    const rb = await run('rollback', 'production', '--json');
+    assert.equal(rb.exitCode, 0, rb.all);
+    assert.equal(JSON.parse(rb.stdout).release, r3);
+    assert.equal((await get(`${URL}/`)).body, `Hello v3 (release ${r3})\n`);
+    const history = JSON.parse((await run('history', 'production', '--json', '-n', '100')).stdout) as { event: string; release: string }[];
+    assert.ok(history.some((h) => h.event === 'failed' && h.release === failed.id));
+    assert.deepEqual(history.at(-1)!.event, 'rolled_back');
+  });
+
+  it('hooks run as the app user with SLIPWAY_* variables; a failing before_activate hook leaves current untouched', async () => {
+    writeFileSync(path.join(app, 'slipway.yml'), config(host.sshConfig, 'hooks:\n  before_activate:\n    - id -un > "$SLIPWAY_RELEASE_PATH/storage/hook.txt"; echo "$SLIPWAY_RELEASE $SLIPWAY_ENV $SLIPWAY_PREVIOUS_RELEASE" >> "$SLIPWAY_RELEASE_PATH/storage/hook.txt"\n'));
+    commit(app, 'with hook');
+    const d = await run('deploy', 'production', '--json');
+    assert.equal(d.exitCode, 0, d.all);
+    const id = JSON.parse(d.stdout).release;
+    assert.equal(host.exec('cat', '/srv/hello/shared/storage/hook.txt'), `hello\n${id} production ${r3}\n`);
+
+    const before = current();
+    writeFileSync(path.join(app, 'slipway.yml'), config(host.sshConfig, 'hooks:\n  before_activate:\n    - echo migrating; echo "migration 42 failed" >&2; exit 3\n'));
+    commit(app, 'failing hook');
+    const bad = await run('deploy', 'production');
+    assert.equal(bad.exitCode, 6, bad.all);
+    assert.match(bad.stderr, /before_activate hook failed \(exit 3\)/);
+    assert.match(bad.stderr, /migration 42 failed/);
+    assert.equal(current(), before);
+    assert.equal((await get(`${URL}/`)).status, 200);
+    writeFileSync(path.join(app, 'slipway.yml'), config(host.sshConfig));
+    commit(app, 'no hook');
+  });
+
+  it('status, logs and exec work through systemd', async () => {
+    const st = await run('status', 'production', '--json');
+    assert.equal(st.exitCode, 0, st.all);
+    const s = JSON.parse(st.stdout)[0];
+    assert.equal(s.state, 'active (running)');
+    assert.equal(s.release, current());
+    const logs = await run('logs', 'production', '-n', '50');
+    assert.match(logs.stdout, /hello listening on 127\.0\.0\.1:3911/);
+    const ex = await run('exec', 'production', '--', 'id -un; pwd; echo $NODE_ENV');
+    assert.equal(ex.exitCode, 0, ex.all);
+    assert.equal(ex.stdout.trim(), `hello\n/srv/hello/releases/${current()}\nproduction`);
+  });
+
+  it('two concurrent deploys: one fails saying who holds the lock, or waits with --lock-wait', async () => {
+    change(app, 'concurrent');
+    const [a, b] = await Promise.all([run('deploy', 'production'), run('deploy', 'production')]);
+    const codes = [a.exitCode, b.exitCode].sort();
+    assert.deepEqual(codes, [0, 3], `${a.all}\n---\n${b.all}`);
+    const loser = a.exitCode === 3 ? a : b;
+    assert.match(loser.stderr, /deploy lock held by root@\S+ \(pid \d+\) since .*running `slipway deploy production`/);
+    const [c, d] = await Promise.all([run('deploy', 'production', '--lock-wait', '60'), run('deploy', 'production', '--lock-wait', '60')]);
+    assert.equal(c.exitCode, 0, c.all);
+    assert.equal(d.exitCode, 0, d.all);
+    assert.match(c.stderr + d.stderr, /waiting for the deploy lock/);
+    assert.match((await run('lock', 'status', 'production')).stdout, /web1: unlocked/);
+  });
+
+  for (const how of ['SIGTERM', 'SIGKILL'] as const) {
+    it(`a deploy killed (${how}) mid-transfer leaves current serving, and the next deploy succeeds`, async () => {
+      const before = current();
+      // 64 MiB of random data: compressing it keeps rsync busy long enough to be interrupted.
+      writeFileSync(path.join(app, 'big.bin'), execFileSync('head', ['-c', String(64 * 1024 * 1024), '/dev/urandom'], { maxBuffer: 128 * 1024 * 1024 }));
+      const child = spawn('node', [CLI, 'deploy', 'production', '--allow-dirty', '--verbose'], { cwd: app, detached: true, env: { ...process.env, ...env } });
+      let err = '';
+      const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+      await new Promise<void>((resolve) =>
+        child.stderr.on('data', (chunk: Buffer) => {
+          err += chunk.toString();
+          if (err.includes('rsync ')) resolve();
+        }),
+      );
+      await new Promise((r) => setTimeout(r, 300));
+      // SIGTERM: the CLI cleans up. SIGKILL to the whole process group: nothing can.
+      if (how === 'SIGTERM') child.kill('SIGTERM');
+      else process.kill(-child.pid!, 'SIGKILL');
+      const code = await exited;
+      if (how === 'SIGTERM') assert.equal(code, 130, err);
+      assert.equal(current(), before);
+      assert.equal((await get(`${URL}/`)).status, 200);
+      const lock = (await run('lock', 'status', 'production')).stdout;
+      if (how === 'SIGTERM') assert.match(lock, /web1: unlocked/);
+      else assert.match(lock, /STALE: that process is gone/);
+
+      rmSync(path.join(app, 'big.bin'));
+      change(app, `after ${how}`);
+      const next = await run('deploy', 'production', '--json');
+      assert.equal(next.exitCode, 0, next.all);
+      if (how === 'SIGKILL') assert.match(next.stderr, /taking over a stale lock/);
+      assert.equal((await get(`${URL}/`)).body, `after ${how} (release ${JSON.parse(next.stdout).release})\n`);
+      assert.equal(host.exec('ls', '/srv/hello/.slipway/incoming').trim(), '');
+    });
+  }
+
+  it('install runs once per lockfile: an unchanged lockfile reuses the cached result', async () => {
+    writeFileSync(path.join(app, 'package-lock.json'), '{"lockfileVersion": 3, "v": 1}\n');
+    writeFileSync(path.join(app, 'slipway.yml'), config(host.sshConfig, 'install:\n  command: mkdir -p node_modules && date +%s%N > node_modules/stamp\n'));
+    commit(app, 'with install');
+    const stamp = async () => {
+      const d = await run('deploy', 'production', '--json');
+      assert.equal(d.exitCode, 0, d.all);
+      return { stderr: d.stderr, stamp: host.exec('cat', `/srv/hello/releases/${JSON.parse(d.stdout).release}/node_modules/stamp`) };
+    };
+    const a = await stamp();
+    assert.match(a.stderr, /Install: .* installed/);
+    change(app, 'same lockfile');
+    const b = await stamp();
+    assert.match(b.stderr, /unchanged lockfile: reused/);
+    assert.equal(b.stamp, a.stamp);
+    writeFileSync(path.join(app, 'package-lock.json'), '{"lockfileVersion": 3, "v": 2}\n');
+    commit(app, 'new lockfile');
+    const c = await stamp();
+    assert.notEqual(c.stamp, a.stamp);
+  });
+
+  it('keeps keep_releases releases and prunes the rest', async () => {
+    const list = await releases();
+    assert.ok(list.releases.length <= 5, `${list.releases.length} releases kept`);
+    assert.ok(list.releases.some((r) => r.id === list.current));
+  });
+
+  it('deploys a portable artifact built with build --output', async () => {
+    change(app, 'from an artifact');
+    const out = path.join(app, '..', `hello-${process.pid}.tar.gz`);
+    const b = await run('build', '--output', out, '--json');
+    assert.equal(b.exitCode, 0, b.all);
+    const id = JSON.parse(b.stdout).release;
+    assert.match(readFileSync(`${out}.sha256`, 'utf8'), /^[0-9a-f]{64} {2}hello-\d+\.tar\.gz\n$/);
+    const d = await run('deploy', 'production', '--artifact', out, '--json');
+    assert.equal(d.exitCode, 0, d.all);
+    assert.equal(JSON.parse(d.stdout).release, id);
+    assert.equal((await get(`${URL}/`)).body, `from an artifact (release ${id})\n`);
+    appendFileSync(out, 'x');
+    const tampered = await run('deploy', 'production', '--artifact', out);
+    assert.equal(tampered.exitCode, 2);
+    assert.match(tampered.stderr, /checksum mismatch/);
+    rmSync(out);
+    rmSync(`${out}.sha256`);
+  });
+});
