@@ -3,6 +3,9 @@ import { Option } from 'commander';
 import type { ResolvedConfig } from '../config/load.ts';
 import { eachHost, withSession, type Session } from '../engine/session.ts';
 import { prune } from '../engine/prune.ts';
+import { recentLogs } from '../engine/activate.ts';
+import { SlipwayError } from '../errors.ts';
+import { checkHealth } from '../server/release.ts';
 import { describeHolder, forceReleaseLock, isStale, readLock } from '../server/lock.ts';
 import { readState, type ReleaseInfo } from '../server/state.ts';
 import type { Host } from '../transport/host.ts';
@@ -126,6 +129,26 @@ export function registerInspectCommands(cli: Cli): void {
         });
       }),
     );
+
+  p.command('restart <env>')
+    .description('restart the current release and check its health (no deploy)')
+    .action(async (env: string) => {
+      await withSession(cli.resolve(env), cli.reporter(), (s) =>
+        s.reporter.step('Restart, health check', () =>
+          eachHost(s.hosts, async (h) => {
+            await s.runtime.restart(h, s.cfg);
+            const r = await checkHealth(h, s.cfg.health, s.cfg.port, s.layout.current);
+            if (!r.ok) throw new SlipwayError('health', `${h.name}: the app is not healthy after the restart`, { details: `${r.report}\n--- last app log lines ---\n${await recentLogs(s, h)}` });
+          }),
+        ),
+      );
+    });
+
+  p.command('stop <env>')
+    .description('stop the app on every host (`restart` or the next deploy starts it again)')
+    .action(async (env: string) => {
+      await withSession(cli.resolve(env), cli.reporter(), (s) => s.reporter.step('Stop', () => eachHost(s.hosts, (h) => s.runtime.stop(h, s.cfg))));
+    });
 
   p.command('prune <env>')
     .description('delete releases beyond keep_releases (never the current one or the one before it)')

@@ -80,11 +80,55 @@ function readJson<T>(file: string): T | undefined {
 
 function alive(pid: number | undefined): boolean {
   if (!pid) return false;
+  if (HAS_PROC) {
+    const st = procStat(pid);
+    return !!st && st.state !== 'Z';
+  }
   try {
     process.kill(pid, 0);
     return true;
   } catch {
     return false;
+  }
+}
+
+function signalGroup(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    /* the group is gone */
+  }
+}
+
+const HAS_PROC = fs.existsSync('/proc/self/stat');
+
+/** State and process group of a process from /proc (Linux), or undefined once it is gone. */
+function procStat(pid: string | number): { state: string; pgrp: number } | undefined {
+  let stat: string;
+  try {
+    stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return undefined;
+  }
+  // pid (comm) state ppid pgrp …; comm may contain spaces, so parse after the last ')'
+  const [state = '', , pgrp] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return { state, pgrp: Number(pgrp) };
+}
+
+/** Is any process of the group still running? Zombies (dead, waiting for init to reap them) do not count. */
+function groupAlive(pgid: number): boolean {
+  if (HAS_PROC) {
+    return fs.readdirSync('/proc').some((entry) => {
+      if (!/^\d+$/.test(entry)) return false;
+      const st = procStat(entry);
+      return st?.pgrp === pgid && st.state !== 'Z';
+    });
+  }
+  try {
+    process.kill(-pgid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 
@@ -129,6 +173,7 @@ function daemon(appDir: string): void {
     c.on('exit', (code, signal) => {
       if (child !== c) return; // stopped on purpose
       child = undefined;
+      signalGroup(c.pid!, 'SIGKILL'); // whatever the crashed app left behind
       state.restarts += 1;
       state.last_exit = signal ? `killed by ${signal}` : `exit code ${code}`;
       consecutive = Date.now() - startedAt < 10_000 ? consecutive + 1 : 1;
@@ -145,32 +190,23 @@ function daemon(appDir: string): void {
     backoffTimer = setTimeout(start, delay);
   };
 
+  // The app runs in its own process group (sh and everything it started):
+  // stopping means the whole group is gone, not just the first process.
   const stopChild = async () => {
     if (backoffTimer) clearTimeout(backoffTimer);
     backoffTimer = undefined;
     const c = child;
     child = undefined;
-    if (!c || c.exitCode !== null || c.signalCode !== null) return;
+    if (!c?.pid) return;
     const cfg = readJson<AppConfig>(p.config);
     state.state = 'stopping';
     save();
-    const exited = new Promise<void>((r) => c.once('exit', () => r()));
-    const group = -(c.pid as number);
-    try {
-      process.kill(group, 'SIGTERM');
-    } catch {
-      /* already gone */
-    }
+    signalGroup(c.pid, 'SIGTERM');
     const timeout = (cfg?.stop_timeout ?? 10) * 1000;
-    const killed = await Promise.race([exited.then(() => false), sleep(timeout).then(() => true)]);
-    if (killed) {
+    if (!(await waitFor(() => !groupAlive(c.pid!), timeout))) {
       note(`app did not stop within ${timeout / 1000}s of SIGTERM: SIGKILL`);
-      try {
-        process.kill(group, 'SIGKILL');
-      } catch {
-        /* gone */
-      }
-      await exited;
+      signalGroup(c.pid, 'SIGKILL');
+      await waitFor(() => !groupAlive(c.pid!), 5000);
     }
   };
 

@@ -1,0 +1,129 @@
+// The local target: a folder on this machine, the app run by slipway's own
+// supervisor (detached, restarted with backoff, stopped TERM-then-KILL).
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { change, commit, get, makeApp, slipway } from '../helpers/env.ts';
+
+const PORT = 3921;
+const URL = `http://127.0.0.1:${PORT}`;
+const CONFIG = `app: hello
+# crashes while shared/crash exists, so the test can force a crash loop
+run: if [ -e ../../shared/crash ]; then echo crashing; exit 3; fi; exec node server.js
+port: ${PORT}
+stop_timeout: 1
+health:
+  path: /health
+  timeout: 8
+  interval: 0.2
+keep_releases: 3
+environments:
+  demo:
+    hosts: [local]
+    root: .slipway-local
+`;
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe('the local target under the supervisor', () => {
+  let app: string;
+  const run = (...args: string[]) => slipway(app, args);
+  const status = async () => JSON.parse((await run('status', 'demo', '--json')).stdout)[0] as { state: string; pid?: number; restarts: number; release: string; detail?: string };
+  const appDir = () => path.join(app, '.slipway-local/hello');
+
+  before(() => {
+    app = makeApp(CONFIG, {
+      'stubborn.js': "require('./server.js');\nprocess.removeAllListeners('SIGTERM');\nprocess.on('SIGTERM', () => console.log('ignoring SIGTERM'));\n",
+    });
+  });
+  after(async () => {
+    if (app) {
+      await run('stop', 'demo');
+      rmSync(app, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses a dirty tree, naming the changed files', async () => {
+    writeFileSync(path.join(app, 'message.txt'), 'uncommitted\n');
+    assert.equal((await run('setup', 'demo')).exitCode, 0);
+    const r = await run('deploy', 'demo');
+    assert.equal(r.exitCode, 7, r.all);
+    assert.match(r.stderr, /uncommitted changes/);
+    assert.match(r.stderr, /message\.txt/);
+    assert.match(r.stderr, /--allow-dirty/);
+    assert.equal(existsSync(path.join(appDir(), 'current')), false);
+    const dirty = await run('deploy', 'demo', '--allow-dirty', '--json');
+    assert.equal(dirty.exitCode, 0, dirty.all);
+    assert.match(JSON.parse(dirty.stdout).release, /-[0-9a-f]{7}-dirty$/);
+    assert.equal((await get(`${URL}/`)).body.startsWith('uncommitted'), true);
+    commit(app, 'committed');
+  });
+
+  let first = '';
+  it('deploys, changes and rolls back; the app outlives the CLI', async () => {
+    const d = await run('deploy', 'demo', '--json');
+    assert.equal(d.exitCode, 0, d.all);
+    first = JSON.parse(d.stdout).release;
+    assert.equal((await get(`${URL}/`)).body, `uncommitted (release ${first})\n`);
+    change(app, 'second');
+    const d2 = await run('deploy', 'demo', '--json');
+    assert.equal(d2.exitCode, 0, d2.all);
+    assert.equal((await get(`${URL}/`)).body, `second (release ${JSON.parse(d2.stdout).release})\n`);
+    const rb = await run('rollback', 'demo', first.split('-')[0]!);
+    assert.equal(rb.exitCode, 0, rb.all);
+    assert.equal((await get(`${URL}/`)).body, `uncommitted (release ${first})\n`);
+    const s = await status();
+    assert.equal(s.state, 'running');
+    assert.equal(s.release, first);
+  });
+
+  it('restarts a crashed app with growing backoff, visible in status', async () => {
+    writeFileSync(path.join(appDir(), 'shared/crash'), '');
+    const before = await status();
+    process.kill(before.pid!, 'SIGKILL');
+    await sleep(3500); // crash → 1s → crash → 2s → crash
+    const s = await status();
+    assert.equal(s.state, 'backoff');
+    assert.ok(s.restarts >= before.restarts + 2, `restarts ${before.restarts} → ${s.restarts}`);
+    assert.match(s.detail!, /crashed \(exit code 3\); next start in [248]s/);
+    assert.match((await run('status', 'demo')).stdout, /local: backoff, release .*, \d+ restart\(s\)/);
+    assert.match((await run('logs', 'demo', '-n', '20')).stdout, /crashing/);
+    rmSync(path.join(appDir(), 'shared/crash'));
+    const r = await run('restart', 'demo');
+    assert.equal(r.exitCode, 0, r.all);
+    assert.equal((await status()).state, 'running');
+    assert.equal((await get(`${URL}/`)).status, 200);
+  });
+
+  it('stops an app that ignores SIGTERM with SIGKILL after stop_timeout', async () => {
+    writeFileSync(path.join(app, 'slipway.yml'), CONFIG.replace(/^run: .*$/m, 'run: node stubborn.js'));
+    commit(app, 'stubborn');
+    assert.equal((await run('deploy', 'demo')).exitCode, 0);
+    change(app, 'after stubborn');
+    const d = await run('deploy', 'demo', '--json');
+    assert.equal(d.exitCode, 0, d.all);
+    const log = readFileSync(path.join(appDir(), '.slipway/logs/app.log'), 'utf8');
+    assert.match(log, /ignoring SIGTERM/);
+    assert.match(log, /app did not stop within 1s of SIGTERM: SIGKILL/);
+    assert.equal((await get(`${URL}/`)).body, `after stubborn (release ${JSON.parse(d.stdout).release})\n`);
+  });
+
+  it('exec runs in the current release with the app environment', async () => {
+    const r = await run('exec', 'demo', '--', 'echo "$PORT"; basename "$(pwd)"');
+    assert.equal(r.exitCode, 0, r.all);
+    assert.equal(r.stdout.trim(), `${PORT}\n${(await status()).release}`);
+  });
+
+  it('prunes to keep_releases, keeping the current one and the one before it', async () => {
+    const list = JSON.parse((await run('releases', 'demo', '--json')).stdout).local as { current: string; releases: { id: string }[] };
+    assert.equal(list.releases.length, 3);
+    assert.equal(list.releases.at(-1)!.id, list.current);
+  });
+
+  it('stop stops the app and the supervisor', async () => {
+    assert.equal((await run('stop', 'demo')).exitCode, 0);
+    assert.equal((await status()).state, 'stopped');
+    assert.equal((await get(`${URL}/`)).status, 0);
+  });
+});
