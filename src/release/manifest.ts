@@ -5,7 +5,7 @@ import path from 'node:path';
 import { execa } from 'execa';
 import ignore from 'ignore';
 import picomatch from 'picomatch';
-import { glob } from 'tinyglobby';
+import fg from 'fast-glob';
 
 export interface ManifestRules {
   include: string[];
@@ -18,9 +18,7 @@ const ALWAYS_EXCLUDED = ['.git/**', '**/.git/**'];
 export async function selectFiles(dir: string, rules: ManifestRules): Promise<string[]> {
   const explicit = rules.include.filter((p) => p !== '**' && p !== '**/*');
   const notIgnored = await listNotIgnored(dir);
-  const explicitly = explicit.length
-    ? await glob(explicit, { cwd: dir, dot: true, onlyFiles: true, followSymbolicLinks: false, ignore: ALWAYS_EXCLUDED, expandDirectories: false })
-    : [];
+  const explicitly = explicit.length ? await walk(dir, explicit) : [];
   return filterPaths([...notIgnored, ...explicitly], rules);
 }
 
@@ -48,6 +46,11 @@ async function listNotIgnored(dir: string): Promise<string[]> {
   } catch {
     /* no .gitignore */
   }
-  const all = await glob(['**'], { cwd: dir, dot: true, onlyFiles: true, followSymbolicLinks: false, ignore: ALWAYS_EXCLUDED });
-  return all.filter((p) => !ig.ignores(p));
+  return (await walk(dir, ['**'])).filter((p) => !ig.ignores(p));
+}
+
+/** Files and symlinks (to files or folders, not followed) matching the patterns. */
+async function walk(dir: string, patterns: string[]): Promise<string[]> {
+  const entries = await fg(patterns, { cwd: dir, dot: true, onlyFiles: false, markDirectories: true, followSymbolicLinks: false, ignore: ALWAYS_EXCLUDED });
+  return entries.filter((p) => !p.endsWith('/'));
 }

@@ -1,0 +1,78 @@
+// Commands are built by pure functions as argument arrays: compared exactly.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { resolveEnvironment, parseConfig } from '../../src/config/load.ts';
+import { renderArgv, shellQuote } from '../../src/errors.ts';
+import { parseRsyncStats, rsyncArgv } from '../../src/release/transfer.ts';
+import { supervisorRuntime } from '../../src/runtime/supervisor.ts';
+import { systemdRuntime } from '../../src/runtime/systemd.ts';
+import { envFileContent, healthArgv } from '../../src/server/release.ts';
+import { parseEnvFile } from '../../src/runtime/supervisor-daemon.ts';
+import { parseKeys, sshCommand, sshOptions } from '../../src/transport/ssh.ts';
+
+const cfg = resolveEnvironment(parseConfig('app: shop\nrun: node server.js\nport: 8080\nenvironments:\n  production:\n    hosts: [deploy@web1:2222]\n', '/apps/shop/slipway.yml'), 'production');
+const target = cfg.targets[0]!;
+
+describe('command building', () => {
+  it('ssh: options, the master connection path, and the remote argv quoted once', () => {
+    assert.deepEqual(sshOptions(target, { configFile: '/home/me/.ssh/alt', controlPath: '/tmp/s/%C.1' }), [
+      '-F', '/home/me/.ssh/alt', '-o', 'BatchMode=yes', '-o', 'ControlPath=/tmp/s/%C.1', '-o', 'ServerAliveInterval=15', '-o', 'ServerAliveCountMax=4', '-p', '2222', '-l', 'deploy',
+    ]);
+    assert.deepEqual(sshCommand(target, { controlPath: '/tmp/s/%C.1' }, ['sh', '-c', 'echo "$1"', 'slipway', "it's"]), [
+      'ssh', '-o', 'BatchMode=yes', '-o', 'ControlPath=/tmp/s/%C.1', '-o', 'ServerAliveInterval=15', '-o', 'ServerAliveCountMax=4', '-p', '2222', '-l', 'deploy', '-o', 'ControlMaster=no', '-T', '--', 'web1',
+      `sh -c 'echo "$1"' slipway 'it'\\''s'`,
+    ]);
+    assert.ok(!sshOptions(target, { controlPath: 'x' }).some((a) => /StrictHostKeyChecking/i.test(a)), 'host key checking is never relaxed');
+  });
+
+  it('shellQuote leaves safe words alone and single-quotes the rest', () => {
+    assert.deepEqual(['a/b.c', '', 'a b', "x'y", '$HOME', 'a;b'].map(shellQuote), ['a/b.c', "''", "'a b'", `'x'\\''y'`, "'$HOME'", "'a;b'"]);
+    assert.equal(renderArgv(['rm', '-rf', '--', '/srv/a b']), "rm -rf -- '/srv/a b'");
+  });
+
+  it('rsync: file list from stdin, hard links from earlier releases, compression only over ssh', () => {
+    assert.deepEqual(rsyncArgv({ srcDir: '/apps/shop', dest: 'web1:/srv/shop/.slipway/incoming/R2', shell: 'ssh -p 2222', linkDests: ['/srv/shop/releases/R1'], compress: true }), [
+      'rsync', '-rlpt', '--files-from=-', '--from0', '--chmod=D0755,Fu+rw,Fgo+r,Fgo-w', '--info=progress2', '--stats', '--no-inc-recursive', '-z', '-e', 'ssh -p 2222', '--link-dest=/srv/shop/releases/R1', '/apps/shop/', 'web1:/srv/shop/.slipway/incoming/R2/',
+    ]);
+    assert.deepEqual(rsyncArgv({ srcDir: '/a/', dest: '/b', linkDests: [], compress: false }).slice(-2), ['/a/', '/b/']);
+  });
+
+  it('parses rsync --stats', () => {
+    assert.deepEqual(parseRsyncStats('Number of regular files transferred: 1\nTotal bytes sent: 1,234\n'), { bytesSent: 1234, filesTransferred: 1 });
+  });
+
+  it('health: an HTTP check on the host\'s loopback, or a command in the release', () => {
+    const http = healthArgv({ path: '/up', status: 204, timeout: 7.5, interval: 0.25, request_timeout: 2 }, 8080, '/srv/shop/releases/R');
+    assert.deepEqual([http[0], http[1], ...http.slice(3)], ['sh', '-c', 'slipway', 'http://127.0.0.1:8080/up', '204', '8', '0.25', '2']);
+    const cmd = healthArgv({ path: '/', status: 200, command: 'bin/check --ready', timeout: 10, interval: 1, request_timeout: 5 }, 8080, '/srv/shop/releases/R');
+    assert.deepEqual(cmd.slice(3), ['slipway', '/srv/shop/releases/R', 'bin/check --ready', '10', '1', '8080']);
+  });
+
+  it('systemd: logs, exec as the service user with the env file, under sudo', () => {
+    assert.deepEqual(systemdRuntime.logsArgv(cfg, { lines: 50, follow: true }), ['journalctl', '--unit', 'slipway-shop.service', '--lines', '50', '--no-pager', '--output', 'short-iso', '--follow']);
+    assert.deepEqual(systemdRuntime.execArgv(cfg, 'npm run migrate', { cwd: '/srv/shop/releases/R', env: { SLIPWAY_RELEASE: 'R' } }), {
+      argv: ['systemd-run', '--quiet', '--wait', '--collect', '--pipe', '--uid=shop', '--gid=shop', '--working-directory=/srv/shop/releases/R', '--property=EnvironmentFile=-/srv/shop/.slipway/env', '--setenv=PORT=8080', '--setenv=SLIPWAY_RELEASE=R', '--', '/bin/sh', '-c', 'npm run migrate'],
+      sudo: true,
+    });
+  });
+
+  it('supervisor: logs and exec through the bundled daemon', () => {
+    assert.deepEqual(supervisorRuntime.logsArgv(cfg, { lines: 10, follow: false }), ['tail', '-n', '10', '/srv/shop/.slipway/logs/app.log']);
+    assert.deepEqual(supervisorRuntime.execArgv(cfg, 'ls', { cwd: '/srv/shop/current', env: { A: 'b c' } }), {
+      argv: ['node', '/srv/shop/.slipway/bin/supervisor.cjs', 'exec', '/srv/shop', '/srv/shop/current', 'A=b c', '--', 'ls'],
+      sudo: false,
+    });
+  });
+
+  it('env file: written with escapes, read back identically by the supervisor', () => {
+    const vars = { A: 'plain', B: 'with "quotes" and \\ and $HOME and `cmd`', C: '' };
+    const text = envFileContent(vars);
+    assert.equal(text, 'A="plain"\nB="with \\"quotes\\" and \\\\ and \\$HOME and \\`cmd\\`"\nC=""\n');
+    assert.deepEqual(parseEnvFile(text), vars);
+    assert.throws(() => envFileContent({ K: 'two\nlines' }), /K: values cannot contain line breaks/);
+  });
+
+  it('parseKeys reads known_hosts and ssh-keyscan lines, hashed or not', () => {
+    assert.deepEqual(parseKeys('|1|abc=|def= ssh-ed25519 AAAAkey1\n# comment\n[127.0.0.1]:22 ecdsa-sha2-nistp256 AAAAkey2 root@h\n'), ['ssh-ed25519 AAAAkey1', 'ecdsa-sha2-nistp256 AAAAkey2']);
+  });
+});

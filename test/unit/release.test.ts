@@ -1,0 +1,92 @@
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, it } from 'node:test';
+import { isReleaseId, releaseId } from '../../src/release/id.ts';
+import { filterPaths, selectFiles } from '../../src/release/manifest.ts';
+import { parseHistory, type HistoryRecord } from '../../src/server/history.ts';
+import { isStale } from '../../src/server/lock.ts';
+import { buildState, planPrune, rollbackTarget } from '../../src/server/state.ts';
+
+describe('release ids', () => {
+  it('sort by time and carry the short sha and dirtiness', () => {
+    assert.equal(releaseId(new Date('2026-11-22T03:15:00.042Z'), '1a2b3c4d5e6f', false), '20261122T031500042Z-1a2b3c4');
+    assert.equal(releaseId(new Date('2026-11-22T03:15:00.042Z'), '1a2b3c4d5e6f', true), '20261122T031500042Z-1a2b3c4-dirty');
+    assert.equal(releaseId(new Date('2026-01-02T00:00:00.000Z'), undefined, false), '20260102T000000000Z');
+    const ids = ['2026-12-01T00:00:00.000Z', '2026-11-30T23:59:59.999Z', '2027-01-01T00:00:00.000Z'].map((t) => releaseId(new Date(t), 'ffffff0', false));
+    assert.deepEqual([...ids].sort(), [ids[1], ids[0], ids[2]]);
+    assert.ok(ids.every(isReleaseId));
+    assert.equal(isReleaseId('../etc'), false);
+  });
+});
+
+describe('manifest', () => {
+  it('include/exclude globs, dotfiles included, .git never', () => {
+    assert.deepEqual(filterPaths(['b.js', 'a.js', '.env.example', 'test/x.test.js', '.git/config', 'docs/a.md', 'a.js'], { include: ['**'], exclude: ['test/**', '**/*.md'] }), ['.env.example', 'a.js', 'b.js']);
+    assert.deepEqual(filterPaths(['src/a.ts', 'dist/a.js', 'package.json'], { include: ['dist/**', 'package.json'], exclude: [] }), ['dist/a.js', 'package.json']);
+  });
+
+  it('honours .gitignore unless a pattern other than ** names the path', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'slipway-manifest-'));
+    try {
+      const write = (f: string, c = 'x') => {
+        mkdirSync(path.dirname(path.join(dir, f)), { recursive: true });
+        writeFileSync(path.join(dir, f), c);
+      };
+      write('.gitignore', 'dist/\nnode_modules/\n*.log\n');
+      write('server.js');
+      write('dist/app.js');
+      write('node_modules/x/index.js');
+      write('debug.log');
+      write('untracked.txt');
+      write('tracked-then-deleted.txt');
+      symlinkSync('server.js', path.join(dir, 'link.js'));
+      execFileSync('git', ['init', '-q'], { cwd: dir });
+      execFileSync('git', ['add', '.gitignore', 'server.js', 'tracked-then-deleted.txt'], { cwd: dir });
+      rmSync(path.join(dir, 'tracked-then-deleted.txt'));
+      assert.deepEqual(await selectFiles(dir, { include: ['**'], exclude: [] }), ['.gitignore', 'link.js', 'server.js', 'untracked.txt']);
+      assert.deepEqual(await selectFiles(dir, { include: ['**', 'dist/**'], exclude: ['.gitignore'] }), ['dist/app.js', 'link.js', 'server.js', 'untracked.txt']);
+      // without git: the top-level .gitignore still applies
+      rmSync(path.join(dir, '.git'), { recursive: true });
+      assert.deepEqual(await selectFiles(dir, { include: ['**'], exclude: [] }), ['.gitignore', 'link.js', 'server.js', 'untracked.txt']);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+const rec = (event: HistoryRecord['event'], release: string): HistoryRecord => ({ time: '2026-11-22T00:00:00Z', event, app: 'a', environment: 'p', host: 'h', release, user: 'u', machine: 'm' });
+
+describe('host state', () => {
+  const history = [rec('started', 'R1'), rec('succeeded', 'R1'), rec('started', 'R2'), rec('succeeded', 'R2'), rec('started', 'R3'), rec('failed', 'R3'), rec('started', 'R4'), rec('succeeded', 'R4'), rec('started', 'R5')];
+
+  it('derives each release\'s status from the history', () => {
+    const s = buildState('releases/R4', ['R5', 'R1', 'R3', 'R2', 'R4'], history);
+    assert.equal(s.current, 'R4');
+    assert.deepEqual(s.releases.map((r) => [r.id, r.status, r.current]), [['R1', 'ok', false], ['R2', 'ok', false], ['R3', 'failed', false], ['R4', 'ok', true], ['R5', 'incomplete', false]]);
+  });
+
+  it('a plain rollback goes to the newest earlier release that did not fail', () => {
+    assert.equal(rollbackTarget(buildState('releases/R4', ['R1', 'R2', 'R3', 'R4'], history))?.id, 'R2');
+    assert.equal(rollbackTarget(buildState('releases/R1', ['R1', 'R2'], history)), undefined);
+  });
+
+  it('prune keeps the newest N, the current one, the one before it and the rollback target', () => {
+    assert.deepEqual(planPrune(buildState('releases/R4', ['R1', 'R2', 'R3', 'R4', 'R5'], history), 2), ['R1']);
+    assert.deepEqual(planPrune(buildState('releases/R2', ['R1', 'R2', 'R3', 'R4', 'R5'], history), 2), ['R3']);
+    assert.deepEqual(planPrune(buildState('releases/R5', ['R1', 'R2', 'R3', 'R4', 'R5'], history), 5), []);
+  });
+
+  it('history skips a record cut short by a crash and keeps the rest', () => {
+    const text = `${JSON.stringify(rec('started', 'R1'))}\n{"time":"2026-11-22","event":"succ\n${JSON.stringify(rec('succeeded', 'R1'))}\n`;
+    assert.deepEqual(parseHistory(text).map((r) => r.event), ['started', 'succeeded']);
+  });
+
+  it('a lock is stale only when its process on this machine is gone', () => {
+    assert.equal(isStale({ machine: 'here', pid: process.pid }, 'here'), false);
+    assert.equal(isStale({ machine: 'elsewhere', pid: 999999999 }, 'here'), false);
+    assert.equal(isStale({ machine: 'here', pid: 999999999 }, 'here'), true);
+  });
+});
