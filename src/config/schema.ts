@@ -40,7 +40,7 @@ const settingsShape = {
       after_activate: z.array(command).default([]).describe('Commands run after the new release passed its health check. A failure rolls back to the previous release.'),
     })
     .default({ before_activate: [], after_activate: [] })
-    .describe('Hook commands, run by /bin/sh with SLIPWAY_APP, SLIPWAY_ENV, SLIPWAY_RELEASE, SLIPWAY_RELEASE_PATH, SLIPWAY_PREVIOUS_RELEASE, SLIPWAY_REVISION and SLIPWAY_DEPLOYER set.'),
+    .describe('Hook commands, run by /bin/sh with SLIPWAY_APP, SLIPWAY_ENV, SLIPWAY_RELEASE, SLIPWAY_RELEASE_PATH, SLIPWAY_PREVIOUS_RELEASE, SLIPWAY_REVISION, SLIPWAY_DEPLOYER and SLIPWAY_HOST set, as the app user with its env file.'),
   health: z
     .strictObject({
       path: z.string().startsWith('/').default('/').describe('HTTP path requested on 127.0.0.1:$PORT on the host.'),

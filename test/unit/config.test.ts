@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { closest, deepMerge, parseConfig, parseHost, resolveEnvironment } from '../../src/config/load.ts';
+import { configReference } from '../../src/config/docs.ts';
 import { jsonSchema } from '../../src/config/schema.ts';
 import { SlipwayError } from '../../src/errors.ts';
 
@@ -123,5 +125,13 @@ describe('config', () => {
     assert.equal(schema.properties.keep_releases!.default, 5);
     assert.match(schema.properties.run!.description!, /Command that starts the app/);
     assert.equal(schema.properties.health!.additionalProperties, false);
+  });
+});
+
+describe('README configuration reference', () => {
+  it('is the one generated from the schema (run `npm run docs` after changing the schema)', () => {
+    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+    const section = readme.slice(readme.indexOf('<!-- config-reference:start -->') + 31, readme.indexOf('<!-- config-reference:end -->')).trim();
+    assert.equal(section, configReference());
   });
 });
