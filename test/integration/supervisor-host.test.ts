@@ -1,0 +1,64 @@
+// The supervisor runtime on a remote host over SSH (as on a host without
+// systemd): the bundled daemon runs on the host's own Node.js (Debian's 18).
+import assert from 'node:assert/strict';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { change, commit, get, makeApp, slipway } from '../helpers/env.ts';
+import { bootHost, testhostUnavailable, type TestHost } from '../helpers/testhost.ts';
+
+const skip = testhostUnavailable();
+const PORT = 3941;
+
+describe('the supervisor runtime on a host over SSH', { skip }, () => {
+  let host: TestHost;
+  let app: string;
+  const run = (...args: string[]) => slipway(app, args);
+
+  before(() => {
+    host = bootHost('web3', 2213);
+    app = makeApp(`app: hello\nrun: node server.js\nport: ${PORT}\nruntime: supervisor\nroot: /opt/apps\nhealth:\n  command: curl -fsS http://127.0.0.1:$PORT/health\n  timeout: 8\n  interval: 0.2\nssh:\n  config_file: ${host.sshConfig}\nenvironments:\n  production:\n    hosts: [web3]\n`);
+  });
+  after(() => {
+    host?.down();
+    if (app) rmSync(app, { recursive: true, force: true });
+  });
+
+  it('setup installs the bundled supervisor; deploys and rolls back with a command health check', async () => {
+    const s = await run('setup', 'production', '--json');
+    assert.equal(s.exitCode, 0, s.all);
+    assert.ok(JSON.parse(s.stdout).hosts[0].changes.includes('installed the supervisor'));
+    assert.match(host.exec('node', '--version'), /^v18\./);
+
+    const d1 = await run('deploy', 'production', '--json');
+    assert.equal(d1.exitCode, 0, d1.all);
+    const r1 = JSON.parse(d1.stdout).release;
+    assert.equal((await get(`http://127.0.0.1:${PORT}/`)).body, `Hello from slipway (release ${r1})\n`);
+    change(app, 'over ssh');
+    const d2 = await run('deploy', 'production', '--json');
+    assert.equal(d2.exitCode, 0, d2.all);
+    assert.equal((await get(`http://127.0.0.1:${PORT}/`)).body, `over ssh (release ${JSON.parse(d2.stdout).release})\n`);
+    // the app outlived every ssh session that started it
+    const st = JSON.parse((await run('status', 'production', '--json')).stdout)[0];
+    assert.equal(st.state, 'running');
+    assert.equal(host.exec('sh', '-c', `ps -o user= -p ${st.pid}`).trim(), 'root');
+
+    const rb = await run('rollback', 'production');
+    assert.equal(rb.exitCode, 0, rb.all);
+    assert.equal((await get(`http://127.0.0.1:${PORT}/`)).body, `Hello from slipway (release ${r1})\n`);
+    assert.match((await run('logs', 'production', '-n', '5')).stdout, /hello listening on 127\.0\.0\.1:3941/);
+  });
+
+  it('a failing command health check restores the previous release and shows the command\'s output', async () => {
+    const before = host.exec('readlink', '/opt/apps/hello/current').trim();
+    const cfg = readFileSync(path.join(app, 'slipway.yml'), 'utf8');
+    writeFileSync(path.join(app, 'slipway.yml'), cfg.replace(/command: .*/, 'command: echo "migrations pending" >&2; exit 1').replace('timeout: 8', 'timeout: 2'));
+    commit(app, 'check that fails');
+    const bad = await run('deploy', 'production');
+    assert.equal(bad.exitCode, 4, bad.all);
+    assert.match(bad.stderr, /command failed after \d+ attempt\(s\); last output:/);
+    assert.match(bad.stderr, /migrations pending/);
+    assert.equal(host.exec('readlink', '/opt/apps/hello/current').trim(), before);
+    assert.equal((await get(`http://127.0.0.1:${PORT}/health`)).status, 200);
+  });
+});
