@@ -10,14 +10,14 @@ import { SlipwayError } from '../errors.ts';
 import { formatBytes, type Reporter } from '../output/reporter.ts';
 import { transfer } from '../release/transfer.ts';
 import { appendHistory, type HistoryRecord } from '../server/history.ts';
-import { acquireLock, newLockInfo, releaseLock } from '../server/lock.ts';
+import { newLockInfo, releaseLock } from '../server/lock.ts';
 import { ensureSharedDirs, envFileContent, finalizeRelease, install, prepareIncoming, writeEnvFile } from '../server/release.ts';
 import { readState, type HostState } from '../server/state.ts';
 import type { Host } from '../transport/host.ts';
 import { activate, healthError, recentLogs, restore } from './activate.ts';
 import { openArtifact, prepareRelease, type PreparedRelease } from './prepare.ts';
 import { prune } from './prune.ts';
-import { eachHost, withSession, type Session } from './session.ts';
+import { eachHost, lockHosts, withSession, type Session } from './session.ts';
 
 export interface DeployOptions {
   allowDirty: boolean;
@@ -89,16 +89,7 @@ async function deployRelease(s: Session, release: PreparedRelease, envVars: Reco
     });
 
   try {
-    await reporter.step('Lock', () =>
-      eachHost(hosts, async (h) => {
-        await acquireLock(h, l, lock, {
-          waitSeconds: opts.lockWait ?? cfg.lock_wait,
-          onWait: (holder) => reporter.info(`  ${h.name}: waiting for the deploy lock held by ${holder}`),
-          onStale: (holder) => reporter.warn(`${h.name}: taking over a stale lock left by ${holder}`),
-        });
-        locked.push(h);
-      }),
-    );
+    await lockHosts(s, lock, opts.lockWait, locked);
     await eachHost(hosts, async (h) => {
       const state = await readState(h, l);
       if (state.releases.some((r) => r.id === release.id)) {

@@ -5,11 +5,11 @@ import os from 'node:os';
 import { SlipwayError } from '../errors.ts';
 import type { Reporter } from '../output/reporter.ts';
 import { appendHistory } from '../server/history.ts';
-import { acquireLock, newLockInfo, releaseLock } from '../server/lock.ts';
+import { newLockInfo, releaseLock } from '../server/lock.ts';
 import { readState, rollbackTarget, type HostState } from '../server/state.ts';
 import type { Host } from '../transport/host.ts';
 import { activate, healthError, recentLogs, restore } from './activate.ts';
-import { eachHost, withSession } from './session.ts';
+import { eachHost, lockHosts, withSession } from './session.ts';
 import type { ResolvedConfig } from '../config/load.ts';
 
 export interface RollbackResult {
@@ -27,13 +27,8 @@ export async function rollback(cfg: ResolvedConfig, reporter: Reporter, opts: { 
     const states = new Map<Host, HostState>();
     const switched: Host[] = [];
     try {
-      await reporter.step('Lock', () =>
-        eachHost(hosts, async (h) => {
-          await acquireLock(h, l, lock, { waitSeconds: opts.lockWait ?? cfg.lock_wait, onWait: (who) => reporter.info(`  ${h.name}: waiting for the deploy lock held by ${who}`), onStale: (who) => reporter.warn(`${h.name}: taking over a stale lock left by ${who}`) });
-          locked.push(h);
-          states.set(h, await readState(h, l));
-        }),
-      );
+      await lockHosts(s, lock, opts.lockWait, locked);
+      await eachHost(hosts, async (h) => void states.set(h, await readState(h, l)));
       const target = chooseTarget(hosts, states, opts.id, cfg.environment);
       await reporter.step(`Switch to ${target}, restart, health check`, () =>
         eachHost(hosts, async (h) => {

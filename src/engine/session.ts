@@ -6,6 +6,7 @@ import type { Reporter } from '../output/reporter.ts';
 import { runtimeFor } from '../runtime/index.ts';
 import type { Runtime } from '../runtime/runtime.ts';
 import { layout, type Layout } from '../server/layout.ts';
+import { acquireLock, type LockInfo } from '../server/lock.ts';
 import type { Host } from '../transport/host.ts';
 import { LocalHost, runningChildren } from '../transport/local.ts';
 import { SshHost } from '../transport/ssh.ts';
@@ -68,4 +69,18 @@ export async function withSession<T>(cfg: ResolvedConfig, reporter: Reporter, fn
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
+}
+
+/** Take the deploy lock on every host, reporting waits and stale takeovers; `locked` collects the hosts locked so far. */
+export async function lockHosts(s: Session, info: LockInfo, waitSeconds: number | undefined, locked: Host[]): Promise<void> {
+  await s.reporter.step('Lock', () =>
+    eachHost(s.hosts, async (h) => {
+      await acquireLock(h, s.layout, info, {
+        waitSeconds: waitSeconds ?? s.cfg.lock_wait,
+        onWait: (holder) => s.reporter.info(`  ${h.name}: waiting for the deploy lock held by ${holder}`),
+        onStale: (holder) => s.reporter.warn(`${h.name}: taking over a stale lock left by ${holder}`),
+      });
+      locked.push(h);
+    }),
+  );
 }
