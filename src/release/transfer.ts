@@ -1,6 +1,7 @@
 // Shipping a release: rsync of the selected files into the host's incoming
 // folder, hard-linking every unchanged file from earlier releases (--link-dest),
 // so only changed bytes cross the wire.
+import { SlipwayError, tail } from '../errors.ts';
 import type { Host } from '../transport/host.ts';
 import { runProcess } from '../transport/local.ts';
 import type { CommandLog } from '../transport/host.ts';
@@ -49,10 +50,17 @@ export async function transfer(
   const argv = rsyncArgv({ srcDir, dest: `${t.prefix}${destDir}`, shell: t.shell, linkDests, compress: !!t.shell });
   const r = await runProcess(host.name, argv, argv, {
     input: files.join('\0'),
+    reject: false,
     onLine: (line) => {
       const m = /\s(\d{1,3})%\s/.exec(line);
       if (m && onProgress) onProgress(Number(m[1]));
     },
   }, log);
+  if (r.exitCode !== 0) {
+    throw new SlipwayError(r.exitCode === 255 ? 'connection' : 'failure', `${host.name}: transfer failed (rsync exit code ${r.exitCode})`, {
+      details: tail(r.stderr.trim() || r.stdout.trim(), 15),
+      hint: `the previous release is still serving; check the connection and the free space on the host (df -h ${destDir}), then deploy again`,
+    });
+  }
   return parseRsyncStats(r.stdout);
 }

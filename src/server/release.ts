@@ -4,8 +4,11 @@
 import type { Host } from '../transport/host.ts';
 import { sh, type Layout } from './layout.ts';
 
+// Empties incoming/ rather than removing it: it may be a mount point.
 const PREPARE = `set -e
-rm -rf "$1"; mkdir -p "$1/$2"`;
+mkdir -p "$1"
+for d in "$1"/* "$1"/.[!.]*; do if [ -e "$d" ] || [ -L "$d" ]; then rm -rf "$d"; fi; done
+mkdir "$1/$2"`;
 
 /** Clear leftovers of interrupted deploys (we hold the lock) and make the incoming folder. */
 export async function prepareIncoming(host: Host, l: Layout, id: string): Promise<string> {

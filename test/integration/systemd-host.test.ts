@@ -201,41 +201,80 @@ describe('deploying to a systemd host over SSH', { skip }, () => {
     commit(app, 'no hook');
   });
 
-  for (const how of ['SIGTERM', 'SIGKILL'] as const) {
-    it(`a deploy killed (${how}) mid-transfer leaves current serving, and the next deploy succeeds`, async () => {
-      const before = current();
-      // 64 MiB of random data: compressing it keeps rsync busy long enough to be interrupted.
-      writeFileSync(path.join(app, 'big.bin'), execFileSync('head', ['-c', String(64 * 1024 * 1024), '/dev/urandom'], { maxBuffer: 128 * 1024 * 1024 }));
-      const child = spawn('node', [CLI, 'deploy', 'production', '--allow-dirty', '--verbose'], { cwd: app, detached: true, env: { ...process.env, ...env } });
-      let err = '';
-      const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-      await new Promise<void>((resolve) =>
-        child.stderr.on('data', (chunk: Buffer) => {
-          err += chunk.toString();
-          if (err.includes('rsync ')) resolve();
-        }),
-      );
-      await new Promise((r) => setTimeout(r, 300));
-      // SIGTERM: the CLI cleans up. SIGKILL to the whole process group: nothing can.
-      if (how === 'SIGTERM') child.kill('SIGTERM');
-      else process.kill(-child.pid!, 'SIGKILL');
-      const code = await exited;
-      if (how === 'SIGTERM') assert.equal(code, 130, err);
-      assert.equal(current(), before);
-      assert.equal((await get(`${URL}/`)).status, 200);
-      const lock = (await run('lock', 'status', 'production')).stdout;
-      if (how === 'SIGTERM') assert.match(lock, /web1: unlocked/);
-      else assert.match(lock, /STALE: that process is gone/);
-
-      rmSync(path.join(app, 'big.bin'));
-      change(app, `after ${how}`);
-      const next = await run('deploy', 'production', '--json');
-      assert.equal(next.exitCode, 0, next.all);
-      if (how === 'SIGKILL') assert.match(next.stderr, /taking over a stale lock/);
-      assert.equal((await get(`${URL}/`)).body, `after ${how} (release ${JSON.parse(next.stdout).release})\n`);
-      assert.equal(host.exec('ls', '/srv/hello/.slipway/incoming').trim(), '');
-    });
+  /** Start a deploy carrying 64 MiB of random data (compressing it keeps rsync busy); resolves once rsync runs. */
+  async function deployBigChange(): Promise<{ child: ReturnType<typeof spawn>; exited: Promise<number | null>; stderr: () => string }> {
+    writeFileSync(path.join(app, 'big.bin'), execFileSync('head', ['-c', String(64 * 1024 * 1024), '/dev/urandom'], { maxBuffer: 128 * 1024 * 1024 }));
+    const child = spawn('node', [CLI, 'deploy', 'production', '--allow-dirty', '--verbose'], { cwd: app, detached: true, env: { ...process.env, ...env } });
+    let err = '';
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    await new Promise<void>((resolve) =>
+      child.stderr.on('data', (chunk: Buffer) => {
+        err += chunk.toString();
+        if (err.includes('rsync ')) resolve();
+      }),
+    );
+    await new Promise((r) => setTimeout(r, 300));
+    return { child, exited, stderr: () => err };
   }
+
+  /** After a fault: the same release serves, and a normal deploy goes through. */
+  async function assertRecovers(before: string, label: string, lockState: RegExp): Promise<string> {
+    assert.equal(current(), before);
+    assert.equal((await get(`${URL}/`)).status, 200);
+    assert.match((await run('lock', 'status', 'production')).stdout, lockState);
+    rmSync(path.join(app, 'big.bin'), { force: true });
+    change(app, label);
+    const next = await run('deploy', 'production', '--json');
+    assert.equal(next.exitCode, 0, next.all);
+    assert.equal((await get(`${URL}/`)).body, `${label} (release ${JSON.parse(next.stdout).release})\n`);
+    assert.equal(host.exec('ls', '/srv/hello/.slipway/incoming').trim(), '');
+    return next.stderr;
+  }
+
+  it('a deploy stopped with SIGTERM mid-transfer cleans up: current serving, lock released', async () => {
+    const before = current();
+    const d = await deployBigChange();
+    d.child.kill('SIGTERM');
+    assert.equal(await d.exited, 130, d.stderr());
+    assert.match(d.stderr(), /SIGTERM received: stopping, cleaning up/);
+    await assertRecovers(before, 'after SIGTERM', /web1: unlocked/);
+  });
+
+  it('a deploy killed with SIGKILL mid-transfer leaves current serving; the next deploy takes over the stale lock', async () => {
+    const before = current();
+    const d = await deployBigChange();
+    process.kill(-d.child.pid!, 'SIGKILL'); // the whole process group: nothing can clean up
+    await d.exited;
+    const next = await assertRecovers(before, 'after SIGKILL', /STALE: that process is gone/);
+    assert.match(next, /taking over a stale lock/);
+  });
+
+  it('a connection dropped mid-transfer fails the deploy clearly; current keeps serving', async () => {
+    const before = current();
+    const d = await deployBigChange();
+    host.exec('pkill', '-f', 'sshd: root@'); // every SSH session on the host, the master included
+    const code = await d.exited;
+    assert.ok(code === 5 || code === 1, `exit ${code}\n${d.stderr()}`);
+    assert.match(d.stderr(), /web1: (transfer failed|connection lost)/);
+    assert.match(d.stderr(), /previous release is still serving/);
+    await assertRecovers(before, 'after a dropped connection', /web1: unlocked/);
+  });
+
+  it('a full disk fails the transfer with the reason; current keeps serving', async () => {
+    const before = current();
+    host.exec('mount', '-t', 'tmpfs', '-o', 'size=2m', 'tmpfs', '/srv/hello/.slipway/incoming');
+    try {
+      writeFileSync(path.join(app, 'big.bin'), execFileSync('head', ['-c', String(8 * 1024 * 1024), '/dev/urandom'], { maxBuffer: 16 * 1024 * 1024 }));
+      const r = await run('deploy', 'production', '--allow-dirty');
+      assert.equal(r.exitCode, 1, r.all);
+      assert.match(r.stderr, /web1: transfer failed \(rsync exit code \d+\)/);
+      assert.match(r.stderr, /No space left on device/);
+      assert.match(r.stderr, /df -h/);
+    } finally {
+      host.exec('umount', '/srv/hello/.slipway/incoming');
+    }
+    await assertRecovers(before, 'after a full disk', /web1: unlocked/);
+  });
 
   it('install runs once per lockfile: an unchanged lockfile reuses the cached result', async () => {
     writeFileSync(path.join(app, 'package-lock.json'), '{"lockfileVersion": 3, "v": 1}\n');

@@ -1,0 +1,69 @@
+// The CLI as a user meets it: init, config, --version, and errors for bad input.
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { loadConfig, resolveEnvironment } from '../../src/config/load.ts';
+import { ROOT, slipway } from '../helpers/env.ts';
+
+describe('the command line', () => {
+  let dir: string;
+  before(() => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'slipway-cli-'));
+    writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name: '@acme/Shop_Front', scripts: { start: 'node dist/main.js' } }));
+    writeFileSync(path.join(dir, 'package-lock.json'), '{}');
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('--version prints the package version', async () => {
+    const r = await slipway(dir, ['--version']);
+    assert.equal(r.stdout.trim(), JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')).version);
+  });
+
+  it('init writes a commented config that validates, and will not overwrite it', async () => {
+    const r = await slipway(dir, ['init']);
+    assert.equal(r.exitCode, 0, r.all);
+    const text = readFileSync(path.join(dir, 'slipway.yml'), 'utf8');
+    assert.match(text, /^# slipway\.yml/);
+    const loaded = loadConfig(path.join(dir, 'slipway.yml'));
+    assert.equal(loaded.data.app, 'shop-front');
+    const local = resolveEnvironment(loaded, 'local');
+    assert.equal(local.run, 'node dist/main.js');
+    assert.equal(local.install.command, 'npm ci --omit=dev');
+    assert.equal(resolveEnvironment(loaded, 'production').runtime, 'systemd');
+    const again = await slipway(dir, ['init']);
+    assert.equal(again.exitCode, 2);
+    assert.match(again.stderr, /slipway\.yml already exists/);
+  });
+
+  it('config prints the merged environment; --schema prints the JSON Schema', async () => {
+    const r = await slipway(dir, ['config', 'local', '--json']);
+    assert.equal(r.exitCode, 0, r.all);
+    const merged = JSON.parse(r.stdout).local;
+    assert.equal(merged.port, 3900);
+    assert.deepEqual(merged.hosts, ['local']);
+    assert.equal(merged.appDir, path.join(dir, '.slipway-local/shop-front'));
+    const schema = await slipway(dir, ['config', '--schema']);
+    assert.equal(JSON.parse(schema.stdout).title, 'slipway.yml');
+  });
+
+  it('bad input: exit 2 naming the file, position or option, and what to do', async () => {
+    writeFileSync(path.join(dir, 'bad.yml'), 'app: shop\nrun: x\nkeep_releases: 1\nenvironments:\n  production:\n    hosts: [web1]\n');
+    const bad = await slipway(dir, ['-c', 'bad.yml', 'deploy', 'production']);
+    assert.equal(bad.exitCode, 2);
+    assert.match(bad.stderr, /bad\.yml:3:16: keep_releases: Too small: expected number to be >=2/);
+    const env = await slipway(dir, ['deploy', 'prodution']);
+    assert.equal(env.exitCode, 2);
+    assert.match(env.stderr, /no environment "prodution"\n {2}→ did you mean "production"\?/);
+    const missing = await slipway(dir, ['-c', 'nope.yml', 'status', 'production']);
+    assert.equal(missing.exitCode, 2);
+    assert.match(missing.stderr, /nope\.yml: not found\n {2}→ run `slipway init`/);
+    const usage = await slipway(dir, ['deploy']);
+    assert.equal(usage.exitCode, 2);
+    assert.match(usage.stderr, /missing required argument 'env'/);
+    const wait = await slipway(dir, ['deploy', 'local', '--lock-wait', 'soon']);
+    assert.equal(wait.exitCode, 2);
+    assert.match(wait.stderr, /expected a number of seconds/);
+  });
+});
