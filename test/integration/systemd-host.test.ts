@@ -161,6 +161,16 @@ describe('deploying to a systemd host over SSH', { skip }, () => {
     assert.match(bad.stderr, /migration 42 failed/);
     assert.equal(current(), before);
     assert.equal((await get(`${URL}/`)).status, 200);
+
+    const served = (await get(`${URL}/`)).body;
+    writeFileSync(path.join(app, 'slipway.yml'), config(host.sshConfig, 'hooks:\n  after_activate:\n    - echo "cache warm-up failed"; exit 1\n'));
+    commit(app, 'failing after_activate');
+    const late = await run('deploy', 'production');
+    assert.equal(late.exitCode, 6, late.all);
+    assert.match(late.stderr, /after_activate hook failed \(exit 1\)/);
+    assert.match(late.stderr, /restore previous release/);
+    assert.equal(current(), before);
+    assert.equal((await get(`${URL}/`)).body, served);
     writeFileSync(path.join(app, 'slipway.yml'), config(host.sshConfig));
     commit(app, 'no hook');
   });

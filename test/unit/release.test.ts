@@ -1,12 +1,14 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { isReleaseId, releaseId } from '../../src/release/id.ts';
 import { filterPaths, selectFiles } from '../../src/release/manifest.ts';
-import { parseHistory, type HistoryRecord } from '../../src/server/history.ts';
+import { appendHistory, parseHistory, type HistoryRecord } from '../../src/server/history.ts';
+import { layout } from '../../src/server/layout.ts';
+import { LocalHost } from '../../src/transport/local.ts';
 import { isStale } from '../../src/server/lock.ts';
 import { buildState, planPrune, rollbackTarget } from '../../src/server/state.ts';
 
@@ -82,6 +84,21 @@ describe('host state', () => {
   it('history skips a record cut short by a crash and keeps the rest', () => {
     const text = `${JSON.stringify(rec('started', 'R1'))}\n{"time":"2026-11-22","event":"succ\n${JSON.stringify(rec('succeeded', 'R1'))}\n`;
     assert.deepEqual(parseHistory(text).map((r) => r.event), ['started', 'succeeded']);
+  });
+
+  it('appending after a record cut short ends that line first, so no later record is lost', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'slipway-history-'));
+    try {
+      const l = layout(dir);
+      mkdirSync(l.meta, { recursive: true });
+      writeFileSync(l.history, `${JSON.stringify(rec('started', 'R1'))}\n{"time":"2026-11-22","ev`);
+      const host = new LocalHost({ name: 'local', kind: 'local' }, () => undefined);
+      await appendHistory(host, l, rec('succeeded', 'R1'));
+      await appendHistory(host, l, rec('started', 'R2'));
+      assert.deepEqual(parseHistory(readFileSync(l.history, 'utf8')).map((r) => `${r.event} ${r.release}`), ['started R1', 'succeeded R1', 'started R2']);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('a lock is stale only when its process on this machine is gone', () => {
