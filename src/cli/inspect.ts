@@ -3,9 +3,9 @@ import { Option } from 'commander';
 import type { ResolvedConfig } from '../config/load.ts';
 import { eachHost, withSession, type Session } from '../engine/session.ts';
 import { prune } from '../engine/prune.ts';
-import { recentLogs } from '../engine/activate.ts';
+import { maintenance, restart, stop } from '../engine/control.ts';
 import { SlipwayError } from '../errors.ts';
-import { checkHealth } from '../server/release.ts';
+import { isProxied, liveSlot } from '../proxy/caddy.ts';
 import { describeHolder, forceReleaseLock, isStale, readLock } from '../server/lock.ts';
 import { readState, type ReleaseInfo } from '../server/state.ts';
 import type { Host } from '../transport/host.ts';
@@ -60,13 +60,19 @@ export function registerInspectCommands(cli: Cli): void {
     .description('what runs on each host: state, pid, release, restarts, lock')
     .action((env: string) =>
       quietly(cli, cli.resolve(env), async (s) => {
-        const rows = await eachHost(s.hosts, async (h) => ({ host: h.name, ...(await s.runtime.status(h, s.cfg)), lock: await readLock(h, s.layout) }));
+        const perHost = await eachHost(s.hosts, async (h) => {
+          const live = isProxied(s.cfg) ? await liveSlot(h, s.cfg) : undefined;
+          const lock = await readLock(h, s.layout);
+          return (await s.runtime.status(h, s.cfg)).map((st) => ({ host: h.name, ...st, ...(st.slot ? { live: st.slot === live } : {}), lock }));
+        });
+        const rows = perHost.flat();
         if (cli.globals().json) return cli.reporter().json(rows);
         for (const r of rows) {
-          process.stdout.write(`${r.host}: ${r.state}${r.pid ? `, pid ${r.pid}` : ''}${r.release ? `, release ${r.release}` : ''}${r.restarts !== undefined ? `, ${r.restarts} restart(s)` : ''}${r.since ? `, since ${r.since}` : ''}\n`);
+          const name = r.slot ? `${r.host} slot ${r.slot}${r.live ? ' (live)' : ''}` : r.host;
+          process.stdout.write(`${name}: ${r.state}${r.pid ? `, pid ${r.pid}` : ''}${r.release ? `, release ${r.release}` : ''}${r.restarts !== undefined ? `, ${r.restarts} restart(s)` : ''}${r.since ? `, since ${r.since}` : ''}\n`);
           if (r.detail) process.stdout.write(`  ${r.detail}\n`);
-          if (r.lock) process.stdout.write(`  locked by ${describeHolder(r.lock)}\n`);
         }
+        for (const h of perHost) if (h[0]?.lock) process.stdout.write(`${h[0].host}: locked by ${describeHolder(h[0].lock)}\n`);
       }),
     );
 
@@ -74,9 +80,11 @@ export function registerInspectCommands(cli: Cli): void {
     .description('the app\'s output (journald or supervisor log files)')
     .option('-f, --follow', 'keep printing new lines', false)
     .option('-n, --lines <n>', 'lines to show', (v) => Number(v), 100)
-    .action((env: string, o: { follow: boolean; lines: number }) =>
+    .option('--since <time>', 'only lines since then, e.g. "10 min ago" or "2026-11-22 10:00" (journald)')
+    .action((env: string, o: { follow: boolean; lines: number; since?: string }) =>
       quietly(cli, cli.resolve(env), async (s) => {
-        const argv = s.runtime.logsArgv(s.cfg, { lines: o.lines, follow: o.follow });
+        if (o.since && s.cfg.runtime !== 'systemd') throw new SlipwayError('config', '--since needs journald (runtime: systemd); the supervisor\'s log file has no timestamps of its own');
+        const argv = s.runtime.logsArgv(s.cfg, { lines: o.lines, follow: o.follow, since: o.since });
         const sudo = s.cfg.runtime === 'systemd';
         if (s.hosts.length === 1 && !sudo) {
           process.exitCode = await s.hosts[0]!.attach(argv);
@@ -88,10 +96,12 @@ export function registerInspectCommands(cli: Cli): void {
 
   p.command('exec <env>')
     .description('run a command in the current release with the app\'s user and environment: slipway exec ENV -- CMD')
-    .addOption(new Option('-t, --tty', 'allocate a terminal (interactive consoles)').default(false))
+    .addOption(new Option('-i, --interactive', 'interactive: attach a terminal (consoles, REPLs)').default(false))
+    .addOption(new Option('-t, --tty').hideHelp().default(false))
     .argument('<command...>')
-    .action((env: string, command: string[], o: { tty: boolean }) =>
+    .action((env: string, command: string[], opts: { interactive: boolean; tty: boolean }) =>
       quietly(cli, cli.resolve(env), async (s) => {
+        const o = { tty: opts.interactive || opts.tty };
         const line = command.join(' ');
         const codes = await eachHost(s.hosts.slice(0, o.tty ? 1 : undefined), async (h) => {
           const { argv, sudo } = s.runtime.execArgv(s.cfg, line, { cwd: s.layout.current, tty: o.tty });
@@ -131,23 +141,23 @@ export function registerInspectCommands(cli: Cli): void {
     );
 
   p.command('restart <env>')
-    .description('restart the current release and check its health (no deploy)')
+    .description('restart the current release and check its health (behind the proxy: with no dropped request)')
     .action(async (env: string) => {
-      await withSession(cli.resolve(env), cli.reporter(), (s) =>
-        s.reporter.step('Restart, health check', () =>
-          eachHost(s.hosts, async (h) => {
-            await s.runtime.restart(h, s.cfg);
-            const r = await checkHealth(h, s.cfg.health, s.cfg.port, s.layout.current);
-            if (!r.ok) throw new SlipwayError('health', `${h.name}: the app is not healthy after the restart`, { details: `${r.report}\n--- last app log lines ---\n${await recentLogs(s, h)}` });
-          }),
-        ),
-      );
+      await withSession(cli.resolve(env), cli.reporter(), (s) => restart(s, cli.commandLine));
     });
 
   p.command('stop <env>')
     .description('stop the app on every host (`restart` or the next deploy starts it again)')
     .action(async (env: string) => {
-      await withSession(cli.resolve(env), cli.reporter(), (s) => s.reporter.step('Stop', () => eachHost(s.hosts, (h) => s.runtime.stop(h, s.cfg))));
+      await withSession(cli.resolve(env), cli.reporter(), (s) => stop(s, cli.commandLine));
+    });
+
+  p.command('maintenance <env> <state>')
+    .description('on: answer every request with 503 and a maintenance page (through the proxy); off: serve the app again')
+    .option('-m, --message <text>', 'text of the maintenance page', 'We are doing some maintenance and will be back shortly.')
+    .action(async (env: string, state: string, o: { message: string }) => {
+      if (state !== 'on' && state !== 'off') throw new SlipwayError('config', `maintenance: expected "on" or "off", got "${state}"`);
+      await withSession(cli.resolve(env), cli.reporter(), (s) => maintenance(s, state === 'on', o.message, cli.commandLine));
     });
 
   p.command('prune <env>')

@@ -211,6 +211,11 @@ export function resolveEnvironment(loaded: LoadedConfig, environment: string): R
       hint: 'remove `runtime: systemd` for this environment',
     });
   }
+  if (isLocal && settings.proxy) {
+    throw new SlipwayError('config', `${file}: environments.${environment}: proxy (Caddy) needs an SSH host; the local target serves the app directly on its port`, {
+      hint: 'set `proxy` in the environments that have servers rather than at the top level',
+    });
+  }
   const root = isLocal ? path.resolve(dir, settings.root) : settings.root;
   if (!path.isAbsolute(root)) {
     throw new SlipwayError('config', `${file}: root: must be an absolute path on the host, got "${settings.root}"`);

@@ -57,6 +57,14 @@ const settingsShape = {
   keep_releases: z.number().int().min(2).default(5).describe('Releases kept on each host; the current one and the one before it are never pruned.'),
   stop_timeout: seconds.default(10).describe('Seconds between SIGTERM and SIGKILL when stopping the app.'),
   lock_wait: z.number().min(0).default(0).describe('Seconds a deploy waits for another deploy\'s lock before failing (also `--lock-wait`).'),
+  proxy: z
+    .strictObject({
+      domain: z.string().regex(/^[a-z0-9.-]+$/i, 'a host name such as shop.example.com').optional().describe('Serve the app on this domain with automatic HTTPS (ports 80 and 443). Unset: plain HTTP on `proxy.port`.'),
+      port: z.number().int().min(1).max(65535).default(80).describe('Port Caddy serves plain HTTP on when there is no domain.'),
+      drain_timeout: seconds.default(30).describe('Seconds the previous release keeps running after the switch, finishing in-flight requests; a rollback within this time is only a switch back.'),
+    })
+    .optional()
+    .describe('Put Caddy in front and switch blue/green with no dropped request: each release starts on the idle slot (ports `port` and `port + 1`), is health-checked there, then receives the traffic. `setup` installs Caddy and runs it in API mode (caddy-api.service).'),
   ssh: z
     .strictObject({
       user: z.string().min(1).optional().describe('SSH login user when the host entry has none (default: your ssh config, then your local user).'),

@@ -1,16 +1,58 @@
-// Going live, shared by deploy, rollback and the automatic restore: switch
-// `current`, restart, check health. One path, so a rollback is exactly a deploy
-// of an older release without the transfer.
+// Going live, shared by deploy, rollback, restart and the automatic restore.
+// One path, so a rollback is exactly a deploy of an older release without the
+// transfer.
+//
+// Without a proxy: switch `current`, restart, check health.
+// Behind Caddy (blue/green): start the release on the idle slot, check its
+// health there, switch Caddy's upstream atomically, point `current` at it, and
+// let the previous slot drain and stop after drain_timeout. A release that
+// never becomes healthy is stopped and never receives traffic; a rollback
+// while the previous slot still runs is only a switch back.
 import { SlipwayError, tail } from '../errors.ts';
-import { checkHealth, switchCurrent } from '../server/release.ts';
+import { slotPort, type Slot } from '../proxy/caddy-config.ts';
+import { isProxied, liveSlot, switchTo } from '../proxy/caddy.ts';
+import { checkHealth, pointLink } from '../server/release.ts';
 import { sh } from '../server/layout.ts';
 import type { Host } from '../transport/host.ts';
 import type { Session } from './session.ts';
 
-export async function activate(s: Session, host: Host, id: string): Promise<{ ok: boolean; report: string }> {
-  await switchCurrent(host, s.layout, id);
-  await s.runtime.restart(host, s.cfg);
-  return checkHealth(host, s.cfg.health, s.cfg.port, s.layout.release(id));
+export interface Activation {
+  ok: boolean;
+  /** the health check's report */
+  report: string;
+  /** traffic (or `current`) moved to the new release */
+  switched: boolean;
+}
+
+export async function activate(s: Session, host: Host, id: string, onSwitch: () => void = () => undefined): Promise<Activation> {
+  const { cfg, layout: l, runtime } = s;
+  if (!isProxied(cfg)) {
+    onSwitch();
+    await pointLink(host, l, 'current', id);
+    await runtime.restart(host, cfg);
+    const r = await checkHealth(host, cfg.health, cfg.port, l.release(id));
+    return { ...r, switched: true };
+  }
+  const live = await liveSlot(host, cfg); // asks Caddy first: if it is down, nothing has changed yet
+  const next: Slot = live === 'a' ? 'b' : 'a';
+  const idle = (await runtime.status(host, cfg)).find((st) => st.slot === next);
+  const reuse = !!idle?.running && idle.release === id;
+  if (reuse) {
+    await runtime.cancelStop(host, cfg, next);
+  } else {
+    await pointLink(host, l, `slots/${next}`, id);
+    await runtime.restart(host, cfg, next);
+  }
+  const r = await checkHealth(host, cfg.health, slotPort(cfg, next), l.release(id));
+  if (!r.ok) {
+    if (!reuse) await runtime.stop(host, cfg, next);
+    return { ...r, switched: false };
+  }
+  onSwitch();
+  await switchTo(host, cfg, slotPort(cfg, next));
+  await pointLink(host, l, 'current', id);
+  if (live) await runtime.stopLater(host, cfg, live, cfg.proxy.drain_timeout);
+  return { ...r, switched: true };
 }
 
 /** Put the previous release back (or, on a first deploy, stop the app and remove `current`). */
@@ -30,9 +72,10 @@ export async function recentLogs(s: Session, host: Host, lines = 20): Promise<st
   return tail(r.stdout || r.stderr, lines);
 }
 
-export function healthError(host: Host, id: string, report: string, logs: string, restored: string): SlipwayError {
-  return new SlipwayError('health', `${host.name}: release ${id} failed its health check; ${restored}`, {
-    details: `health check: ${report}\n--- last app log lines ---\n${logs || '(no output)'}`,
+export function healthError(host: Host, id: string, a: Activation, logs: string, afterSwitch: string): SlipwayError {
+  const outcome = a.switched ? afterSwitch : 'it never received traffic and was stopped';
+  return new SlipwayError('health', `${host.name}: release ${id} failed its health check; ${outcome}`, {
+    details: `health check: ${a.report}\n--- last app log lines ---\n${logs || '(no output)'}`,
     hint: 'fix the app (see the log above), commit, and deploy again; `slipway logs <env>` shows more',
   });
 }

@@ -133,14 +133,10 @@ async function deployRelease(s: Session, release: PreparedRelease, envVars: Reco
     await runHooks(s, 'before_activate', release, states);
     s.checkInterrupted();
 
-    await reporter.step('Switch, restart, health check', () =>
+    await reporter.step(cfg.proxy ? 'Start, health check, switch' : 'Switch, restart, health check', () =>
       eachHost(hosts, async (h) => {
-        activated.add(h);
-        const r = await activate(s, h, release.id);
-        if (!r.ok) {
-          const logs = await recentLogs(s, h);
-          throw healthError(h, release.id, r.report, logs, 'restoring the previous release');
-        }
+        const r = await activate(s, h, release.id, () => activated.add(h));
+        if (!r.ok) throw healthError(h, release.id, r, await recentLogs(s, h), 'restoring the previous release');
       }),
     );
     await runHooks(s, 'after_activate', release, states);

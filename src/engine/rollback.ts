@@ -32,9 +32,8 @@ export async function rollback(cfg: ResolvedConfig, reporter: Reporter, opts: { 
       const target = chooseTarget(hosts, states, opts.id, cfg.environment);
       await reporter.step(`Switch to ${target}, restart, health check`, () =>
         eachHost(hosts, async (h) => {
-          switched.push(h);
-          const r = await activate(s, h, target);
-          if (!r.ok) throw healthError(h, target, r.report, await recentLogs(s, h), 'switching back');
+          const r = await activate(s, h, target, () => switched.push(h));
+          if (!r.ok) throw healthError(h, target, r, await recentLogs(s, h), 'switching back');
         }),
       );
       await eachHost(hosts, (h) =>

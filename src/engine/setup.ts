@@ -6,11 +6,13 @@ import type { Reporter } from '../output/reporter.ts';
 import { sh } from '../server/layout.ts';
 import type { Host } from '../transport/host.ts';
 import type { ResolvedConfig } from '../config/load.ts';
+import { ADMIN, ensureSite, isProxied } from '../proxy/caddy.ts';
 import { eachHost, withSession, type Session } from './session.ts';
 
 /** Commands a host needs, by runtime, and the Debian package providing each. */
-export function requiredCommands(runtime: ResolvedConfig['runtime'], local: boolean): Record<string, string> {
+export function requiredCommands(runtime: ResolvedConfig['runtime'], local: boolean, proxy = false): Record<string, string> {
   const need: Record<string, string> = { curl: 'curl' };
+  if (proxy) need.caddy = 'caddy';
   if (!local) need.rsync = 'rsync';
   if (runtime === 'supervisor') need.node = 'nodejs';
   else need['systemd-run'] = 'systemd';
@@ -39,6 +41,17 @@ mk "$app/.slipway/logs" 0700 "$login"
 mk "$app/.slipway/bin" 0700 "$login"
 mk "$app/shared" 0750 "\${svc:-$login}"`;
 
+// Caddy runs in API mode: caddy-api.service resumes the config last set through
+// the admin API (autosaved), so a Caddy restart restores every app's site.
+const CADDY_API = `if systemctl is-enabled caddy.service >/dev/null 2>&1 || systemctl is-active caddy.service >/dev/null 2>&1; then
+  systemctl disable --now caddy.service >/dev/null 2>&1; echo "stopped caddy.service (Caddyfile mode)"
+fi
+if ! systemctl is-active caddy-api.service >/dev/null 2>&1; then
+  systemctl enable --now caddy-api.service >/dev/null 2>&1 || exit 1; echo "started caddy-api.service"
+fi
+for i in $(seq 1 100); do curl -fsS -o /dev/null "$1/config/" 2>/dev/null && exit 0; sleep 0.1; done
+echo "the admin API at $1 did not answer" >&2; exit 1`;
+
 export interface SetupResult {
   host: string;
   changes: string[];
@@ -66,7 +79,7 @@ async function setupHost(s: Session, h: Host): Promise<SetupResult> {
   }
 
   await step('packages', async () => {
-    const need = requiredCommands(cfg.runtime, local);
+    const need = requiredCommands(cfg.runtime, local, !!cfg.proxy);
     const missing = (await h.run(sh(MISSING, ...Object.keys(need)))).stdout.split('\n').filter(Boolean);
     if (!missing.length) return [];
     if (systemd && missing.includes('systemd-run')) {
@@ -94,6 +107,16 @@ async function setupHost(s: Session, h: Host): Promise<SetupResult> {
   });
 
   await step(systemd ? 'systemd unit' : 'supervisor', async () => ((await s.runtime.configure(h, cfg)) ? [systemd ? 'wrote the unit' : 'installed the supervisor'] : []));
+
+  if (isProxied(cfg)) {
+    await step('Caddy', async () => {
+      const r = await h.run(sh(CADDY_API, ADMIN), { sudo: true, reject: false });
+      if (r.exitCode !== 0) throw new SlipwayError('failure', `${h.name}: could not start Caddy in API mode (caddy-api.service)`, { details: r.stderr.trim() || r.stdout.trim(), hint: 'see: journalctl -u caddy-api' });
+      const done = r.stdout.split('\n').filter(Boolean);
+      if (await ensureSite(h, cfg)) done.push(`site ${cfg.proxy.domain ?? `:${cfg.proxy.port}`} → ${cfg.app}`);
+      return done;
+    });
+  }
 
   reporter.info(changes.length ? `${h.name}: set up (${changes.length} change(s))` : `${h.name}: already set up, nothing changed`);
   return { host: h.name, changes };

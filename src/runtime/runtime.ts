@@ -1,9 +1,14 @@
-// One interface for every way an app runs on a host.
+// One interface for every way an app runs on a host. Without a proxy there is
+// one instance, started from `current`; behind Caddy there are two slots (a and
+// b, on ports `port` and `port + 1`), each started from its link `slots/<slot>`.
 import type { ResolvedConfig } from '../config/load.ts';
+import type { Slot } from '../proxy/caddy-config.ts';
 import type { Host } from '../transport/host.ts';
 
 export interface RuntimeStatus {
+  slot?: Slot;
   state: string;
+  running: boolean;
   pid?: number;
   since?: string;
   release?: string;
@@ -12,14 +17,19 @@ export interface RuntimeStatus {
 }
 
 export interface Runtime {
-  /** install or update what runs the app (unit file, supervisor); true when something changed */
+  /** install or update what runs the app (unit files, supervisor); true when something changed */
   configure(host: Host, cfg: ResolvedConfig): Promise<boolean>;
-  /** (re)start the app from `current` */
-  restart(host: Host, cfg: ResolvedConfig): Promise<void>;
-  stop(host: Host, cfg: ResolvedConfig): Promise<void>;
-  status(host: Host, cfg: ResolvedConfig): Promise<RuntimeStatus>;
+  /** (re)start the app, or one slot; cancels a pending stopLater of that slot */
+  restart(host: Host, cfg: ResolvedConfig, slot?: Slot): Promise<void>;
+  /** stop the app (every slot), or one slot */
+  stop(host: Host, cfg: ResolvedConfig, slot?: Slot): Promise<void>;
+  /** stop a slot after `seconds` (draining), unless restarted or cancelled meanwhile */
+  stopLater(host: Host, cfg: ResolvedConfig, slot: Slot, seconds: number): Promise<void>;
+  cancelStop(host: Host, cfg: ResolvedConfig, slot: Slot): Promise<void>;
+  /** one entry, or one per slot */
+  status(host: Host, cfg: ResolvedConfig): Promise<RuntimeStatus[]>;
   /** argv printing (or following) the app's log */
-  logsArgv(cfg: ResolvedConfig, opts: { lines: number; follow: boolean }): string[];
+  logsArgv(cfg: ResolvedConfig, opts: { lines: number; follow: boolean; since?: string }): string[];
   /** argv running a shell command as the app would run: its user, env file and PORT, in `cwd` */
   execArgv(cfg: ResolvedConfig, command: string, opts: { cwd: string; env?: Record<string, string>; tty?: boolean }): { argv: string[]; sudo: boolean };
 }

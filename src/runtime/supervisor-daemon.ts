@@ -2,11 +2,15 @@
 // (dist/supervisor.cjs) that needs only Node >= 18 on the host; `setup`
 // installs it as <app>/.slipway/bin/supervisor.cjs.
 //
-//   node supervisor.cjs restart APPDIR      start the daemon, or restart the app under it
-//   node supervisor.cjs stop APPDIR         stop the app (SIGTERM, then SIGKILL) and the daemon
-//   node supervisor.cjs status APPDIR       JSON state: pid, release, restarts, backoff
+//   node supervisor.cjs restart APPDIR [SLOT]   start the daemon, or restart the app under it
+//   node supervisor.cjs stop APPDIR [SLOT]      stop the app (SIGTERM, then SIGKILL) and the daemon
+//   node supervisor.cjs status APPDIR [SLOT]    JSON state: pid, release, restarts, backoff
+//   node supervisor.cjs stop-later APPDIR SLOT SECONDS   stop the slot later unless restarted or cancelled
+//   node supervisor.cjs cancel-stop APPDIR SLOT
 //   node supervisor.cjs exec APPDIR CWD [K=V …] -- COMMAND   run COMMAND with the app's env
 //
+// Without SLOT the app runs from `current` on `port`; with SLOT (a or b,
+// behind Caddy) from `slots/<SLOT>` on that slot's port, under its own daemon.
 // The daemon runs detached (it outlives the CLI), starts `run` from the app's
 // `current` release with the env file and PORT, appends its output to
 // .slipway/logs/app.log, restarts it on crash with exponential backoff
@@ -19,6 +23,7 @@ import path from 'node:path';
 interface AppConfig {
   run: string;
   port: number;
+  slots?: Record<string, number>;
   stop_timeout: number;
 }
 
@@ -35,16 +40,22 @@ interface State {
   backoff_ms?: number;
 }
 
-function paths(appDir: string) {
+function paths(appDir: string, slot: string | undefined) {
   const meta = path.join(appDir, '.slipway');
+  const dir = path.join(meta, 'supervisor', slot ?? 'main');
   return {
-    current: path.join(appDir, 'current'),
+    current: slot ? path.join(appDir, 'slots', slot) : path.join(appDir, 'current'),
     config: path.join(meta, 'app.json'),
     envFile: path.join(meta, 'env'),
-    dir: path.join(meta, 'supervisor'),
-    state: path.join(meta, 'supervisor', 'state.json'),
+    dir,
+    state: path.join(dir, 'state.json'),
+    stopAt: path.join(dir, 'stop-at'),
     log: path.join(meta, 'logs', 'app.log'),
   };
+}
+
+function portOf(cfg: AppConfig, slot: string | undefined): number {
+  return (slot && cfg.slots?.[slot]) || cfg.port;
 }
 
 /** Parse the env file slipway writes: KEY="value" with \\ \" \$ \` escapes. */
@@ -57,8 +68,8 @@ export function parseEnvFile(text: string): Record<string, string> {
   return env;
 }
 
-function appEnv(appDir: string, cfg: AppConfig, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const p = paths(appDir);
+function appEnv(appDir: string, cfg: AppConfig, port: number, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const p = paths(appDir, undefined);
   let fileEnv: Record<string, string> = {};
   try {
     fileEnv = parseEnvFile(fs.readFileSync(p.envFile, 'utf8'));
@@ -67,7 +78,7 @@ function appEnv(appDir: string, cfg: AppConfig, extra: Record<string, string> = 
   }
   const base: NodeJS.ProcessEnv = {};
   for (const k of ['PATH', 'HOME', 'LANG', 'USER', 'LOGNAME', 'TZ']) if (process.env[k]) base[k] = process.env[k];
-  return { ...base, ...fileEnv, PORT: String(cfg.port), ...extra };
+  return { ...base, ...fileEnv, PORT: String(port), ...extra };
 }
 
 function readJson<T>(file: string): T | undefined {
@@ -134,8 +145,8 @@ function groupAlive(pgid: number): boolean {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function daemon(appDir: string): void {
-  const p = paths(appDir);
+function daemon(appDir: string, slot: string | undefined): void {
+  const p = paths(appDir, slot);
   fs.mkdirSync(p.dir, { recursive: true });
   fs.mkdirSync(path.dirname(p.log), { recursive: true });
   const prev = readJson<State>(p.state);
@@ -165,7 +176,7 @@ function daemon(appDir: string): void {
     }
     const out = fs.openSync(p.log, 'a');
     const startedAt = Date.now();
-    const c = spawn('/bin/sh', ['-c', cfg.run], { cwd, env: appEnv(appDir, cfg), stdio: ['ignore', out, out], detached: true });
+    const c = spawn('/bin/sh', ['-c', cfg.run], { cwd, env: appEnv(appDir, cfg, portOf(cfg, slot)), stdio: ['ignore', out, out], detached: true });
     fs.closeSync(out);
     child = c;
     Object.assign(state, { state: 'running', pid: c.pid, release: path.basename(cwd), started_at: new Date(startedAt).toISOString(), next_start_at: undefined, backoff_ms: undefined });
@@ -240,8 +251,9 @@ async function waitFor(cond: () => boolean, ms: number): Promise<boolean> {
   return cond();
 }
 
-async function restart(appDir: string): Promise<void> {
-  const p = paths(appDir);
+async function restart(appDir: string, slot: string | undefined): Promise<void> {
+  const p = paths(appDir, slot);
+  fs.rmSync(p.stopAt, { force: true });
   const before = readJson<State>(p.state);
   const cfg = readJson<AppConfig>(p.config);
   const wait = ((cfg?.stop_timeout ?? 10) + 10) * 1000;
@@ -256,7 +268,7 @@ async function restart(appDir: string): Promise<void> {
     return;
   }
   fs.mkdirSync(p.dir, { recursive: true });
-  const d = spawn(process.execPath, [__filename, 'daemon', appDir], { detached: true, stdio: 'ignore' });
+  const d = spawn(process.execPath, [__filename, 'daemon', appDir, slot ?? '-'], { detached: true, stdio: 'ignore' });
   d.unref();
   const ok = await waitFor(() => {
     const s = readJson<State>(p.state);
@@ -265,16 +277,39 @@ async function restart(appDir: string): Promise<void> {
   if (!ok) throw new Error('the supervisor did not start');
 }
 
-async function stop(appDir: string): Promise<void> {
-  const s = readJson<State>(paths(appDir).state);
+async function stop(appDir: string, slot: string | undefined): Promise<void> {
+  const p = paths(appDir, slot);
+  fs.rmSync(p.stopAt, { force: true });
+  const s = readJson<State>(p.state);
   if (!s || !alive(s.daemon_pid)) return;
   process.kill(s.daemon_pid, 'SIGTERM');
-  const cfg = readJson<AppConfig>(paths(appDir).config);
+  const cfg = readJson<AppConfig>(p.config);
   if (!(await waitFor(() => !alive(s.daemon_pid), ((cfg?.stop_timeout ?? 10) + 5) * 1000))) throw new Error('the supervisor did not stop');
 }
 
-function status(appDir: string): void {
-  const s = readJson<State>(paths(appDir).state);
+/** Stop the slot after `seconds` unless a restart or cancel-stop removes the token first. */
+function stopLater(appDir: string, slot: string, seconds: number): void {
+  const p = paths(appDir, slot);
+  fs.mkdirSync(p.dir, { recursive: true });
+  const token = `${process.pid}-${Date.now()}`;
+  fs.writeFileSync(p.stopAt, token);
+  spawn(process.execPath, [__filename, 'stop-if', appDir, slot, token, String(seconds)], { detached: true, stdio: 'ignore' }).unref();
+}
+
+async function stopIf(appDir: string, slot: string, token: string, seconds: number): Promise<void> {
+  await sleep(seconds * 1000);
+  const p = paths(appDir, slot);
+  let current = '';
+  try {
+    current = fs.readFileSync(p.stopAt, 'utf8');
+  } catch {
+    return; // cancelled
+  }
+  if (current === token) await stop(appDir, slot);
+}
+
+function status(appDir: string, slot: string | undefined): void {
+  const s = readJson<State>(paths(appDir, slot).state);
   const running = !!s && alive(s.daemon_pid);
   process.stdout.write(`${JSON.stringify(running ? s : { ...s, state: 'stopped', pid: undefined })}\n`);
 }
@@ -282,8 +317,8 @@ function status(appDir: string): void {
 function exec(appDir: string, cwd: string, rest: string[]): void {
   const sep = rest.indexOf('--');
   const extra = Object.fromEntries(rest.slice(0, sep).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
-  const cfg = readJson<AppConfig>(paths(appDir).config) ?? { run: '', port: 3000, stop_timeout: 10 };
-  const c = spawn('/bin/sh', ['-c', rest[sep + 1] ?? 'true'], { cwd, env: appEnv(appDir, cfg, extra), stdio: 'inherit' });
+  const cfg = readJson<AppConfig>(paths(appDir, undefined).config) ?? { run: '', port: 3000, stop_timeout: 10 };
+  const c = spawn('/bin/sh', ['-c', rest[sep + 1] ?? 'true'], { cwd, env: appEnv(appDir, cfg, cfg.port, extra), stdio: 'inherit' });
   c.on('exit', (code, signal) => process.exit(code ?? (signal ? 128 : 1)));
 }
 
@@ -294,15 +329,24 @@ export async function main(argv: string[]): Promise<void> {
     process.exit(2);
   }
   const dir = path.resolve(appDir);
+  const slot = rest[0] && rest[0] !== '-' && cmd !== 'exec' ? rest[0] : undefined;
+  if (slot !== undefined && !/^[ab]$/.test(slot)) throw new Error(`unknown slot ${slot}`);
   switch (cmd) {
     case 'daemon':
-      return daemon(dir);
+      return daemon(dir, slot);
     case 'restart':
-      return restart(dir);
+      return restart(dir, slot);
     case 'stop':
-      return stop(dir);
+      return stop(dir, slot);
     case 'status':
-      return status(dir);
+      return status(dir, slot);
+    case 'stop-later':
+      return stopLater(dir, slot!, Number(rest[1]));
+    case 'stop-if':
+      return stopIf(dir, slot!, rest[1]!, Number(rest[2]));
+    case 'cancel-stop':
+      fs.rmSync(paths(dir, slot).stopAt, { force: true });
+      return;
     case 'exec':
       return exec(dir, rest[0]!, rest.slice(1));
     default:

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ResolvedConfig } from '../config/load.ts';
 import { layout, sh } from '../server/layout.ts';
+import { SLOTS, slotPort, type Slot } from '../proxy/caddy-config.ts';
 import type { Runtime, RuntimeStatus } from './runtime.ts';
 
 /** The bundled daemon, next to the bundled CLI in dist/. */
@@ -34,7 +35,8 @@ export const supervisorRuntime: Runtime = {
   async configure(host, cfg) {
     const l = layout(cfg.appDir);
     const bundle = supervisorBundle();
-    const appJson = `${JSON.stringify({ run: cfg.run, port: cfg.port, stop_timeout: cfg.stop_timeout }, null, 2)}\n`;
+    const slots = cfg.proxy ? Object.fromEntries(SLOTS.map((slot) => [slot, slotPort(cfg, slot)])) : undefined;
+    const appJson = `${JSON.stringify({ run: cfg.run, port: cfg.port, slots, stop_timeout: cfg.stop_timeout }, null, 2)}\n`;
     let changed = false;
     for (const [file, content] of [[daemonPath(cfg), bundle], [path.posix.join(l.meta, 'app.json'), appJson]] as const) {
       const hash = createHash('sha256').update(content).digest('hex');
@@ -43,19 +45,33 @@ export const supervisorRuntime: Runtime = {
     }
     return changed;
   },
-  async restart(host, cfg) {
-    await host.run(['node', daemonPath(cfg), 'restart', cfg.appDir]);
+  async restart(host, cfg, slot) {
+    await host.run(['node', daemonPath(cfg), 'restart', cfg.appDir, ...(slot ? [slot] : [])]);
   },
-  async stop(host, cfg) {
-    await host.run(['node', daemonPath(cfg), 'stop', cfg.appDir]);
+  async stop(host, cfg, slot) {
+    for (const one of cfg.proxy ? (slot ? [slot] : SLOTS) : [undefined]) {
+      await host.run(['node', daemonPath(cfg), 'stop', cfg.appDir, ...(one ? [one] : [])]);
+    }
   },
-  async status(host, cfg): Promise<RuntimeStatus> {
-    const r = await host.run(['node', daemonPath(cfg), 'status', cfg.appDir]);
-    const s = JSON.parse(r.stdout) as { state?: string; pid?: number; started_at?: string; release?: string; restarts?: number; backoff_ms?: number; last_exit?: string; next_start_at?: string };
-    const detail = s.state === 'backoff' ? `crashed (${s.last_exit}); next start in ${(s.backoff_ms ?? 0) / 1000}s at ${s.next_start_at}` : s.last_exit ? `last exit: ${s.last_exit}` : undefined;
-    return { state: s.state ?? 'stopped', pid: s.pid, since: s.started_at, release: s.release, restarts: s.restarts, detail };
+  async stopLater(host, cfg, slot, seconds) {
+    await host.run(['node', daemonPath(cfg), 'stop-later', cfg.appDir, slot, String(seconds)]);
+  },
+  async cancelStop(host, cfg, slot) {
+    await host.run(['node', daemonPath(cfg), 'cancel-stop', cfg.appDir, slot]);
+  },
+  async status(host, cfg): Promise<RuntimeStatus[]> {
+    const slots: (Slot | undefined)[] = cfg.proxy ? [...SLOTS] : [undefined];
+    return Promise.all(
+      slots.map(async (slot): Promise<RuntimeStatus> => {
+        const r = await host.run(['node', daemonPath(cfg), 'status', cfg.appDir, ...(slot ? [slot] : [])]);
+        const s = JSON.parse(r.stdout) as { state?: string; pid?: number; started_at?: string; release?: string; restarts?: number; backoff_ms?: number; last_exit?: string; next_start_at?: string };
+        const detail = s.state === 'backoff' ? `crashed (${s.last_exit}); next start in ${(s.backoff_ms ?? 0) / 1000}s at ${s.next_start_at}` : s.last_exit ? `last exit: ${s.last_exit}` : undefined;
+        return { ...(slot ? { slot } : {}), state: s.state ?? 'stopped', running: s.state === 'running', pid: s.pid, since: s.started_at, release: s.release, restarts: s.restarts, detail };
+      }),
+    );
   },
   logsArgv(cfg, { lines, follow }) {
+    // (--since needs timestamps the app's own output lacks: journald has them, this log file does not)
     return ['tail', '-n', String(lines), ...(follow ? ['-F'] : []), path.posix.join(layout(cfg.appDir).logs, 'app.log')];
   },
   execArgv(cfg, command, { cwd, env = {} }) {

@@ -1,12 +1,18 @@
-// The systemd runtime: one unit per app, running as an unprivileged user with
-// an EnvironmentFile and hardening; logs go to journald.
+// The systemd runtime: the app runs as an unprivileged user with an
+// EnvironmentFile and hardening; logs go to journald. Without a proxy, one
+// unit `slipway-<app>.service` runs `current`; behind Caddy, the template
+// `slipway-<app>@.service` runs slot a or b from `slots/<slot>`.
 import type { ResolvedConfig } from '../config/load.ts';
+import { SLOTS, slotPort, type Slot } from '../proxy/caddy-config.ts';
 import { layout, sh } from '../server/layout.ts';
-import type { Host } from '../transport/host.ts';
 import type { Runtime, RuntimeStatus } from './runtime.ts';
 
-export function unitName(app: string): string {
-  return `slipway-${app}.service`;
+export function unitName(app: string, slot?: Slot | ''): string {
+  return slot === undefined ? `slipway-${app}.service` : `slipway-${app}@${slot}.service`;
+}
+
+function drainUnit(app: string, slot: Slot): string {
+  return `slipway-${app}-drain-${slot}`;
 }
 
 /** Quote one word for a systemd command line: double quotes, C escapes, and %/$ doubled so systemd expands nothing. */
@@ -14,14 +20,21 @@ export function systemdQuote(word: string): string {
   return `"${word.replace(/[\\"]/g, (c) => `\\${c}`).replaceAll('%', '%%').replaceAll('$', '$$$$')}"`;
 }
 
-type UnitInput = Pick<ResolvedConfig, 'app' | 'environment' | 'appDir' | 'user' | 'port' | 'run' | 'stop_timeout'>;
+type UnitInput = Pick<ResolvedConfig, 'app' | 'environment' | 'appDir' | 'user' | 'port' | 'run' | 'stop_timeout'> & { slots?: boolean };
 
-/** The unit file (pure). */
+/** The unit file (pure): the single unit, or with `slots` the template for slots a and b. */
 export function systemdUnit(cfg: UnitInput): string {
   const l = layout(cfg.appDir);
+  const where = cfg.slots
+    ? `WorkingDirectory=${cfg.appDir}/slots/%i
+EnvironmentFile=-${l.envFile}
+EnvironmentFile=${l.meta}/slot-%i.env`
+    : `WorkingDirectory=${l.current}
+EnvironmentFile=-${l.envFile}
+Environment=PORT=${cfg.port}`;
   return `# Managed by slipway: \`slipway setup\` and \`slipway deploy\` overwrite this file.
 [Unit]
-Description=slipway app ${cfg.app} (${cfg.environment})
+Description=slipway app ${cfg.app} (${cfg.environment})${cfg.slots ? ', slot %i' : ''}
 After=network-online.target
 Wants=network-online.target
 
@@ -29,9 +42,7 @@ Wants=network-online.target
 Type=simple
 User=${cfg.user}
 Group=${cfg.user}
-WorkingDirectory=${l.current}
-EnvironmentFile=-${l.envFile}
-Environment=PORT=${cfg.port}
+${where}
 ExecStart=/bin/sh -c ${systemdQuote(cfg.run)}
 Restart=on-failure
 RestartSec=1
@@ -55,40 +66,89 @@ WantedBy=multi-user.target
 `;
 }
 
+// $1 unit file name to install (content on stdin), $2 unit file name that must not exist (the other mode's).
 const INSTALL_UNIT = `set -e
-f="/etc/systemd/system/$1"; tmp="$f.tmp.$$"
+dir=/etc/systemd/system; f="$dir/$1"; tmp="$f.tmp.$$"; changed=""
+if [ -f "$dir/$2" ]; then
+  systemctl disable --now "$2" >/dev/null 2>&1 || true
+  systemctl stop "\${2%@.service}@a.service" "\${2%@.service}@b.service" >/dev/null 2>&1 || true
+  rm -f "$dir/$2"; changed=yes
+fi
 cat > "$tmp"
-if cmp -s "$tmp" "$f"; then rm -f "$tmp"; echo unchanged; exit 0; fi
-chmod 0644 "$tmp"; mv -f "$tmp" "$f"
-systemctl daemon-reload
-systemctl enable "$1" >/dev/null 2>&1
-echo changed`;
+if cmp -s "$tmp" "$f"; then rm -f "$tmp"; else chmod 0644 "$tmp"; mv -f "$tmp" "$f"; changed=yes; fi
+if [ -n "$changed" ]; then
+  systemctl daemon-reload
+  case "$1" in *@.service) ;; *) systemctl enable "$1" >/dev/null 2>&1 ;; esac
+  echo changed
+fi`;
+
+// $1 file, content on stdin: write it when different
+const WRITE_IF_CHANGED = `set -e
+tmp="$1.tmp.$$"; cat > "$tmp"
+if cmp -s "$tmp" "$1"; then rm -f "$tmp"; else mv -f "$tmp" "$1"; echo changed; fi`;
+
+// $1 drain timer unit, $2 app unit: cancel a pending stop, then (re)start and keep it enabled
+const RESTART_SLOT = `systemctl stop "$1.timer" >/dev/null 2>&1 || true
+systemctl reset-failed "$1.timer" "$1.service" >/dev/null 2>&1 || true
+systemctl enable "$2" >/dev/null 2>&1
+systemctl restart "$2"`;
+
+// $1 drain timer unit, $2 app unit, $3 seconds
+const STOP_LATER = `systemctl stop "$1.timer" >/dev/null 2>&1 || true
+systemctl reset-failed "$1.timer" "$1.service" >/dev/null 2>&1 || true
+systemctl disable "$2" >/dev/null 2>&1 || true
+systemd-run --quiet --unit="$1" --on-active="$3" --timer-property=AccuracySec=100ms systemctl stop "$2"`;
 
 export const systemdRuntime: Runtime = {
   async configure(host, cfg) {
-    const r = await host.run(sh(INSTALL_UNIT, unitName(cfg.app)), { input: systemdUnit(cfg), sudo: true });
-    return r.stdout.trim() === 'changed';
+    const slots = !!cfg.proxy;
+    const l = layout(cfg.appDir);
+    const r = await host.run(sh(INSTALL_UNIT, unitName(cfg.app, slots ? '' : undefined), unitName(cfg.app, slots ? undefined : '')), { input: systemdUnit({ ...cfg, slots }), sudo: true });
+    let changed = r.stdout.trim() === 'changed';
+    if (slots) {
+      for (const slot of SLOTS) {
+        const w = await host.run(sh(WRITE_IF_CHANGED, `${l.meta}/slot-${slot}.env`), { input: `PORT=${slotPort(cfg, slot)}\n`, sudo: true });
+        changed ||= w.stdout.trim() === 'changed';
+      }
+    }
+    return changed;
   },
-  async restart(host, cfg) {
-    await host.run(['systemctl', 'restart', unitName(cfg.app)], { sudo: true });
+  async restart(host, cfg, slot) {
+    if (slot) await host.run(sh(RESTART_SLOT, drainUnit(cfg.app, slot), unitName(cfg.app, slot)), { sudo: true });
+    else await host.run(['systemctl', 'restart', unitName(cfg.app)], { sudo: true });
   },
-  async stop(host, cfg) {
-    await host.run(['systemctl', 'stop', unitName(cfg.app)], { sudo: true });
+  async stop(host, cfg, slot) {
+    const units = cfg.proxy ? (slot ? [slot] : SLOTS).map((s) => unitName(cfg.app, s)) : [unitName(cfg.app)];
+    await host.run(['systemctl', 'stop', ...units], { sudo: true });
   },
-  async status(host, cfg): Promise<RuntimeStatus> {
-    const r = await host.run(['systemctl', 'show', unitName(cfg.app), '--property=ActiveState,SubState,MainPID,ActiveEnterTimestamp,NRestarts']);
-    const p = Object.fromEntries(r.stdout.trim().split('\n').map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
-    const link = await host.run(['readlink', layout(cfg.appDir).current], { reject: false });
-    return {
-      state: `${p.ActiveState} (${p.SubState})`,
-      pid: Number(p.MainPID) || undefined,
-      since: p.ActiveEnterTimestamp || undefined,
-      restarts: p.NRestarts ? Number(p.NRestarts) : undefined,
-      release: link.stdout.trim().replace(/^.*\//, '') || undefined,
-    };
+  async stopLater(host, cfg, slot, seconds) {
+    await host.run(sh(STOP_LATER, drainUnit(cfg.app, slot), unitName(cfg.app, slot), `${Math.ceil(seconds)}s`), { sudo: true });
   },
-  logsArgv(cfg, { lines, follow }) {
-    return ['journalctl', '--unit', unitName(cfg.app), '--lines', String(lines), '--no-pager', '--output', 'short-iso', ...(follow ? ['--follow'] : [])];
+  async cancelStop(host, cfg, slot) {
+    await host.run(['systemctl', 'stop', `${drainUnit(cfg.app, slot)}.timer`], { sudo: true, reject: false });
+  },
+  async status(host, cfg): Promise<RuntimeStatus[]> {
+    const slots: (Slot | undefined)[] = cfg.proxy ? [...SLOTS] : [undefined];
+    const l = layout(cfg.appDir);
+    return Promise.all(
+      slots.map(async (slot): Promise<RuntimeStatus> => {
+        const r = await host.run(['systemctl', 'show', unitName(cfg.app, slot), '--property=ActiveState,SubState,MainPID,ActiveEnterTimestamp,NRestarts']);
+        const p = Object.fromEntries(r.stdout.trim().split('\n').map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]));
+        const link = await host.run(['readlink', slot ? `${cfg.appDir}/slots/${slot}` : l.current], { reject: false });
+        return {
+          ...(slot ? { slot } : {}),
+          state: `${p.ActiveState} (${p.SubState})`,
+          running: p.ActiveState === 'active',
+          pid: Number(p.MainPID) || undefined,
+          since: p.ActiveEnterTimestamp || undefined,
+          restarts: p.NRestarts ? Number(p.NRestarts) : undefined,
+          release: link.stdout.trim().replace(/^.*\//, '') || undefined,
+        };
+      }),
+    );
+  },
+  logsArgv(cfg, { lines, follow, since }) {
+    return ['journalctl', '--unit', cfg.proxy ? `slipway-${cfg.app}@*.service` : unitName(cfg.app), '--lines', String(lines), '--no-pager', '--output', 'short-iso', ...(since ? ['--since', since] : []), ...(follow ? ['--follow'] : [])];
   },
   execArgv(cfg, command, { cwd, env = {}, tty }) {
     const l = layout(cfg.appDir);

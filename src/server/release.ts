@@ -54,14 +54,17 @@ export async function install(host: Host, l: Layout, release: string, command: s
   return r.stdout.includes('install: reused cache') ? 'cached' : 'ran';
 }
 
-const SWITCH = `set -e
+// $1 app dir, $2 release id, $3 link (current, slots/a …), $4 link target relative to the link's folder
+const POINT = `set -e
 cd "$1"; [ -d "releases/$2" ]
-ln -sfn "releases/$2" ".current.$2.$$"
-mv -T ".current.$2.$$" current`;
+mkdir -p "$(dirname "$3")"
+ln -sfn "$4" "$3.tmp.$$"
+mv -T "$3.tmp.$$" "$3"`;
 
-/** Point `current` at a release atomically: a new link renamed over the old one. The only switch slipway has. */
-export async function switchCurrent(host: Host, l: Layout, id: string): Promise<void> {
-  await host.run(sh(SWITCH, l.appDir, id));
+/** Point `current` (or a slot's link) at a release atomically: a new link renamed over the old one. The only switch slipway has. */
+export async function pointLink(host: Host, l: Layout, link: 'current' | `slots/${string}`, id: string): Promise<void> {
+  const target = link === 'current' ? `releases/${id}` : `../releases/${id}`;
+  await host.run(sh(POINT, l.appDir, id, link, target));
 }
 
 const WRITE_SECRET_FILE = `set -e

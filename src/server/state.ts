@@ -19,12 +19,16 @@ export interface ReleaseInfo {
 
 export interface HostState {
   current?: string;
+  /** releases the blue/green slots point at (running or draining) */
+  slots: string[];
   releases: ReleaseInfo[];
   history: HistoryRecord[];
 }
 
 const READ = `cd "$1" 2>/dev/null && [ -d .slipway ] || exit ${NOT_SET_UP}
 readlink current || true
+echo ---
+readlink slots/a slots/b 2>/dev/null || true
 echo ---
 ls -1 releases
 echo ---
@@ -34,12 +38,13 @@ export async function readState(host: Host, l: Layout): Promise<HostState> {
   const r = await host.run(sh(READ, l.appDir), { reject: false });
   if (r.exitCode === NOT_SET_UP) throw notSetUp(host, l);
   if (r.exitCode !== 0) throw new Error(`${host.name}: could not read ${l.appDir}: ${r.stderr.trim()}`);
-  const [link = '', list = '', hist = ''] = r.stdout.split('---\n');
-  return buildState(link.trim(), list.split('\n').filter(Boolean), parseHistory(hist));
+  const [link = '', slots = '', list = '', hist = ''] = r.stdout.split('---\n');
+  const slotIds = slots.split('\n').filter(Boolean).map((t) => t.replace(/^.*\//, ''));
+  return buildState(link.trim(), list.split('\n').filter(Boolean), parseHistory(hist), slotIds);
 }
 
 /** Pure: combine the current link, the release folders and the history. */
-export function buildState(link: string, ids: string[], history: HistoryRecord[]): HostState {
+export function buildState(link: string, ids: string[], history: HistoryRecord[], slots: string[] = []): HostState {
   const current = link ? link.replace(/^.*\//, '') : undefined;
   const releases = [...ids].sort().map((id): ReleaseInfo => {
     const events = history.filter((h) => h.release === id);
@@ -55,7 +60,7 @@ export function buildState(link: string, ids: string[], history: HistoryRecord[]
       time: started?.time,
     };
   });
-  return { current, releases, history };
+  return { current, slots, releases, history };
 }
 
 /** The release a plain rollback goes to: the newest kept release before the current one that did not fail. */
@@ -64,10 +69,10 @@ export function rollbackTarget(state: HostState): ReleaseInfo | undefined {
   return before.reverse().find((r) => r.status === 'ok');
 }
 
-/** Releases to delete: beyond the newest `keep`, never the current one, the one before it, nor the rollback target. */
+/** Releases to delete: beyond the newest `keep`, never the current one, the one before it, the rollback target, nor one a slot runs. */
 export function planPrune(state: HostState, keep: number): string[] {
   const ids = state.releases.map((r) => r.id).sort();
-  const protectedIds = new Set<string>();
+  const protectedIds = new Set<string>(state.slots);
   if (state.current) {
     protectedIds.add(state.current);
     const before = ids.filter((id) => id < state.current!).pop();

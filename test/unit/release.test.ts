@@ -79,6 +79,7 @@ describe('host state', () => {
     assert.deepEqual(planPrune(buildState('releases/R4', ['R1', 'R2', 'R3', 'R4', 'R5'], history), 2), ['R1']);
     assert.deepEqual(planPrune(buildState('releases/R2', ['R1', 'R2', 'R3', 'R4', 'R5'], history), 2), ['R3']);
     assert.deepEqual(planPrune(buildState('releases/R5', ['R1', 'R2', 'R3', 'R4', 'R5'], history), 5), []);
+    assert.deepEqual(planPrune(buildState('releases/R4', ['R1', 'R2', 'R3', 'R4', 'R5'], history, ['R1', 'R4']), 2), []);
   });
 
   it('history skips a record cut short by a crash and keeps the rest', () => {

@@ -1,0 +1,103 @@
+// The app's site in Caddy's JSON config, built by pure functions. Every
+// object slipway owns carries an @id, so later changes address it directly.
+import type { ResolvedConfig } from '../config/load.ts';
+
+export type Slot = 'a' | 'b';
+export const SLOTS: readonly Slot[] = ['a', 'b'];
+
+type ProxyConfig = Pick<ResolvedConfig, 'app' | 'port'> & { proxy: NonNullable<ResolvedConfig['proxy']> };
+
+export function slotPort(cfg: Pick<ResolvedConfig, 'port'>, slot: Slot): number {
+  return slot === 'a' ? cfg.port : cfg.port + 1;
+}
+
+export function slotOfPort(cfg: Pick<ResolvedConfig, 'port'>, port: number): Slot | undefined {
+  return SLOTS.find((s) => slotPort(cfg, s) === port);
+}
+
+export const ids = (app: string) => ({
+  route: `slipway_${app}`,
+  proxy: `slipway_${app}_proxy`,
+  maintenance: `slipway_${app}_maintenance`,
+});
+
+export function serverName(cfg: ProxyConfig): string {
+  return `slipway_${cfg.proxy.domain ? 443 : cfg.proxy.port}`;
+}
+
+function match(cfg: ProxyConfig): { match?: { host: string[] }[] } {
+  return cfg.proxy.domain ? { match: [{ host: [cfg.proxy.domain] }] } : {};
+}
+
+export function upstreams(port: number): { dial: string }[] {
+  return [{ dial: `127.0.0.1:${port}` }];
+}
+
+export function appRoute(cfg: ProxyConfig, upstreamPort: number): Record<string, unknown> {
+  return {
+    '@id': ids(cfg.app).route,
+    ...match(cfg),
+    handle: [{ handler: 'reverse_proxy', '@id': ids(cfg.app).proxy, upstreams: upstreams(upstreamPort) }],
+    terminal: true,
+  };
+}
+
+export function maintenanceRoute(cfg: ProxyConfig, message: string): Record<string, unknown> {
+  const safe = message.replace(/[&<>"]/g, (c) => `&#${c.charCodeAt(0)};`);
+  return {
+    '@id': ids(cfg.app).maintenance,
+    ...match(cfg),
+    handle: [
+      {
+        handler: 'static_response',
+        status_code: 503,
+        headers: { 'Content-Type': ['text/html; charset=utf-8'], 'Retry-After': ['120'], 'Cache-Control': ['no-store'] },
+        body: `<!doctype html><meta charset="utf-8"><title>Maintenance</title><h1>Down for maintenance</h1><p>${safe}</p>\n`,
+      },
+    ],
+    terminal: true,
+  };
+}
+
+interface CaddyServer {
+  listen?: string[];
+  routes?: Record<string, unknown>[];
+  [k: string]: unknown;
+}
+interface CaddyConfig {
+  apps?: { http?: { servers?: Record<string, CaddyServer> } };
+  [k: string]: unknown;
+}
+
+/**
+ * The whole Caddy config with this app's site in place (pure). Other apps'
+ * sites are kept; the app's upstream is kept when it already has one.
+ */
+export function withSite(current: CaddyConfig | null, cfg: ProxyConfig): { config: CaddyConfig; changed: boolean } {
+  const config: CaddyConfig = structuredClone(current ?? {});
+  const servers = (((config.apps ??= {}).http ??= {}).servers ??= {});
+  const routeId = ids(cfg.app).route;
+  let existing: Record<string, unknown> | undefined;
+  for (const [name, server] of Object.entries(servers)) {
+    const i = (server.routes ?? []).findIndex((r) => r['@id'] === routeId);
+    if (i < 0) continue;
+    if (name === serverName(cfg)) {
+      existing = server.routes![i];
+    } else {
+      // the app moved to another port or domain
+      existing ??= server.routes![i];
+      server.routes!.splice(i, 1);
+      server.routes = server.routes!.filter((r) => r['@id'] !== ids(cfg.app).maintenance);
+      if (server.routes.length === 0) delete servers[name];
+    }
+  }
+  const keptUpstreams = ((existing?.handle as { upstreams?: { dial: string }[] }[] | undefined)?.[0]?.upstreams) ?? upstreams(cfg.port);
+  const route = { ...appRoute(cfg, 0), handle: [{ handler: 'reverse_proxy', '@id': ids(cfg.app).proxy, upstreams: keptUpstreams }] };
+  const name = serverName(cfg);
+  const server = (servers[name] ??= { listen: [`:${cfg.proxy.domain ? 443 : cfg.proxy.port}`], routes: [] });
+  server.routes ??= [];
+  const at = server.routes.findIndex((r) => r['@id'] === routeId);
+  if (at >= 0) server.routes[at] = route;
+  else server.routes.push(route);
+  return { config, changed: JSON.stringify(config) !== JSON.stringify(current ?? {}) };
+}
