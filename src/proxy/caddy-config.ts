@@ -99,5 +99,12 @@ export function withSite(current: CaddyConfig | null, cfg: ProxyConfig): { confi
   const at = server.routes.findIndex((r) => r['@id'] === routeId);
   if (at >= 0) server.routes[at] = route;
   else server.routes.push(route);
-  return { config, changed: JSON.stringify(config) !== JSON.stringify(current ?? {}) };
+  return { config, changed: canonical(config) !== canonical(current ?? {}) };
+}
+
+/** JSON with keys sorted at every level: Caddy returns its config that way. */
+export function canonical(value: unknown): string {
+  return JSON.stringify(value, (_k, v: unknown) =>
+    v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => a.localeCompare(b))) : v,
+  );
 }

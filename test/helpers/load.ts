@@ -1,0 +1,71 @@
+import http from 'node:http';
+
+// Steady load for zero-downtime checks: workers request the URL back to back
+// (keep-alive) until stopped, counting answers by status and failures.
+//
+// Like browsers (RFC 9110 §9.2.2), a GET whose connection closes before any
+// response arrives is retried once: Caddy closes idle keep-alive connections
+// on every config change, racing a client that is reusing one. Those retries
+// are counted apart; a request that fails again, or answers non-2xx, is failed.
+export interface LoadResult {
+  requests: number;
+  failed: number;
+  /** requests retried once after their connection closed before any response */
+  retried: number;
+  statuses: Record<number, number>;
+  bodies: Set<string>;
+  errors: string[];
+}
+
+export function startLoad(url: string, workers = 4): { stop(): Promise<LoadResult> } {
+  const result: LoadResult = { requests: 0, failed: 0, retried: 0, statuses: {}, bodies: new Set(), errors: [] };
+  const once = async (): Promise<{ status: number; text(): Promise<string> }> => {
+    try {
+      return await fetch(url, { signal: AbortSignal.timeout(10_000) });
+    } catch (e) {
+      const cause = String((e as Error).cause ?? e);
+      if (!/other side closed|ECONNRESET|socket hang up/.test(cause)) throw e;
+      result.retried += 1;
+      return freshGet(url);
+    }
+  };
+  let running = true;
+  const loops = Array.from({ length: workers }, async () => {
+    while (running) {
+      try {
+        const r = await once();
+        const body = await r.text();
+        result.requests += 1;
+        result.statuses[r.status] = (result.statuses[r.status] ?? 0) + 1;
+        if (r.status !== 200) result.failed += 1;
+        else result.bodies.add(body.replace(/ \(release .*\)\n$/, ''));
+      } catch (e) {
+        result.requests += 1;
+        result.failed += 1;
+        if (result.errors.length < 5) result.errors.push(String((e as Error).cause ?? e));
+      }
+    }
+  });
+  return {
+    async stop() {
+      running = false;
+      await Promise.all(loops);
+      return result;
+    },
+  };
+}
+
+/** One GET on a new connection (as a browser retries), never a pooled one. */
+function freshGet(url: string): Promise<{ status: number; text(): Promise<string> }> {
+  return new Promise((resolve, reject) => {
+    const req = http.get(url, { agent: false, timeout: 10_000 }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (body += c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, text: async () => body }));
+      res.on('error', reject);
+    });
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', reject);
+  });
+}
