@@ -62,7 +62,7 @@ export function registerInspectCommands(cli: Cli): void {
       quietly(cli, cli.resolve(env), async (s) => {
         const perHost = await eachHost(s.hosts, async (h) => {
           // with Caddy down the slots are still worth showing; which one is live is then unknown
-          const live = isProxied(s.cfg) ? await liveSlot(h, s.cfg).catch((e: Error) => void cli.reporter().warn(e.message)) : undefined;
+          const live = isProxied(s.cfg) && s.cfg.runtime !== 'static' ? await liveSlot(h, s.cfg).catch((e: Error) => void cli.reporter().warn(e.message)) : undefined;
           const lock = await readLock(h, s.layout);
           return (await s.runtime.status(h, s.cfg)).map((st) => ({ host: h.name, ...st, ...(st.slot ? { live: st.slot === live } : {}), lock }));
         });

@@ -23,8 +23,9 @@ export interface ResolvedConfig extends Omit<SettingsT, 'run' | 'runtime' | 'use
   app: string;
   env: SettingsT['env'];
   environment: string;
+  /** empty for runtime: static */
   run: string;
-  runtime: 'systemd' | 'supervisor';
+  runtime: 'systemd' | 'supervisor' | 'static';
   user: string;
   targets: Target[];
   /** absolute folder of slipway.yml: the app's source folder */
@@ -195,7 +196,10 @@ export function resolveEnvironment(loaded: LoadedConfig, environment: string): R
   const { app: _app, environments: _envs, ...top } = raw;
   const { hosts, ...overrides } = envRaw;
   const settings = Settings.parse(deepMerge(top, overrides));
-  if (!settings.run) {
+  if (settings.runtime === 'static' && !settings.proxy) {
+    throw new SlipwayError('config', `${file}: environments.${environment}: runtime: static needs a proxy section (Caddy serves the files)`, { hint: 'add `proxy:` with `port:` or `domain:`' });
+  }
+  if (!settings.run && settings.runtime !== 'static') {
     throw new SlipwayError('config', `${file}: run: required for environment "${environment}"`, {
       hint: 'add `run: node server.js` (the command that starts your app) at the top level or in the environment',
     });
@@ -226,7 +230,7 @@ export function resolveEnvironment(loaded: LoadedConfig, environment: string): R
     ssh,
     app: data.app,
     environment,
-    run: settings.run,
+    run: settings.run ?? '',
     runtime,
     user: settings.user ?? data.app,
     root,

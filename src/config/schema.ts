@@ -11,8 +11,9 @@ const seconds = z.number().positive();
 export const HOST_PATTERN = /^(local|(?:[A-Za-z0-9._-]+@)?[A-Za-z0-9._-]+(?::\d{1,5})?)$/;
 
 const settingsShape = {
-  run: command.optional().describe('Command that starts the app, run by /bin/sh in the current release (e.g. `node server.js`). The app must listen on $PORT. Required.'),
-  runtime: z.enum(['systemd', 'supervisor']).optional().describe('How the app is kept running: `systemd` (a unit per app, for servers) or `supervisor` (slipway\'s own, for hosts without systemd). Default: `supervisor` for the `local` target, `systemd` otherwise.'),
+  run: command.optional().describe('Command that starts the app, run by /bin/sh in the current release (e.g. `node server.js`). The app must listen on $PORT. Required except for `runtime: static`.'),
+  runtime: z.enum(['systemd', 'supervisor', 'static']).optional().describe('How the app runs: `systemd` (a unit per app, for servers), `supervisor` (slipway\'s own, for hosts without systemd), or `static` (files only, served by Caddy from `current`; needs `proxy`). Default: `supervisor` for the `local` target, `systemd` otherwise.'),
+  static_dir: z.string().min(1).default('.').describe('With `runtime: static`: the folder of the release Caddy serves (e.g. `dist`).'),
   port: z.number().int().min(1).max(65535).default(3000).describe('Port the app listens on (passed as $PORT); the HTTP health check calls it on 127.0.0.1.'),
   root: z.string().min(1).default('/srv').describe('Directory holding apps on the host; this app lives in `<root>/<app>`. For the `local` target a relative path is resolved from slipway.yml\'s folder.'),
   user: name.optional().describe('Unprivileged service user the app runs as under systemd; created by `setup`. Default: the app name.'),

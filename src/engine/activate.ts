@@ -10,8 +10,8 @@
 // while the previous slot still runs is only a switch back.
 import { SlipwayError, tail } from '../errors.ts';
 import { slotPort, type Slot } from '../proxy/caddy-config.ts';
-import { isProxied, liveSlot, switchTo } from '../proxy/caddy.ts';
-import { checkHealth, pointLink } from '../server/release.ts';
+import { isProxied, liveSlot, switchTo, type ProxiedConfig } from '../proxy/caddy.ts';
+import { checkHealth, pointLink, type HealthTarget } from '../server/release.ts';
 import { sh } from '../server/layout.ts';
 import type { Host } from '../transport/host.ts';
 import type { Session } from './session.ts';
@@ -26,11 +26,13 @@ export interface Activation {
 
 export async function activate(s: Session, host: Host, id: string, onSwitch: () => void = () => undefined): Promise<Activation> {
   const { cfg, layout: l, runtime } = s;
-  if (!isProxied(cfg)) {
+  if (!isProxied(cfg) || cfg.runtime === 'static') {
+    // in place: switch `current`, restart (nothing to restart for static files), check
     onSwitch();
     await pointLink(host, l, 'current', id);
     await runtime.restart(host, cfg);
-    const r = await checkHealth(host, cfg.health, cfg.port, l.release(id));
+    const target = cfg.runtime === 'static' && isProxied(cfg) ? siteTarget(cfg) : { port: cfg.port };
+    const r = await checkHealth(host, cfg.health, target, l.release(id));
     return { ...r, switched: true };
   }
   const live = await liveSlot(host, cfg); // asks Caddy first: if it is down, nothing has changed yet
@@ -43,7 +45,7 @@ export async function activate(s: Session, host: Host, id: string, onSwitch: () 
     await pointLink(host, l, `slots/${next}`, id);
     await runtime.restart(host, cfg, next);
   }
-  const r = await checkHealth(host, cfg.health, slotPort(cfg, next), l.release(id));
+  const r = await checkHealth(host, cfg.health, { port: slotPort(cfg, next) }, l.release(id));
   if (!r.ok) {
     if (!reuse) await runtime.stop(host, cfg, next);
     return { ...r, switched: false };
@@ -53,6 +55,12 @@ export async function activate(s: Session, host: Host, id: string, onSwitch: () 
   await pointLink(host, l, 'current', id);
   if (live) await runtime.stopLater(host, cfg, live, cfg.proxy.drain_timeout);
   return { ...r, switched: true };
+}
+
+/** A static site is checked through Caddy, as visitors see it. */
+function siteTarget(cfg: ProxiedConfig): HealthTarget {
+  const { domain, port } = cfg.proxy;
+  return { port, site: domain ? { base: `https://${domain}`, resolve: `${domain}:443:127.0.0.1` } : { base: `http://127.0.0.1:${port}` } };
 }
 
 /** Put the previous release back (or, on a first deploy, stop the app and remove `current`). */

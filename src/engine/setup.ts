@@ -15,7 +15,7 @@ export function requiredCommands(runtime: ResolvedConfig['runtime'], local: bool
   if (proxy) need.caddy = 'caddy';
   if (!local) need.rsync = 'rsync';
   if (runtime === 'supervisor') need.node = 'nodejs';
-  else need['systemd-run'] = 'systemd';
+  if (runtime === 'systemd') need['systemd-run'] = 'systemd';
   return need;
 }
 
@@ -106,7 +106,9 @@ async function setupHost(s: Session, h: Host): Promise<SetupResult> {
     return created ? [`created ${created} folder(s)`] : [];
   });
 
-  await step(systemd ? 'systemd unit' : 'supervisor', async () => ((await s.runtime.configure(h, cfg)) ? [systemd ? 'wrote the unit' : 'installed the supervisor'] : []));
+  if (cfg.runtime !== 'static') {
+    await step(systemd ? 'systemd unit' : 'supervisor', async () => ((await s.runtime.configure(h, cfg)) ? [systemd ? 'wrote the unit' : 'installed the supervisor'] : []));
+  }
 
   if (isProxied(cfg)) {
     await step('Caddy', async () => {

@@ -1,11 +1,12 @@
 // The app's site in Caddy's JSON config, built by pure functions. Every
 // object slipway owns carries an @id, so later changes address it directly.
+import path from 'node:path';
 import type { ResolvedConfig } from '../config/load.ts';
 
 export type Slot = 'a' | 'b';
 export const SLOTS: readonly Slot[] = ['a', 'b'];
 
-type ProxyConfig = Pick<ResolvedConfig, 'app' | 'port'> & { proxy: NonNullable<ResolvedConfig['proxy']> };
+type ProxyConfig = Pick<ResolvedConfig, 'app' | 'port' | 'runtime' | 'appDir' | 'static_dir'> & { proxy: NonNullable<ResolvedConfig['proxy']> };
 
 export function slotPort(cfg: Pick<ResolvedConfig, 'port'>, slot: Slot): number {
   return slot === 'a' ? cfg.port : cfg.port + 1;
@@ -92,7 +93,11 @@ export function withSite(current: CaddyConfig | null, cfg: ProxyConfig): { confi
     }
   }
   const keptUpstreams = ((existing?.handle as { upstreams?: { dial: string }[] }[] | undefined)?.[0]?.upstreams) ?? upstreams(cfg.port);
-  const route = { ...appRoute(cfg, 0), handle: [{ handler: 'reverse_proxy', '@id': ids(cfg.app).proxy, upstreams: keptUpstreams }] };
+  const handler =
+    cfg.runtime === 'static'
+      ? { handler: 'file_server', '@id': ids(cfg.app).proxy, root: path.posix.join(cfg.appDir, 'current', cfg.static_dir) }
+      : { handler: 'reverse_proxy', '@id': ids(cfg.app).proxy, upstreams: keptUpstreams };
+  const route = { ...appRoute(cfg, 0), handle: [handler] };
   const name = serverName(cfg);
   const server = (servers[name] ??= { listen: [`:${cfg.proxy.domain ? 443 : cfg.proxy.port}`], routes: [] });
   server.routes ??= [];

@@ -7,7 +7,7 @@ import { ids, maintenanceRoute, serverName, slotOfPort, upstreams, withSite, typ
 
 export const ADMIN = 'http://localhost:2019';
 
-type ProxiedConfig = ResolvedConfig & { proxy: NonNullable<ResolvedConfig['proxy']> };
+export type ProxiedConfig = ResolvedConfig & { proxy: NonNullable<ResolvedConfig['proxy']> };
 
 export function isProxied(cfg: ResolvedConfig): cfg is ProxiedConfig {
   return !!cfg.proxy;

@@ -1,8 +1,11 @@
 import type { ResolvedConfig } from '../config/load.ts';
 import type { Runtime } from './runtime.ts';
+import { staticRuntime } from './static.ts';
 import { supervisorRuntime } from './supervisor.ts';
 import { systemdRuntime } from './systemd.ts';
 
+const RUNTIMES: Record<ResolvedConfig['runtime'], Runtime> = { systemd: systemdRuntime, supervisor: supervisorRuntime, static: staticRuntime };
+
 export function runtimeFor(cfg: Pick<ResolvedConfig, 'runtime'>): Runtime {
-  return cfg.runtime === 'systemd' ? systemdRuntime : supervisorRuntime;
+  return RUNTIMES[cfg.runtime];
 }

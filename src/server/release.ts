@@ -88,11 +88,12 @@ export function envFileContent(vars: Record<string, string>): string {
     .join('');
 }
 
-const HTTP_CHECK = `url=$1 expect=$2 total=$3 interval=$4 each=$5
+// $6 (optional) host:port:address for curl --resolve, to reach a domain on this host
+const HTTP_CHECK = `url=$1 expect=$2 total=$3 interval=$4 each=$5 resolve=$6
 body=$(mktemp); end=$(( $(date +%s) + total )); n=0
 while :; do
   n=$((n+1))
-  code=$(curl -s -o "$body" -w '%{http_code}' --max-time "$each" "$url" 2>/dev/null) || true
+  code=$(curl -s -o "$body" -w '%{http_code}' --max-time "$each" \${resolve:+--resolve "$resolve"} "$url" 2>/dev/null) || true
   if [ "$code" = "$expect" ]; then rm -f "$body"; echo "HTTP $code after $n attempt(s)"; exit 0; fi
   if [ "$(date +%s)" -ge "$end" ]; then
     [ "$code" = 000 ] && code="no response (connection refused or timed out)"
@@ -119,15 +120,23 @@ export interface HealthSpec {
   request_timeout: number;
 }
 
-/** The health check as argv, polled on the host itself (the app listens on loopback). */
-export function healthArgv(h: HealthSpec, port: number, releaseDir: string): string[] {
-  const total = String(Math.ceil(h.timeout));
-  if (h.command) return sh(COMMAND_CHECK, releaseDir, h.command, total, String(h.interval), String(port));
-  return sh(HTTP_CHECK, `http://127.0.0.1:${port}${h.path}`, String(h.status), total, String(h.interval), String(h.request_timeout));
+/** Where an HTTP check goes: the app's port on loopback, or (static sites) Caddy's site. */
+export interface HealthTarget {
+  port: number;
+  /** instead of http://127.0.0.1:<port>: the site's base URL, and a curl --resolve entry for a domain */
+  site?: { base: string; resolve?: string };
 }
 
-export async function checkHealth(host: Host, h: HealthSpec, port: number, releaseDir: string): Promise<{ ok: boolean; report: string }> {
-  const r = await host.run(healthArgv(h, port, releaseDir), { reject: false });
+/** The health check as argv, polled on the host itself (the app listens on loopback). */
+export function healthArgv(h: HealthSpec, target: HealthTarget, releaseDir: string): string[] {
+  const total = String(Math.ceil(h.timeout));
+  if (h.command) return sh(COMMAND_CHECK, releaseDir, h.command, total, String(h.interval), String(target.port));
+  const url = `${target.site?.base ?? `http://127.0.0.1:${target.port}`}${h.path}`;
+  return sh(HTTP_CHECK, url, String(h.status), total, String(h.interval), String(h.request_timeout), ...(target.site?.resolve ? [target.site.resolve] : []));
+}
+
+export async function checkHealth(host: Host, h: HealthSpec, target: HealthTarget, releaseDir: string): Promise<{ ok: boolean; report: string }> {
+  const r = await host.run(healthArgv(h, target, releaseDir), { reject: false });
   return { ok: r.exitCode === 0, report: r.stdout.trim() };
 }
 

@@ -3,7 +3,7 @@
 // rollback, a release that never becomes healthy, Caddy's admin API down,
 // maintenance mode, and a steady load that must see no failed request.
 import assert from 'node:assert/strict';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { change, commit, get, makeApp, slipway } from '../helpers/env.ts';
@@ -189,3 +189,54 @@ environments:
     });
   });
 }
+
+describe('a static site served by Caddy', { skip }, () => {
+  let host: TestHost;
+  let app: string;
+  const URL = 'http://127.0.0.1:8491/';
+  const run = (...args: string[]) => slipway(app, args);
+  const page = (text: string) => writeFileSync(path.join(app, 'dist/index.html'), `<h1>${text}</h1>\n`);
+
+  before(() => {
+    host = bootHost('web-static', 2216);
+    app = makeApp(`app: site\nruntime: static\nstatic_dir: dist\ninclude: ["dist/**"]\nproxy:\n  port: 8491\nhealth:\n  path: /index.html\n  timeout: 3\n  interval: 0.2\nssh:\n  config_file: ${host.sshConfig}\nenvironments:\n  production:\n    hosts: [web-static]\n`);
+    mkdirSync(path.join(app, 'dist'));
+    page('one');
+    commit(app, 'one');
+  });
+  after(() => {
+    host?.down();
+    if (app) rmSync(app, { recursive: true, force: true });
+  });
+
+  it('deploys, switches atomically under load, rolls back, and restores a release whose check fails', async () => {
+    const s = await run('setup', 'production');
+    assert.equal(s.exitCode, 0, s.all);
+    assert.doesNotMatch(s.stderr, /service user|systemd unit/);
+    const d1 = await run('deploy', 'production');
+    assert.equal(d1.exitCode, 0, d1.all);
+    assert.deepEqual(await get(URL), { status: 200, body: '<h1>one</h1>\n' });
+
+    const load = startLoad(URL, 2);
+    page('two');
+    commit(app, 'two');
+    assert.equal((await run('deploy', 'production')).exitCode, 0);
+    assert.equal((await get(URL)).body, '<h1>two</h1>\n');
+    const rb = await run('rollback', 'production');
+    assert.equal(rb.exitCode, 0, rb.all);
+    const result = await load.stop();
+    assert.equal((await get(URL)).body, '<h1>one</h1>\n');
+    assert.equal(result.failed, 0, JSON.stringify(result.statuses));
+    assert.equal(result.retried, 0, 'a static switch reloads nothing in Caddy');
+
+    rmSync(path.join(app, 'dist/index.html'));
+    writeFileSync(path.join(app, 'dist/other.html'), 'x\n');
+    commit(app, 'index missing');
+    const bad = await run('deploy', 'production');
+    assert.equal(bad.exitCode, 4, bad.all);
+    assert.match(bad.stderr, /last answer: 404/);
+    assert.equal((await get(URL)).body, '<h1>one</h1>\n');
+    const st = JSON.parse((await run('status', 'production', '--json')).stdout)[0];
+    assert.equal(st.state, 'serving files');
+  });
+});

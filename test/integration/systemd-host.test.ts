@@ -211,9 +211,9 @@ describe('deploying to a systemd host over SSH', { skip }, () => {
     commit(app, 'no hook');
   });
 
-  /** Start a deploy carrying 64 MiB of random data (compressing it keeps rsync busy); resolves once rsync runs. */
+  /** Start a deploy carrying 256 MiB of random data (compressing it keeps rsync busy for seconds); resolves once rsync runs. */
   async function deployBigChange(): Promise<{ child: ReturnType<typeof spawn>; exited: Promise<number | null>; stderr: () => string }> {
-    writeFileSync(path.join(app, 'big.bin'), execFileSync('head', ['-c', String(64 * 1024 * 1024), '/dev/urandom'], { maxBuffer: 128 * 1024 * 1024 }));
+    writeFileSync(path.join(app, 'big.bin'), execFileSync('head', ['-c', String(256 * 1024 * 1024), '/dev/urandom'], { maxBuffer: 300 * 1024 * 1024 }));
     const child = spawn('node', [CLI, 'deploy', 'production', '--allow-dirty', '--verbose'], { cwd: app, detached: true, env: { ...process.env, ...env } });
     let err = '';
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
@@ -262,6 +262,7 @@ describe('deploying to a systemd host over SSH', { skip }, () => {
   it('a connection dropped mid-transfer fails the deploy clearly; current keeps serving', async () => {
     const before = current();
     const d = await deployBigChange();
+    assert.match(host.exec('sh', '-c', 'pgrep -af "rsync --server" || true'), /rsync --server/, 'the transfer must still be running');
     host.exec('pkill', '-f', 'sshd: root@'); // every SSH session on the host, the master included
     const code = await d.exited;
     assert.ok(code === 5 || code === 1, `exit ${code}\n${d.stderr()}`);

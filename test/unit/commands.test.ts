@@ -42,9 +42,12 @@ describe('command building', () => {
   });
 
   it('health: an HTTP check on the host\'s loopback, or a command in the release', () => {
-    const http = healthArgv({ path: '/up', status: 204, timeout: 7.5, interval: 0.25, request_timeout: 2 }, 8080, '/srv/shop/releases/R');
+    const spec = { path: '/up', status: 204, timeout: 7.5, interval: 0.25, request_timeout: 2 };
+    const http = healthArgv(spec, { port: 8080 }, '/srv/shop/releases/R');
     assert.deepEqual([http[0], http[1], ...http.slice(3)], ['sh', '-c', 'slipway', 'http://127.0.0.1:8080/up', '204', '8', '0.25', '2']);
-    const cmd = healthArgv({ path: '/', status: 200, command: 'bin/check --ready', timeout: 10, interval: 1, request_timeout: 5 }, 8080, '/srv/shop/releases/R');
+    const site = healthArgv(spec, { port: 443, site: { base: 'https://shop.example.com', resolve: 'shop.example.com:443:127.0.0.1' } }, '/srv/shop/releases/R');
+    assert.deepEqual(site.slice(3), ['slipway', 'https://shop.example.com/up', '204', '8', '0.25', '2', 'shop.example.com:443:127.0.0.1']);
+    const cmd = healthArgv({ path: '/', status: 200, command: 'bin/check --ready', timeout: 10, interval: 1, request_timeout: 5 }, { port: 8080 }, '/srv/shop/releases/R');
     assert.deepEqual(cmd.slice(3), ['slipway', '/srv/shop/releases/R', 'bin/check --ready', '10', '1', '8080']);
   });
 
