@@ -4,7 +4,8 @@ const fs = require('node:fs');
 const path = require('node:path');
 
 const message = fs.readFileSync(path.join(__dirname, 'message.txt'), 'utf8').trim();
-const release = path.basename(process.cwd());
+// the release folder's name, or (in a container) what slipway passes
+const release = process.env.SLIPWAY_RELEASE || path.basename(process.cwd());
 const port = Number(process.env.PORT || 3000);
 
 const server = http.createServer((req, res) => {

@@ -25,7 +25,7 @@ export interface ResolvedConfig extends Omit<SettingsT, 'run' | 'runtime' | 'use
   environment: string;
   /** empty for runtime: static */
   run: string;
-  runtime: 'systemd' | 'supervisor' | 'static';
+  runtime: 'systemd' | 'supervisor' | 'static' | 'docker';
   user: string;
   targets: Target[];
   /** absolute folder of slipway.yml: the app's source folder */
@@ -199,7 +199,10 @@ export function resolveEnvironment(loaded: LoadedConfig, environment: string): R
   if (settings.runtime === 'static' && !settings.proxy) {
     throw new SlipwayError('config', `${file}: environments.${environment}: runtime: static needs a proxy section (Caddy serves the files)`, { hint: 'add `proxy:` with `port:` or `domain:`' });
   }
-  if (!settings.run && settings.runtime !== 'static') {
+  if (isLocalTarget(hosts) && settings.runtime === 'docker') {
+    throw new SlipwayError('config', `${file}: environments.${environment}: runtime: docker needs an SSH host`);
+  }
+  if (!settings.run && settings.runtime !== 'static' && settings.runtime !== 'docker') {
     throw new SlipwayError('config', `${file}: run: required for environment "${environment}"`, {
       hint: 'add `run: node server.js` (the command that starts your app) at the top level or in the environment',
     });
@@ -239,6 +242,10 @@ export function resolveEnvironment(loaded: LoadedConfig, environment: string): R
     file,
     appDir: path.posix.join(root, data.app),
   };
+}
+
+function isLocalTarget(hosts: unknown): boolean {
+  return Array.isArray(hosts) && hosts.includes('local');
 }
 
 export function parseHost(entry: string, settings: Pick<SettingsT, 'ssh'>): Target {

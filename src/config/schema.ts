@@ -11,8 +11,16 @@ const seconds = z.number().positive();
 export const HOST_PATTERN = /^(local|(?:[A-Za-z0-9._-]+@)?[A-Za-z0-9._-]+(?::\d{1,5})?)$/;
 
 const settingsShape = {
-  run: command.optional().describe('Command that starts the app, run by /bin/sh in the current release (e.g. `node server.js`). The app must listen on $PORT. Required except for `runtime: static`.'),
-  runtime: z.enum(['systemd', 'supervisor', 'static']).optional().describe('How the app runs: `systemd` (a unit per app, for servers), `supervisor` (slipway\'s own, for hosts without systemd), or `static` (files only, served by Caddy from `current`; needs `proxy`). Default: `supervisor` for the `local` target, `systemd` otherwise.'),
+  run: command.optional().describe('Command that starts the app, run by /bin/sh in the current release (e.g. `node server.js`). The app must listen on $PORT. Required, except for `runtime: static` and `runtime: docker` (where it replaces the image\'s CMD).'),
+  runtime: z.enum(['systemd', 'supervisor', 'static', 'docker']).optional().describe('How the app runs: `systemd` (a unit per app, for servers), `supervisor` (slipway\'s own, for hosts without systemd), `static` (files only, served by Caddy from `current`; needs `proxy`), or `docker` (a container per release, image built without a registry). Default: `supervisor` for the `local` target, `systemd` otherwise.'),
+  docker: z
+    .strictObject({
+      build: z.enum(['local', 'remote']).default('local').describe('`local`: build the image here and ship it over SSH (`docker save`, only the layers the host lacks, into `docker load`); `remote`: build it on the host from the release.'),
+      dockerfile: z.string().min(1).default('Dockerfile').describe('Dockerfile, relative to the app folder.'),
+      workdir: z.string().startsWith('/').default('/app').describe('Folder in the container where `shared.dirs` are mounted.'),
+    })
+    .default({ build: 'local', dockerfile: 'Dockerfile', workdir: '/app' })
+    .describe('With `runtime: docker`: how images are built. Containers run with `--network host` (the app listens on $PORT), restart unless stopped, get the env file, and keep the images of kept releases so a rollback needs no build and no pull.'),
   static_dir: z.string().min(1).default('.').describe('With `runtime: static`: the folder of the release Caddy serves (e.g. `dist`).'),
   port: z.number().int().min(1).max(65535).default(3000).describe('Port the app listens on (passed as $PORT); the HTTP health check calls it on 127.0.0.1.'),
   root: z.string().min(1).default('/srv').describe('Directory holding apps on the host; this app lives in `<root>/<app>`. For the `local` target a relative path is resolved from slipway.yml\'s folder.'),

@@ -14,6 +14,8 @@ import { newLockInfo, releaseLock } from '../server/lock.ts';
 import { ensureSharedDirs, envFileContent, finalizeRelease, install, prepareIncoming, writeEnvFile } from '../server/release.ts';
 import { readState, type HostState } from '../server/state.ts';
 import type { Host } from '../transport/host.ts';
+import { dockerEnvContent, dockerEnvFile, imageTag } from '../runtime/docker.ts';
+import { buildImageLocally, buildImageOnHost, shipImage } from '../runtime/docker-image.ts';
 import { activate, healthError, recentLogs, restore } from './activate.ts';
 import { openArtifact, prepareRelease, type PreparedRelease } from './prepare.ts';
 import { prune } from './prune.ts';
@@ -118,7 +120,8 @@ async function deployRelease(s: Session, release: PreparedRelease, envVars: Reco
         const owner = cfg.runtime === 'systemd' ? cfg.user : undefined;
         await ensureSharedDirs(h, l, cfg.shared.dirs, owner);
         await finalizeRelease(h, l, release.id, cfg.shared, release.sha ?? release.id);
-        await writeEnvFile(h, l, envFileContent(envVars), owner);
+        await writeEnvFile(h, l.envFile, envFileContent(envVars), owner);
+        if (cfg.runtime === 'docker') await writeEnvFile(h, dockerEnvFile(cfg), dockerEnvContent(envVars), 'root');
         await s.runtime.configure(h, cfg);
       }),
     );
@@ -130,6 +133,7 @@ async function deployRelease(s: Session, release: PreparedRelease, envVars: Reco
         c.done(how.every((x) => x === 'cached') ? 'unchanged lockfile: reused' : 'installed');
       });
     }
+    if (cfg.runtime === 'docker') await dockerImage(s, release);
     await runHooks(s, 'before_activate', release, states);
     s.checkInterrupted();
 
@@ -159,6 +163,22 @@ async function deployRelease(s: Session, release: PreparedRelease, envVars: Reco
   } finally {
     await Promise.all(locked.map((h) => releaseLock(h, l, lock.token).catch(() => reporter.warn(`${h.name}: could not release the deploy lock; run: slipway lock release ${cfg.environment}`))));
   }
+}
+
+/** The release's image on every host: built here and shipped (only missing layers), or built on the host. */
+async function dockerImage(s: Session, release: PreparedRelease): Promise<void> {
+  const { cfg, reporter, hosts, layout: l } = s;
+  const verbose = reporter.opts.verbose ? (line: string) => reporter.info(`  ${line}`) : undefined;
+  if (cfg.docker.build === 'remote') {
+    await reporter.step('Build image on the host', () => eachHost(hosts, (h) => buildImageOnHost(h, cfg, release.id, l.release(release.id), verbose)));
+    return;
+  }
+  await reporter.step(`Build image ${imageTag(cfg.app, release.id)}`, () => buildImageLocally(cfg, release.id, release.srcDir, verbose));
+  await reporter.step('Ship image', async (c) => {
+    const shipped = await eachHost(hosts, (h) => shipImage(h, cfg, release.id));
+    const first = shipped[0]!;
+    c.done(`${first.sent} layer(s) sent, ${first.skipped} already on the host, ${formatBytes(shipped.reduce((n, x) => n + x.bytes, 0))}`);
+  });
 }
 
 /** The failure path: restore hosts that were switched, record the failure. Never throws. */

@@ -1,4 +1,5 @@
 // Keep the newest `keep_releases` releases; never the current one or the one before it.
+import { imageTag } from '../runtime/docker.ts';
 import { removeReleases } from '../server/release.ts';
 import { planPrune, readState } from '../server/state.ts';
 import { eachHost, type Session } from './session.ts';
@@ -7,6 +8,8 @@ export async function prune(s: Session, opts: { quiet?: boolean } = {}): Promise
   const removed = await eachHost(s.hosts, async (h) => {
     const ids = planPrune(await readState(h, s.layout), s.cfg.keep_releases);
     await removeReleases(h, s.layout, ids);
+    // their images go with them; images of kept releases stay for rollbacks
+    if (s.cfg.runtime === 'docker' && ids.length) await h.run(['docker', 'image', 'rm', ...ids.map((id) => imageTag(s.cfg.app, id))], { sudo: true, reject: false });
     return [h.name, ids] as const;
   });
   const total = removed.reduce((n, [, ids]) => n + ids.length, 0);

@@ -15,7 +15,8 @@ export function requiredCommands(runtime: ResolvedConfig['runtime'], local: bool
   if (proxy) need.caddy = 'caddy';
   if (!local) need.rsync = 'rsync';
   if (runtime === 'supervisor') need.node = 'nodejs';
-  if (runtime === 'systemd') need['systemd-run'] = 'systemd';
+  if (runtime === 'systemd' || runtime === 'docker') need['systemd-run'] = 'systemd';
+  if (runtime === 'docker') need.docker = 'docker.io';
   return need;
 }
 
@@ -106,7 +107,7 @@ async function setupHost(s: Session, h: Host): Promise<SetupResult> {
     return created ? [`created ${created} folder(s)`] : [];
   });
 
-  if (cfg.runtime !== 'static') {
+  if (cfg.runtime === 'systemd' || cfg.runtime === 'supervisor') {
     await step(systemd ? 'systemd unit' : 'supervisor', async () => ((await s.runtime.configure(h, cfg)) ? [systemd ? 'wrote the unit' : 'installed the supervisor'] : []));
   }
 

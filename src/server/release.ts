@@ -73,9 +73,9 @@ cat > "$tmp"
 if [ -n "$2" ]; then chown "$2:$2" "$tmp"; fi
 chmod 0400 "$tmp"; mv -f "$tmp" "$1"`;
 
-/** Write the app's env file (mode 0400, owned by the service user); content travels on stdin, never in argv. */
-export async function writeEnvFile(host: Host, l: Layout, content: string, owner: string | undefined): Promise<void> {
-  await host.run(sh(WRITE_SECRET_FILE, l.envFile, owner ?? ''), { input: content, sudo: !!owner });
+/** Write an env file (mode 0400, owned by `owner` or the login user); content travels on stdin, never in argv. */
+export async function writeEnvFile(host: Host, file: string, content: string, owner: string | undefined): Promise<void> {
+  await host.run(sh(WRITE_SECRET_FILE, file, owner ?? ''), { input: content, sudo: !!owner });
 }
 
 /** Env file content: KEY="value" lines that systemd and the supervisor both read. */

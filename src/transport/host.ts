@@ -4,6 +4,8 @@ import type { Target } from '../config/load.ts';
 export interface RunOptions {
   /** written to the command's stdin (how secrets travel: never in argv) */
   input?: string;
+  /** a file streamed to the command's stdin (large payloads: image archives) */
+  inputFile?: string;
   /** run as root: prefixed with `sudo -n` when the login user is not root */
   sudo?: boolean;
   /** return non-zero exits instead of throwing */

@@ -44,7 +44,7 @@ export async function runProcess(
 ): Promise<RunResult> {
   log(where, shown);
   const child = execa(argv[0]!, argv.slice(1), {
-    input: opts.input ?? '',
+    ...(opts.inputFile ? { inputFile: opts.inputFile } : { input: opts.input ?? '' }),
     reject: false,
     stripFinalNewline: false,
     maxBuffer: 256 * 1024 * 1024,

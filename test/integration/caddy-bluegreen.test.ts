@@ -74,6 +74,7 @@ environments:
 
     it('deploys and rolls back under steady load with no failed request; a quick rollback is only a switch back', async (t) => {
       const load = startLoad(URL);
+      t.after(() => load.stop());
       await sleep(500);
       change(app, 'second');
       const d2 = await run('deploy', 'production', '--json');
@@ -114,9 +115,10 @@ environments:
       assert.deepEqual(st.map((x) => [x.slot, x.live, x.running]), [['a', true, true], ['b', false, false]]);
     });
 
-    it('a release that never becomes healthy is stopped and never receives traffic', async () => {
+    it('a release that never becomes healthy is stopped and never receives traffic', async (t) => {
       const served = (await get(URL)).body;
       const load = startLoad(URL, 2);
+      t.after(() => load.stop());
       const server = readFileSync(path.join(app, 'server.js'), 'utf8');
       writeFileSync(path.join(app, 'server.js'), server.replace("if (req.url === '/health') {", "if (req.url === '/health') {\n    res.writeHead(503);\n    return res.end('not ready\\n');"));
       commit(app, 'never healthy');
@@ -164,8 +166,9 @@ environments:
       assert.equal((await get(URL)).status, 200);
     });
 
-    it('restart starts the current release on the idle slot with no failed request', async () => {
+    it('restart starts the current release on the idle slot with no failed request', async (t) => {
       const load = startLoad(URL, 2);
+      t.after(() => load.stop());
       const before = (await status()).find((x) => x.live)!;
       const r = await run('restart', 'production');
       const result = await load.stop();
@@ -209,7 +212,7 @@ describe('a static site served by Caddy', { skip }, () => {
     if (app) rmSync(app, { recursive: true, force: true });
   });
 
-  it('deploys, switches atomically under load, rolls back, and restores a release whose check fails', async () => {
+  it('deploys, switches atomically under load, rolls back, and restores a release whose check fails', async (t) => {
     const s = await run('setup', 'production');
     assert.equal(s.exitCode, 0, s.all);
     assert.doesNotMatch(s.stderr, /service user|systemd unit/);
@@ -218,6 +221,7 @@ describe('a static site served by Caddy', { skip }, () => {
     assert.deepEqual(await get(URL), { status: 200, body: '<h1>one</h1>\n' });
 
     const load = startLoad(URL, 2);
+    t.after(() => load.stop());
     page('two');
     commit(app, 'two');
     assert.equal((await run('deploy', 'production')).exitCode, 0);

@@ -1,0 +1,116 @@
+// The docker runtime: one image per release, `slipway-<app>:<release id>`,
+// built here and shipped without a registry (only the layers the host lacks),
+// or built on the host. Containers run with --network host on the app's port
+// (or a slot's), restart unless stopped, read the env file and mount the
+// shared folders. Images of kept releases stay, so a rollback needs no build
+// and no pull.
+import path from 'node:path';
+import type { ResolvedConfig } from '../config/load.ts';
+import { SLOTS, slotPort, type Slot } from '../proxy/caddy-config.ts';
+import { layout, sh } from '../server/layout.ts';
+import type { Host } from '../transport/host.ts';
+import type { Runtime, RuntimeStatus } from './runtime.ts';
+
+export function imageTag(app: string, release: string): string {
+  return `slipway-${app}:${release}`;
+}
+
+export function containerName(app: string, slot?: Slot): string {
+  return `slipway-${app}-${slot ?? 'main'}`;
+}
+
+/** The env file in docker's format (KEY=value, no quotes), root-only. */
+export function dockerEnvFile(cfg: Pick<ResolvedConfig, 'appDir'>): string {
+  return `${layout(cfg.appDir).meta}/docker.env`;
+}
+
+export function dockerEnvContent(vars: Record<string, string>): string {
+  return Object.entries(vars)
+    .map(([k, v]) => `${k}=${v}\n`)
+    .join('');
+}
+
+/** `docker run` argv for a release (pure). */
+export function runArgv(cfg: ResolvedConfig, release: string, slot?: Slot): string[] {
+  const port = slot ? slotPort(cfg, slot) : cfg.port;
+  const l = layout(cfg.appDir);
+  const argv = ['docker', 'run', '--detach', '--name', containerName(cfg.app, slot), '--restart', 'unless-stopped', '--network', 'host', '--env-file', dockerEnvFile(cfg), '--env', `PORT=${port}`, '--env', `SLIPWAY_RELEASE=${release}`, '--label', `slipway.app=${cfg.app}`, '--label', `slipway.release=${release}`, '--stop-timeout', String(Math.ceil(cfg.stop_timeout))];
+  for (const d of cfg.shared.dirs) argv.push('--volume', `${l.shared}/${d}:${path.posix.join(cfg.docker.workdir, d)}`);
+  argv.push(imageTag(cfg.app, release));
+  if (cfg.run) argv.push('/bin/sh', '-c', cfg.run);
+  return argv;
+}
+
+// $1 container, then the docker run argv
+const START = `docker rm -f "$1" >/dev/null 2>&1 || true
+shift; exec "$@"`;
+
+// $1 lines, $2 since (or empty), $3 follow (or empty), then container names; a slot without a container is skipped
+const LOGS = `lines=$1 since=$2 follow=$3; shift 3
+for c; do
+  docker inspect "$c" >/dev/null 2>&1 || continue
+  docker logs --tail "$lines" \${since:+--since "$since"} \${follow:+--follow} "$c" 2>&1 &
+done
+wait`;
+
+// $1 release folder (or current), $2 app, $3 command, then the docker run argv without the image:
+// runs the command in a new container of that release's image
+const EXEC = `dir=$1 app=$2 cmd=$3; shift 3
+release=$(basename "$(readlink -f "$dir")")
+exec "$@" "slipway-$app:$release" /bin/sh -c "$cmd"`;
+
+// $1 container, $2 seconds, $3 timer unit
+const STOP_LATER = `systemctl stop "$3.timer" >/dev/null 2>&1 || true
+systemctl reset-failed "$3.timer" "$3.service" >/dev/null 2>&1 || true
+docker update --restart=no "$1" >/dev/null
+systemd-run --quiet --unit="$3" --on-active="$2" --timer-property=AccuracySec=100ms docker stop "$1"`;
+
+async function readRelease(host: Host, cfg: ResolvedConfig, slot?: Slot): Promise<string> {
+  const link = slot ? `${cfg.appDir}/slots/${slot}` : layout(cfg.appDir).current;
+  const r = await host.run(['readlink', link]);
+  return r.stdout.trim().replace(/^.*\//, '');
+}
+
+export const dockerRuntime: Runtime = {
+  async configure() {
+    return false;
+  },
+  async restart(host, cfg, slot) {
+    if (slot) await host.run(['systemctl', 'stop', `slipway-${cfg.app}-drain-${slot}.timer`], { sudo: true, reject: false });
+    const release = await readRelease(host, cfg, slot);
+    await host.run(sh(START, containerName(cfg.app, slot), ...runArgv(cfg, release, slot)), { sudo: true });
+  },
+  async stop(host, cfg, slot) {
+    const names = cfg.proxy ? (slot ? [slot] : SLOTS).map((s) => containerName(cfg.app, s)) : [containerName(cfg.app)];
+    for (const name of names) await host.run(['docker', 'stop', '--time', String(Math.ceil(cfg.stop_timeout)), name], { sudo: true, reject: false });
+  },
+  async stopLater(host, cfg, slot, seconds) {
+    await host.run(sh(STOP_LATER, containerName(cfg.app, slot), `${Math.ceil(seconds)}s`, `slipway-${cfg.app}-drain-${slot}`), { sudo: true });
+  },
+  async cancelStop(host, cfg, slot) {
+    await host.run(['systemctl', 'stop', `slipway-${cfg.app}-drain-${slot}.timer`], { sudo: true, reject: false });
+    await host.run(['docker', 'update', '--restart=unless-stopped', containerName(cfg.app, slot)], { sudo: true, reject: false });
+  },
+  async status(host, cfg): Promise<RuntimeStatus[]> {
+    const slots: (Slot | undefined)[] = cfg.proxy ? [...SLOTS] : [undefined];
+    return Promise.all(
+      slots.map(async (slot): Promise<RuntimeStatus> => {
+        const r = await host.run(['docker', 'inspect', '--format', '{{.State.Status}} {{.State.Pid}} {{.RestartCount}} {{.State.StartedAt}} {{index .Config.Labels "slipway.release"}}', containerName(cfg.app, slot)], { sudo: true, reject: false });
+        if (r.exitCode !== 0) return { ...(slot ? { slot } : {}), state: 'no container', running: false };
+        const [state = '', pid, restarts, since, release] = r.stdout.trim().split(' ');
+        return { ...(slot ? { slot } : {}), state, running: state === 'running', pid: Number(pid) || undefined, restarts: Number(restarts), since, release };
+      }),
+    );
+  },
+  logsArgv(cfg, { lines, follow, since }) {
+    const names = cfg.proxy ? SLOTS.map((s) => containerName(cfg.app, s)) : [containerName(cfg.app)];
+    return sh(LOGS, String(lines), since ?? '', follow ? 'yes' : '', ...names);
+  },
+  execArgv(cfg, command, { cwd, env = {}, tty }) {
+    const l = layout(cfg.appDir);
+    const argv = ['docker', 'run', '--rm', tty ? '-it' : '-i', '--network', 'host', '--env-file', dockerEnvFile(cfg), '--env', `PORT=${cfg.port}`];
+    for (const [k, v] of Object.entries(env)) argv.push('--env', `${k}=${v}`);
+    for (const d of cfg.shared.dirs) argv.push('--volume', `${l.shared}/${d}:${path.posix.join(cfg.docker.workdir, d)}`);
+    return { argv: sh(EXEC, cwd, cfg.app, command, ...argv), sudo: true };
+  },
+};

@@ -1,0 +1,97 @@
+// The docker runtime on a real host with its own Docker engine, behind Caddy:
+// images built here, shipped without a registry (only missing layers), blue/green
+// containers, a rollback to a kept image with no build, a failing release stopped.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { change, commit, get, makeApp, slipway } from '../helpers/env.ts';
+import { startLoad } from '../helpers/load.ts';
+import { bootHost, testhostUnavailable, type TestHost } from '../helpers/testhost.ts';
+
+const BASE = 'slipway-test-base:1';
+
+function dockerUnavailable(): string | undefined {
+  const why = testhostUnavailable();
+  if (why) return why;
+  try {
+    execFileSync('docker', ['info'], { stdio: 'ignore' });
+  } catch {
+    return 'no Docker engine answers here (.ci/run starts dockerd)';
+  }
+  return undefined;
+}
+const skip = dockerUnavailable();
+
+describe('the docker runtime behind Caddy', { skip }, () => {
+  let host: TestHost;
+  let app: string;
+  const URL = 'http://127.0.0.1:8497/';
+  const run = (...args: string[]) => slipway(app, args);
+
+  before(() => {
+    // No registry: the base image is this machine's Debian root file system, with Node.js.
+    try {
+      execFileSync('docker', ['image', 'inspect', BASE], { stdio: 'ignore' });
+    } catch {
+      execFileSync('sh', ['-c', `tar -C /var/cache/testhost/rootfs -c . | docker import - ${BASE}`], { stdio: 'ignore' });
+    }
+    host = bootHost('web-docker', 2217);
+    // The host shares this machine's network namespace: its engine must not add a bridge or firewall rules.
+    host.exec('sh', '-c', 'mkdir -p /etc/docker && echo \'{"bridge": "none", "iptables": false}\' > /etc/docker/daemon.json');
+    app = makeApp(
+      `app: hello\nruntime: docker\nport: 3991\nstop_timeout: 3\nproxy:\n  port: 8497\n  drain_timeout: 5\nshared:\n  dirs: [storage]\nhealth:\n  path: /health\n  timeout: 12\n  interval: 0.3\nssh:\n  config_file: ${host.sshConfig}\nenvironments:\n  production:\n    hosts: [web-docker]\n`,
+      { Dockerfile: `FROM ${BASE}\nWORKDIR /app\nCOPY . /app\nUSER nobody\nCMD ["node", "server.js"]\n`, '.dockerignore': '.git\n' },
+    );
+  });
+  after(() => {
+    host?.down();
+    if (app) rmSync(app, { recursive: true, force: true });
+  });
+
+  let first = '';
+  it('setup installs Docker; the first deploy ships the whole image', async () => {
+    const s = await run('setup', 'production', '--json');
+    assert.equal(s.exitCode, 0, s.all);
+    assert.ok(JSON.parse(s.stdout).hosts[0].changes.some((c: string) => /installed .*docker\.io/.test(c)));
+    const d = await run('deploy', 'production', '--json');
+    assert.equal(d.exitCode, 0, d.all);
+    first = JSON.parse(d.stdout).release;
+    assert.match(d.stderr, /Ship image .* 3 layer\(s\) sent, 0 already on the host/);
+    assert.deepEqual(await get(URL), { status: 200, body: `Hello from slipway (release ${first})\n` });
+    assert.equal(host.exec('docker', 'inspect', '--format', '{{.Config.User}}', 'slipway-hello-b').trim(), 'nobody');
+  });
+
+  it('a change ships only its own layer, switches with no failed request, and rolls back to the kept image', async (t) => {
+    const load = startLoad(URL, 2);
+    t.after(() => load.stop());
+    change(app, 'docker two');
+    const d = await run('deploy', 'production', '--json');
+    assert.equal(d.exitCode, 0, d.all);
+    assert.match(d.stderr, /Ship image .* 1 layer\(s\) sent, 2 already on the host, \d+(\.\d)? KiB/);
+    assert.equal((await get(URL)).body, `docker two (release ${JSON.parse(d.stdout).release})\n`);
+    const rb = await run('rollback', 'production');
+    assert.equal(rb.exitCode, 0, rb.all);
+    assert.doesNotMatch(rb.stderr, /Build|Ship/);
+    const result = await load.stop();
+    assert.equal((await get(URL)).body, `Hello from slipway (release ${first})\n`);
+    assert.equal(result.failed, 0, JSON.stringify(result.statuses));
+  });
+
+  it('a release whose container never becomes healthy is stopped and gets no traffic', async () => {
+    writeFileSync(path.join(app, 'Dockerfile'), `FROM ${BASE}\nWORKDIR /app\nCOPY . /app\nUSER nobody\nCMD ["node", "-e", "process.exit(3)"]\n`);
+    commit(app, 'crashing container');
+    const bad = await run('deploy', 'production');
+    assert.equal(bad.exitCode, 4, bad.all);
+    assert.match(bad.stderr, /never received traffic and was stopped/);
+    assert.equal((await get(URL)).body, `Hello from slipway (release ${first})\n`);
+  });
+
+  it('logs and exec reach the containers', async () => {
+    assert.match((await run('logs', 'production', '-n', '20')).stdout, /hello listening on 127\.0\.0\.1:399[12]/);
+    const ex = await run('exec', 'production', '--', 'id -un; pwd; echo $PORT');
+    assert.equal(ex.exitCode, 0, ex.all);
+    assert.equal(ex.stdout.trim(), 'nobody\n/app\n3991');
+  });
+});
