@@ -71,12 +71,25 @@ interface CaddyConfig {
 }
 
 /**
+ * Debian's caddy package starts in Caddyfile mode first and autosaves that
+ * config, so API mode resumes with its welcome page on :80. Drop exactly that
+ * site (one route serving /usr/share/caddy), which would hold port 80.
+ */
+function withoutDebianWelcome(servers: Record<string, CaddyServer>): void {
+  for (const [name, server] of Object.entries(servers)) {
+    const routes = server.routes ?? [];
+    if (routes.length === 1 && JSON.stringify(routes[0]).includes('"root":"/usr/share/caddy"')) delete servers[name];
+  }
+}
+
+/**
  * The whole Caddy config with this app's site in place (pure). Other apps'
  * sites are kept; the app's upstream is kept when it already has one.
  */
 export function withSite(current: CaddyConfig | null, cfg: ProxyConfig): { config: CaddyConfig; changed: boolean } {
   const config: CaddyConfig = structuredClone(current ?? {});
   const servers = (((config.apps ??= {}).http ??= {}).servers ??= {});
+  withoutDebianWelcome(servers);
   const routeId = ids(cfg.app).route;
   let existing: Record<string, unknown> | undefined;
   for (const [name, server] of Object.entries(servers)) {

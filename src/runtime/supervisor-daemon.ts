@@ -12,10 +12,10 @@
 // Without SLOT the app runs from `current` on `port`; with SLOT (a or b,
 // behind Caddy) from `slots/<SLOT>` on that slot's port, under its own daemon.
 // The daemon runs detached (it outlives the CLI), starts `run` from the app's
-// `current` release with the env file and PORT, appends its output to
-// .slipway/logs/app.log, restarts it on crash with exponential backoff
-// (1 s doubling to 30 s, reset after 10 s of uptime) and writes its state to
-// .slipway/supervisor/state.json.
+// `current` release with the env file and PORT, writes its output to
+// .slipway/logs/app.log (rotated at log_max_bytes: app.log.1 … .3, three kept),
+// restarts it on crash with exponential backoff (1 s doubling to 30 s, reset
+// after 10 s of uptime) and writes its state to .slipway/supervisor/<slot|main>/state.json.
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -25,6 +25,7 @@ interface AppConfig {
   port: number;
   slots?: Record<string, number>;
   stop_timeout: number;
+  log_max_bytes?: number;
 }
 
 interface State {
@@ -145,6 +146,40 @@ function groupAlive(pgid: number): boolean {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** Appends to a log file; past maxBytes, renames it to .1 (.1 to .2 …, three kept) and starts a new one. */
+export class RotatingLog {
+  private fd: number | undefined;
+  private size = 0;
+  constructor(
+    private readonly file: string,
+    private readonly maxBytes: () => number,
+  ) {}
+
+  write(data: Buffer | string): void {
+    if (this.fd === undefined) {
+      this.fd = fs.openSync(this.file, 'a');
+      this.size = fs.fstatSync(this.fd).size;
+    }
+    const buf = typeof data === 'string' ? Buffer.from(data) : data;
+    fs.writeSync(this.fd, buf);
+    this.size += buf.length;
+    if (this.size >= this.maxBytes()) this.rotate();
+  }
+
+  private rotate(): void {
+    fs.closeSync(this.fd!);
+    this.fd = undefined;
+    for (let i = 2; i >= 1; i--) {
+      try {
+        fs.renameSync(`${this.file}.${i}`, `${this.file}.${i + 1}`);
+      } catch {
+        /* not there yet */
+      }
+    }
+    fs.renameSync(this.file, `${this.file}.1`);
+  }
+}
+
 function daemon(appDir: string, slot: string | undefined): void {
   const p = paths(appDir, slot);
   fs.mkdirSync(p.dir, { recursive: true });
@@ -161,7 +196,8 @@ function daemon(appDir: string, slot: string | undefined): void {
     fs.writeFileSync(tmp, JSON.stringify(state));
     fs.renameSync(tmp, p.state);
   };
-  const note = (msg: string) => fs.appendFileSync(p.log, `[slipway-supervisor ${new Date().toISOString()}] ${msg}\n`);
+  const log = new RotatingLog(p.log, () => readJson<AppConfig>(p.config)?.log_max_bytes ?? 10 * 1024 * 1024);
+  const note = (msg: string) => log.write(`[slipway-supervisor ${new Date().toISOString()}] ${msg}\n`);
 
   const start = () => {
     backoffTimer = undefined;
@@ -174,10 +210,11 @@ function daemon(appDir: string, slot: string | undefined): void {
       note(`cannot start: ${(e as Error).message}`);
       return scheduleRestart('not startable');
     }
-    const out = fs.openSync(p.log, 'a');
     const startedAt = Date.now();
-    const c = spawn('/bin/sh', ['-c', cfg.run], { cwd, env: appEnv(appDir, cfg, portOf(cfg, slot)), stdio: ['ignore', out, out], detached: true });
-    fs.closeSync(out);
+    // output goes through the daemon, which rotates the file
+    const c = spawn('/bin/sh', ['-c', cfg.run], { cwd, env: appEnv(appDir, cfg, portOf(cfg, slot)), stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    c.stdout?.on('data', (chunk: Buffer) => log.write(chunk));
+    c.stderr?.on('data', (chunk: Buffer) => log.write(chunk));
     child = c;
     Object.assign(state, { state: 'running', pid: c.pid, release: path.basename(cwd), started_at: new Date(startedAt).toISOString(), next_start_at: undefined, backoff_ms: undefined });
     save();

@@ -36,7 +36,7 @@ export const supervisorRuntime: Runtime = {
     const l = layout(cfg.appDir);
     const bundle = supervisorBundle();
     const slots = cfg.proxy ? Object.fromEntries(SLOTS.map((slot) => [slot, slotPort(cfg, slot)])) : undefined;
-    const appJson = `${JSON.stringify({ run: cfg.run, port: cfg.port, slots, stop_timeout: cfg.stop_timeout }, null, 2)}\n`;
+    const appJson = `${JSON.stringify({ run: cfg.run, port: cfg.port, slots, stop_timeout: cfg.stop_timeout, log_max_bytes: Math.round(cfg.log_max_size * 1024 * 1024) }, null, 2)}\n`;
     let changed = false;
     for (const [file, content] of [[daemonPath(cfg), bundle], [path.posix.join(l.meta, 'app.json'), appJson]] as const) {
       const hash = createHash('sha256').update(content).digest('hex');

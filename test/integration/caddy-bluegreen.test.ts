@@ -179,6 +179,24 @@ environments:
       assert.equal(result.failed, 0, JSON.stringify(result.statuses));
     });
 
+    it('a second app shares the same Caddy without disturbing the first', { skip: runtime !== 'systemd' && 'one runtime is enough' }, async () => {
+      const served = (await get(URL)).body;
+      const other = makeApp(config.replace('SSH_CONFIG', host.sshConfig).replace('app: hello', 'app: shop').replace(`port: ${appPort}`, `port: ${appPort + 5}`).replace(`port: ${proxyPort}`, `port: ${proxyPort + 2}`));
+      try {
+        const s = await slipway(other, ['setup', 'production']);
+        assert.equal(s.exitCode, 0, s.all);
+        const d = await slipway(other, ['deploy', 'production', '--json']);
+        assert.equal(d.exitCode, 0, d.all);
+        assert.equal((await get(`http://127.0.0.1:${proxyPort + 2}/`)).body, `Hello from slipway (release ${JSON.parse(d.stdout).release})\n`);
+        assert.equal((await get(URL)).body, served);
+        const routes = JSON.parse(host.exec('curl', '-s', 'http://localhost:2019/config/apps/http/servers')) as Record<string, { routes: { '@id': string }[] }>;
+        assert.deepEqual(Object.entries(routes).map(([name, srv]) => [name, srv.routes.map((r) => r['@id'])]).sort(), [[`slipway_${proxyPort}`, ['slipway_hello']], [`slipway_${proxyPort + 2}`, ['slipway_shop']]]);
+      } finally {
+        await slipway(other, ['stop', 'production']);
+        rmSync(other, { recursive: true, force: true });
+      }
+    });
+
     it('logs show both slots; exec runs in the current release', async () => {
       const logs = await run('logs', 'production', '-n', '200');
       assert.match(logs.stdout, new RegExp(`hello listening on 127\\.0\\.0\\.1:${appPort}`));

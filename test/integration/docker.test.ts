@@ -3,7 +3,7 @@
 // containers, a rollback to a kept image with no build, a failing release stopped.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { change, commit, get, makeApp, slipway } from '../helpers/env.ts';
@@ -93,5 +93,19 @@ describe('the docker runtime behind Caddy', { skip }, () => {
     const ex = await run('exec', 'production', '--', 'id -un; pwd; echo $PORT');
     assert.equal(ex.exitCode, 0, ex.all);
     assert.equal(ex.stdout.trim(), 'nobody\n/app\n3991');
+  });
+
+  it('docker.build: remote builds the image on the host from the release', async () => {
+    // A remote build needs its base image on the host (there is no registry to pull it from).
+    execFileSync('sh', ['-c', `docker save ${BASE} | ssh -F "$1" web-docker docker load`, 'sh', host.sshConfig], { stdio: 'ignore' });
+    writeFileSync(path.join(app, 'Dockerfile'), `FROM ${BASE}\nWORKDIR /app\nCOPY . /app\nUSER nobody\nCMD ["node", "server.js"]\n`);
+    const cfg = readFileSync(path.join(app, 'slipway.yml'), 'utf8');
+    writeFileSync(path.join(app, 'slipway.yml'), cfg.replace('runtime: docker\n', 'runtime: docker\ndocker:\n  build: remote\n'));
+    change(app, 'built on the host');
+    const d = await run('deploy', 'production', '--json');
+    assert.equal(d.exitCode, 0, d.all);
+    assert.match(d.stderr, /Build image on the host/);
+    assert.doesNotMatch(d.stderr, /Ship image/);
+    assert.equal((await get(URL)).body, `built on the host (release ${JSON.parse(d.stdout).release})\n`);
   });
 });

@@ -24,6 +24,13 @@ describe('Caddy config', () => {
     assert.deepEqual(again.config.apps!.http!.servers!.slipway_443!.routes, [other]);
   });
 
+  it('drops Debian\'s welcome site that Caddyfile mode left in the autosave, and nothing else', () => {
+    const welcome = { listen: [':80'], routes: [{ handle: [{ handler: 'vars', root: '/usr/share/caddy' }, { handler: 'file_server', hide: ['/etc/caddy/Caddyfile'] }] }] };
+    const mine = { listen: [':81'], routes: [{ handle: [{ handler: 'file_server', root: '/srv/www' }] }] };
+    const servers = withSite({ apps: { http: { servers: { srv0: welcome, srv1: mine } } } }, shop).config.apps!.http!.servers!;
+    assert.deepEqual(Object.keys(servers).sort(), ['slipway_8080', 'srv1']);
+  });
+
   it('moves the site when its domain changes, keeping the upstream', () => {
     const onPort = withSite(null, shop).config;
     const moved = withSite(onPort, { ...shop, proxy: { ...shop.proxy, domain: 'shop.example.com' } }).config;
