@@ -69,7 +69,7 @@ export function parseEnvFile(text: string): Record<string, string> {
   return env;
 }
 
-function appEnv(appDir: string, cfg: AppConfig, port: number, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+function appEnv(appDir: string, port: number, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const p = paths(appDir, undefined);
   let fileEnv: Record<string, string> = {};
   try {
@@ -212,7 +212,7 @@ function daemon(appDir: string, slot: string | undefined): void {
     }
     const startedAt = Date.now();
     // output goes through the daemon, which rotates the file
-    const c = spawn('/bin/sh', ['-c', cfg.run], { cwd, env: appEnv(appDir, cfg, portOf(cfg, slot)), stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    const c = spawn('/bin/sh', ['-c', cfg.run], { cwd, env: appEnv(appDir, portOf(cfg, slot)), stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     c.stdout?.on('data', (chunk: Buffer) => log.write(chunk));
     c.stderr?.on('data', (chunk: Buffer) => log.write(chunk));
     child = c;
@@ -355,7 +355,7 @@ function exec(appDir: string, cwd: string, rest: string[]): void {
   const sep = rest.indexOf('--');
   const extra = Object.fromEntries(rest.slice(0, sep).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
   const cfg = readJson<AppConfig>(paths(appDir, undefined).config) ?? { run: '', port: 3000, stop_timeout: 10 };
-  const c = spawn('/bin/sh', ['-c', rest[sep + 1] ?? 'true'], { cwd, env: appEnv(appDir, cfg, cfg.port, extra), stdio: 'inherit' });
+  const c = spawn('/bin/sh', ['-c', rest[sep + 1] ?? 'true'], { cwd, env: appEnv(appDir, cfg.port, extra), stdio: 'inherit' });
   c.on('exit', (code, signal) => process.exit(code ?? (signal ? 128 : 1)));
 }
 
