@@ -1,26 +1,13 @@
 // restart, stop and maintenance: each under the deploy lock, on every host.
 import { SlipwayError } from '../errors.ts';
 import { isProxied, setMaintenance } from '../proxy/caddy.ts';
-import { newLockInfo, releaseLock } from '../server/lock.ts';
 import { readState } from '../server/state.ts';
-import type { Host } from '../transport/host.ts';
 import { activate, healthError, recentLogs } from './activate.ts';
-import { eachHost, lockHosts, type Session } from './session.ts';
-
-async function locked<T>(s: Session, command: string, fn: () => Promise<T>): Promise<T> {
-  const lock = newLockInfo(command);
-  const held: Host[] = [];
-  try {
-    await lockHosts(s, lock, undefined, held);
-    return await fn();
-  } finally {
-    await Promise.all(held.map((h) => releaseLock(h, s.layout, lock.token).catch(() => undefined)));
-  }
-}
+import { eachHost, withLock, type Session } from './session.ts';
 
 /** Restart the current release; behind Caddy it starts on the idle slot first, so no request is dropped. */
 export function restart(s: Session, command: string): Promise<void> {
-  return locked(s, command, () =>
+  return withLock(s, command, undefined, () =>
     s.reporter.step(s.cfg.proxy ? 'Start on the idle slot, health check, switch' : 'Restart, health check', async () => {
       await eachHost(s.hosts, async (h) => {
         const { current } = await readState(h, s.layout);
@@ -33,7 +20,7 @@ export function restart(s: Session, command: string): Promise<void> {
 }
 
 export function stop(s: Session, command: string): Promise<void> {
-  return locked(s, command, () => s.reporter.step('Stop', () => eachHost(s.hosts, (h) => s.runtime.stop(h, s.cfg)).then(() => undefined)));
+  return withLock(s, command, undefined, () => s.reporter.step('Stop', () => eachHost(s.hosts, (h) => s.runtime.stop(h, s.cfg)).then(() => undefined)));
 }
 
 /** Answer every request with 503 and a page (on), or serve the app again (off). */
@@ -42,5 +29,5 @@ export function maintenance(s: Session, on: boolean, message: string, command: s
   if (!isProxied(cfg)) {
     throw new SlipwayError('config', `${cfg.file}: maintenance mode needs the proxy`, { hint: 'add a `proxy:` section (Caddy serves the maintenance page)' });
   }
-  return locked(s, command, () => s.reporter.step(on ? 'Maintenance page on' : 'Maintenance page off', () => eachHost(s.hosts, (h) => setMaintenance(h, cfg, on, message)).then(() => undefined)));
+  return withLock(s, command, undefined, () => s.reporter.step(on ? 'Maintenance page on' : 'Maintenance page off', () => eachHost(s.hosts, (h) => setMaintenance(h, cfg, on, message)).then(() => undefined)));
 }

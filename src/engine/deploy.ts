@@ -10,7 +10,7 @@ import { SlipwayError } from '../errors.ts';
 import { formatBytes, type Reporter } from '../output/reporter.ts';
 import { transfer } from '../release/transfer.ts';
 import { appendHistory, type HistoryRecord } from '../server/history.ts';
-import { newLockInfo, releaseLock } from '../server/lock.ts';
+import type { LockInfo } from '../server/lock.ts';
 import { ensureSharedDirs, envFileContent, finalizeRelease, install, prepareIncoming, writeEnvFile } from '../server/release.ts';
 import { readState, type HostState } from '../server/state.ts';
 import type { Host } from '../transport/host.ts';
@@ -19,7 +19,7 @@ import { buildImageLocally, buildImageOnHost, shipImage } from '../runtime/docke
 import { activate, healthError, recentLogs, restore } from './activate.ts';
 import { openArtifact, prepareRelease, type PreparedRelease } from './prepare.ts';
 import { prune } from './prune.ts';
-import { eachHost, lockHosts, withSession, type Session } from './session.ts';
+import { eachHost, withLock, withSession, type Session } from './session.ts';
 
 export interface DeployOptions {
   allowDirty: boolean;
@@ -66,10 +66,12 @@ export async function deploy(cfg: ResolvedConfig, reporter: Reporter, opts: Depl
   }
 }
 
-async function deployRelease(s: Session, release: PreparedRelease, envVars: Record<string, string>, opts: DeployOptions, began: number): Promise<DeployResult> {
+function deployRelease(s: Session, release: PreparedRelease, envVars: Record<string, string>, opts: DeployOptions, began: number): Promise<DeployResult> {
+  return withLock(s, opts.command, opts.lockWait, (lock) => deployLocked(s, lock, release, envVars, opts, began));
+}
+
+async function deployLocked(s: Session, lock: LockInfo, release: PreparedRelease, envVars: Record<string, string>, opts: DeployOptions, began: number): Promise<DeployResult> {
   const { cfg, hosts, reporter, layout: l } = s;
-  const lock = newLockInfo(opts.command);
-  const locked: Host[] = [];
   const states = new Map<Host, HostState>();
   const activated = new Set<Host>();
   let bytesSent = 0;
@@ -91,7 +93,6 @@ async function deployRelease(s: Session, release: PreparedRelease, envVars: Reco
     });
 
   try {
-    await lockHosts(s, lock, opts.lockWait, locked);
     await eachHost(hosts, async (h) => {
       const state = await readState(h, l);
       if (state.releases.some((r) => r.id === release.id)) {
@@ -160,8 +161,6 @@ async function deployRelease(s: Session, release: PreparedRelease, envVars: Reco
   } catch (e) {
     await failed(s, e, [...states.keys()], activated, states, (h, extra) => record(h, 'failed', { duration_ms: Date.now() - began, ...extra }));
     throw e;
-  } finally {
-    await Promise.all(locked.map((h) => releaseLock(h, l, lock.token).catch(() => reporter.warn(`${h.name}: could not release the deploy lock; run: slipway lock release ${cfg.environment}`))));
   }
 }
 

@@ -1,15 +1,13 @@
 // Rollback: make a kept release live again. No build, no transfer: the same
 // switch + restart + health check as a deploy. A plain rollback skips releases
 // recorded as failed; naming a release picks it explicitly.
-import os from 'node:os';
 import { SlipwayError } from '../errors.ts';
 import type { Reporter } from '../output/reporter.ts';
 import { appendHistory } from '../server/history.ts';
-import { newLockInfo, releaseLock } from '../server/lock.ts';
 import { readState, rollbackTarget, type HostState } from '../server/state.ts';
 import type { Host } from '../transport/host.ts';
 import { activate, healthError, recentLogs, restore } from './activate.ts';
-import { eachHost, lockHosts, withSession } from './session.ts';
+import { eachHost, withLock, withSession } from './session.ts';
 import type { ResolvedConfig } from '../config/load.ts';
 
 export interface RollbackResult {
@@ -22,33 +20,30 @@ export async function rollback(cfg: ResolvedConfig, reporter: Reporter, opts: { 
   const began = Date.now();
   return withSession(cfg, reporter, async (s) => {
     const { hosts, layout: l } = s;
-    const lock = newLockInfo(opts.command);
-    const locked: Host[] = [];
     const states = new Map<Host, HostState>();
     const switched: Host[] = [];
-    try {
-      await lockHosts(s, lock, opts.lockWait, locked);
-      await eachHost(hosts, async (h) => void states.set(h, await readState(h, l)));
-      const target = chooseTarget(hosts, states, opts.id, cfg.environment);
-      await reporter.step(`Switch to ${target}, restart, health check`, () =>
-        eachHost(hosts, async (h) => {
-          const r = await activate(s, h, target, () => switched.push(h));
-          if (!r.ok) throw healthError(h, target, r, await recentLogs(s, h), 'switching back');
-        }),
-      );
-      await eachHost(hosts, (h) =>
-        appendHistory(h, l, { time: new Date().toISOString(), event: 'rolled_back', app: cfg.app, environment: cfg.environment, host: h.name, release: target, previous: states.get(h)!.current, user: lock.user, machine: os.hostname(), command: opts.command, duration_ms: Date.now() - began }),
-      );
-      reporter.info(`Release ${target} is live again on ${hosts.map((h) => h.name).join(', ')} (${((Date.now() - began) / 1000).toFixed(2)}s)`);
-      return { release: target, previous: Object.fromEntries(hosts.map((h) => [h.name, states.get(h)?.current])), duration_ms: Date.now() - began };
-    } catch (e) {
-      for (const h of switched) {
-        await reporter.step(`${h.name}: switch back`, () => restore(s, h, states.get(h)?.current)).catch((err: Error) => reporter.warn(`${h.name}: ${err.message}`));
+    return withLock(s, opts.command, opts.lockWait, async (lock) => {
+      try {
+        await eachHost(hosts, async (h) => void states.set(h, await readState(h, l)));
+        const target = chooseTarget(hosts, states, opts.id, cfg.environment);
+        await reporter.step(`Switch to ${target}, restart, health check`, () =>
+          eachHost(hosts, async (h) => {
+            const r = await activate(s, h, target, () => switched.push(h));
+            if (!r.ok) throw healthError(h, target, r, await recentLogs(s, h), 'switching back');
+          }),
+        );
+        await eachHost(hosts, (h) =>
+          appendHistory(h, l, { time: new Date().toISOString(), event: 'rolled_back', app: cfg.app, environment: cfg.environment, host: h.name, release: target, previous: states.get(h)!.current, user: lock.user, machine: lock.machine, command: opts.command, duration_ms: Date.now() - began }),
+        );
+        reporter.info(`Release ${target} is live again on ${hosts.map((h) => h.name).join(', ')} (${((Date.now() - began) / 1000).toFixed(2)}s)`);
+        return { release: target, previous: Object.fromEntries(hosts.map((h) => [h.name, states.get(h)?.current])), duration_ms: Date.now() - began };
+      } catch (e) {
+        for (const h of switched) {
+          await reporter.step(`${h.name}: switch back`, () => restore(s, h, states.get(h)?.current)).catch((err: Error) => reporter.warn(`${h.name}: ${err.message}`));
+        }
+        throw e;
       }
-      throw e;
-    } finally {
-      await Promise.all(locked.map((h) => releaseLock(h, l, lock.token).catch(() => undefined)));
-    }
+    });
   });
 }
 

@@ -6,7 +6,7 @@ import type { Reporter } from '../output/reporter.ts';
 import { runtimeFor } from '../runtime/index.ts';
 import type { Runtime } from '../runtime/runtime.ts';
 import { layout, type Layout } from '../server/layout.ts';
-import { acquireLock, type LockInfo } from '../server/lock.ts';
+import { acquireLock, newLockInfo, releaseLock, type LockInfo } from '../server/lock.ts';
 import type { Host } from '../transport/host.ts';
 import { LocalHost, runningChildren } from '../transport/local.ts';
 import { SshHost } from '../transport/ssh.ts';
@@ -71,16 +71,29 @@ export async function withSession<T>(cfg: ResolvedConfig, reporter: Reporter, fn
   }
 }
 
-/** Take the deploy lock on every host, reporting waits and stale takeovers; `locked` collects the hosts locked so far. */
-export async function lockHosts(s: Session, info: LockInfo, waitSeconds: number | undefined, locked: Host[]): Promise<void> {
-  await s.reporter.step('Lock', () =>
-    eachHost(s.hosts, async (h) => {
-      await acquireLock(h, s.layout, info, {
-        waitSeconds: waitSeconds ?? s.cfg.lock_wait,
-        onWait: (holder) => s.reporter.info(`  ${h.name}: waiting for the deploy lock held by ${holder}`),
-        onStale: (holder) => s.reporter.warn(`${h.name}: taking over a stale lock left by ${holder}`),
-      });
-      locked.push(h);
-    }),
-  );
+/**
+ * Run fn holding the deploy lock on every host: taken atomically per host
+ * (waiting up to waitSeconds, taking over provably stale locks), released on
+ * every path, failures and interrupts included.
+ */
+export async function withLock<T>(s: Session, command: string, waitSeconds: number | undefined, fn: (lock: LockInfo) => Promise<T>): Promise<T> {
+  const lock = newLockInfo(command);
+  const locked: Host[] = [];
+  try {
+    await s.reporter.step('Lock', () =>
+      eachHost(s.hosts, async (h) => {
+        await acquireLock(h, s.layout, lock, {
+          waitSeconds: waitSeconds ?? s.cfg.lock_wait,
+          onWait: (holder) => s.reporter.info(`  ${h.name}: waiting for the deploy lock held by ${holder}`),
+          onStale: (holder) => s.reporter.warn(`${h.name}: taking over a stale lock left by ${holder}`),
+        });
+        locked.push(h);
+      }),
+    );
+    return await fn(lock);
+  } finally {
+    await Promise.all(
+      locked.map((h) => releaseLock(h, s.layout, lock.token).catch(() => s.reporter.warn(`${h.name}: could not release the deploy lock; run: slipway lock release ${s.cfg.environment}`))),
+    );
+  }
 }
