@@ -81,14 +81,12 @@ export function registerInspectCommands(cli: Cli): void {
     .description('the app\'s output (journald or supervisor log files)')
     .option('-f, --follow', 'keep printing new lines', false)
     .option('-n, --lines <n>', 'lines to show', (v) => Number(v), 100)
-    .option('--since <time>', 'only lines since then, e.g. "10 min ago" or "2026-11-22 10:00" (journald)')
+    .option('--since <time>', 'only lines since then, e.g. "10 min ago" or "2026-11-22 10:00" (journald, docker)')
     .action((env: string, o: { follow: boolean; lines: number; since?: string }) =>
       quietly(cli, cli.resolve(env), async (s) => {
-        if (o.since && s.cfg.runtime !== 'systemd') throw new SlipwayError('config', '--since needs journald (runtime: systemd); the supervisor\'s log file has no timestamps of its own');
-        const argv = s.runtime.logsArgv(s.cfg, { lines: o.lines, follow: o.follow, since: o.since });
-        const sudo = s.cfg.runtime === 'systemd';
-        if (s.hosts.length === 1 && !sudo) {
-          process.exitCode = await s.hosts[0]!.attach(argv);
+        const { argv, sudo } = s.runtime.logsArgv(s.cfg, { lines: o.lines, follow: o.follow, since: o.since });
+        if (s.hosts.length === 1) {
+          process.exitCode = await s.hosts[0]!.attach(argv, { sudo });
           return;
         }
         await eachHost(s.hosts, (h) => h.run(argv, { sudo, onLine: (line) => process.stdout.write(`${prefix(s.hosts, h)}${line}\n`) }));
@@ -106,7 +104,7 @@ export function registerInspectCommands(cli: Cli): void {
         const line = command.join(' ');
         const codes = await eachHost(s.hosts.slice(0, o.tty ? 1 : undefined), async (h) => {
           const { argv, sudo } = s.runtime.execArgv(s.cfg, line, { cwd: s.layout.current, tty: o.tty });
-          if (s.hosts.length === 1) return h.attach(sudo && h.loginUser !== 'root' && h.target.kind === 'ssh' ? ['sudo', '-n', '--', ...argv] : argv, { tty: o.tty });
+          if (s.hosts.length === 1) return h.attach(argv, { tty: o.tty, sudo });
           const r = await h.run(argv, { sudo, reject: false, onLine: (l) => process.stdout.write(`${prefix(s.hosts, h)}${l}\n`) });
           return r.exitCode;
         });

@@ -199,9 +199,6 @@ export function resolveEnvironment(loaded: LoadedConfig, environment: string): R
   if (settings.runtime === 'static' && !settings.proxy) {
     throw new SlipwayError('config', `${file}: environments.${environment}: runtime: static needs a proxy section (Caddy serves the files)`, { hint: 'add `proxy:` with `port:` or `domain:`' });
   }
-  if (isLocalTarget(hosts) && settings.runtime === 'docker') {
-    throw new SlipwayError('config', `${file}: environments.${environment}: runtime: docker needs an SSH host`);
-  }
   if (!settings.run && settings.runtime !== 'static' && settings.runtime !== 'docker') {
     throw new SlipwayError('config', `${file}: run: required for environment "${environment}"`, {
       hint: 'add `run: node server.js` (the command that starts your app) at the top level or in the environment',
@@ -217,6 +214,9 @@ export function resolveEnvironment(loaded: LoadedConfig, environment: string): R
     throw new SlipwayError('config', `${file}: environments.${environment}: the local target runs apps with runtime: supervisor`, {
       hint: 'remove `runtime: systemd` for this environment',
     });
+  }
+  if (isLocal && settings.runtime === 'docker') {
+    throw new SlipwayError('config', `${file}: environments.${environment}: runtime: docker needs an SSH host`);
   }
   if (isLocal && settings.proxy) {
     throw new SlipwayError('config', `${file}: environments.${environment}: proxy (Caddy) needs an SSH host; the local target serves the app directly on its port`, {
@@ -242,10 +242,6 @@ export function resolveEnvironment(loaded: LoadedConfig, environment: string): R
     file,
     appDir: path.posix.join(root, data.app),
   };
-}
-
-function isLocalTarget(hosts: unknown): boolean {
-  return Array.isArray(hosts) && hosts.includes('local');
 }
 
 export function parseHost(entry: string, settings: Pick<SettingsT, 'ssh'>): Target {

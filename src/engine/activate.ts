@@ -76,7 +76,8 @@ export async function restore(s: Session, host: Host, previous: string | undefin
 
 /** The app's last log lines, for failure messages. */
 export async function recentLogs(s: Session, host: Host, lines = 20): Promise<string> {
-  const r = await host.run(s.runtime.logsArgv(s.cfg, { lines, follow: false }), { reject: false, sudo: s.cfg.runtime === 'systemd' });
+  const { argv, sudo } = s.runtime.logsArgv(s.cfg, { lines, follow: false });
+  const r = await host.run(argv, { reject: false, sudo });
   return tail(r.stdout || r.stderr, lines);
 }
 

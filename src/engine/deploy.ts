@@ -15,7 +15,7 @@ import { ensureSharedDirs, envFileContent, finalizeRelease, install, prepareInco
 import { readState, type HostState } from '../server/state.ts';
 import type { Host } from '../transport/host.ts';
 import { dockerEnvContent, dockerEnvFile, imageTag } from '../runtime/docker.ts';
-import { buildImageLocally, buildImageOnHost, shipImage } from '../runtime/docker-image.ts';
+import { buildImageLocally, buildImageOnHost, saveImage, shipImage } from '../runtime/docker-image.ts';
 import { activate, healthError, recentLogs, restore } from './activate.ts';
 import { openArtifact, prepareRelease, type PreparedRelease } from './prepare.ts';
 import { prune } from './prune.ts';
@@ -174,9 +174,14 @@ async function dockerImage(s: Session, release: PreparedRelease): Promise<void> 
   }
   await reporter.step(`Build image ${imageTag(cfg.app, release.id)}`, () => buildImageLocally(cfg, release.id, release.srcDir, verbose));
   await reporter.step('Ship image', async (c) => {
-    const shipped = await eachHost(hosts, (h) => shipImage(h, cfg, release.id));
-    const first = shipped[0]!;
-    c.done(`${first.sent} layer(s) sent, ${first.skipped} already on the host, ${formatBytes(shipped.reduce((n, x) => n + x.bytes, 0))}`);
+    const image = await saveImage(cfg, release.id);
+    try {
+      const shipped = await eachHost(hosts, (h) => shipImage(h, image));
+      const first = shipped[0]!;
+      c.done(`${first.sent} layer(s) sent, ${first.skipped} already on the host, ${formatBytes(shipped.reduce((n, x) => n + x.bytes, 0))}`);
+    } finally {
+      image.cleanup();
+    }
   });
 }
 

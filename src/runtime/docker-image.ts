@@ -2,7 +2,7 @@
 // `docker save` writes every layer; `docker load` only reads a layer's file
 // when the host lacks that layer (by chain: the layer and all below it), so
 // the archive sent leaves out the layers the host already has.
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
@@ -33,27 +33,45 @@ export async function buildImageOnHost(host: Host, cfg: ResolvedConfig, release:
 const HOST_LAYERS = `ids=$(docker image ls --quiet --no-trunc | sort -u)
 [ -z "$ids" ] || docker image inspect --format '{{json .RootFS.Layers}}' $ids`;
 
-/** Ship the release's image; returns how many layers were sent and skipped, and the bytes sent. */
-export async function shipImage(host: Host, cfg: ResolvedConfig, release: string): Promise<{ sent: number; skipped: number; bytes: number }> {
+export interface SavedImage {
+  dir: string;
+  manifest: { Config: string; Layers: string[] };
+  diffIds: string[];
+  cleanup(): void;
+}
+
+/** `docker save` the release's image once, unpacked, for shipping to any number of hosts. */
+export async function saveImage(cfg: ResolvedConfig, release: string): Promise<SavedImage> {
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'slipway-image-'));
+  const cleanup = () => rmSync(tmp, { recursive: true, force: true });
   try {
-    const present = await host.run(sh(HOST_LAYERS), { sudo: true });
-    const hostImages = present.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as string[]);
-    const unpacked = path.join(tmp, 'image');
+    const dir = path.join(tmp, 'image');
+    mkdirSync(dir);
     await execa('docker', ['save', '--output', path.join(tmp, 'image.tar'), imageTag(cfg.app, release)]);
-    await execa('mkdir', ['-p', unpacked]);
-    await execa('tar', ['-xf', path.join(tmp, 'image.tar'), '-C', unpacked]);
-    const [manifest] = JSON.parse(readFileSync(path.join(unpacked, 'manifest.json'), 'utf8')) as { Config: string; Layers: string[] }[];
+    await execa('tar', ['-xf', path.join(tmp, 'image.tar'), '-C', dir]);
+    const [manifest] = JSON.parse(readFileSync(path.join(dir, 'manifest.json'), 'utf8')) as { Config: string; Layers: string[] }[];
     if (!manifest) throw new SlipwayError('failure', `docker save wrote no image for ${imageTag(cfg.app, release)}`);
-    const config = JSON.parse(readFileSync(path.join(unpacked, manifest.Config), 'utf8')) as { rootfs: { diff_ids: string[] } };
-    const send = layersToSend(config.rootfs.diff_ids, hostImages);
-    const files = ['manifest.json', manifest.Config, ...(existsSync(path.join(unpacked, 'repositories')) ? ['repositories'] : []), ...send.map((i) => manifest.Layers[i]!)];
-    const archive = path.join(tmp, 'ship.tar.gz');
-    await execa('tar', ['-czf', archive, '-C', unpacked, ...files]);
+    const config = JSON.parse(readFileSync(path.join(dir, manifest.Config), 'utf8')) as { rootfs: { diff_ids: string[] } };
+    return { dir, manifest, diffIds: config.rootfs.diff_ids, cleanup };
+  } catch (e) {
+    cleanup();
+    throw e;
+  }
+}
+
+/** Ship a saved image to one host; returns how many layers were sent and skipped, and the bytes sent. */
+export async function shipImage(host: Host, image: SavedImage): Promise<{ sent: number; skipped: number; bytes: number }> {
+  const present = await host.run(sh(HOST_LAYERS), { sudo: true });
+  const hostImages = present.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as string[]);
+  const send = layersToSend(image.diffIds, hostImages);
+  const files = ['manifest.json', image.manifest.Config, ...(existsSync(path.join(image.dir, 'repositories')) ? ['repositories'] : []), ...send.map((i) => image.manifest.Layers[i]!)];
+  const archive = path.join(path.dirname(image.dir), `ship-${host.name.replace(/[^\w.-]/g, '_')}.tar.gz`);
+  try {
+    await execa('tar', ['-czf', archive, '-C', image.dir, ...files]);
     const r = await host.run(sh('gunzip | docker load --quiet'), { inputFile: archive, sudo: true, reject: false });
     if (r.exitCode !== 0) throw new SlipwayError('failure', `${host.name}: docker load failed`, { details: tail(r.stderr || r.stdout, 15) });
-    return { sent: send.length, skipped: config.rootfs.diff_ids.length - send.length, bytes: statSync(archive).size };
+    return { sent: send.length, skipped: image.diffIds.length - send.length, bytes: statSync(archive).size };
   } finally {
-    rmSync(tmp, { recursive: true, force: true });
+    rmSync(archive, { force: true });
   }
 }

@@ -6,10 +6,12 @@
 // and no pull.
 import path from 'node:path';
 import type { ResolvedConfig } from '../config/load.ts';
-import { SLOTS, slotPort, type Slot } from '../proxy/caddy-config.ts';
+import { slotPort, type Slot } from '../proxy/caddy-config.ts';
 import { layout, sh } from '../server/layout.ts';
-import type { Host } from '../transport/host.ts';
-import type { Runtime, RuntimeStatus } from './runtime.ts';
+import { SlipwayError } from '../errors.ts';
+import { linkedRelease } from '../server/release.ts';
+import { cancelDrain, scheduleDrain } from './drain.ts';
+import { instances, type Runtime, type RuntimeStatus } from './runtime.ts';
 
 export function imageTag(app: string, release: string): string {
   return `slipway-${app}:${release}`;
@@ -59,42 +61,34 @@ const EXEC = `dir=$1 app=$2 cmd=$3; shift 3
 release=$(basename "$(readlink -f "$dir")")
 exec "$@" "slipway-$app:$release" /bin/sh -c "$cmd"`;
 
-// $1 container, $2 seconds, $3 timer unit
-const STOP_LATER = `systemctl stop "$3.timer" >/dev/null 2>&1 || true
-systemctl reset-failed "$3.timer" "$3.service" >/dev/null 2>&1 || true
-docker update --restart=no "$1" >/dev/null
-systemd-run --quiet --unit="$3" --on-active="$2" --timer-property=AccuracySec=100ms docker stop "$1"`;
-
-async function readRelease(host: Host, cfg: ResolvedConfig, slot?: Slot): Promise<string> {
-  const link = slot ? `${cfg.appDir}/slots/${slot}` : layout(cfg.appDir).current;
-  const r = await host.run(['readlink', link]);
-  return r.stdout.trim().replace(/^.*\//, '');
-}
 
 export const dockerRuntime: Runtime = {
   async configure() {
     return false;
   },
   async restart(host, cfg, slot) {
-    if (slot) await host.run(['systemctl', 'stop', `slipway-${cfg.app}-drain-${slot}.timer`], { sudo: true, reject: false });
-    const release = await readRelease(host, cfg, slot);
+    if (slot) await cancelDrain(host, cfg.app, slot);
+    const link = slot ? `${cfg.appDir}/slots/${slot}` : layout(cfg.appDir).current;
+    const release = await linkedRelease(host, link);
+    if (!release) throw new SlipwayError('failure', `${host.name}: ${link} points at no release`, { hint: `deploy first: slipway deploy ${cfg.environment}` });
     await host.run(sh(START, containerName(cfg.app, slot), ...runArgv(cfg, release, slot)), { sudo: true });
   },
   async stop(host, cfg, slot) {
-    const names = cfg.proxy ? (slot ? [slot] : SLOTS).map((s) => containerName(cfg.app, s)) : [containerName(cfg.app)];
-    for (const name of names) await host.run(['docker', 'stop', '--time', String(Math.ceil(cfg.stop_timeout)), name], { sudo: true, reject: false });
+    for (const one of instances(cfg, slot)) await host.run(['docker', 'stop', '--time', String(Math.ceil(cfg.stop_timeout)), containerName(cfg.app, one)], { sudo: true, reject: false });
   },
   async stopLater(host, cfg, slot, seconds) {
-    await host.run(sh(STOP_LATER, containerName(cfg.app, slot), `${Math.ceil(seconds)}s`, `slipway-${cfg.app}-drain-${slot}`), { sudo: true });
+    // while it drains, a crash does not bring it back
+    // (a first deploy's "live" slot has no container: nothing to update)
+    await host.run(['docker', 'update', '--restart=no', containerName(cfg.app, slot)], { sudo: true, reject: false });
+    await scheduleDrain(host, cfg.app, slot, seconds, ['docker', 'stop', containerName(cfg.app, slot)]);
   },
   async cancelStop(host, cfg, slot) {
-    await host.run(['systemctl', 'stop', `slipway-${cfg.app}-drain-${slot}.timer`], { sudo: true, reject: false });
+    await cancelDrain(host, cfg.app, slot);
     await host.run(['docker', 'update', '--restart=unless-stopped', containerName(cfg.app, slot)], { sudo: true, reject: false });
   },
   async status(host, cfg): Promise<RuntimeStatus[]> {
-    const slots: (Slot | undefined)[] = cfg.proxy ? [...SLOTS] : [undefined];
     return Promise.all(
-      slots.map(async (slot): Promise<RuntimeStatus> => {
+      instances(cfg).map(async (slot): Promise<RuntimeStatus> => {
         const r = await host.run(['docker', 'inspect', '--format', '{{.State.Status}} {{.State.Pid}} {{.RestartCount}} {{.State.StartedAt}} {{index .Config.Labels "slipway.release"}}', containerName(cfg.app, slot)], { sudo: true, reject: false });
         if (r.exitCode !== 0) return { ...(slot ? { slot } : {}), state: 'no container', running: false };
         const [state = '', pid, restarts, since, release] = r.stdout.trim().split(' ');
@@ -103,8 +97,7 @@ export const dockerRuntime: Runtime = {
     );
   },
   logsArgv(cfg, { lines, follow, since }) {
-    const names = cfg.proxy ? SLOTS.map((s) => containerName(cfg.app, s)) : [containerName(cfg.app)];
-    return sh(LOGS, String(lines), since ?? '', follow ? 'yes' : '', ...names);
+    return { argv: sh(LOGS, String(lines), since ?? '', follow ? 'yes' : '', ...instances(cfg).map((one) => containerName(cfg.app, one))), sudo: true };
   },
   execArgv(cfg, command, { cwd, env = {}, tty }) {
     const l = layout(cfg.appDir);

@@ -2,8 +2,13 @@
 // one instance, started from `current`; behind Caddy there are two slots (a and
 // b, on ports `port` and `port + 1`), each started from its link `slots/<slot>`.
 import type { ResolvedConfig } from '../config/load.ts';
-import type { Slot } from '../proxy/caddy-config.ts';
+import { SLOTS, type Slot } from '../proxy/caddy-config.ts';
 import type { Host } from '../transport/host.ts';
+
+/** The instances a command addresses: the single one, or every slot (or just `slot`) behind the proxy. */
+export function instances(cfg: Pick<ResolvedConfig, 'proxy'>, slot?: Slot): (Slot | undefined)[] {
+  return cfg.proxy ? (slot ? [slot] : [...SLOTS]) : [undefined];
+}
 
 export interface RuntimeStatus {
   slot?: Slot;
@@ -28,8 +33,8 @@ export interface Runtime {
   cancelStop(host: Host, cfg: ResolvedConfig, slot: Slot): Promise<void>;
   /** one entry, or one per slot */
   status(host: Host, cfg: ResolvedConfig): Promise<RuntimeStatus[]>;
-  /** argv printing (or following) the app's log */
-  logsArgv(cfg: ResolvedConfig, opts: { lines: number; follow: boolean; since?: string }): string[];
+  /** argv printing (or following) the app's log, and whether it needs root */
+  logsArgv(cfg: ResolvedConfig, opts: { lines: number; follow: boolean; since?: string }): { argv: string[]; sudo: boolean };
   /** argv running a shell command as the app would run: its user, env file and PORT, in `cwd` */
   execArgv(cfg: ResolvedConfig, command: string, opts: { cwd: string; env?: Record<string, string>; tty?: boolean }): { argv: string[]; sudo: boolean };
 }

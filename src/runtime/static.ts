@@ -2,7 +2,9 @@
 // and opens files through the link on every request, so switching `current`
 // (an atomic rename) switches the site with no Caddy reload at all.
 import { layout } from '../server/layout.ts';
+import { linkedRelease } from '../server/release.ts';
 import type { Runtime } from './runtime.ts';
+import { journalArgv } from './systemd.ts';
 
 export const staticRuntime: Runtime = {
   async configure() {
@@ -13,13 +15,12 @@ export const staticRuntime: Runtime = {
   async stopLater() {},
   async cancelStop() {},
   async status(host, cfg) {
-    const link = await host.run(['readlink', layout(cfg.appDir).current], { reject: false });
-    const release = link.stdout.trim().replace(/^.*\//, '') || undefined;
+    const release = await linkedRelease(host, layout(cfg.appDir).current);
     return [{ state: release ? 'serving files' : 'nothing deployed', running: !!release, release }];
   },
-  logsArgv(_cfg, { lines, follow, since }) {
+  logsArgv(_cfg, opts) {
     // Caddy's own log: the process serving the files
-    return ['journalctl', '--unit', 'caddy-api.service', '--lines', String(lines), '--no-pager', '--output', 'short-iso', ...(since ? ['--since', since] : []), ...(follow ? ['--follow'] : [])];
+    return { argv: journalArgv('caddy-api.service', opts), sudo: true };
   },
   execArgv(_cfg, command, { cwd, env = {} }) {
     return { argv: ['env', '-C', cwd, ...Object.entries(env).map(([k, v]) => `${k}=${v}`), '/bin/sh', '-c', command], sudo: false };

@@ -5,9 +5,10 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ResolvedConfig } from '../config/load.ts';
+import { SlipwayError } from '../errors.ts';
 import { layout, sh } from '../server/layout.ts';
-import { SLOTS, slotPort, type Slot } from '../proxy/caddy-config.ts';
-import type { Runtime, RuntimeStatus } from './runtime.ts';
+import { SLOTS, slotPort } from '../proxy/caddy-config.ts';
+import { instances, type Runtime, type RuntimeStatus } from './runtime.ts';
 
 /** The bundled daemon, next to the bundled CLI in dist/. */
 export function supervisorBundle(): string {
@@ -49,7 +50,7 @@ export const supervisorRuntime: Runtime = {
     await host.run(['node', daemonPath(cfg), 'restart', cfg.appDir, ...(slot ? [slot] : [])]);
   },
   async stop(host, cfg, slot) {
-    for (const one of cfg.proxy ? (slot ? [slot] : SLOTS) : [undefined]) {
+    for (const one of instances(cfg, slot)) {
       await host.run(['node', daemonPath(cfg), 'stop', cfg.appDir, ...(one ? [one] : [])]);
     }
   },
@@ -60,9 +61,8 @@ export const supervisorRuntime: Runtime = {
     await host.run(['node', daemonPath(cfg), 'cancel-stop', cfg.appDir, slot]);
   },
   async status(host, cfg): Promise<RuntimeStatus[]> {
-    const slots: (Slot | undefined)[] = cfg.proxy ? [...SLOTS] : [undefined];
     return Promise.all(
-      slots.map(async (slot): Promise<RuntimeStatus> => {
+      instances(cfg).map(async (slot): Promise<RuntimeStatus> => {
         const r = await host.run(['node', daemonPath(cfg), 'status', cfg.appDir, ...(slot ? [slot] : [])]);
         const s = JSON.parse(r.stdout) as { state?: string; pid?: number; started_at?: string; release?: string; restarts?: number; backoff_ms?: number; last_exit?: string; next_start_at?: string };
         const detail = s.state === 'backoff' ? `crashed (${s.last_exit}); next start in ${(s.backoff_ms ?? 0) / 1000}s at ${s.next_start_at}` : s.last_exit ? `last exit: ${s.last_exit}` : undefined;
@@ -70,9 +70,9 @@ export const supervisorRuntime: Runtime = {
       }),
     );
   },
-  logsArgv(cfg, { lines, follow }) {
-    // (--since needs timestamps the app's own output lacks: journald has them, this log file does not)
-    return ['tail', '-n', String(lines), ...(follow ? ['-F'] : []), path.posix.join(layout(cfg.appDir).logs, 'app.log')];
+  logsArgv(cfg, { lines, follow, since }) {
+    if (since) throw new SlipwayError('config', '--since needs timestamps the supervisor\'s log file does not have (journald and docker have them)', { hint: 'use -n LINES' });
+    return { argv: ['tail', '-n', String(lines), ...(follow ? ['-F'] : []), path.posix.join(layout(cfg.appDir).logs, 'app.log')], sudo: false };
   },
   execArgv(cfg, command, { cwd, env = {} }) {
     const pairs = Object.entries(env).map(([k, v]) => `${k}=${v}`);

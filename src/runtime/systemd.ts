@@ -5,14 +5,12 @@
 import type { ResolvedConfig } from '../config/load.ts';
 import { SLOTS, slotPort, type Slot } from '../proxy/caddy-config.ts';
 import { layout, sh } from '../server/layout.ts';
-import type { Runtime, RuntimeStatus } from './runtime.ts';
+import { linkedRelease } from '../server/release.ts';
+import { cancelDrain, scheduleDrain } from './drain.ts';
+import { instances, type Runtime, type RuntimeStatus } from './runtime.ts';
 
 export function unitName(app: string, slot?: Slot | ''): string {
   return slot === undefined ? `slipway-${app}.service` : `slipway-${app}@${slot}.service`;
-}
-
-function drainUnit(app: string, slot: Slot): string {
-  return `slipway-${app}-drain-${slot}`;
 }
 
 /** Quote one word for a systemd command line: double quotes, C escapes, and %/$ doubled so systemd expands nothing. */
@@ -66,6 +64,11 @@ WantedBy=multi-user.target
 `;
 }
 
+/** journalctl argv for a unit (a glob matches several), shared with the static runtime (Caddy's unit). */
+export function journalArgv(unit: string, { lines, follow, since }: { lines: number; follow: boolean; since?: string }): string[] {
+  return ['journalctl', '--unit', unit, '--lines', String(lines), '--no-pager', '--output', 'short-iso', ...(since ? ['--since', since] : []), ...(follow ? ['--follow'] : [])];
+}
+
 // $1 unit file name to install (content on stdin), $2 unit file name that must not exist (the other mode's).
 const INSTALL_UNIT = `set -e
 dir=/etc/systemd/system; f="$dir/$1"; tmp="$f.tmp.$$"; changed=""
@@ -87,17 +90,9 @@ const WRITE_IF_CHANGED = `set -e
 tmp="$1.tmp.$$"; cat > "$tmp"
 if cmp -s "$tmp" "$1"; then rm -f "$tmp"; else mv -f "$tmp" "$1"; echo changed; fi`;
 
-// $1 drain timer unit, $2 app unit: cancel a pending stop, then (re)start and keep it enabled
-const RESTART_SLOT = `systemctl stop "$1.timer" >/dev/null 2>&1 || true
-systemctl reset-failed "$1.timer" "$1.service" >/dev/null 2>&1 || true
-systemctl enable "$2" >/dev/null 2>&1
-systemctl restart "$2"`;
-
-// $1 drain timer unit, $2 app unit, $3 seconds
-const STOP_LATER = `systemctl stop "$1.timer" >/dev/null 2>&1 || true
-systemctl reset-failed "$1.timer" "$1.service" >/dev/null 2>&1 || true
-systemctl disable "$2" >/dev/null 2>&1 || true
-systemd-run --quiet --unit="$1" --on-active="$3" --timer-property=AccuracySec=100ms systemctl stop "$2"`;
+// $1 slot unit: (re)start it and start it at boot (the live slot)
+const RESTART_SLOT = `systemctl enable "$1" >/dev/null 2>&1
+systemctl restart "$1"`;
 
 export const systemdRuntime: Runtime = {
   async configure(host, cfg) {
@@ -114,27 +109,27 @@ export const systemdRuntime: Runtime = {
     return changed;
   },
   async restart(host, cfg, slot) {
-    if (slot) await host.run(sh(RESTART_SLOT, drainUnit(cfg.app, slot), unitName(cfg.app, slot)), { sudo: true });
-    else await host.run(['systemctl', 'restart', unitName(cfg.app)], { sudo: true });
+    if (!slot) return void (await host.run(['systemctl', 'restart', unitName(cfg.app)], { sudo: true }));
+    await cancelDrain(host, cfg.app, slot);
+    await host.run(sh(RESTART_SLOT, unitName(cfg.app, slot)), { sudo: true });
   },
   async stop(host, cfg, slot) {
-    const units = cfg.proxy ? (slot ? [slot] : SLOTS).map((s) => unitName(cfg.app, s)) : [unitName(cfg.app)];
-    await host.run(['systemctl', 'stop', ...units], { sudo: true });
+    await host.run(['systemctl', 'stop', ...instances(cfg, slot).map((one) => unitName(cfg.app, one))], { sudo: true });
   },
   async stopLater(host, cfg, slot, seconds) {
-    await host.run(sh(STOP_LATER, drainUnit(cfg.app, slot), unitName(cfg.app, slot), `${Math.ceil(seconds)}s`), { sudo: true });
+    await host.run(['systemctl', 'disable', unitName(cfg.app, slot)], { sudo: true, reject: false }); // the other slot is live at boot
+    await scheduleDrain(host, cfg.app, slot, seconds, ['systemctl', 'stop', unitName(cfg.app, slot)]);
   },
   async cancelStop(host, cfg, slot) {
-    await host.run(['systemctl', 'stop', `${drainUnit(cfg.app, slot)}.timer`], { sudo: true, reject: false });
+    await cancelDrain(host, cfg.app, slot);
   },
   async status(host, cfg): Promise<RuntimeStatus[]> {
-    const slots: (Slot | undefined)[] = cfg.proxy ? [...SLOTS] : [undefined];
     const l = layout(cfg.appDir);
     return Promise.all(
-      slots.map(async (slot): Promise<RuntimeStatus> => {
+      instances(cfg).map(async (slot): Promise<RuntimeStatus> => {
         const r = await host.run(['systemctl', 'show', unitName(cfg.app, slot), '--property=ActiveState,SubState,MainPID,ActiveEnterTimestamp,NRestarts']);
         const p = Object.fromEntries(r.stdout.trim().split('\n').map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]));
-        const link = await host.run(['readlink', slot ? `${cfg.appDir}/slots/${slot}` : l.current], { reject: false });
+        const release = await linkedRelease(host, slot ? `${cfg.appDir}/slots/${slot}` : l.current);
         return {
           ...(slot ? { slot } : {}),
           state: `${p.ActiveState} (${p.SubState})`,
@@ -142,13 +137,13 @@ export const systemdRuntime: Runtime = {
           pid: Number(p.MainPID) || undefined,
           since: p.ActiveEnterTimestamp || undefined,
           restarts: p.NRestarts ? Number(p.NRestarts) : undefined,
-          release: link.stdout.trim().replace(/^.*\//, '') || undefined,
+          release,
         };
       }),
     );
   },
-  logsArgv(cfg, { lines, follow, since }) {
-    return ['journalctl', '--unit', cfg.proxy ? `slipway-${cfg.app}@*.service` : unitName(cfg.app), '--lines', String(lines), '--no-pager', '--output', 'short-iso', ...(since ? ['--since', since] : []), ...(follow ? ['--follow'] : [])];
+  logsArgv(cfg, opts) {
+    return { argv: journalArgv(cfg.proxy ? `slipway-${cfg.app}@*.service` : unitName(cfg.app), opts), sudo: true };
   },
   execArgv(cfg, command, { cwd, env = {}, tty }) {
     const l = layout(cfg.appDir);

@@ -61,6 +61,12 @@ mkdir -p "$(dirname "$3")"
 ln -sfn "$4" "$3.tmp.$$"
 mv -T "$3.tmp.$$" "$3"`;
 
+/** The release a link (current, slots/a …) points at, or undefined when there is none. */
+export async function linkedRelease(host: Host, link: string): Promise<string | undefined> {
+  const r = await host.run(['readlink', link], { reject: false });
+  return r.stdout.trim().replace(/^.*\//, '') || undefined;
+}
+
 /** Point `current` (or a slot's link) at a release atomically: a new link renamed over the old one. The only switch slipway has. */
 export async function pointLink(host: Host, l: Layout, link: 'current' | `slots/${string}`, id: string): Promise<void> {
   const target = link === 'current' ? `releases/${id}` : `../releases/${id}`;

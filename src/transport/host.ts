@@ -28,7 +28,7 @@ export interface Host {
   connect(): Promise<void>;
   run(argv: readonly string[], opts?: RunOptions): Promise<RunResult>;
   /** run with the terminal attached (logs -f, exec); resolves to the exit code */
-  attach(argv: readonly string[], opts?: { tty?: boolean }): Promise<number>;
+  attach(argv: readonly string[], opts?: { tty?: boolean; sudo?: boolean }): Promise<number>;
   /** rsync's destination prefix ("host:" or "") and remote-shell option */
   rsyncTarget(): { shell?: string; prefix: string };
   close(): Promise<void>;

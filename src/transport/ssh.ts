@@ -76,7 +76,7 @@ export class SshHost implements Host {
   }
 
   async run(argv: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
-    const remote = opts.sudo && this.loginUser !== 'root' ? ['sudo', '-n', '--', ...argv] : argv;
+    const remote = this.asRoot(argv, opts.sudo);
     try {
       return await runProcess(this.name, remote, sshCommand(this.target, this.sshOpts, remote), opts, this.log);
     } catch (e) {
@@ -91,11 +91,17 @@ export class SshHost implements Host {
     }
   }
 
-  async attach(argv: readonly string[], opts: { tty?: boolean } = {}): Promise<number> {
-    const full = sshCommand(this.target, this.sshOpts, argv, opts.tty);
-    this.log(this.name, argv);
+  async attach(argv: readonly string[], opts: { tty?: boolean; sudo?: boolean } = {}): Promise<number> {
+    const remote = this.asRoot(argv, opts.sudo);
+    const full = sshCommand(this.target, this.sshOpts, remote, opts.tty);
+    this.log(this.name, remote);
     const r = await execa(full[0]!, full.slice(1), { stdio: 'inherit', reject: false });
     return r.exitCode ?? 1;
+  }
+
+  /** `sudo -n` in front when asked to run as root and not logged in as root. */
+  private asRoot(argv: readonly string[], sudo: boolean | undefined): readonly string[] {
+    return sudo && this.loginUser !== 'root' ? ['sudo', '-n', '--', ...argv] : argv;
   }
 
   rsyncTarget() {

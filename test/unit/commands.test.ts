@@ -52,7 +52,7 @@ describe('command building', () => {
   });
 
   it('systemd: logs, exec as the service user with the env file, under sudo', () => {
-    assert.deepEqual(systemdRuntime.logsArgv(cfg, { lines: 50, follow: true }), ['journalctl', '--unit', 'slipway-shop.service', '--lines', '50', '--no-pager', '--output', 'short-iso', '--follow']);
+    assert.deepEqual(systemdRuntime.logsArgv(cfg, { lines: 50, follow: true }), { argv: ['journalctl', '--unit', 'slipway-shop.service', '--lines', '50', '--no-pager', '--output', 'short-iso', '--follow'], sudo: true });
     assert.deepEqual(systemdRuntime.execArgv(cfg, 'npm run migrate', { cwd: '/srv/shop/releases/R', env: { SLIPWAY_RELEASE: 'R' } }), {
       argv: ['systemd-run', '--quiet', '--wait', '--collect', '--pipe', '--uid=shop', '--gid=shop', '--working-directory=/srv/shop/releases/R', '--property=EnvironmentFile=-/srv/shop/.slipway/env', '--setenv=PORT=8080', '--setenv=SLIPWAY_RELEASE=R', '--', '/bin/sh', '-c', 'npm run migrate'],
       sudo: true,
@@ -60,7 +60,8 @@ describe('command building', () => {
   });
 
   it('supervisor: logs and exec through the bundled daemon', () => {
-    assert.deepEqual(supervisorRuntime.logsArgv(cfg, { lines: 10, follow: false }), ['tail', '-n', '10', '/srv/shop/.slipway/logs/app.log']);
+    assert.deepEqual(supervisorRuntime.logsArgv(cfg, { lines: 10, follow: false }), { argv: ['tail', '-n', '10', '/srv/shop/.slipway/logs/app.log'], sudo: false });
+    assert.throws(() => supervisorRuntime.logsArgv(cfg, { lines: 10, follow: false, since: '1 hour ago' }), /--since needs timestamps/);
     assert.deepEqual(supervisorRuntime.execArgv(cfg, 'ls', { cwd: '/srv/shop/current', env: { A: 'b c' } }), {
       argv: ['node', '/srv/shop/.slipway/bin/supervisor.cjs', 'exec', '/srv/shop', '/srv/shop/current', 'A=b c', '--', 'ls'],
       sudo: false,

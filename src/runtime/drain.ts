@@ -1,0 +1,27 @@
+// A slot's delayed stop while it drains, on a systemd host: a transient timer
+// unit `slipway-<app>-drain-<slot>` that runs the runtime's stop command.
+import type { Slot } from '../proxy/caddy-config.ts';
+import { sh } from '../server/layout.ts';
+import type { Host } from '../transport/host.ts';
+
+function drainUnit(app: string, slot: Slot): string {
+  return `slipway-${app}-drain-${slot}`;
+}
+
+// $1 drain unit: forget a pending stop
+const CANCEL = `systemctl stop "$1.timer" >/dev/null 2>&1 || true
+systemctl reset-failed "$1.timer" "$1.service" >/dev/null 2>&1 || true`;
+
+// $1 drain unit, $2 delay, then the stop command
+const SCHEDULE = `${CANCEL}
+unit=$1 after=$2; shift 2
+exec systemd-run --quiet --unit="$unit" --on-active="$after" --timer-property=AccuracySec=100ms "$@"`;
+
+export async function cancelDrain(host: Host, app: string, slot: Slot): Promise<void> {
+  await host.run(sh(CANCEL, drainUnit(app, slot)), { sudo: true });
+}
+
+/** Run `stop` on the host after `seconds`, unless cancelDrain comes first. */
+export async function scheduleDrain(host: Host, app: string, slot: Slot, seconds: number, stop: string[]): Promise<void> {
+  await host.run(sh(SCHEDULE, drainUnit(app, slot), `${Math.ceil(seconds)}s`, ...stop), { sudo: true });
+}
