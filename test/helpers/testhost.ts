@@ -26,6 +26,8 @@ export function testhostUnavailable(): string | undefined {
 export interface TestHost {
   name: string;
   sshPort: number;
+  /** where sshd listens: 127.0.0.1, or the host's own address when it has its own network */
+  address: string;
   /** the folder with id, known_hosts and ssh_config */
   dir: string;
   sshConfig: string;
@@ -37,7 +39,18 @@ export function testhost(...args: string[]): string {
   return execFileSync(SCRIPT, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 }
 
-export function bootHost(name: string, sshPort: number): TestHost {
+export interface BootOptions {
+  /** 10.77.X.Y: the host gets its own network namespace (its own loopback and ports) at this address */
+  address?: string;
+  /** a cached package layer (test/helpers/testhost layer) the host starts with */
+  layer?: { name: string; packages: string[] };
+}
+
+/** Hosts in their own network cannot reach the package archive: give them what `setup` would install. */
+export const SERVER_LAYER = { name: 'server', packages: ['rsync', 'caddy', 'git'] };
+
+export function bootHost(name: string, sshPort: number, opts: BootOptions = {}): TestHost {
+  const address = opts.address ?? '127.0.0.1';
   const dir = mkdtempSync(path.join(os.tmpdir(), `slipway-${name}-`));
   execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', path.join(dir, 'id')]);
   try {
@@ -45,17 +58,22 @@ export function bootHost(name: string, sshPort: number): TestHost {
   } catch {
     /* was not up */
   }
-  testhost('up', name, String(sshPort), path.join(dir, 'id.pub'));
+  if (opts.layer) testhost('layer', opts.layer.name, ...opts.layer.packages);
+  execFileSync(SCRIPT, ['up', name, String(sshPort), path.join(dir, 'id.pub'), ...(opts.address ? [opts.address] : [])], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...(opts.layer ? { TESTHOST_LAYER: opts.layer.name } : {}) },
+  });
   const hostKey = testhost('exec', name, 'cat', '/etc/ssh/ssh_host_ed25519_key.pub').trim().split(/\s+/).slice(0, 2).join(' ');
-  writeFileSync(path.join(dir, 'known_hosts'), `[127.0.0.1]:${sshPort} ${hostKey}\n`);
+  writeFileSync(path.join(dir, 'known_hosts'), `[${address}]:${sshPort} ${hostKey}\n`);
   const sshConfig = path.join(dir, 'ssh_config');
   writeFileSync(
     sshConfig,
-    `Host ${name}\n  HostName 127.0.0.1\n  Port ${sshPort}\n  User root\n  IdentityFile ${dir}/id\n  IdentitiesOnly yes\n  UserKnownHostsFile ${dir}/known_hosts\n  GlobalKnownHostsFile /dev/null\n`,
+    `Host ${name}\n  HostName ${address}\n  Port ${sshPort}\n  User root\n  IdentityFile ${dir}/id\n  IdentitiesOnly yes\n  UserKnownHostsFile ${dir}/known_hosts\n  GlobalKnownHostsFile /dev/null\n`,
   );
   return {
     name,
     sshPort,
+    address,
     dir,
     sshConfig,
     exec: (...argv) => testhost('exec', name, ...argv),
