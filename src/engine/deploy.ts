@@ -11,7 +11,7 @@ import { formatBytes, type Reporter } from '../output/reporter.ts';
 import { transfer } from '../release/transfer.ts';
 import { appendHistory, type HistoryRecord } from '../server/history.ts';
 import type { LockInfo } from '../server/lock.ts';
-import { ensureSharedDirs, envFileContent, finalizeRelease, install, prepareIncoming, writeEnvFile } from '../server/release.ts';
+import { ensureSharedDirs, envFileContent, finalizeRelease, install, writeEnvFile } from '../server/release.ts';
 import { readState, type HostState } from '../server/state.ts';
 import type { Host } from '../transport/host.ts';
 import { dockerEnvContent, dockerEnvFile, imageTag } from '../runtime/docker.ts';
@@ -104,15 +104,9 @@ async function deployLocked(s: Session, lock: LockInfo, release: PreparedRelease
     s.checkInterrupted();
 
     await reporter.step(`Transfer ${release.files.length} files`, async (c) => {
-      const stats = await eachHost(hosts, async (h) => {
-        const state = states.get(h)!;
-        const incoming = await prepareIncoming(h, l, release.id);
-        // Hard-link unchanged files from the current release and the newest ones.
-        const linkDests = [...new Set([state.current, ...state.releases.map((r) => r.id).reverse().slice(0, 3)])].filter((id): id is string => !!id).map((id) => l.release(id));
-        return transfer(h, release.srcDir, release.files, incoming, linkDests, reporter.command, (pct) => c.progress(`${pct}%`));
-      });
+      const stats = await eachHost(hosts, (h) => transfer(h, l, release, states.get(h)!, (pct) => c.progress(`${pct}%`)));
       bytesSent = stats.reduce((n, t) => n + t.bytesSent, 0);
-      c.done(`${stats.reduce((n, t) => n + t.filesTransferred, 0)} changed, ${formatBytes(bytesSent)} sent`);
+      c.done(`${stats.reduce((n, t) => n + t.filesSent, 0)} changed, ${formatBytes(bytesSent)} sent`);
     });
     s.checkInterrupted();
 
@@ -120,7 +114,7 @@ async function deployLocked(s: Session, lock: LockInfo, release: PreparedRelease
       eachHost(hosts, async (h) => {
         const owner = cfg.runtime === 'systemd' ? cfg.user : undefined;
         await ensureSharedDirs(h, l, cfg.shared.dirs, owner);
-        await finalizeRelease(h, l, release.id, cfg.shared, release.sha ?? release.id);
+        await finalizeRelease(h, l, release.id, release.manifest.digest, cfg.shared, release.sha ?? release.id);
         await writeEnvFile(h, l.envFile, envFileContent(envVars), owner);
         if (cfg.runtime === 'docker') await writeEnvFile(h, dockerEnvFile(cfg), dockerEnvContent(envVars), 'root');
         await s.runtime.configure(h, cfg);

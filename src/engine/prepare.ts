@@ -10,7 +10,8 @@ import { SlipwayError } from '../errors.ts';
 import type { Reporter } from '../output/reporter.ts';
 import { gitInfo } from '../release/git.ts';
 import { releaseId } from '../release/id.ts';
-import { selectFiles } from '../release/manifest.ts';
+import { hashCacheFile, hashFiles, type Manifest } from '../release/content.ts';
+import { filterPaths, selectFiles } from '../release/manifest.ts';
 
 export interface PreparedRelease {
   id: string;
@@ -19,6 +20,8 @@ export interface PreparedRelease {
   /** folder the files are read from */
   srcDir: string;
   files: string[];
+  /** every file's content hash: what the transfer compares with a host's releases */
+  manifest: Manifest;
   /** content hash of the install lockfile (with the install command); empty when there is none */
   installKey: string;
   /** removes temporary files (unpacked artifacts) */
@@ -47,11 +50,12 @@ export async function prepareRelease(cfg: ResolvedConfig, reporter: Reporter, op
       }
     });
   }
-  const files = await reporter.step('Select files', async (c) => {
-    const f = await selectFiles(cfg.dir, { include: cfg.include, exclude: [...cfg.exclude, ...ownExclude.map((d) => `${d}/**`)] });
+  const { files, manifest } = await reporter.step('Select files', async (c) => {
+    const f = await selectFiles(cfg.dir, { include: cfg.include, exclude: [...cfg.exclude, ...ownExclude.map((d) => `${d}/**`), ...sharedPaths(cfg)] });
     if (f.length === 0) throw new SlipwayError('config', `${cfg.file}: include/exclude select no files in ${cfg.dir}`);
+    const m = hashFiles(cfg.dir, f, hashCacheFile(cfg.dir));
     c.done(`${f.length} files`);
-    return f;
+    return { files: f, manifest: m };
   });
   return {
     id: releaseId(new Date(), git?.sha, !!git?.dirty),
@@ -59,9 +63,15 @@ export async function prepareRelease(cfg: ResolvedConfig, reporter: Reporter, op
     subject: git?.subject || undefined,
     srcDir: cfg.dir,
     files,
+    manifest,
     installKey: installKey(cfg, cfg.dir, files),
     cleanup: () => undefined,
   };
+}
+
+/** Paths replaced on the host by links into shared/: never shipped. */
+function sharedPaths(cfg: Pick<ResolvedConfig, 'shared'>): string[] {
+  return [...cfg.shared.dirs.flatMap((d) => [d, `${d}/**`]), ...cfg.shared.files];
 }
 
 /** Cache key for the install step: lockfile content + install command. Empty (no caching) without a lockfile. */
@@ -112,7 +122,8 @@ export async function openArtifact(cfg: ResolvedConfig, file: string): Promise<P
     await execa('tar', ['-xzf', file, '-C', dir]);
     const m = JSON.parse(readFileSync(path.join(dir, MANIFEST), 'utf8')) as { app: string; id: string; sha?: string; subject?: string; files: string[] };
     if (m.app !== cfg.app) throw new SlipwayError('config', `${file}: artifact of app "${m.app}", not "${cfg.app}"`);
-    return { id: m.id, sha: m.sha, subject: m.subject, srcDir: dir, files: m.files, installKey: installKey(cfg, dir, m.files), cleanup };
+    const files = filterPaths(m.files, { include: ['**'], exclude: sharedPaths(cfg) });
+    return { id: m.id, sha: m.sha, subject: m.subject, srcDir: dir, files, manifest: hashFiles(dir, files), installKey: installKey(cfg, dir, files), cleanup };
   } catch (e) {
     cleanup();
     throw e;

@@ -6,8 +6,9 @@ import { eachHost, type Session } from './session.ts';
 
 export async function prune(s: Session, opts: { quiet?: boolean } = {}): Promise<Record<string, string[]>> {
   const removed = await eachHost(s.hosts, async (h) => {
-    const ids = planPrune(await readState(h, s.layout), s.cfg.keep_releases);
-    await removeReleases(h, s.layout, ids);
+    const state = await readState(h, s.layout);
+    const ids = planPrune(state, s.cfg.keep_releases);
+    await removeReleases(h, s.layout, ids, state.manifests);
     // their images go with them; images of kept releases stay for rollbacks
     if (s.cfg.runtime === 'docker' && ids.length) await h.run(['docker', 'image', 'rm', ...ids.map((id) => imageTag(s.cfg.app, id))], { sudo: true, reject: false });
     return [h.name, ids] as const;

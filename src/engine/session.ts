@@ -62,7 +62,8 @@ export async function withSession<T>(cfg: ResolvedConfig, reporter: Reporter, fn
     else await reporter.step(`Connect to ${hosts.map((h) => h.name).join(', ')}`, connect);
     return await fn(session);
   } catch (e) {
-    if (signal && !(e instanceof SlipwayError && e.kind !== 'failure')) throw new SlipwayError('interrupted', `interrupted by ${signal}`, { cause: e });
+    // killing the running commands makes them fail or lose their connection: that is the interrupt
+    if (signal && !(e instanceof SlipwayError && e.kind !== 'failure' && e.kind !== 'connection')) throw new SlipwayError('interrupted', `interrupted by ${signal}`, { cause: e });
     throw e;
   } finally {
     await Promise.all(hosts.map((h) => h.close().catch(() => undefined)));

@@ -10,10 +10,10 @@ import { ADMIN, ensureSite, isProxied } from '../proxy/caddy.ts';
 import { eachHost, withSession, type Session } from './session.ts';
 
 /** Commands a host needs, by runtime, and the Debian package providing each. */
-export function requiredCommands(runtime: ResolvedConfig['runtime'], local: boolean, proxy = false): Record<string, string> {
+export function requiredCommands(runtime: ResolvedConfig['runtime'], proxy = false): Record<string, string> {
   const need: Record<string, string> = { curl: 'curl' };
   if (proxy) need.caddy = 'caddy';
-  if (!local) need.rsync = 'rsync';
+  need.tar = 'tar';
   if (runtime === 'supervisor') need.node = 'nodejs';
   if (runtime === 'systemd' || runtime === 'docker') need['systemd-run'] = 'systemd';
   if (runtime === 'docker') need.docker = 'docker.io';
@@ -80,7 +80,7 @@ async function setupHost(s: Session, h: Host): Promise<SetupResult> {
   }
 
   await step('packages', async () => {
-    const need = requiredCommands(cfg.runtime, local, !!cfg.proxy);
+    const need = requiredCommands(cfg.runtime, !!cfg.proxy);
     const missing = (await h.run(sh(MISSING, ...Object.keys(need)))).stdout.split('\n').filter(Boolean);
     if (!missing.length) return [];
     if (systemd && missing.includes('systemd-run')) {

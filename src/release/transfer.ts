@@ -1,66 +1,141 @@
-// Shipping a release: rsync of the selected files into the host's incoming
-// folder, hard-linking every unchanged file from earlier releases (--link-dest),
-// so only changed bytes cross the wire.
+// Shipping a release in one round trip: compare the release's manifest with
+// the manifest of a release the host already has (kept on this machine, so no
+// question needs asking), send one gzipped tar stream holding only the files
+// that differ plus the list of paths that go, and let the host hard-link every
+// other file from that release. The host rebuilds the new manifest and checks
+// its digest, so a mismatch can never pass unnoticed.
+import { createReadStream, readlinkSync } from 'node:fs';
+import path from 'node:path';
+import { PassThrough } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createGzip } from 'node:zlib';
+import tar from 'tar-stream';
 import { SlipwayError, tail } from '../errors.ts';
+import { sh, type Layout } from '../server/layout.ts';
+import type { HostState } from '../server/state.ts';
 import type { Host } from '../transport/host.ts';
-import { runProcess } from '../transport/local.ts';
-import type { CommandLog } from '../transport/host.ts';
-
-export interface RsyncPlan {
-  srcDir: string;
-  /** destination as rsync takes it: "host:/path/" or "/path/" */
-  dest: string;
-  /** remote shell for ssh hosts */
-  shell?: string;
-  /** earlier releases on the host to hard-link unchanged files from */
-  linkDests: string[];
-  compress: boolean;
-}
-
-/** The rsync argv (pure). The file list goes to stdin, NUL-separated. */
-export function rsyncArgv(p: RsyncPlan): string[] {
-  const argv = ['rsync', '-rlpt', '--files-from=-', '--from0', '--chmod=D0755,Fu+rw,Fgo+r,Fgo-w', '--info=progress2', '--stats', '--no-inc-recursive'];
-  if (p.compress) argv.push('-z');
-  if (p.shell) argv.push('-e', p.shell);
-  for (const d of p.linkDests.slice(0, 20)) argv.push(`--link-dest=${d}`);
-  argv.push(`${p.srcDir.replace(/\/?$/, '/')}`, p.dest.replace(/\/?$/, '/'));
-  return argv;
-}
+import { diffManifests, digestOf, manifestStore, parseManifest, PATH_COLUMN, type Entry, type Manifest } from './content.ts';
 
 export interface TransferStats {
+  /** compressed bytes of the stream sent */
   bytesSent: number;
-  filesTransferred: number;
+  filesSent: number;
+  /** files hard-linked from the base release */
+  filesLinked: number;
+  /** the release the unchanged files came from */
+  base?: string;
 }
 
-export function parseRsyncStats(out: string): TransferStats {
-  const num = (label: string) => Number((new RegExp(`${label}: ([\\d,]+)`).exec(out)?.[1] ?? '0').replaceAll(',', ''));
-  return { bytesSent: num('Total bytes sent'), filesTransferred: num('Number of regular files transferred') };
+/** The release to hard-link from: the current one, else the newest with a stored manifest. */
+export function chooseBase(state: HostState): string | undefined {
+  if (state.current && state.manifests[state.current]) return state.current;
+  return state.releases.map((r) => r.id).filter((id) => state.manifests[id]).pop();
 }
 
+// $1 app dir, $2 release id, $3 base release id ("" for none), $4 base manifest file, $5 expected digest.
+// stdin: gzipped tar of delta/drop (a blank line, then one path per line), delta/add (manifest
+// lines of the files sent) and release/<path> for each file sent.
+const APPLY = `set -eu
+app=$1 id=$2 base=$3 bm=$4 digest=$5
+work="$app/.slipway/incoming"; d="$work/$id.delta"; inc="$work/$id"
+mkdir -p "$work" "$app/.slipway/manifests"
+# leftovers of interrupted deploys (we hold the lock); incoming itself may be a mount point
+for f in "$work"/* "$work"/.[!.]*; do if [ -e "$f" ] || [ -L "$f" ]; then rm -rf "$f"; fi; done
+mkdir "$d"
+if ! tar -xzf - -C "$d" --no-same-owner; then
+  free=$(df -Pk "$d" | awk 'NR == 2 { print $4 }')
+  if [ "\${free:-0}" -lt 1024 ]; then echo "No space left on device: \${free:-0} KiB free for $work" >&2; fi
+  exit 4
+fi
+mkdir -p "$d/release"; mv -T "$d/release" "$inc"
+export LC_ALL=C
+: > "$d/link"
+if [ -n "$base" ]; then
+  keep() { awk -v c=${PATH_COLUMN} 'NR == FNR { drop[$0] = 1; next } !(substr($0, c) in drop)' "$d/delta/drop" "$app/.slipway/manifests/$bm"; }
+  keep | cut -c${PATH_COLUMN}- > "$d/link"
+  (cd "$app/releases/$base" && xargs -r -d '\\n' cp -Pl --parents -t "$inc" -- < "$d/link")
+  keep | cat - "$d/delta/add" > "$d/unsorted"
+else
+  cp "$d/delta/add" "$d/unsorted"
+fi
+sort -t "$(printf '\\001')" -k1.${PATH_COLUMN} "$d/unsorted" > "$d/manifest"
+got=$(sha256sum < "$d/manifest" | cut -c1-32)
+if [ "$got" != "$digest" ]; then echo "the release on the host does not match what was sent (manifest $got, expected $digest)" >&2; exit 3; fi
+echo "linked $(wc -l < "$d/link")"`;
+
+/** Ship the release into the host's incoming folder. */
 export async function transfer(
   host: Host,
-  srcDir: string,
-  files: string[],
-  destDir: string,
-  linkDests: string[],
-  log: CommandLog,
+  l: Layout,
+  release: { id: string; srcDir: string; manifest: Manifest },
+  state: HostState,
   onProgress?: (percent: number) => void,
 ): Promise<TransferStats> {
-  const t = host.rsyncTarget();
-  const argv = rsyncArgv({ srcDir, dest: `${t.prefix}${destDir}`, shell: t.shell, linkDests, compress: !!t.shell });
-  const r = await runProcess(host.name, argv, argv, {
-    input: files.join('\0'),
-    reject: false,
-    onLine: (line) => {
-      const m = /\s(\d{1,3})%\s/.exec(line);
-      if (m && onProgress) onProgress(Number(m[1]));
-    },
-  }, log);
-  if (r.exitCode !== 0) {
-    throw new SlipwayError(r.exitCode === 255 ? 'connection' : 'failure', `${host.name}: transfer failed (rsync exit code ${r.exitCode})`, {
-      details: tail(r.stderr.trim() || r.stdout.trim(), 15),
-      hint: `the previous release is still serving; check the connection and the free space on the host (df -h ${destDir}), then deploy again`,
+  const base = chooseBase(state);
+  const baseFile = base ? state.manifests[base]! : '';
+  const baseText = base ? await baseManifest(host, l, baseFile) : '';
+  const { send, drop } = diffManifests(parseManifest(baseText), release.manifest);
+
+  let bytesSent = 0;
+  const counted = new PassThrough();
+  counted.on('data', (chunk: Buffer) => (bytesSent += chunk.length));
+  const gzip = createGzip({ level: 6 });
+  const packing = pipeline(pack(release.srcDir, send, drop, onProgress), gzip, counted).then(
+    () => undefined,
+    (e: Error) => e,
+  );
+  const r = await host.run(sh(APPLY, l.appDir, release.id, base ?? '', baseFile, release.manifest.digest), { input: counted, reject: false });
+  const packError = await packing;
+  if (r.exitCode !== 0 || packError) {
+    const local = packError && !/premature close|EPIPE/i.test(packError.message) ? `reading the release here: ${packError.message}\n` : '';
+    throw new SlipwayError(r.exitCode === 255 ? 'connection' : 'failure', `${host.name}: transfer failed (exit code ${r.exitCode})`, {
+      details: `${local}${tail(r.stderr.trim() || r.stdout.trim(), 15)}`.trim(),
+      hint: `the previous release is still serving; check the connection and the free space on the host (df -h ${l.appDir}), then deploy again`,
     });
   }
-  return parseRsyncStats(r.stdout);
+  manifestStore.put(release.manifest.text);
+  return { bytesSent, filesSent: send.length, filesLinked: Number(/linked (\d+)/.exec(r.stdout)?.[1] ?? 0), base };
+}
+
+/** A manifest the host stores: from this machine's store when it has it, else read once from the host. */
+async function baseManifest(host: Host, l: Layout, file: string): Promise<string> {
+  const digest = file.slice(-32);
+  const known = manifestStore.get(digest);
+  if (known !== undefined) return known;
+  const r = await host.run(['cat', `${l.manifests}/${file}`]);
+  if (digestOf(r.stdout) !== digest) throw new SlipwayError('failure', `${host.name}: ${l.manifests}/${file} is damaged (its content does not match its digest)`, { hint: `remove it on the host; the next deploy then sends every file` });
+  manifestStore.put(r.stdout);
+  return r.stdout;
+}
+
+/** The tar stream: control files first, then each file to send, read as it goes. */
+function pack(srcDir: string, send: Entry[], drop: string[], onProgress?: (percent: number) => void): tar.Pack {
+  const p = tar.pack();
+  const total = send.reduce((n, e) => n + e.size, 0) || 1;
+  void (async () => {
+    try {
+      p.entry({ name: 'delta/drop', mode: 0o644 }, `\n${drop.map((d) => `${d}\n`).join('')}`);
+      p.entry({ name: 'delta/add', mode: 0o644 }, send.map((e) => `${e.hash} ${e.kind} ${e.path}\n`).join(''));
+      let done = 0;
+      let shown = -1;
+      for (const e of send) {
+        const abs = path.join(srcDir, e.path);
+        const name = `release/${e.path}`;
+        const mtime = new Date(e.mtimeMs);
+        if (e.kind === 'l') {
+          p.entry({ name, type: 'symlink', linkname: readlinkSync(abs), mtime });
+        } else {
+          const entry = p.entry({ name, size: e.size, mode: e.kind === 'x' ? 0o755 : 0o644, mtime });
+          await pipeline(createReadStream(abs), entry);
+        }
+        done += e.size;
+        const pct = Math.floor((done / total) * 100);
+        if (onProgress && pct !== shown) onProgress((shown = pct));
+      }
+      p.finalize();
+    } catch (e) {
+      p.destroy(e as Error);
+    }
+  })();
+  return p;
 }

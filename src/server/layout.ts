@@ -16,6 +16,7 @@ export function layout(appDir: string) {
     lock: path.posix.join(meta, 'lock'),
     history: path.posix.join(meta, 'history.jsonl'),
     incoming: path.posix.join(meta, 'incoming'),
+    manifests: path.posix.join(meta, 'manifests'),
     installCache: path.posix.join(meta, 'cache', 'install'),
     envFile: path.posix.join(meta, 'env'),
     bin: path.posix.join(meta, 'bin'),

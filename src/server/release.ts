@@ -4,20 +4,8 @@
 import type { Host } from '../transport/host.ts';
 import { sh, type Layout } from './layout.ts';
 
-// Empties incoming/ rather than removing it: it may be a mount point.
-const PREPARE = `set -e
-mkdir -p "$1"
-for d in "$1"/* "$1"/.[!.]*; do if [ -e "$d" ] || [ -L "$d" ]; then rm -rf "$d"; fi; done
-mkdir "$1/$2"`;
-
-/** Clear leftovers of interrupted deploys (we hold the lock) and make the incoming folder. */
-export async function prepareIncoming(host: Host, l: Layout, id: string): Promise<string> {
-  await host.run(sh(PREPARE, l.incoming, id));
-  return `${l.incoming}/${id}`;
-}
-
 const FINALIZE = `set -eu
-app=$1 id=$2; shift 2
+app=$1 id=$2 digest=$3; shift 3
 inc="$app/.slipway/incoming/$id"; kind=dir
 for p in "$@"; do
   if [ "$p" = "--files" ]; then kind=file; continue; fi
@@ -26,11 +14,14 @@ for p in "$@"; do
   fi
   rm -rf "$inc/$p"; mkdir -p "$(dirname "$inc/$p")"; ln -s "$app/shared/$p" "$inc/$p"
 done
-cat > "$inc/REVISION"
-mv -T "$inc" "$app/releases/$id"`;
+rm -f "$inc/REVISION"; cat > "$inc/REVISION"
+mv -f "$inc.delta/manifest" "$app/.slipway/manifests/$id.$digest"
+mv -T "$inc" "$app/releases/$id"
+rm -rf "$inc.delta"`;
 
-export async function finalizeRelease(host: Host, l: Layout, id: string, shared: { dirs: string[]; files: string[] }, revision: string): Promise<void> {
-  await host.run(sh(FINALIZE, l.appDir, id, ...shared.dirs, '--files', ...shared.files), { input: `${revision}\n` });
+/** Make the transferred release final: shared links, REVISION, its manifest stored, moved into releases/. */
+export async function finalizeRelease(host: Host, l: Layout, id: string, digest: string, shared: { dirs: string[]; files: string[] }, revision: string): Promise<void> {
+  await host.run(sh(FINALIZE, l.appDir, id, digest, ...shared.dirs, '--files', ...shared.files), { input: `${revision}\n` });
 }
 
 const INSTALL = `set -eu
@@ -146,8 +137,10 @@ export async function checkHealth(host: Host, h: HealthSpec, target: HealthTarge
   return { ok: r.exitCode === 0, report: r.stdout.trim() };
 }
 
-export async function removeReleases(host: Host, l: Layout, ids: string[]): Promise<void> {
-  if (ids.length) await host.run(['rm', '-rf', '--', ...ids.map((id) => l.release(id))]);
+/** Delete releases with their stored manifests. */
+export async function removeReleases(host: Host, l: Layout, ids: string[], manifests: Record<string, string>): Promise<void> {
+  const files = ids.flatMap((id) => (manifests[id] ? [`${l.manifests}/${manifests[id]}`] : []));
+  if (ids.length) await host.run(['rm', '-rf', '--', ...ids.map((id) => l.release(id)), ...files]);
 }
 
 const ENSURE_SHARED = `set -e

@@ -23,6 +23,8 @@ export interface HostState {
   slots: string[];
   releases: ReleaseInfo[];
   history: HistoryRecord[];
+  /** release id → its stored manifest's file name (`<id>.<digest>` in .slipway/manifests) */
+  manifests: Record<string, string>;
 }
 
 const READ = `cd "$1" 2>/dev/null && [ -d .slipway ] || exit ${NOT_SET_UP}
@@ -32,15 +34,22 @@ readlink slots/a slots/b 2>/dev/null || true
 echo ---
 ls -1 releases
 echo ---
+ls -1 .slipway/manifests 2>/dev/null || true
+echo ---
 cat .slipway/history.jsonl 2>/dev/null || true`;
 
 export async function readState(host: Host, l: Layout): Promise<HostState> {
   const r = await host.run(sh(READ, l.appDir), { reject: false });
   if (r.exitCode === NOT_SET_UP) throw notSetUp(host, l);
   if (r.exitCode !== 0) throw new Error(`${host.name}: could not read ${l.appDir}: ${r.stderr.trim()}`);
-  const [link = '', slots = '', list = '', hist = ''] = r.stdout.split('---\n');
+  const [link = '', slots = '', list = '', manifests = '', hist = ''] = r.stdout.split('---\n');
   const slotIds = slots.split('\n').filter(Boolean).map((t) => t.replace(/^.*\//, ''));
-  return buildState(link.trim(), list.split('\n').filter(Boolean), parseHistory(hist), slotIds);
+  const state = buildState(link.trim(), list.split('\n').filter(Boolean), parseHistory(hist), slotIds);
+  for (const f of manifests.split('\n')) {
+    const m = /^(.+)\.([0-9a-f]{32})$/.exec(f);
+    if (m) state.manifests[m[1]!] = f;
+  }
+  return state;
 }
 
 /** Pure: combine the current link, the release folders and the history. */
@@ -60,7 +69,7 @@ export function buildState(link: string, ids: string[], history: HistoryRecord[]
       time: started?.time,
     };
   });
-  return { current, slots, releases, history };
+  return { current, slots, releases, history, manifests: {} };
 }
 
 /** The release a plain rollback goes to: the newest kept release before the current one that did not fail. */

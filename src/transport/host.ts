@@ -1,9 +1,10 @@
 // A host runs argument arrays and receives files. Two kinds: ssh and local.
+import type { Readable } from 'node:stream';
 import type { Target } from '../config/load.ts';
 
 export interface RunOptions {
-  /** written to the command's stdin (how secrets travel: never in argv) */
-  input?: string;
+  /** written to the command's stdin (how secrets travel: never in argv); a stream for large payloads */
+  input?: string | Readable;
   /** a file streamed to the command's stdin (large payloads: image archives) */
   inputFile?: string;
   /** run as root: prefixed with `sudo -n` when the login user is not root */
@@ -29,8 +30,6 @@ export interface Host {
   run(argv: readonly string[], opts?: RunOptions): Promise<RunResult>;
   /** run with the terminal attached (logs -f, exec); resolves to the exit code */
   attach(argv: readonly string[], opts?: { tty?: boolean; sudo?: boolean }): Promise<number>;
-  /** rsync's destination prefix ("host:" or "") and remote-shell option */
-  rsyncTarget(): { shell?: string; prefix: string };
   close(): Promise<void>;
 }
 

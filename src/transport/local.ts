@@ -25,10 +25,6 @@ export class LocalHost implements Host {
     const r = await execa(argv[0]!, argv.slice(1), { stdio: 'inherit', reject: false });
     return r.exitCode ?? 1;
   }
-
-  rsyncTarget() {
-    return { prefix: '' };
-  }
 }
 
 /** Processes running now, so an interrupt can stop them. */

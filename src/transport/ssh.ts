@@ -104,11 +104,6 @@ export class SshHost implements Host {
     return sudo && this.loginUser !== 'root' ? ['sudo', '-n', '--', ...argv] : argv;
   }
 
-  rsyncTarget() {
-    const shell = renderArgv(['ssh', ...sshOptions(this.target, this.sshOpts), '-o', 'ControlMaster=no']);
-    return { shell, prefix: `${this.target.host}:` };
-  }
-
   async close(): Promise<void> {
     if (!this.connected) return;
     this.connected = false;

@@ -3,7 +3,6 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { resolveEnvironment, parseConfig } from '../../src/config/load.ts';
 import { renderArgv, shellQuote } from '../../src/errors.ts';
-import { parseRsyncStats, rsyncArgv } from '../../src/release/transfer.ts';
 import { supervisorRuntime } from '../../src/runtime/supervisor.ts';
 import { systemdRuntime } from '../../src/runtime/systemd.ts';
 import { envFileContent, healthArgv } from '../../src/server/release.ts';
@@ -28,17 +27,6 @@ describe('command building', () => {
   it('shellQuote leaves safe words alone and single-quotes the rest', () => {
     assert.deepEqual(['a/b.c', '', 'a b', "x'y", '$HOME', 'a;b'].map(shellQuote), ['a/b.c', "''", "'a b'", `'x'\\''y'`, "'$HOME'", "'a;b'"]);
     assert.equal(renderArgv(['rm', '-rf', '--', '/srv/a b']), "rm -rf -- '/srv/a b'");
-  });
-
-  it('rsync: file list from stdin, hard links from earlier releases, compression only over ssh', () => {
-    assert.deepEqual(rsyncArgv({ srcDir: '/apps/shop', dest: 'web1:/srv/shop/.slipway/incoming/R2', shell: 'ssh -p 2222', linkDests: ['/srv/shop/releases/R1'], compress: true }), [
-      'rsync', '-rlpt', '--files-from=-', '--from0', '--chmod=D0755,Fu+rw,Fgo+r,Fgo-w', '--info=progress2', '--stats', '--no-inc-recursive', '-z', '-e', 'ssh -p 2222', '--link-dest=/srv/shop/releases/R1', '/apps/shop/', 'web1:/srv/shop/.slipway/incoming/R2/',
-    ]);
-    assert.deepEqual(rsyncArgv({ srcDir: '/a/', dest: '/b', linkDests: [], compress: false }).slice(-2), ['/a/', '/b/']);
-  });
-
-  it('parses rsync --stats', () => {
-    assert.deepEqual(parseRsyncStats('Number of regular files transferred: 1\nTotal bytes sent: 1,234\n'), { bytesSent: 1234, filesTransferred: 1 });
   });
 
   it('health: an HTTP check on the host\'s loopback, or a command in the release', () => {

@@ -1,0 +1,110 @@
+// Release content: manifests, the hash cache, and the delta transfer applied by
+// the host's script (run here against a local folder: the same script, the
+// same tar stream, as over SSH).
+import assert from 'node:assert/strict';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, it } from 'node:test';
+import { diffManifests, hashFiles, manifestOf, parseManifest, type Entry } from '../../src/release/content.ts';
+import { chooseBase, transfer } from '../../src/release/transfer.ts';
+import { layout } from '../../src/server/layout.ts';
+import { buildState, readState } from '../../src/server/state.ts';
+import { LocalHost } from '../../src/transport/local.ts';
+
+const e = (p: string, hash: string, kind: Entry['kind'] = 'f'): Entry => ({ path: p, kind, hash: hash.padEnd(32, '0'), size: 1, mtimeMs: 0 });
+
+describe('release content', () => {
+  it('a manifest is sorted by path bytes, one fixed-width line per file', () => {
+    const m = manifestOf([e('b', 'b'), e('a/é', 'c', 'x'), e('a/z', 'd', 'l'), e('A', 'a')]);
+    assert.equal(m.text, `${'a'.padEnd(32, '0')} f A\n${'d'.padEnd(32, '0')} l a/z\n${'c'.padEnd(32, '0')} x a/é\n${'b'.padEnd(32, '0')} f b\n`);
+    assert.match(m.digest, /^[0-9a-f]{32}$/);
+    assert.deepEqual([...parseManifest(m.text).entries()][2], ['a/é', { hash: 'c'.padEnd(32, '0'), kind: 'x' }]);
+  });
+
+  it('the diff sends new and changed files (content or kind) and drops what goes or changes', () => {
+    const base = parseManifest(manifestOf([e('same', '1'), e('edited', '2'), e('gone', '3'), e('mode', '4')]).text);
+    const next = manifestOf([e('same', '1'), e('edited', '9'), e('mode', '4', 'x'), e('new', '5')]);
+    const d = diffManifests(base, next);
+    assert.deepEqual(d.send.map((x) => x.path), ['edited', 'mode', 'new']);
+    assert.deepEqual(d.drop.sort(), ['edited', 'gone', 'mode']);
+  });
+
+  it('hashes are cached by path, size, mtime and inode: an unchanged file is not read again', () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'slipway-hash-'));
+    const cache = path.join(dir, 'cache.json');
+    writeFileSync(path.join(dir, 'a.txt'), 'one');
+    const old = new Date(Date.now() - 60_000);
+    utimesSync(path.join(dir, 'a.txt'), old, old);
+    const first = hashFiles(dir, ['a.txt'], cache);
+    // same size and mtime, different bytes: the cache answers (the proof that the file was not read)
+    writeFileSync(path.join(dir, 'a.txt'), 'two');
+    utimesSync(path.join(dir, 'a.txt'), old, old);
+    assert.equal(hashFiles(dir, ['a.txt'], cache).entries[0]!.hash, first.entries[0]!.hash);
+    // a new mtime: hashed again
+    const later = new Date(Date.now() - 30_000);
+    utimesSync(path.join(dir, 'a.txt'), later, later);
+    assert.notEqual(hashFiles(dir, ['a.txt'], cache).entries[0]!.hash, first.entries[0]!.hash);
+    // files modified just now are never cached
+    writeFileSync(path.join(dir, 'b.txt'), 'fresh');
+    hashFiles(dir, ['a.txt', 'b.txt'], cache);
+    assert.deepEqual(Object.keys(JSON.parse(readFileSync(cache, 'utf8'))), ['a.txt']);
+  });
+
+  it('refuses file names a manifest line cannot hold', () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'slipway-hash-'));
+    writeFileSync(path.join(dir, 'a\nb'), '');
+    assert.throws(() => hashFiles(dir, ['a\nb']), /a\nb: file names with line breaks/);
+  });
+
+  it('the base is the current release when its manifest is stored, else the newest that has one', () => {
+    const st = buildState('releases/R2', ['R1', 'R2', 'R3'], []);
+    assert.equal(chooseBase({ ...st, manifests: { R1: 'R1.x', R2: 'R2.x' } }), 'R2');
+    assert.equal(chooseBase({ ...st, manifests: { R1: 'R1.x', R3: 'R3.x' } }), 'R3');
+    assert.equal(chooseBase({ ...st, manifests: {} }), undefined);
+  });
+});
+
+describe('delta transfer into a folder', () => {
+  it('sends only changed files, hard-links the rest from the base, and records the manifest', async () => {
+    const src = mkdtempSync(path.join(os.tmpdir(), 'slipway-src-'));
+    const app = path.join(mkdtempSync(path.join(os.tmpdir(), 'slipway-host-')), 'shop');
+    process.env.XDG_CACHE_HOME = mkdtempSync(path.join(os.tmpdir(), 'slipway-cache-'));
+    for (const d of ['releases', '.slipway']) mkdirSync(path.join(app, d), { recursive: true });
+    const l = layout(app);
+    const host = new LocalHost({ name: 'local', kind: 'local' }, () => undefined);
+    mkdirSync(path.join(src, 'lib/deep dir'), { recursive: true });
+    writeFileSync(path.join(src, 'server.js'), 'v1');
+    writeFileSync(path.join(src, 'lib/deep dir/a -x.js'), 'a'.repeat(10_000));
+    writeFileSync(path.join(src, 'run.sh'), '#!/bin/sh\n');
+    chmodSync(path.join(src, 'run.sh'), 0o755);
+    symlinkSync('lib/deep dir', path.join(src, 'link'));
+    writeFileSync(path.join(src, 'old.txt'), 'x');
+
+    const ship = async (id: string, files: string[]) => {
+      const manifest = hashFiles(src, files);
+      const stats = await transfer(host, l, { id, srcDir: src, manifest }, await readState(host, l));
+      // what finalize does with the transfer's result
+      mkdirSync(l.manifests, { recursive: true });
+      renameSync(`${l.incoming}/${id}.delta/manifest`, `${l.manifests}/${id}.${manifest.digest}`);
+      renameSync(`${l.incoming}/${id}`, l.release(id));
+      return { stats, manifest };
+    };
+    const first = await ship('R1', ['lib/deep dir/a -x.js', 'link', 'old.txt', 'run.sh', 'server.js']);
+    assert.deepEqual([first.stats.filesSent, first.stats.filesLinked, first.stats.base], [5, 0, undefined]);
+
+    writeFileSync(path.join(src, 'server.js'), 'v2');
+    const second = await ship('R2', ['lib/deep dir/a -x.js', 'link', 'run.sh', 'server.js']);
+    assert.deepEqual([second.stats.filesSent, second.stats.filesLinked, second.stats.base], [1, 3, 'R1']);
+    assert.ok(second.stats.bytesSent < 1000, `a one-file change sends ${second.stats.bytesSent} bytes`);
+    const r1 = l.release('R1');
+    const r2 = l.release('R2');
+    assert.equal(readFileSync(path.join(r2, 'server.js'), 'utf8'), 'v2');
+    assert.equal(readFileSync(path.join(r1, 'server.js'), 'utf8'), 'v1', 'the base release is untouched');
+    assert.equal(statSync(path.join(r2, 'lib/deep dir/a -x.js')).ino, statSync(path.join(r1, 'lib/deep dir/a -x.js')).ino, 'unchanged files are hard links');
+    assert.equal(statSync(path.join(r2, 'run.sh')).mode & 0o777, 0o755);
+    assert.equal(readFileSync(path.join(r2, 'link/a -x.js'), 'utf8').length, 10_000);
+    assert.deepEqual(readdirSync(r2).sort(), ['lib', 'link', 'run.sh', 'server.js']);
+    assert.equal(readFileSync(`${l.manifests}/R2.${second.manifest.digest}`, 'utf8'), second.manifest.text);
+  });
+});
