@@ -1,15 +1,21 @@
-// Bundles the CLI (dist/slipway.mjs) and the host-side supervisor (dist/supervisor.cjs).
-import { readFileSync } from 'node:fs';
+// Bundles the CLI (dist/slipway.mjs, with the engine in a chunk loaded when a
+// command runs) and the host-side supervisor (dist/supervisor.cjs).
+import { readFileSync, rmSync } from 'node:fs';
 import { build } from 'esbuild';
 
 const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
 const common = { bundle: true, platform: 'node', logLevel: 'warning', legalComments: 'none' };
+rmSync(new URL('../dist', import.meta.url), { recursive: true, force: true });
 await build({
   ...common,
-  entryPoints: ['src/cli/entry.ts'],
-  outfile: 'dist/slipway.mjs',
+  entryPoints: { slipway: 'src/cli/entry.ts' },
+  outdir: 'dist',
+  splitting: true,
+  chunkNames: 'chunks/[name]-[hash]',
+  outExtension: { '.js': '.mjs' },
   format: 'esm',
   target: 'node20',
+  minify: true,
   define: { SLIPWAY_VERSION: JSON.stringify(version) },
   banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
 });

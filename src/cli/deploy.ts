@@ -1,11 +1,8 @@
 // deploy, rollback, build
 import path from 'node:path';
 import { InvalidArgumentError } from 'commander';
-import { loadConfig, resolveEnvironment } from '../config/load.ts';
-import { deploy } from '../engine/deploy.ts';
-import { prepareRelease, writeArtifact } from '../engine/prepare.ts';
-import { rollback } from '../engine/rollback.ts';
 import { formatBytes } from '../output/reporter.ts';
+import { api } from './api.ts';
 import type { Cli } from './main.ts';
 import { statSync } from 'node:fs';
 
@@ -24,7 +21,7 @@ export function registerDeployCommands(cli: Cli): void {
     .option('--lock-wait <seconds>', 'wait this long for another deploy to finish', seconds)
     .action(async (env: string, o: { allowDirty: boolean; artifact?: string; lockWait?: number }) => {
       const reporter = cli.reporter();
-      const result = await deploy(cli.resolve(env), reporter, { allowDirty: o.allowDirty, artifact: o.artifact && path.resolve(o.artifact), lockWait: o.lockWait, command: cli.commandLine });
+      const result = await api().deploy(cli.resolve(env), reporter, { allowDirty: o.allowDirty, artifact: o.artifact && path.resolve(o.artifact), lockWait: o.lockWait, command: cli.commandLine });
       if (cli.globals().json) reporter.json({ ok: true, ...result });
     });
 
@@ -34,7 +31,7 @@ export function registerDeployCommands(cli: Cli): void {
     .option('--lock-wait <seconds>', 'wait this long for another deploy to finish', seconds)
     .action(async (env: string, id: string | undefined, o: { lockWait?: number }) => {
       const reporter = cli.reporter();
-      const result = await rollback(cli.resolve(env), reporter, { id, lockWait: o.lockWait, command: cli.commandLine });
+      const result = await api().rollback(cli.resolve(env), reporter, { id, lockWait: o.lockWait, command: cli.commandLine });
       if (cli.globals().json) reporter.json({ ok: true, ...result });
     });
 
@@ -46,13 +43,13 @@ export function registerDeployCommands(cli: Cli): void {
     .option('--allow-dirty', 'build from uncommitted changes', false)
     .action(async (o: { output?: string; env?: string; allowDirty: boolean }) => {
       const reporter = cli.reporter();
-      const loaded = loadConfig(cli.globals().config);
-      const cfg = resolveEnvironment(loaded, o.env ?? Object.keys(loaded.data.environments)[0]!);
-      const release = await prepareRelease(cfg, reporter, { allowDirty: o.allowDirty });
+      const loaded = api().loadConfig(cli.globals().config);
+      const cfg = api().resolveEnvironment(loaded, o.env ?? Object.keys(loaded.data.environments)[0]!);
+      const release = await api().prepareRelease(cfg, reporter, { allowDirty: o.allowDirty });
       let artifact: { file: string; sha256: string } | undefined;
       if (o.output) {
         artifact = await reporter.step('Write artifact', async (c) => {
-          const a = await writeArtifact(release, cfg, o.output!);
+          const a = await api().writeArtifact(release, cfg, o.output!);
           c.done(`${path.basename(a.file)}, ${formatBytes(statSync(a.file).size)}`);
           return a;
         });

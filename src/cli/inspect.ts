@@ -1,19 +1,16 @@
 // releases, history, status, logs, exec, lock, prune
 import { Option } from 'commander';
 import type { ResolvedConfig } from '../config/load.ts';
-import { eachHost, withSession, type Session } from '../engine/session.ts';
-import { prune } from '../engine/prune.ts';
-import { maintenance, restart, stop } from '../engine/control.ts';
+import type { Session } from '../engine/session.ts';
 import { SlipwayError } from '../errors.ts';
-import { isProxied, liveSlot } from '../proxy/caddy.ts';
-import { describeHolder, forceReleaseLock, isStale, readLock } from '../server/lock.ts';
-import { readState, type ReleaseInfo } from '../server/state.ts';
+import type { ReleaseInfo } from '../server/state.ts';
 import type { Host } from '../transport/host.ts';
+import { api } from './api.ts';
 import type { Cli } from './main.ts';
 
 /** Read-only commands connect without a step line. */
 function quietly<T>(cli: Cli, cfg: ResolvedConfig, fn: (s: Session) => Promise<T>): Promise<T> {
-  return withSession(cfg, cli.reporter(), fn, { connectStep: false });
+  return api().withSession(cfg, cli.reporter(), fn, { connectStep: false });
 }
 
 function prefix(hosts: Host[], h: Host): string {
@@ -34,7 +31,7 @@ export function registerInspectCommands(cli: Cli): void {
     .description('kept releases: id, status, git sha and subject, who, when; * marks the current one')
     .action((env: string) =>
       quietly(cli, cli.resolve(env), async (s) => {
-        const states = await eachHost(s.hosts, (h) => readState(h, s.layout));
+        const states = await api().eachHost(s.hosts, (h) => api().readState(h, s.layout));
         if (cli.globals().json) return cli.reporter().json(Object.fromEntries(s.hosts.map((h, i) => [h.name, { current: states[i]!.current, releases: states[i]!.releases }])));
         s.hosts.forEach((h, i) => process.stdout.write(`${s.hosts.length > 1 ? `${h.name}:\n` : ''}${releasesTable(states[i]!.releases)}\n`));
       }),
@@ -45,7 +42,7 @@ export function registerInspectCommands(cli: Cli): void {
     .option('-n, --lines <n>', 'last N events', (v) => Number(v), 20)
     .action((env: string, o: { lines: number }) =>
       quietly(cli, cli.resolve(env), async (s) => {
-        const states = await eachHost(s.hosts, (h) => readState(h, s.layout));
+        const states = await api().eachHost(s.hosts, (h) => api().readState(h, s.layout));
         const events = states.flatMap((st) => st.history).sort((a, b) => a.time.localeCompare(b.time)).slice(-o.lines);
         if (cli.globals().json) return cli.reporter().json(events);
         for (const e of events) {
@@ -60,10 +57,10 @@ export function registerInspectCommands(cli: Cli): void {
     .description('what runs on each host: state, pid, release, restarts, lock')
     .action((env: string) =>
       quietly(cli, cli.resolve(env), async (s) => {
-        const perHost = await eachHost(s.hosts, async (h) => {
+        const perHost = await api().eachHost(s.hosts, async (h) => {
           // with Caddy down the slots are still worth showing; which one is live is then unknown
-          const live = isProxied(s.cfg) && s.cfg.runtime !== 'static' ? await liveSlot(h, s.cfg).catch((e: Error) => void cli.reporter().warn(e.message)) : undefined;
-          const lock = await readLock(h, s.layout);
+          const live = api().isProxied(s.cfg) && s.cfg.runtime !== 'static' ? await api().liveSlot(h, s.cfg).catch((e: Error) => void cli.reporter().warn(e.message)) : undefined;
+          const lock = await api().readLock(h, s.layout);
           return (await s.runtime.status(h, s.cfg)).map((st) => ({ host: h.name, ...st, ...(st.slot ? { live: st.slot === live } : {}), lock }));
         });
         const rows = perHost.flat();
@@ -73,7 +70,7 @@ export function registerInspectCommands(cli: Cli): void {
           process.stdout.write(`${name}: ${r.state}${r.pid ? `, pid ${r.pid}` : ''}${r.release ? `, release ${r.release}` : ''}${r.restarts !== undefined ? `, ${r.restarts} restart(s)` : ''}${r.since ? `, since ${r.since}` : ''}\n`);
           if (r.detail) process.stdout.write(`  ${r.detail}\n`);
         }
-        for (const h of perHost) if (h[0]?.lock) process.stdout.write(`${h[0].host}: locked by ${describeHolder(h[0].lock)}\n`);
+        for (const h of perHost) if (h[0]?.lock) process.stdout.write(`${h[0].host}: locked by ${api().describeHolder(h[0].lock)}\n`);
       }),
     );
 
@@ -89,7 +86,7 @@ export function registerInspectCommands(cli: Cli): void {
           process.exitCode = await s.hosts[0]!.attach(argv, { sudo });
           return;
         }
-        await eachHost(s.hosts, (h) => h.run(argv, { sudo, onLine: (line) => process.stdout.write(`${prefix(s.hosts, h)}${line}\n`) }));
+        await api().eachHost(s.hosts, (h) => h.run(argv, { sudo, onLine: (line) => process.stdout.write(`${prefix(s.hosts, h)}${line}\n`) }));
       }),
     );
 
@@ -102,7 +99,7 @@ export function registerInspectCommands(cli: Cli): void {
       quietly(cli, cli.resolve(env), async (s) => {
         const o = { tty: opts.interactive || opts.tty };
         const line = command.join(' ');
-        const codes = await eachHost(s.hosts.slice(0, o.tty ? 1 : undefined), async (h) => {
+        const codes = await api().eachHost(s.hosts.slice(0, o.tty ? 1 : undefined), async (h) => {
           const { argv, sudo } = s.runtime.execArgv(s.cfg, line, { cwd: s.layout.current, tty: o.tty });
           if (s.hosts.length === 1) return h.attach(argv, { tty: o.tty, sudo });
           const r = await h.run(argv, { sudo, reject: false, onLine: (l) => process.stdout.write(`${prefix(s.hosts, h)}${l}\n`) });
@@ -118,10 +115,10 @@ export function registerInspectCommands(cli: Cli): void {
     .description('who holds the lock, if anyone')
     .action((env: string) =>
       quietly(cli, cli.resolve(env), async (s) => {
-        const held = await eachHost(s.hosts, async (h) => ({ host: h.name, lock: await readLock(h, s.layout) }));
+        const held = await api().eachHost(s.hosts, async (h) => ({ host: h.name, lock: await api().readLock(h, s.layout) }));
         if (cli.globals().json) return cli.reporter().json(held);
         for (const { host, lock: info } of held) {
-          process.stdout.write(`${host}: ${info ? `locked by ${describeHolder(info)}${isStale(info) ? ' — STALE: that process is gone; clear it with `slipway lock release`' : ''}` : 'unlocked'}\n`);
+          process.stdout.write(`${host}: ${info ? `locked by ${api().describeHolder(info)}${api().isStale(info) ? ' — STALE: that process is gone; clear it with `slipway lock release`' : ''}` : 'unlocked'}\n`);
         }
       }),
     );
@@ -130,11 +127,11 @@ export function registerInspectCommands(cli: Cli): void {
     .description('remove the lock (after checking that no deploy is running)')
     .action((env: string) =>
       quietly(cli, cli.resolve(env), async (s) => {
-        await eachHost(s.hosts, async (h) => {
-          const info = await readLock(h, s.layout);
+        await api().eachHost(s.hosts, async (h) => {
+          const info = await api().readLock(h, s.layout);
           if (!info) return cli.reporter().info(`${h.name}: not locked`);
-          await forceReleaseLock(h, s.layout);
-          cli.reporter().info(`${h.name}: released the lock held by ${describeHolder(info)}`);
+          await api().forceReleaseLock(h, s.layout);
+          cli.reporter().info(`${h.name}: released the lock held by ${api().describeHolder(info)}`);
         });
       }),
     );
@@ -142,13 +139,13 @@ export function registerInspectCommands(cli: Cli): void {
   p.command('restart <env>')
     .description('restart the current release and check its health (behind the proxy: with no dropped request)')
     .action(async (env: string) => {
-      await withSession(cli.resolve(env), cli.reporter(), (s) => restart(s, cli.commandLine));
+      await api().withSession(cli.resolve(env), cli.reporter(), (s) => api().restart(s, cli.commandLine));
     });
 
   p.command('stop <env>')
     .description('stop the app on every host (`restart` or the next deploy starts it again)')
     .action(async (env: string) => {
-      await withSession(cli.resolve(env), cli.reporter(), (s) => stop(s, cli.commandLine));
+      await api().withSession(cli.resolve(env), cli.reporter(), (s) => api().stop(s, cli.commandLine));
     });
 
   p.command('maintenance <env> <state>')
@@ -156,14 +153,14 @@ export function registerInspectCommands(cli: Cli): void {
     .option('-m, --message <text>', 'text of the maintenance page', 'We are doing some maintenance and will be back shortly.')
     .action(async (env: string, state: string, o: { message: string }) => {
       if (state !== 'on' && state !== 'off') throw new SlipwayError('config', `maintenance: expected "on" or "off", got "${state}"`);
-      await withSession(cli.resolve(env), cli.reporter(), (s) => maintenance(s, state === 'on', o.message, cli.commandLine));
+      await api().withSession(cli.resolve(env), cli.reporter(), (s) => api().maintenance(s, state === 'on', o.message, cli.commandLine));
     });
 
   p.command('prune <env>')
     .description('delete releases beyond keep_releases (never the current one or the one before it)')
     .action((env: string) =>
-      withSession(cli.resolve(env), cli.reporter(), async (s) => {
-        const removed = await prune(s);
+      api().withSession(cli.resolve(env), cli.reporter(), async (s) => {
+        const removed = await api().prune(s);
         if (cli.globals().json) cli.reporter().json(removed);
       }),
     );

@@ -1,8 +1,9 @@
 // The command line: parse, call the engine, render. No deploy logic here.
 import { Command, CommanderError, Option } from 'commander';
-import { loadConfig, resolveEnvironment, type ResolvedConfig } from '../config/load.ts';
+import type { ResolvedConfig } from '../config/load.ts';
 import { SlipwayError } from '../errors.ts';
 import { Reporter } from '../output/reporter.ts';
+import { api, loadApi } from './api.ts';
 import { registerDeployCommands } from './deploy.ts';
 import { registerInspectCommands } from './inspect.ts';
 import { registerSetupCommands } from './setup.ts';
@@ -34,17 +35,15 @@ export async function main(argv: string[]): Promise<number> {
     .option('-v, --verbose', 'show every command run on every host', false)
     .option('-q, --quiet', 'print only errors and results', false)
     .showHelpAfterError()
-    .exitOverride();
+    .exitOverride()
+    .hook('preAction', loadApi);
   let reporter: Reporter | undefined;
   const cli: Cli = {
     program,
     commandLine: ['slipway', ...argv].join(' '),
     globals: () => program.opts<GlobalOptions>(),
     reporter: () => (reporter ??= new Reporter(program.opts<GlobalOptions>())),
-    resolve: (env) => {
-      const cfg = resolveEnvironment(loadConfig(program.opts<GlobalOptions>().config), env);
-      return cfg;
-    },
+    resolve: (env) => api().resolveEnvironment(api().loadConfig(program.opts<GlobalOptions>().config), env),
   };
   registerSetupCommands(cli);
   registerDeployCommands(cli);

@@ -1,11 +1,9 @@
 // init, setup, config
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { stringify } from 'yaml';
-import { loadConfig, resolveEnvironment, type ResolvedConfig } from '../config/load.ts';
-import { jsonSchema } from '../config/schema.ts';
-import { setup } from '../engine/setup.ts';
+import type { ResolvedConfig } from '../config/load.ts';
 import { SlipwayError } from '../errors.ts';
+import { api } from './api.ts';
 import type { Cli } from './main.ts';
 
 export function registerSetupCommands(cli: Cli): void {
@@ -24,7 +22,7 @@ export function registerSetupCommands(cli: Cli): void {
     .command('setup <env>')
     .description('bootstrap the hosts: packages, service user, folders, unit or supervisor (idempotent)')
     .action(async (env: string) => {
-      const result = await setup(cli.resolve(env), cli.reporter());
+      const result = await api().setup(cli.resolve(env), cli.reporter());
       if (cli.globals().json) cli.reporter().json({ ok: true, hosts: result });
     });
 
@@ -34,13 +32,13 @@ export function registerSetupCommands(cli: Cli): void {
     .option('--schema', 'print the JSON Schema of slipway.yml', false)
     .action((env: string | undefined, o: { schema: boolean }) => {
       if (o.schema) {
-        process.stdout.write(`${JSON.stringify(jsonSchema(), null, 2)}\n`);
+        process.stdout.write(`${JSON.stringify(api().jsonSchema(), null, 2)}\n`);
         return;
       }
-      const loaded = loadConfig(cli.globals().config);
+      const loaded = api().loadConfig(cli.globals().config);
       const names = env ? [env] : Object.keys(loaded.data.environments);
-      const merged = Object.fromEntries(names.map((n) => [n, redacted(resolveEnvironment(loaded, n))]));
-      process.stdout.write(cli.globals().json ? `${JSON.stringify(merged, null, 2)}\n` : stringify(merged));
+      const merged = Object.fromEntries(names.map((n) => [n, redacted(api().resolveEnvironment(loaded, n))]));
+      process.stdout.write(cli.globals().json ? `${JSON.stringify(merged, null, 2)}\n` : api().stringify(merged));
     });
 }
 

@@ -56,7 +56,7 @@ const settingsShape = {
       status: z.number().int().min(100).max(599).default(200).describe('Expected HTTP status.'),
       command: command.optional().describe('Instead of HTTP: a command run in the release on the host that must exit 0.'),
       timeout: seconds.default(30).describe('Seconds the check may take to pass before the release is rolled back.'),
-      interval: seconds.default(0.5).describe('Seconds between attempts.'),
+      interval: seconds.default(0.5).describe('Seconds between attempts, after ten quick ones 50 ms apart.'),
       request_timeout: seconds.default(5).describe('Seconds one HTTP attempt may take.'),
     })
     .default({ path: '/', status: 200, timeout: 30, interval: 0.5, request_timeout: 5 })

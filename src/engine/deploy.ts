@@ -56,13 +56,16 @@ export async function deploy(cfg: ResolvedConfig, reporter: Reporter, opts: Depl
   const began = Date.now();
   const env = appEnvironment(cfg);
   reporter.addSecrets(env.secretValues);
-  const release = opts.artifact
-    ? await reporter.step('Verify and unpack artifact', () => openArtifact(cfg, opts.artifact!))
-    : await prepareRelease(cfg, reporter, { allowDirty: opts.allowDirty });
+  let release: PreparedRelease | undefined;
+  const prepare = async () => {
+    release = opts.artifact
+      ? await reporter.step('Verify and unpack artifact', () => openArtifact(cfg, opts.artifact!))
+      : await prepareRelease(cfg, reporter, { allowDirty: opts.allowDirty });
+  };
   try {
-    return await withSession(cfg, reporter, (s) => deployRelease(s, release, env.vars, opts, began));
+    return await withSession(cfg, reporter, (s) => deployRelease(s, release!, env.vars, opts, began), { meanwhile: prepare });
   } finally {
-    release.cleanup();
+    release?.cleanup();
   }
 }
 

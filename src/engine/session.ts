@@ -34,7 +34,17 @@ export async function eachHost<T>(hosts: Host[], fn: (host: Host, index: number)
   return results.map((r) => (r as PromiseFulfilledResult<T>).value);
 }
 
-export async function withSession<T>(cfg: ResolvedConfig, reporter: Reporter, fn: (s: Session) => Promise<T>, opts: { connectStep?: boolean } = {}): Promise<T> {
+/**
+ * Connect to the config's hosts, run fn, and close the connections on every
+ * path. `meanwhile` runs local work (building the release) while the
+ * connections are being made.
+ */
+export async function withSession<T>(
+  cfg: ResolvedConfig,
+  reporter: Reporter,
+  fn: (s: Session) => Promise<T>,
+  opts: { connectStep?: boolean; meanwhile?: () => Promise<void> } = {},
+): Promise<T> {
   const hosts = makeHosts(cfg, reporter);
   let signal: NodeJS.Signals | undefined;
   const onSignal = (sig: NodeJS.Signals) => {
@@ -56,16 +66,22 @@ export async function withSession<T>(cfg: ResolvedConfig, reporter: Reporter, fn
       if (signal) throw new SlipwayError('interrupted', `interrupted by ${signal}`);
     },
   };
+  const connecting = Promise.allSettled(hosts.map((h) => h.connect()));
   try {
-    const connect = () => eachHost(hosts, (h) => h.connect());
-    if (opts.connectStep === false) await connect();
-    else await reporter.step(`Connect to ${hosts.map((h) => h.name).join(', ')}`, connect);
+    await opts.meanwhile?.();
+    const connected = async () => {
+      const failed = (await connecting).find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (failed) throw failed.reason;
+    };
+    if (opts.connectStep === false) await connected();
+    else await reporter.step(`Connect to ${hosts.map((h) => h.name).join(', ')}`, connected);
     return await fn(session);
   } catch (e) {
     // killing the running commands makes them fail or lose their connection: that is the interrupt
     if (signal && !(e instanceof SlipwayError && e.kind !== 'failure' && e.kind !== 'connection')) throw new SlipwayError('interrupted', `interrupted by ${signal}`, { cause: e });
     throw e;
   } finally {
+    await connecting; // a connection still being made is closed too, not left behind
     await Promise.all(hosts.map((h) => h.close().catch(() => undefined)));
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);

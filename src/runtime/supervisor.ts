@@ -10,10 +10,10 @@ import { layout, sh } from '../server/layout.ts';
 import { SLOTS, slotPort } from '../proxy/caddy-config.ts';
 import { instances, type Runtime, type RuntimeStatus } from './runtime.ts';
 
-/** The bundled daemon, next to the bundled CLI in dist/. */
+/** The bundled daemon in dist/: beside the CLI's chunk (dist/chunks/), or found from the sources (src/runtime/). */
 export function supervisorBundle(): string {
   const here = path.dirname(fileURLToPath(import.meta.url));
-  for (const candidate of [path.join(here, 'supervisor.cjs'), path.join(here, '../../dist/supervisor.cjs')]) {
+  for (const candidate of [path.join(here, '../supervisor.cjs'), path.join(here, '../../dist/supervisor.cjs')]) {
     try {
       return readFileSync(candidate, 'utf8');
     } catch {

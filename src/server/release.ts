@@ -85,6 +85,8 @@ export function envFileContent(vars: Record<string, string>): string {
     .join('');
 }
 
+// Both checks poll every 50 ms for the first ten attempts (an app is usually up
+// within half a second), then every `interval`.
 // $6 (optional) host:port:address for curl --resolve, to reach a domain on this host
 const HTTP_CHECK = `url=$1 expect=$2 total=$3 interval=$4 each=$5 resolve=$6
 body=$(mktemp); end=$(( $(date +%s) + total )); n=0
@@ -96,7 +98,7 @@ while :; do
     [ "$code" = 000 ] && code="no response (connection refused or timed out)"
     echo "last answer: $code after $n attempt(s)"; head -c 2000 "$body"; rm -f "$body"; exit 1
   fi
-  sleep "$interval"
+  if [ $n -lt 10 ]; then sleep 0.05; else sleep "$interval"; fi
 done`;
 
 const COMMAND_CHECK = `dir=$1 cmd=$2 total=$3 interval=$4 port=$5
@@ -105,7 +107,7 @@ while :; do
   n=$((n+1))
   if out=$(PORT=$port sh -c "$cmd" 2>&1); then echo "command passed after $n attempt(s)"; exit 0; fi
   if [ "$(date +%s)" -ge "$end" ]; then echo "command failed after $n attempt(s); last output:"; printf '%s\\n' "$out" | tail -n 20; exit 1; fi
-  sleep "$interval"
+  if [ $n -lt 10 ]; then sleep 0.05; else sleep "$interval"; fi
 done`;
 
 export interface HealthSpec {

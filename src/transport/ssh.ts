@@ -60,6 +60,8 @@ export class SshHost implements Host {
     const errFile = path.join(errDir, 'stderr');
     const argv = ['ssh', ...sshOptions(this.target, this.sshOpts), '-o', 'ControlMaster=yes', '-o', 'ControlPersist=300', '-o', 'ConnectTimeout=15', '-f', '-N', '--', this.target.host!];
     this.log(this.name, argv);
+    // the login user is what ssh resolves from its config: asked locally while the connection is made
+    const resolving = resolveSshConfig(this.target, this.opts.configFile);
     try {
       // The backgrounded master keeps stderr open: send it to a file, not a pipe.
       const r = await execa(argv[0]!, argv.slice(1), { stdin: 'ignore', stdout: 'ignore', stderr: { file: errFile }, reject: false });
@@ -71,8 +73,7 @@ export class SshHost implements Host {
       rmSync(errDir, { recursive: true, force: true });
     }
     this.connected = true;
-    const who = await this.run(['id', '-un']);
-    this.loginUser = who.stdout.trim();
+    this.loginUser = (await resolving).user;
   }
 
   async run(argv: readonly string[], opts: RunOptions = {}): Promise<RunResult> {

@@ -64,7 +64,7 @@ export function bootHost(name: string, sshPort: number, opts: BootOptions = {}):
     env: { ...process.env, ...(opts.layer ? { TESTHOST_LAYER: opts.layer.name } : {}) },
   });
   const hostKey = testhost('exec', name, 'cat', '/etc/ssh/ssh_host_ed25519_key.pub').trim().split(/\s+/).slice(0, 2).join(' ');
-  writeFileSync(path.join(dir, 'known_hosts'), `[${address}]:${sshPort} ${hostKey}\n`);
+  writeFileSync(path.join(dir, 'known_hosts'), `${sshPort === 22 ? address : `[${address}]:${sshPort}`} ${hostKey}\n`);
   const sshConfig = path.join(dir, 'ssh_config');
   writeFileSync(
     sshConfig,

@@ -1,0 +1,15 @@
+// Everything commands run, in one module loaded when a command is about to run
+// (see api.ts): `slipway --version` and `--help` parse none of it.
+export { stringify } from 'yaml';
+export { loadConfig, resolveEnvironment } from '../config/load.ts';
+export { jsonSchema } from '../config/schema.ts';
+export { maintenance, restart, stop } from '../engine/control.ts';
+export { deploy } from '../engine/deploy.ts';
+export { prepareRelease, writeArtifact } from '../engine/prepare.ts';
+export { prune } from '../engine/prune.ts';
+export { rollback } from '../engine/rollback.ts';
+export { eachHost, withSession } from '../engine/session.ts';
+export { setup } from '../engine/setup.ts';
+export { isProxied, liveSlot } from '../proxy/caddy.ts';
+export { describeHolder, forceReleaseLock, isStale, readLock } from '../server/lock.ts';
+export { readState } from '../server/state.ts';
