@@ -102,12 +102,12 @@ async function deployLocked(s: Session, lock: LockInfo, release: PreparedRelease
         throw new SlipwayError('failure', `${h.name}: release ${release.id} is already on the host`, { hint: `to make it live again: slipway rollback ${cfg.environment} ${release.id}` });
       }
       states.set(h, state);
-      await record(h, 'started');
     });
     s.checkInterrupted();
 
     await reporter.step(`Transfer ${release.files.length} files`, async (c) => {
-      const stats = await eachHost(hosts, (h) => transfer(h, l, release, states.get(h)!, (pct) => c.progress(`${pct}%`)));
+      // the transfer writes only into incoming/: recording the start can go alongside
+      const stats = await eachHost(hosts, async (h) => (await Promise.all([transfer(h, l, release, states.get(h)!, (pct) => c.progress(`${pct}%`)), record(h, 'started')]))[0]);
       bytesSent = stats.reduce((n, t) => n + t.bytesSent, 0);
       c.done(`${stats.reduce((n, t) => n + t.filesSent, 0)} changed, ${formatBytes(bytesSent)} sent`);
     });
@@ -116,11 +116,13 @@ async function deployLocked(s: Session, lock: LockInfo, release: PreparedRelease
     await reporter.step('Finalize release', () =>
       eachHost(hosts, async (h) => {
         const owner = cfg.runtime === 'systemd' ? cfg.user : undefined;
-        await ensureSharedDirs(h, l, cfg.shared.dirs, owner);
-        await finalizeRelease(h, l, release.id, release.manifest.digest, cfg.shared, release.sha ?? release.id);
-        await writeEnvFile(h, l.envFile, envFileContent(envVars), owner);
-        if (cfg.runtime === 'docker') await writeEnvFile(h, dockerEnvFile(cfg), dockerEnvContent(envVars), 'root');
-        await s.runtime.configure(h, cfg);
+        // independent of each other: one round trip's time instead of four
+        await Promise.all([
+          ensureSharedDirs(h, l, cfg.shared.dirs, owner).then(() => finalizeRelease(h, l, release.id, release.manifest.digest, cfg.shared, release.sha ?? release.id)),
+          writeEnvFile(h, l.envFile, envFileContent(envVars), owner),
+          cfg.runtime === 'docker' && writeEnvFile(h, dockerEnvFile(cfg), dockerEnvContent(envVars), 'root'),
+          s.runtime.configure(h, cfg),
+        ]);
       }),
     );
     s.checkInterrupted();
@@ -142,10 +144,8 @@ async function deployLocked(s: Session, lock: LockInfo, release: PreparedRelease
       }),
     );
     await runHooks(s, 'after_activate', release, states);
-    await eachHost(hosts, (h) => record(h, 'succeeded', { duration_ms: Date.now() - began }));
-    activated.clear();
-
-    await prune(s, { quiet: true });
+    // pruning never touches the current release or the ones before it: it needs no wait for the record
+    await Promise.all([eachHost(hosts, (h) => record(h, 'succeeded', { duration_ms: Date.now() - began })).then(() => activated.clear()), prune(s, { quiet: true })]);
     reporter.info(`Release ${release.id} is live on ${hosts.map((h) => h.name).join(', ')} (${((Date.now() - began) / 1000).toFixed(2)}s)`);
     return {
       release: release.id,

@@ -34,6 +34,14 @@ export async function prepareRelease(cfg: ResolvedConfig, reporter: Reporter, op
   // A local target's folder inside the app folder is slipway's own output: never part of a release.
   const own = path.relative(cfg.dir, cfg.root);
   const ownExclude = cfg.targets[0]?.kind === 'local' && own && !own.startsWith('..') && !path.isAbsolute(own) ? [own] : [];
+  const select = async () => {
+    const f = await selectFiles(cfg.dir, { include: cfg.include, exclude: [...cfg.exclude, ...ownExclude.map((d) => `${d}/**`), ...sharedPaths(cfg)] });
+    if (f.length === 0) throw new SlipwayError('config', `${cfg.file}: include/exclude select no files in ${cfg.dir}`);
+    return { files: f, manifest: hashFiles(cfg.dir, f, hashCacheFile(cfg.dir)) };
+  };
+  // with no build commands the files are final already: select them while git is asked
+  const selecting = cfg.build.length ? undefined : select();
+  selecting?.catch(() => undefined);
   const git = await gitInfo(cfg.dir, ownExclude);
   if (git?.dirty && !opts.allowDirty) {
     const list = git.changes.slice(0, 10).map((c) => `  ${c}`).join('\n');
@@ -51,11 +59,9 @@ export async function prepareRelease(cfg: ResolvedConfig, reporter: Reporter, op
     });
   }
   const { files, manifest } = await reporter.step('Select files', async (c) => {
-    const f = await selectFiles(cfg.dir, { include: cfg.include, exclude: [...cfg.exclude, ...ownExclude.map((d) => `${d}/**`), ...sharedPaths(cfg)] });
-    if (f.length === 0) throw new SlipwayError('config', `${cfg.file}: include/exclude select no files in ${cfg.dir}`);
-    const m = hashFiles(cfg.dir, f, hashCacheFile(cfg.dir));
-    c.done(`${f.length} files`);
-    return { files: f, manifest: m };
+    const r = await (selecting ?? select());
+    c.done(`${r.files.length} files`);
+    return r;
   });
   return {
     id: releaseId(new Date(), git?.sha, !!git?.dirty),

@@ -11,11 +11,12 @@ export interface GitInfo {
 
 /** `ignore`: folders (relative to dir) whose changes do not make the tree dirty. */
 export async function gitInfo(dir: string, ignore: string[] = []): Promise<GitInfo | undefined> {
-  const inside = await execa('git', ['rev-parse', '--is-inside-work-tree'], { cwd: dir, reject: false });
-  if (inside.exitCode !== 0) return undefined;
-  const head = await execa('git', ['log', '-1', '--format=%H%n%s'], { cwd: dir, reject: false });
+  const [status, head] = await Promise.all([
+    execa('git', ['status', '--porcelain', '-z', '--untracked-files=normal'], { cwd: dir, reject: false }),
+    execa('git', ['log', '-1', '--format=%H%n%s'], { cwd: dir, reject: false }),
+  ]);
+  if (status.exitCode !== 0) return undefined; // not a git repository
   const [sha = '', subject = ''] = head.exitCode === 0 ? head.stdout.split('\n') : [];
-  const status = await execa('git', ['status', '--porcelain', '-z', '--untracked-files=normal'], { cwd: dir });
   const changes = status.stdout
     .split('\0')
     .filter(Boolean)

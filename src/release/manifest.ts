@@ -32,10 +32,12 @@ export function filterPaths(candidates: Iterable<string>, rules: ManifestRules):
 }
 
 async function listNotIgnored(dir: string): Promise<string[]> {
-  const git = await execa('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], { cwd: dir, reject: false });
+  const [git, deleted] = await Promise.all([
+    execa('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], { cwd: dir, reject: false }),
+    execa('git', ['ls-files', '-z', '--deleted'], { cwd: dir, reject: false }),
+  ]);
   if (git.exitCode === 0) {
     // --cached also lists tracked files deleted from the work tree: drop those.
-    const deleted = await execa('git', ['ls-files', '-z', '--deleted'], { cwd: dir });
     const gone = new Set(deleted.stdout.split('\0'));
     return git.stdout.split('\0').filter((p) => p && !gone.has(p));
   }

@@ -53,7 +53,9 @@ export LC_ALL=C
 if [ -n "$base" ]; then
   keep() { awk -v c=${PATH_COLUMN} 'NR == FNR { drop[$0] = 1; next } !(substr($0, c) in drop)' "$d/delta/drop" "$app/.slipway/manifests/$bm"; }
   keep | cut -c${PATH_COLUMN}- > "$d/link"
-  (cd "$app/releases/$base" && xargs -r -d '\\n' cp -Pl --parents -t "$inc" -- < "$d/link")
+  # folders first, then two linkers in parallel (so no two race to make a folder)
+  sed -n 's|/[^/]*$||p' "$d/link" | uniq | sed "s|^|$inc/|" | xargs -r -d '\\n' mkdir -p --
+  (cd "$app/releases/$base" && xargs -r -d '\\n' -P 2 -n 1000 cp -Pl --parents -t "$inc" -- < "$d/link")
   keep | cat - "$d/delta/add" > "$d/unsorted"
 else
   cp "$d/delta/add" "$d/unsorted"

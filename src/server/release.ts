@@ -139,10 +139,18 @@ export async function checkHealth(host: Host, h: HealthSpec, target: HealthTarge
   return { ok: r.exitCode === 0, report: r.stdout.trim() };
 }
 
+// $1 trash folder (new, unique); the rest: what to delete. Renamed into the trash at
+// once, deleted in the background: pruning a large release costs a rename.
+const REMOVE = `set -e
+t=$1; shift
+mkdir -p "$t"
+n=0; for p; do if [ -e "$p" ] || [ -L "$p" ]; then n=$((n+1)); mv -f "$p" "$t/$n"; fi; done
+setsid sh -c 'rm -rf "$1"/*' sh "$(dirname "$t")" >/dev/null 2>&1 </dev/null &`;
+
 /** Delete releases with their stored manifests. */
 export async function removeReleases(host: Host, l: Layout, ids: string[], manifests: Record<string, string>): Promise<void> {
   const files = ids.flatMap((id) => (manifests[id] ? [`${l.manifests}/${manifests[id]}`] : []));
-  if (ids.length) await host.run(['rm', '-rf', '--', ...ids.map((id) => l.release(id)), ...files]);
+  if (ids.length) await host.run(sh(REMOVE, `${l.meta}/trash/${Date.now()}`, ...ids.map((id) => l.release(id)), ...files));
 }
 
 const ENSURE_SHARED = `set -e
