@@ -17,6 +17,8 @@ export interface Target {
   host?: string;
   user?: string;
   port?: number;
+  /** the role the host runs (`web` unless the environment names roles) */
+  role: string;
 }
 
 export interface ResolvedConfig extends Omit<SettingsT, 'run' | 'runtime' | 'user'> {
@@ -33,6 +35,8 @@ export interface ResolvedConfig extends Omit<SettingsT, 'run' | 'runtime' | 'use
   file: string;
   /** `<root>/<app>` on every host */
   appDir: string;
+  /** each role's settings (the environment's, with the role's overrides), by role name */
+  roles: Record<string, ResolvedConfig>;
 }
 
 export interface LoadedConfig {
@@ -194,59 +198,69 @@ export function resolveEnvironment(loaded: LoadedConfig, environment: string): R
     });
   }
   const { app: _app, environments: _envs, ...top } = raw;
-  const { hosts, ...overrides } = envRaw;
-  const settings = Settings.parse(deepMerge(top, overrides));
-  if (settings.runtime === 'static' && !settings.proxy) {
-    throw new SlipwayError('config', `${file}: environments.${environment}: runtime: static needs a proxy section (Caddy serves the files)`, { hint: 'add `proxy:` with `port:` or `domain:`' });
+  const { hosts, roles, ...overrides } = envRaw as { hosts?: string[]; roles?: Record<string, { hosts: string[] } & Record<string, unknown>> } & Record<string, unknown>;
+  const envSettings = deepMerge(top, overrides);
+  const settings = Settings.parse(envSettings);
+  const where = `${file}: environments.${environment}`;
+  const roleList: [string, string[], Record<string, unknown>][] = [];
+  if (hosts) roleList.push(['web', hosts, {}]);
+  for (const [role, { hosts: roleHosts, ...roleOverrides }] of Object.entries(roles ?? {})) {
+    if (role === 'web' && hosts) throw new SlipwayError('config', `${where}: role "web" is defined twice (\`hosts\` is the web role)`, { hint: 'move those hosts under roles.web.hosts' });
+    roleList.push([role, roleHosts, roleOverrides]);
   }
-  if (!settings.run && settings.runtime !== 'static' && settings.runtime !== 'docker') {
-    throw new SlipwayError('config', `${file}: run: required for environment "${environment}"`, {
-      hint: 'add `run: node server.js` (the command that starts your app) at the top level or in the environment',
-    });
+  const targets = roleList.flatMap(([role, list]) => list.map((h) => ({ ...parseHost(h, settings), role })));
+  const seen = new Map<string, string>();
+  for (const t of targets) {
+    const other = seen.get(t.name);
+    if (other) throw new SlipwayError('config', `${where}: host ${t.name} is listed twice (${other === t.role ? `in role ${t.role}` : `in roles ${other} and ${t.role}`})`, { hint: 'a host runs one role: list it once' });
+    seen.set(t.name, t.role);
   }
-  const targets = (hosts as string[]).map((h) => parseHost(h, settings));
   const isLocal = targets.some((t) => t.kind === 'local');
   if (isLocal && targets.length > 1) {
-    throw new SlipwayError('config', `${file}: environments.${environment}.hosts: \`local\` cannot be mixed with other hosts`);
+    throw new SlipwayError('config', `${where}.hosts: \`local\` cannot be mixed with other hosts`);
   }
   const runtime = settings.runtime ?? (isLocal ? 'supervisor' : 'systemd');
   if (isLocal && runtime === 'systemd') {
-    throw new SlipwayError('config', `${file}: environments.${environment}: the local target runs apps with runtime: supervisor`, {
+    throw new SlipwayError('config', `${where}: the local target runs apps with runtime: supervisor`, {
       hint: 'remove `runtime: systemd` for this environment',
     });
   }
   if (isLocal && settings.runtime === 'docker') {
-    throw new SlipwayError('config', `${file}: environments.${environment}: runtime: docker needs an SSH host`);
-  }
-  if (isLocal && settings.proxy) {
-    throw new SlipwayError('config', `${file}: environments.${environment}: proxy (Caddy) needs an SSH host; the local target serves the app directly on its port`, {
-      hint: 'set `proxy` in the environments that have servers rather than at the top level',
-    });
+    throw new SlipwayError('config', `${where}: runtime: docker needs an SSH host`);
   }
   const root = isLocal ? path.resolve(dir, settings.root) : settings.root;
   if (!path.isAbsolute(root)) {
     throw new SlipwayError('config', `${file}: root: must be an absolute path on the host, got "${settings.root}"`);
   }
   const ssh = { ...settings.ssh, config_file: settings.ssh.config_file && path.resolve(dir, settings.ssh.config_file) };
-  return {
-    ...settings,
-    ssh,
-    app: data.app,
-    environment,
-    run: settings.run ?? '',
-    runtime,
-    user: settings.user ?? data.app,
-    root,
-    targets,
-    dir,
-    file,
-    appDir: path.posix.join(root, data.app),
+  const resolved = (s: SettingsT, ts: Target[], label: string, checkRun = true): ResolvedConfig => {
+    if (s.runtime === 'static' && !s.proxy) {
+      throw new SlipwayError('config', `${label}: runtime: static needs a proxy section (Caddy serves the files)`, { hint: 'add `proxy:` with `port:` or `domain:`' });
+    }
+    if (checkRun && !s.run && runtime !== 'static' && runtime !== 'docker') {
+      throw new SlipwayError('config', `${file}: run: required for ${label === where ? `environment "${environment}"` : label.replace(`${file}: `, '')}`, {
+        hint: 'add `run: node server.js` (the command that starts your app) at the top level, in the environment or in the role',
+      });
+    }
+    if (isLocal && s.proxy) {
+      throw new SlipwayError('config', `${label}: proxy (Caddy) needs an SSH host; the local target serves the app directly on its port`, {
+        hint: 'set `proxy` in the environments that have servers rather than at the top level',
+      });
+    }
+    return { ...s, ssh, app: data.app, environment, run: s.run ?? '', runtime, user: s.user ?? data.app, root, targets: ts, dir, file, appDir: path.posix.join(root, data.app), roles: {} };
   };
+  // `run` is checked per role: with roles, the environment itself may have none
+  const cfg = resolved(settings, targets, where, false);
+  for (const [role, , roleOverrides] of roleList) {
+    const label = roles?.[role] ? `${where}.roles.${role}` : where;
+    cfg.roles[role] = resolved(Settings.parse(deepMerge(envSettings, roleOverrides)), targets.filter((t) => t.role === role), label);
+  }
+  return cfg;
 }
 
 export function parseHost(entry: string, settings: Pick<SettingsT, 'ssh'>): Target {
-  if (entry === 'local') return { name: 'local', kind: 'local' };
+  if (entry === 'local') return { name: 'local', kind: 'local', role: 'web' };
   const m = /^(?:([^@]+)@)?([^:]+)(?::(\d+))?$/.exec(entry)!;
   const port = m[3] ? Number(m[3]) : settings.ssh.port;
-  return { name: entry, kind: 'ssh', host: m[2]!, user: m[1] ?? settings.ssh.user, port };
+  return { name: entry, kind: 'ssh', host: m[2]!, user: m[1] ?? settings.ssh.user, port, role: 'web' };
 }

@@ -75,6 +75,17 @@ const settingsShape = {
     })
     .optional()
     .describe('Put Caddy in front and switch blue/green with no dropped request: each release starts on the idle slot (ports `port` and `port + 1`), is health-checked there, then receives the traffic. `setup` installs Caddy and runs it in API mode (caddy-api.service).'),
+  rollout: z
+    .strictObject({
+      concurrency: z.number().int().min(1).default(10).describe('Hosts worked on at the same time (connections, transfers, restarts).'),
+      limit: z
+        .union([z.number().int().min(1), z.string().regex(/^(100|[1-9][0-9]?)%$/, 'a percentage such as "25%"')])
+        .optional()
+        .describe('Rolling deploy: hosts per group (`2`) or a share of them (`"25%"`); each group must pass its health check before the next starts, and a failure rolls back every group already switched. Unset: all hosts at once. Also `--limit`.'),
+      pause: z.number().min(0).default(0).describe('Seconds to wait between groups of a rolling deploy (also `--pause`).'),
+    })
+    .default({ concurrency: 10, pause: 0 })
+    .describe('How a deploy goes through many hosts.'),
   ssh: z
     .strictObject({
       user: z.string().min(1).optional().describe('SSH login user when the host entry has none (default: your ssh config, then your local user).'),
@@ -87,13 +98,32 @@ const settingsShape = {
 
 export const Settings = z.strictObject(settingsShape);
 
-export const Environment = z.strictObject({
-  hosts: z
-    .array(z.string().regex(HOST_PATTERN, 'write hosts as `host`, `user@host`, `user@host:port`, an ssh config alias, or `local`'))
-    .min(1)
-    .describe('Hosts of this environment: `[user@]host[:port]`, an alias from your ssh config, or `local` (a folder on this machine, under `root`).'),
-  ...Object.fromEntries(Object.entries(settingsShape).map(([k, v]) => [k, (v as z.ZodType).optional()])),
-}) as unknown as z.ZodObject<{ hosts: z.ZodArray<z.ZodString> } & { [K in keyof typeof settingsShape]: z.ZodOptional<(typeof settingsShape)[K]> }>;
+const hostList = z
+  .array(z.string().regex(HOST_PATTERN, 'write hosts as `host`, `user@host`, `user@host:port`, an ssh config alias, or `local`'))
+  .min(1);
+
+/** What a role may set for its hosts: how the app runs there, not what the release is. */
+const ROLE_KEYS = ['run', 'port', 'health', 'env', 'hooks', 'proxy', 'stop_timeout'] as const;
+
+export const Role = z.strictObject({
+  hosts: hostList.describe('Hosts of this role.'),
+  ...Object.fromEntries(ROLE_KEYS.map((k) => [k, (settingsShape[k] as z.ZodType).optional()])),
+}) as unknown as z.ZodObject<{ hosts: typeof hostList } & { [K in (typeof ROLE_KEYS)[number]]: z.ZodOptional<(typeof settingsShape)[K]> }>;
+
+export const Environment = z
+  .strictObject({
+    hosts: hostList
+      .optional()
+      .describe('Hosts of this environment: `[user@]host[:port]`, an alias from your ssh config, or `local` (a folder on this machine, under `root`). They form the role `web`.'),
+    roles: z
+      .record(name, Role)
+      .optional()
+      .describe(`Hosts grouped by what they run, e.g. \`web\` and \`worker\`; each role may set ${ROLE_KEYS.map((k) => `\`${k}\``).join(', ')} for its hosts. A host belongs to one role.`),
+    ...Object.fromEntries(Object.entries(settingsShape).map(([k, v]) => [k, (v as z.ZodType).optional()])),
+  })
+  .refine((e) => e.hosts || e.roles, 'list the environment\'s `hosts`, or its `roles`') as unknown as z.ZodObject<
+  { hosts: z.ZodOptional<typeof hostList>; roles: z.ZodOptional<z.ZodRecord<typeof name, typeof Role>> } & { [K in keyof typeof settingsShape]: z.ZodOptional<(typeof settingsShape)[K]> }
+>;
 
 export const ConfigFile = z.strictObject({
   app: name.describe('Name of the app: the folder `<root>/<app>` on the host, the unit `slipway-<app>.service`, and the default service user.'),

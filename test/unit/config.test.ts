@@ -51,7 +51,7 @@ describe('config', () => {
     assert.equal(staging.user, 'shop');
     assert.deepEqual(staging.health, { path: '/up', status: 200, timeout: 5, interval: 0.5, request_timeout: 5 });
     assert.deepEqual(staging.env, { NODE_ENV: 'staging', WORKERS: 4 });
-    assert.deepEqual(staging.targets, [{ name: 'deploy@staging.example.com:2222', kind: 'ssh', host: 'staging.example.com', user: 'deploy', port: 2222 }]);
+    assert.deepEqual(staging.targets, [{ name: 'deploy@staging.example.com:2222', kind: 'ssh', host: 'staging.example.com', user: 'deploy', port: 2222, role: 'web' }]);
     assert.equal(staging.keep_releases, 5);
     const prod = resolveEnvironment(loaded, 'production');
     assert.equal(prod.keep_releases, 10);
@@ -63,7 +63,7 @@ describe('config', () => {
     const cfg = resolveEnvironment(parseConfig('app: a\nrun: x\nenvironments:\n  dev:\n    hosts: [local]\n    root: .deploy\n', '/home/me/a/slipway.yml'), 'dev');
     assert.equal(cfg.runtime, 'supervisor');
     assert.equal(cfg.appDir, '/home/me/a/.deploy/a');
-    assert.deepEqual(cfg.targets, [{ name: 'local', kind: 'local' }]);
+    assert.deepEqual(cfg.targets, [{ name: 'local', kind: 'local', role: 'web' }]);
   });
 
   it('rejects unknown keys with file:line:column, the key path and a suggestion', () => {
@@ -104,13 +104,54 @@ describe('config', () => {
     assert.throws(() => resolveEnvironment(local(', web1'), 'dev'), /`local` cannot be mixed/);
   });
 
+  it('roles: each role\'s hosts get the environment\'s settings with the role\'s overrides', () => {
+    const cfg = resolveEnvironment(
+      parseConfig(
+        `app: shop
+port: 8080
+health: { path: /up }
+env: { A: "1" }
+environments:
+  production:
+    run: node server.js
+    rollout: { limit: "50%", pause: 2 }
+    roles:
+      web:
+        hosts: [web1, web2]
+      worker:
+        hosts: [jobs1]
+        run: node worker.js
+        health: { command: pgrep -f worker.js }
+        env: { QUEUE: mail }
+`,
+        'slipway.yml',
+      ),
+      'production',
+    );
+    assert.deepEqual(cfg.targets.map((t) => [t.name, t.role]), [['web1', 'web'], ['web2', 'web'], ['jobs1', 'worker']]);
+    assert.deepEqual(cfg.rollout, { concurrency: 10, limit: '50%', pause: 2 });
+    const web = cfg.roles.web!;
+    const worker = cfg.roles.worker!;
+    assert.deepEqual([web.run, web.health.path, web.env], ['node server.js', '/up', { A: '1' }]);
+    assert.deepEqual([worker.run, worker.health.command, worker.health.path, worker.env], ['node worker.js', 'pgrep -f worker.js', '/up', { A: '1', QUEUE: 'mail' }]);
+    assert.deepEqual(worker.targets.map((t) => t.name), ['jobs1']);
+  });
+
+  it('roles: a host runs one role; a role without a run command is refused by name', () => {
+    const env = (body: string) => () => resolveEnvironment(parseConfig(`app: a\nenvironments:\n  p:\n${body}`, 'slipway.yml'), 'p');
+    assert.throws(env('    run: x\n    hosts: [h1]\n    roles:\n      worker:\n        hosts: [h1]\n'), /host h1 is listed twice \(in roles web and worker\)/);
+    assert.throws(env('    roles:\n      worker:\n        hosts: [h1]\n'), /run: required for environments\.p\.roles\.worker/);
+    assert.throws(env('    run: x\n'), /list the environment's `hosts`, or its `roles`/);
+    assert.throws(env('    run: x\n    hosts: [h1]\n    roles:\n      worker:\n        hosts: [h2]\n        root: /x\n'), /slipway.yml:9:9: environments\.p\.roles\.worker\.root: unknown key/);
+  });
+
   it('deepMerge replaces lists and scalars, merges objects', () => {
     assert.deepEqual(deepMerge({ a: { b: 1, c: [1, 2] }, d: 1 }, { a: { c: [3] }, d: 2 }), { a: { b: 1, c: [3] }, d: 2 });
   });
 
   it('parseHost honours ssh defaults only where the entry says nothing', () => {
-    assert.deepEqual(parseHost('root@h:2200', { ssh: { user: 'deploy', port: 22 } }), { name: 'root@h:2200', kind: 'ssh', host: 'h', user: 'root', port: 2200 });
-    assert.deepEqual(parseHost('h', { ssh: { user: 'deploy', port: 22 } }), { name: 'h', kind: 'ssh', host: 'h', user: 'deploy', port: 22 });
+    assert.deepEqual(parseHost('root@h:2200', { ssh: { user: 'deploy', port: 22 } }), { name: 'root@h:2200', kind: 'ssh', host: 'h', user: 'root', port: 2200, role: 'web' });
+    assert.deepEqual(parseHost('h', { ssh: { user: 'deploy', port: 22 } }), { name: 'h', kind: 'ssh', host: 'h', user: 'deploy', port: 22, role: 'web' });
   });
 
   it('closest suggests only near misses', () => {

@@ -72,7 +72,7 @@ describe('delta transfer into a folder', () => {
     process.env.XDG_CACHE_HOME = mkdtempSync(path.join(os.tmpdir(), 'slipway-cache-'));
     for (const d of ['releases', '.slipway']) mkdirSync(path.join(app, d), { recursive: true });
     const l = layout(app);
-    const host = new LocalHost({ name: 'local', kind: 'local' }, () => undefined);
+    const host = new LocalHost({ name: 'local', kind: 'local', role: 'web' }, () => undefined);
     mkdirSync(path.join(src, 'lib/deep dir'), { recursive: true });
     writeFileSync(path.join(src, 'server.js'), 'v1');
     writeFileSync(path.join(src, 'lib/deep dir/a -x.js'), 'a'.repeat(10_000));

@@ -93,7 +93,7 @@ describe('host state', () => {
       const l = layout(dir);
       mkdirSync(l.meta, { recursive: true });
       writeFileSync(l.history, `${JSON.stringify(rec('started', 'R1'))}\n{"time":"2026-11-22","ev`);
-      const host = new LocalHost({ name: 'local', kind: 'local' }, () => undefined);
+      const host = new LocalHost({ name: 'local', kind: 'local', role: 'web' }, () => undefined);
       await appendHistory(host, l, rec('succeeded', 'R1'));
       await appendHistory(host, l, rec('started', 'R2'));
       assert.deepEqual(parseHistory(readFileSync(l.history, 'utf8')).map((r) => `${r.event} ${r.release}`), ['started R1', 'succeeded R1', 'started R2']);
