@@ -12,6 +12,13 @@ export function seconds(value: string): number {
   return n;
 }
 
+/** `--limit`: a host count or a percentage */
+export function hostLimit(value: string): number | string {
+  if (/^[1-9]\d*$/.test(value)) return Number(value);
+  if (/^(100|[1-9]\d?)%$/.test(value)) return value;
+  throw new InvalidArgumentError('expected a number of hosts (2) or a percentage (25%)');
+}
+
 export function registerDeployCommands(cli: Cli): void {
   cli.program
     .command('deploy <env>')
@@ -19,9 +26,18 @@ export function registerDeployCommands(cli: Cli): void {
     .option('--allow-dirty', 'deploy uncommitted changes (the release id ends in -dirty)', false)
     .option('--artifact <file>', 'deploy a release built with `slipway build --output` (checked against FILE.sha256)')
     .option('--lock-wait <seconds>', 'wait this long for another deploy to finish', seconds)
-    .action(async (env: string, o: { allowDirty: boolean; artifact?: string; lockWait?: number }) => {
+    .option('--limit <n|pct>', 'rolling deploy: N hosts (or N% of them) at a time, each group healthy before the next', hostLimit)
+    .option('--pause <seconds>', 'wait this long between groups of a rolling deploy', seconds)
+    .action(async (env: string, o: { allowDirty: boolean; artifact?: string; lockWait?: number; limit?: number | string; pause?: number }) => {
       const reporter = cli.reporter();
-      const result = await api().deploy(cli.resolve(env), reporter, { allowDirty: o.allowDirty, artifact: o.artifact && path.resolve(o.artifact), lockWait: o.lockWait, command: cli.commandLine });
+      const result = await api().deploy(cli.resolve(env), reporter, {
+        allowDirty: o.allowDirty,
+        artifact: o.artifact && path.resolve(o.artifact),
+        lockWait: o.lockWait,
+        limit: o.limit,
+        pause: o.pause,
+        command: cli.commandLine,
+      });
       if (cli.globals().json) reporter.json({ ok: true, ...result });
     });
 

@@ -59,9 +59,10 @@ export function registerInspectCommands(cli: Cli): void {
       quietly(cli, cli.resolve(env), async (s) => {
         const perHost = await api().eachHost(s.hosts, async (h) => {
           // with Caddy down the slots are still worth showing; which one is live is then unknown
-          const live = api().isProxied(s.cfg) && s.cfg.runtime !== 'static' ? await api().liveSlot(h, s.cfg).catch((e: Error) => void cli.reporter().warn(e.message)) : undefined;
+          const { cfg, runtime } = s.on(h);
+          const live = api().isProxied(cfg) && cfg.runtime !== 'static' ? await api().liveSlot(h, cfg).catch((e: Error) => void cli.reporter().warn(e.message)) : undefined;
           const lock = await api().readLock(h, s.layout);
-          return (await s.runtime.status(h, s.cfg)).map((st) => ({ host: h.name, ...st, ...(st.slot ? { live: st.slot === live } : {}), lock }));
+          return (await runtime.status(h, cfg)).map((st) => ({ host: h.name, ...st, ...(st.slot ? { live: st.slot === live } : {}), lock }));
         });
         const rows = perHost.flat();
         if (cli.globals().json) return cli.reporter().json(rows);
@@ -81,12 +82,13 @@ export function registerInspectCommands(cli: Cli): void {
     .option('--since <time>', 'only lines since then, e.g. "10 min ago" or "2026-11-22 10:00" (journald, docker)')
     .action((env: string, o: { follow: boolean; lines: number; since?: string }) =>
       quietly(cli, cli.resolve(env), async (s) => {
-        const { argv, sudo } = s.runtime.logsArgv(s.cfg, { lines: o.lines, follow: o.follow, since: o.since });
+        const logs = (h: Host) => s.on(h).runtime.logsArgv(s.on(h).cfg, { lines: o.lines, follow: o.follow, since: o.since });
         if (s.hosts.length === 1) {
+          const { argv, sudo } = logs(s.hosts[0]!);
           process.exitCode = await s.hosts[0]!.attach(argv, { sudo });
           return;
         }
-        await api().eachHost(s.hosts, (h) => h.run(argv, { sudo, onLine: (line) => process.stdout.write(`${prefix(s.hosts, h)}${line}\n`) }));
+        await api().eachHost(s.hosts, (h) => h.run(logs(h).argv, { sudo: logs(h).sudo, onLine: (line) => process.stdout.write(`${prefix(s.hosts, h)}${line}\n`) }));
       }),
     );
 
@@ -100,7 +102,7 @@ export function registerInspectCommands(cli: Cli): void {
         const o = { tty: opts.interactive || opts.tty };
         const line = command.join(' ');
         const codes = await api().eachHost(s.hosts.slice(0, o.tty ? 1 : undefined), async (h) => {
-          const { argv, sudo } = s.runtime.execArgv(s.cfg, line, { cwd: s.layout.current, tty: o.tty });
+          const { argv, sudo } = s.on(h).runtime.execArgv(s.on(h).cfg, line, { cwd: s.layout.current, tty: o.tty });
           if (s.hosts.length === 1) return h.attach(argv, { tty: o.tty, sudo });
           const r = await h.run(argv, { sudo, reject: false, onLine: (l) => process.stdout.write(`${prefix(s.hosts, h)}${l}\n`) });
           return r.exitCode;

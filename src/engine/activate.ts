@@ -25,7 +25,7 @@ export interface Activation {
 }
 
 export async function activate(s: Session, host: Host, id: string, onSwitch: () => void = () => undefined): Promise<Activation> {
-  const { cfg, layout: l, runtime } = s;
+  const { cfg, layout: l, runtime } = s.on(host);
   if (!isProxied(cfg) || cfg.runtime === 'static') {
     // in place: switch `current`, restart (nothing to restart for static files), check
     onSwitch();
@@ -66,7 +66,7 @@ function siteTarget(cfg: ProxiedConfig): HealthTarget {
 /** Put the previous release back (or, on a first deploy, stop the app and remove `current`). */
 export async function restore(s: Session, host: Host, previous: string | undefined): Promise<string> {
   if (!previous) {
-    await s.runtime.stop(host, s.cfg);
+    await s.on(host).runtime.stop(host, s.on(host).cfg);
     await host.run(sh('rm -f "$1"', s.layout.current));
     return 'no previous release: app stopped';
   }
@@ -76,7 +76,8 @@ export async function restore(s: Session, host: Host, previous: string | undefin
 
 /** The app's last log lines, for failure messages. */
 export async function recentLogs(s: Session, host: Host, lines = 20): Promise<string> {
-  const { argv, sudo } = s.runtime.logsArgv(s.cfg, { lines, follow: false });
+  const { cfg, runtime } = s.on(host);
+  const { argv, sudo } = runtime.logsArgv(cfg, { lines, follow: false });
   const r = await host.run(argv, { reject: false, sudo });
   return tail(r.stdout || r.stderr, lines);
 }

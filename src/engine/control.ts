@@ -20,7 +20,7 @@ export function restart(s: Session, command: string): Promise<void> {
 }
 
 export function stop(s: Session, command: string): Promise<void> {
-  return withLock(s, command, undefined, () => s.reporter.step('Stop', () => eachHost(s.hosts, (h) => s.runtime.stop(h, s.cfg)).then(() => undefined)));
+  return withLock(s, command, undefined, () => s.reporter.step('Stop', () => eachHost(s.hosts, (h) => s.on(h).runtime.stop(h, s.on(h).cfg)).then(() => undefined)));
 }
 
 /** Answer every request with 503 and a page (on), or serve the app again (off). */
@@ -29,5 +29,5 @@ export function maintenance(s: Session, on: boolean, message: string, command: s
   if (!isProxied(cfg)) {
     throw new SlipwayError('config', `${cfg.file}: maintenance mode needs the proxy`, { hint: 'add a `proxy:` section (Caddy serves the maintenance page)' });
   }
-  return withLock(s, command, undefined, () => s.reporter.step(on ? 'Maintenance page on' : 'Maintenance page off', () => eachHost(s.hosts, (h) => setMaintenance(h, cfg, on, message)).then(() => undefined)));
+  return withLock(s, command, undefined, () => s.reporter.step(on ? 'Maintenance page on' : 'Maintenance page off', () => eachHost(s.hosts, (h) => setMaintenance(h, s.on(h).cfg as typeof cfg, on, message)).then(() => undefined)));
 }

@@ -15,14 +15,18 @@ import { ensureSharedDirs, envFileContent, finalizeRelease, install, writeEnvFil
 import { readState, type HostState } from '../server/state.ts';
 import type { Host } from '../transport/host.ts';
 import { dockerEnvContent, dockerEnvFile, imageTag } from '../runtime/docker.ts';
-import { buildImageLocally, buildImageOnHost, saveImage, shipImage } from '../runtime/docker-image.ts';
+import { buildImageLocally, buildImageOnHost, saveImage, shipImage, type SavedImage } from '../runtime/docker-image.ts';
 import { activate, healthError, recentLogs, restore } from './activate.ts';
 import { openArtifact, prepareRelease, type PreparedRelease } from './prepare.ts';
 import { prune } from './prune.ts';
-import { eachHost, withLock, withSession, type Session } from './session.ts';
+import { eachHost, rolloutGroups, withLock, withSession, type Session } from './session.ts';
 
 export interface DeployOptions {
   allowDirty: boolean;
+  /** rolling deploy: hosts per group, or a percentage ("25%"); overrides rollout.limit */
+  limit?: number | string;
+  /** seconds between groups; overrides rollout.pause */
+  pause?: number;
   artifact?: string;
   lockWait?: number;
   command: string;
@@ -77,7 +81,6 @@ async function deployLocked(s: Session, lock: LockInfo, release: PreparedRelease
   const { cfg, hosts, reporter, layout: l } = s;
   const states = new Map<Host, HostState>();
   const activated = new Set<Host>();
-  let bytesSent = 0;
   const record = (host: Host, event: HistoryRecord['event'], extra: Partial<HistoryRecord> = {}) =>
     appendHistory(host, l, {
       time: new Date().toISOString(),
@@ -94,58 +97,29 @@ async function deployLocked(s: Session, lock: LockInfo, release: PreparedRelease
       command: opts.command,
       ...extra,
     });
-
+  const groups = rolloutGroups(hosts, opts.limit ?? cfg.rollout.limit);
+  const pause = opts.pause ?? cfg.rollout.pause;
+  let image: SavedImage | undefined;
+  let bytesSent = 0;
   try {
-    await eachHost(hosts, async (h) => {
-      const state = await readState(h, l);
-      if (state.releases.some((r) => r.id === release.id)) {
-        throw new SlipwayError('failure', `${h.name}: release ${release.id} is already on the host`, { hint: `to make it live again: slipway rollback ${cfg.environment} ${release.id}` });
-      }
-      states.set(h, state);
-    });
-    s.checkInterrupted();
-
-    await reporter.step(`Transfer ${release.files.length} files`, async (c) => {
-      // the transfer writes only into incoming/: recording the start can go alongside
-      const stats = await eachHost(hosts, async (h) => (await Promise.all([transfer(h, l, release, states.get(h)!, (pct) => c.progress(`${pct}%`)), record(h, 'started')]))[0]);
-      bytesSent = stats.reduce((n, t) => n + t.bytesSent, 0);
-      c.done(`${stats.reduce((n, t) => n + t.filesSent, 0)} changed, ${formatBytes(bytesSent)} sent`);
-    });
-    s.checkInterrupted();
-
-    await reporter.step('Finalize release', () =>
-      eachHost(hosts, async (h) => {
-        const owner = cfg.runtime === 'systemd' ? cfg.user : undefined;
-        // independent of each other: one round trip's time instead of four
-        await Promise.all([
-          ensureSharedDirs(h, l, cfg.shared.dirs, owner).then(() => finalizeRelease(h, l, release.id, release.manifest.digest, cfg.shared, release.sha ?? release.id)),
-          writeEnvFile(h, l.envFile, envFileContent(envVars), owner),
-          cfg.runtime === 'docker' && writeEnvFile(h, dockerEnvFile(cfg), dockerEnvContent(envVars), 'root'),
-          s.runtime.configure(h, cfg),
-        ]);
-      }),
-    );
-    s.checkInterrupted();
-
-    if (cfg.install.command) {
-      await reporter.step(`Install: ${cfg.install.command}`, async (c) => {
-        const how = await eachHost(hosts, (h) => install(h, l, l.release(release.id), cfg.install.command!, release.installKey, cfg.install.paths, reporter.opts.verbose ? (line) => reporter.info(`  [${h.name}] ${line}`) : undefined));
-        c.done(how.every((x) => x === 'cached') ? 'unchanged lockfile: reused' : 'installed');
-      });
+    if (cfg.runtime === 'docker' && cfg.docker.build === 'local') {
+      const verbose = reporter.opts.verbose ? (line: string) => reporter.info(`  ${line}`) : undefined;
+      await reporter.step(`Build image ${imageTag(cfg.app, release.id)}`, () => buildImageLocally(cfg, release.id, release.srcDir, verbose));
+      image = await saveImage(cfg, release.id);
     }
-    if (cfg.runtime === 'docker') await dockerImage(s, release);
-    await runHooks(s, 'before_activate', release, states);
-    s.checkInterrupted();
-
-    await reporter.step(cfg.proxy ? 'Start, health check, switch' : 'Switch, restart, health check', () =>
-      eachHost(hosts, async (h) => {
-        const r = await activate(s, h, release.id, () => activated.add(h));
-        if (!r.ok) throw healthError(h, release.id, r, await recentLogs(s, h), 'restoring the previous release');
-      }),
-    );
-    await runHooks(s, 'after_activate', release, states);
-    // pruning never touches the current release or the ones before it: it needs no wait for the record
-    await Promise.all([eachHost(hosts, (h) => record(h, 'succeeded', { duration_ms: Date.now() - began })).then(() => activated.clear()), prune(s, { quiet: true })]);
+    for (const [i, group] of groups.entries()) {
+      if (i > 0 && pause > 0) {
+        reporter.info(`Pausing ${pause}s before the next group`);
+        await new Promise((r) => setTimeout(r, pause * 1000));
+      }
+      s.checkInterrupted();
+      const tag = groups.length > 1 ? `[${i + 1}/${groups.length}: ${group.map((h) => h.name).join(', ')}] ` : '';
+      const sent = await deployGroup({ s, group, tag, release, envVars, states, activated, image, record });
+      bytesSent += sent;
+      await eachHost(group, (h) => record(h, 'succeeded', { duration_ms: Date.now() - began }), cfg.rollout.concurrency);
+    }
+    activated.clear();
+    await prune(s, { quiet: true });
     reporter.info(`Release ${release.id} is live on ${hosts.map((h) => h.name).join(', ')} (${((Date.now() - began) / 1000).toFixed(2)}s)`);
     return {
       release: release.id,
@@ -158,31 +132,102 @@ async function deployLocked(s: Session, lock: LockInfo, release: PreparedRelease
   } catch (e) {
     await failed(s, e, [...states.keys()], activated, states, (h, extra) => record(h, 'failed', { duration_ms: Date.now() - began, ...extra }));
     throw e;
+  } finally {
+    image?.cleanup();
   }
 }
 
-/** The release's image on every host: built here and shipped (only missing layers), or built on the host. */
-async function dockerImage(s: Session, release: PreparedRelease): Promise<void> {
-  const { cfg, reporter, hosts, layout: l } = s;
+interface GroupDeploy {
+  s: Session;
+  group: Host[];
+  /** step title prefix naming the group in a rolling deploy */
+  tag: string;
+  release: PreparedRelease;
+  envVars: Record<string, string>;
+  states: Map<Host, HostState>;
+  activated: Set<Host>;
+  image?: SavedImage;
+  record: (h: Host, event: HistoryRecord['event']) => Promise<void>;
+}
+
+/** One group of hosts, from reading their state to the new release passing its health check. Returns the bytes sent. */
+async function deployGroup(g: GroupDeploy): Promise<number> {
+  const { s, group, tag, release, states, activated } = g;
+  const { cfg, reporter, layout: l } = s;
+  const each = <T>(fn: (h: Host) => Promise<T>) => eachHost(group, fn, cfg.rollout.concurrency);
+  await each(async (h) => {
+    const state = await readState(h, l);
+    if (state.releases.some((r) => r.id === release.id)) {
+      throw new SlipwayError('failure', `${h.name}: release ${release.id} is already on the host`, { hint: `to make it live again: slipway rollback ${cfg.environment} ${release.id}` });
+    }
+    states.set(h, state);
+  });
+  s.checkInterrupted();
+
+  const bytesSent = await reporter.step(`${tag}Transfer ${release.files.length} files`, async (c) => {
+    // the transfer writes only into incoming/: recording the start can go alongside
+    const stats = await each(async (h) => (await Promise.all([transfer(h, l, release, states.get(h)!, (pct) => c.progress(`${pct}%`)), g.record(h, 'started')]))[0]);
+    const sent = stats.reduce((n, t) => n + t.bytesSent, 0);
+    c.done(`${stats.reduce((n, t) => n + t.filesSent, 0)} changed, ${formatBytes(sent)} sent`);
+    return sent;
+  });
+  s.checkInterrupted();
+
+  await reporter.step(`${tag}Finalize release`, () =>
+    each(async (h) => {
+      const owner = cfg.runtime === 'systemd' ? cfg.user : undefined;
+      // independent of each other: one round trip's time instead of four
+      await Promise.all([
+        ensureSharedDirs(h, l, cfg.shared.dirs, owner).then(() => finalizeRelease(h, l, release.id, release.manifest.digest, cfg.shared, release.sha ?? release.id)),
+        writeEnvFile(h, l.envFile, envFileContent({ ...g.envVars, ...roleEnv(s.on(h).cfg) }), owner),
+        cfg.runtime === 'docker' && writeEnvFile(h, dockerEnvFile(cfg), dockerEnvContent({ ...g.envVars, ...roleEnv(s.on(h).cfg) }), 'root'),
+        s.on(h).runtime.configure(h, s.on(h).cfg),
+      ]);
+    }),
+  );
+  s.checkInterrupted();
+
+  if (cfg.install.command) {
+    await reporter.step(`${tag}Install: ${cfg.install.command}`, async (c) => {
+      const how = await each((h) => install(h, l, l.release(release.id), cfg.install.command!, release.installKey, cfg.install.paths, reporter.opts.verbose ? (line) => reporter.info(`  [${h.name}] ${line}`) : undefined));
+      c.done(how.every((x) => x === 'cached') ? 'unchanged lockfile: reused' : 'installed');
+    });
+  }
+  if (cfg.runtime === 'docker') await dockerImage(s, group, tag, release, g.image);
+  await runHooks(s, group, tag, 'before_activate', release, states);
+  s.checkInterrupted();
+
+  await reporter.step(`${tag}${cfg.proxy ? 'Start, health check, switch' : 'Switch, restart, health check'}`, () =>
+    each(async (h) => {
+      const r = await activate(s, h, release.id, () => activated.add(h));
+      if (!r.ok) throw healthError(h, release.id, r, await recentLogs(s, h), 'restoring the previous release');
+    }),
+  );
+  await runHooks(s, group, tag, 'after_activate', release, states);
+  return bytesSent;
+}
+
+/** A role's own env vars (the environment's are already in the shared set). */
+function roleEnv(roleCfg: ResolvedConfig): Record<string, string> {
+  return Object.fromEntries(Object.entries(roleCfg.env).map(([k, v]) => [k, String(v)]));
+}
+
+/** The release's image on a group's hosts: shipped from here (only missing layers), or built on each host. */
+async function dockerImage(s: Session, group: Host[], tag: string, release: PreparedRelease, image: SavedImage | undefined): Promise<void> {
+  const { cfg, reporter, layout: l } = s;
   const verbose = reporter.opts.verbose ? (line: string) => reporter.info(`  ${line}`) : undefined;
-  if (cfg.docker.build === 'remote') {
-    await reporter.step('Build image on the host', () => eachHost(hosts, (h) => buildImageOnHost(h, cfg, release.id, l.release(release.id), verbose)));
+  if (!image) {
+    await reporter.step(`${tag}Build image on the host`, () => eachHost(group, (h) => buildImageOnHost(h, cfg, release.id, l.release(release.id), verbose), cfg.rollout.concurrency));
     return;
   }
-  await reporter.step(`Build image ${imageTag(cfg.app, release.id)}`, () => buildImageLocally(cfg, release.id, release.srcDir, verbose));
-  await reporter.step('Ship image', async (c) => {
-    const image = await saveImage(cfg, release.id);
-    try {
-      const shipped = await eachHost(hosts, (h) => shipImage(h, image));
-      const first = shipped[0]!;
-      c.done(`${first.sent} layer(s) sent, ${first.skipped} already on the host, ${formatBytes(shipped.reduce((n, x) => n + x.bytes, 0))}`);
-    } finally {
-      image.cleanup();
-    }
+  await reporter.step(`${tag}Ship image`, async (c) => {
+    const shipped = await eachHost(group, (h) => shipImage(h, image), cfg.rollout.concurrency);
+    const first = shipped[0]!;
+    c.done(`${first.sent} layer(s) sent, ${first.skipped} already on the host, ${formatBytes(shipped.reduce((n, x) => n + x.bytes, 0))}`);
   });
 }
 
-/** The failure path: restore hosts that were switched, record the failure. Never throws. */
+/** The failure path: restore every host that was switched (all groups so far), record the failure. Never throws. */
 async function failed(
   s: Session,
   error: unknown,
@@ -192,27 +237,39 @@ async function failed(
   recordFailed: (h: Host, extra: Partial<HistoryRecord>) => Promise<void>,
 ): Promise<void> {
   const reason = error instanceof Error ? error.message.split('\n')[0]! : String(error);
-  for (const h of started) {
-    try {
-      let outcome = 'current release untouched';
-      if (activated.has(h)) {
-        outcome = await s.reporter.step(`${h.name}: restore previous release`, () => restore(s, h, states.get(h)?.current));
-      }
-      await recordFailed(h, { reason: `${reason} (${outcome})` });
-    } catch (e) {
-      s.reporter.warn(`${h.name}: cleaning up after the failure failed too: ${(e as Error).message}`);
-    }
+  const outcomes = new Map<Host, string>();
+  const switched = started.filter((h) => activated.has(h));
+  if (switched.length) {
+    await s.reporter
+      .step(`Restore previous release on ${switched.map((h) => h.name).join(', ')}`, async (c) => {
+        const results = await Promise.allSettled(switched.map(async (h) => outcomes.set(h, await restore(s, h, states.get(h)?.current))));
+        const bad = results.flatMap((r, i) => (r.status === 'rejected' ? [`${switched[i]!.name}: ${(r.reason as Error).message}`] : []));
+        if (bad.length) throw new Error(bad.join('; '));
+        c.done([...outcomes.entries()].map(([h, o]) => `${h.name}: ${o}`).join('; '));
+      })
+      .catch((e: Error) => s.reporter.warn(`restoring failed too: ${e.message}`));
   }
+  await Promise.all(
+    started.map((h) =>
+      recordFailed(h, { reason: `${reason} (${outcomes.get(h) ?? (activated.has(h) ? 'restore failed' : 'current release untouched')})` }).catch((e: Error) =>
+        s.reporter.warn(`${h.name}: could not record the failure: ${e.message}`),
+      ),
+    ),
+  );
 }
 
-async function runHooks(s: Session, phase: 'before_activate' | 'after_activate', release: PreparedRelease, states: Map<Host, HostState>): Promise<void> {
+async function runHooks(s: Session, group: Host[], tag: string, phase: 'before_activate' | 'after_activate', release: PreparedRelease, states: Map<Host, HostState>): Promise<void> {
   const { cfg, reporter, layout: l } = s;
-  for (const command of cfg.hooks[phase]) {
-    await reporter.step(`Hook ${phase}: ${command}`, () =>
-      eachHost(s.hosts, async (h) => {
+  const commands = new Set(group.flatMap((h) => s.on(h).cfg.hooks[phase]));
+  if (commands.size === 0) return;
+  await reporter.step(`${tag}Hooks ${phase}: ${[...commands].join('; ')}`, () =>
+    eachHost(
+      group,
+      async (h) => {
         const vars = {
           SLIPWAY_APP: cfg.app,
           SLIPWAY_ENV: cfg.environment,
+          SLIPWAY_ROLE: h.target.role,
           SLIPWAY_RELEASE: release.id,
           SLIPWAY_RELEASE_PATH: l.release(release.id),
           SLIPWAY_PREVIOUS_RELEASE: states.get(h)?.current ?? '',
@@ -220,15 +277,19 @@ async function runHooks(s: Session, phase: 'before_activate' | 'after_activate',
           SLIPWAY_DEPLOYER: os.userInfo().username,
           SLIPWAY_HOST: h.name,
         };
-        const { argv, sudo } = s.runtime.execArgv(cfg, command, { cwd: l.release(release.id), env: vars });
-        const r = await h.run(argv, { sudo, reject: false, onLine: reporter.opts.verbose ? (line) => reporter.info(`  [${h.name}] ${line}`) : undefined });
-        if (r.exitCode !== 0) {
-          throw new SlipwayError('hook', `${h.name}: ${phase} hook failed (exit ${r.exitCode}): ${command}`, {
-            details: [r.stderr.trim(), r.stdout.trim()].filter(Boolean).join('\n').split('\n').slice(-30).join('\n') || undefined,
-            hint: phase === 'before_activate' ? 'the new release was not activated; the previous one is still serving' : 'the previous release was restored',
-          });
+        const { cfg: roleCfg, runtime } = s.on(h);
+        for (const command of roleCfg.hooks[phase]) {
+          const { argv, sudo } = runtime.execArgv(roleCfg, command, { cwd: l.release(release.id), env: vars });
+          const r = await h.run(argv, { sudo, reject: false, onLine: reporter.opts.verbose ? (line) => reporter.info(`  [${h.name}] ${line}`) : undefined });
+          if (r.exitCode !== 0) {
+            throw new SlipwayError('hook', `${h.name}: ${phase} hook failed (exit ${r.exitCode}): ${command}`, {
+              details: [r.stderr.trim(), r.stdout.trim()].filter(Boolean).join('\n').split('\n').slice(-30).join('\n') || undefined,
+              hint: phase === 'before_activate' ? 'the new release was not activated; the previous one is still serving' : 'the previous release was restored',
+            });
+          }
         }
-      }),
-    );
-  }
+      },
+      cfg.rollout.concurrency,
+    ),
+  );
 }

@@ -27,10 +27,14 @@ export async function rollback(cfg: ResolvedConfig, reporter: Reporter, opts: { 
         await eachHost(hosts, async (h) => void states.set(h, await readState(h, l)));
         const target = chooseTarget(hosts, states, opts.id, cfg.environment);
         await reporter.step(`Switch to ${target}, restart, health check`, () =>
-          eachHost(hosts, async (h) => {
-            const r = await activate(s, h, target, () => switched.push(h));
-            if (!r.ok) throw healthError(h, target, r, await recentLogs(s, h), 'switching back');
-          }),
+          eachHost(
+            hosts,
+            async (h) => {
+              const r = await activate(s, h, target, () => switched.push(h));
+              if (!r.ok) throw healthError(h, target, r, await recentLogs(s, h), 'switching back');
+            },
+            cfg.rollout.concurrency,
+          ),
         );
         await eachHost(hosts, (h) =>
           appendHistory(h, l, { time: new Date().toISOString(), event: 'rolled_back', app: cfg.app, environment: cfg.environment, host: h.name, release: target, previous: states.get(h)!.current, user: lock.user, machine: lock.machine, command: opts.command, duration_ms: Date.now() - began }),

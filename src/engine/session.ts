@@ -20,18 +20,46 @@ export interface Session {
   /** throws an "interrupted" error once Ctrl-C or SIGTERM was received */
   checkInterrupted(): void;
   interrupted(): boolean;
+  /** the session as seen from one host: its role's settings and runtime */
+  on(host: Host): Session;
 }
 
 export function makeHosts(cfg: ResolvedConfig, reporter: Reporter): Host[] {
   return cfg.targets.map((t) => (t.kind === 'local' ? new LocalHost(t, reporter.command) : new SshHost(t, { configFile: cfg.ssh.config_file }, reporter.command)));
 }
 
-/** Run fn on every host in parallel; if any fails, wait for all, then throw the first error. */
-export async function eachHost<T>(hosts: Host[], fn: (host: Host, index: number) => Promise<T>): Promise<T[]> {
-  const results = await Promise.allSettled(hosts.map((h, i) => fn(h, i)));
-  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-  if (failed) throw failed.reason;
+/**
+ * Run fn on every host, at most `limit` at a time; if any fails, let the
+ * running ones finish, start no more, then throw the first error.
+ */
+export async function eachHost<T>(hosts: Host[], fn: (host: Host, index: number) => Promise<T>, limit = Infinity): Promise<T[]> {
+  const results: PromiseSettledResult<T>[] = new Array(hosts.length);
+  let next = 0;
+  let failed = false;
+  const worker = async () => {
+    while (next < hosts.length && !failed) {
+      const i = next++;
+      try {
+        results[i] = { status: 'fulfilled', value: await fn(hosts[i]!, i) };
+      } catch (reason) {
+        results[i] = { status: 'rejected', reason };
+        failed = true;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, hosts.length) }, worker));
+  const rejected = results.find((r): r is PromiseRejectedResult => r?.status === 'rejected');
+  if (rejected) throw rejected.reason;
   return results.map((r) => (r as PromiseFulfilledResult<T>).value);
+}
+
+/** Rolling groups: `limit` hosts (or that percentage of them, at least one) per group, in order. */
+export function rolloutGroups<T>(hosts: T[], limit: number | string | undefined): T[][] {
+  if (limit === undefined) return [hosts];
+  const size = typeof limit === 'number' ? limit : Math.max(1, Math.ceil((hosts.length * Number(limit.replace('%', ''))) / 100));
+  const groups: T[][] = [];
+  for (let i = 0; i < hosts.length; i += size) groups.push(hosts.slice(i, i + size));
+  return groups;
 }
 
 /**
@@ -55,6 +83,7 @@ export async function withSession<T>(
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  const views = new Map<string, Session>();
   const session: Session = {
     cfg,
     hosts,
@@ -65,13 +94,25 @@ export async function withSession<T>(
     checkInterrupted: () => {
       if (signal) throw new SlipwayError('interrupted', `interrupted by ${signal}`);
     },
+    on: (host) => {
+      const role = host.target.role;
+      const roleCfg = cfg.roles[role];
+      if (!roleCfg) return session;
+      let view = views.get(role);
+      if (!view) views.set(role, (view = { ...session, cfg: roleCfg, runtime: runtimeFor(roleCfg) }));
+      return view;
+    },
   };
-  const connecting = Promise.allSettled(hosts.map((h) => h.connect()));
+  // never rejects: the outcome is awaited below, and again before closing
+  const connecting = eachHost(hosts, (h) => h.connect(), cfg.rollout.concurrency).then(
+    () => ({ failed: false as const }),
+    (reason: unknown) => ({ failed: true as const, reason }),
+  );
   try {
     await opts.meanwhile?.();
     const connected = async () => {
-      const failed = (await connecting).find((r): r is PromiseRejectedResult => r.status === 'rejected');
-      if (failed) throw failed.reason;
+      const c = await connecting;
+      if (c.failed) throw c.reason;
     };
     if (opts.connectStep === false) await connected();
     else await reporter.step(`Connect to ${hosts.map((h) => h.name).join(', ')}`, connected);

@@ -59,7 +59,7 @@ export interface SetupResult {
 }
 
 export async function setup(cfg: ResolvedConfig, reporter: Reporter): Promise<SetupResult[]> {
-  return withSession(cfg, reporter, (s) => eachHost(s.hosts, (h) => setupHost(s, h)));
+  return withSession(cfg, reporter, (s) => eachHost(s.hosts, (h) => setupHost(s.on(h), h), cfg.rollout.concurrency));
 }
 
 async function setupHost(s: Session, h: Host): Promise<SetupResult> {

@@ -168,7 +168,7 @@ describe('deploying to a systemd host over SSH', { skip }, () => {
     const late = await run('deploy', 'production');
     assert.equal(late.exitCode, 6, late.all);
     assert.match(late.stderr, /after_activate hook failed \(exit 1\)/);
-    assert.match(late.stderr, /restore previous release/);
+    assert.match(late.stderr, /Restore previous release on web1/);
     assert.equal(current(), before);
     assert.equal((await get(`${URL}/`)).body, served);
     writeFileSync(path.join(app, 'slipway.yml'), config(host.sshConfig));

@@ -108,3 +108,36 @@ describe('delta transfer into a folder', () => {
     assert.equal(readFileSync(`${l.manifests}/R2.${second.manifest.digest}`, 'utf8'), second.manifest.text);
   });
 });
+
+describe('many hosts', () => {
+  it('rolling groups: a count or a percentage of the hosts, at least one, in order', async () => {
+    const { rolloutGroups } = await import('../../src/engine/session.ts');
+    const hosts = ['h1', 'h2', 'h3', 'h4', 'h5'];
+    assert.deepEqual(rolloutGroups(hosts, undefined), [hosts]);
+    assert.deepEqual(rolloutGroups(hosts, 2), [['h1', 'h2'], ['h3', 'h4'], ['h5']]);
+    assert.deepEqual(rolloutGroups(hosts, '40%'), [['h1', 'h2'], ['h3', 'h4'], ['h5']]);
+    assert.deepEqual(rolloutGroups(hosts, '10%'), [['h1'], ['h2'], ['h3'], ['h4'], ['h5']]);
+    assert.deepEqual(rolloutGroups(hosts, '100%'), [hosts]);
+  });
+
+  it('eachHost runs at most `limit` at once and starts no more after a failure', async () => {
+    const { eachHost } = await import('../../src/engine/session.ts');
+    const hosts = Array.from({ length: 6 }, (_, i) => ({ name: `h${i}` }) as never);
+    let running = 0;
+    let peak = 0;
+    const started: number[] = [];
+    const work = (fail: number) => async (_h: unknown, i: number) => {
+      started.push(i);
+      peak = Math.max(peak, ++running);
+      await new Promise((r) => setTimeout(r, 10));
+      running--;
+      if (i === fail) throw new Error(`h${i} failed`);
+      return i;
+    };
+    assert.deepEqual(await eachHost(hosts, work(-1), 2), [0, 1, 2, 3, 4, 5]);
+    assert.equal(peak, 2);
+    started.length = 0;
+    await assert.rejects(eachHost(hosts, work(1), 2), /h1 failed/);
+    assert.deepEqual(started.sort(), [0, 1, 2], 'after h1 failed only the already running h2 finished');
+  });
+});
