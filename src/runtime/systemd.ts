@@ -41,7 +41,7 @@ Type=simple
 User=${cfg.user}
 Group=${cfg.user}
 ${where}
-ExecStart=/bin/sh -c ${systemdQuote(cfg.run)}
+ExecStart=/bin/sh -c ${systemdQuote(execIfSimple(cfg.run))}
 Restart=on-failure
 RestartSec=1
 TimeoutStopSec=${Math.ceil(cfg.stop_timeout)}
@@ -93,6 +93,15 @@ if cmp -s "$tmp" "$1"; then rm -f "$tmp"; else mv -f "$tmp" "$1"; echo changed; 
 // $1 slot unit: (re)start it and start it at boot (the live slot)
 const RESTART_SLOT = `systemctl enable "$1" >/dev/null 2>&1
 systemctl restart "$1"`;
+
+/**
+ * A single command runs as \`exec command\`, so the app itself is the unit's main
+ * process and gets the stop signal even where systemd cannot kill the control
+ * group. Pipelines, lists and redirections stay as written.
+ */
+export function execIfSimple(run: string): string {
+  return /^[^;&|<>()\`$\\\n]+$/.test(run) && !/^\s*exec\s/.test(run) ? `exec ${run}` : run;
+}
 
 export const systemdRuntime: Runtime = {
   async configure(host, cfg) {

@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { systemdQuote, systemdUnit, unitName } from '../../src/runtime/systemd.ts';
+import { execIfSimple, systemdQuote, systemdUnit, unitName } from '../../src/runtime/systemd.ts';
 
 const input = { app: 'shop', environment: 'production', appDir: '/srv/shop', user: 'shop', port: 8080, run: 'node server.js --title "my shop" 100%', stop_timeout: 10 };
 
@@ -18,6 +18,12 @@ function hasSystemdAnalyze(): boolean {
 }
 
 describe('systemd unit', () => {
+  it('a single command is exec\'d (the app is the main process); shell constructs stay as written', () => {
+    assert.equal(execIfSimple('node server.js --port 3000'), 'exec node server.js --port 3000');
+    assert.equal(execIfSimple('exec node server.js'), 'exec node server.js');
+    for (const run of ['npm run migrate && node server.js', 'node a.js | tee log', 'node $APP', 'cd web; node s.js', 'node s.js > out']) assert.equal(execIfSimple(run), run);
+  });
+
   it('runs the app as its user from current, with the env file, restart on failure and hardening', () => {
     const unit = systemdUnit(input);
     assert.equal(unitName('shop'), 'slipway-shop.service');
@@ -27,7 +33,7 @@ describe('systemd unit', () => {
       'WorkingDirectory=/srv/shop/current',
       'EnvironmentFile=-/srv/shop/.slipway/env',
       'Environment=PORT=8080',
-      'ExecStart=/bin/sh -c "node server.js --title \\"my shop\\" 100%%"',
+      'ExecStart=/bin/sh -c "exec node server.js --title \\"my shop\\" 100%%"',
       'Restart=on-failure',
       'TimeoutStopSec=10',
       'NoNewPrivileges=yes',
