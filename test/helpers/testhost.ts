@@ -13,7 +13,7 @@ const SCRIPT = path.join(path.dirname(fileURLToPath(import.meta.url)), 'testhost
 export function testhostUnavailable(): string | undefined {
   if (process.platform !== 'linux') return 'testhosts need Linux (namespaces and systemd)';
   if (process.getuid?.() !== 0) return 'testhosts need root (run the suite as root, as CI does)';
-  for (const cmd of ['unshare', 'nsenter', 'debootstrap', 'ssh', 'ssh-keyscan', 'rsync', 'curl']) {
+  for (const cmd of ['unshare', 'nsenter', 'debootstrap', 'ssh', 'ssh-keyscan', 'ip', 'curl']) {
     try {
       execFileSync('sh', ['-c', `command -v ${cmd} || test -x /usr/sbin/${cmd}`], { stdio: 'ignore' });
     } catch {
