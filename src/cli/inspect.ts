@@ -39,7 +39,7 @@ export function registerInspectCommands(cli: Cli): void {
 
   p.command('history <env>')
     .description('deploy history recorded on the hosts: started, succeeded, failed, rolled back')
-    .option('-n, --lines <n>', 'last N events', (v) => Number(v), 20)
+    .option('-n, --lines <n>', 'last N events (of the last 500 on each host)', (v) => Number(v), 20)
     .action((env: string, o: { lines: number }) =>
       quietly(cli, cli.resolve(env), async (s) => {
         const states = await api().eachHost(s.hosts, (h) => api().readState(h, s.layout));

@@ -27,6 +27,9 @@ export interface HostState {
   manifests: Record<string, string>;
 }
 
+/** History lines read with the state: enough for every kept release's outcome, without the cost growing with every deploy. */
+export const HISTORY_LINES = 500;
+
 const READ = `cd "$1" 2>/dev/null && [ -d .slipway ] || exit ${NOT_SET_UP}
 readlink current || true
 echo ---
@@ -36,7 +39,7 @@ ls -1 releases
 echo ---
 ls -1 .slipway/manifests 2>/dev/null || true
 echo ---
-cat .slipway/history.jsonl 2>/dev/null || true`;
+tail -n ${HISTORY_LINES} .slipway/history.jsonl 2>/dev/null || true`;
 
 export async function readState(host: Host, l: Layout): Promise<HostState> {
   const r = await host.run(sh(READ, l.appDir), { reject: false });
