@@ -51,12 +51,13 @@ mkdir -p "$d/release"; mv -T "$d/release" "$inc"
 export LC_ALL=C
 : > "$d/link"
 if [ -n "$base" ]; then
-  keep() { awk -v c=${PATH_COLUMN} 'NR == FNR { drop[$0] = 1; next } !(substr($0, c) in drop)' "$d/delta/drop" "$app/.slipway/manifests/$bm"; }
-  keep | cut -c${PATH_COLUMN}- > "$d/link"
+  # the base's lines for files that stay: linked from the base, and part of the new manifest
+  awk -v c=${PATH_COLUMN} 'NR == FNR { drop[$0] = 1; next } !(substr($0, c) in drop)' "$d/delta/drop" "$app/.slipway/manifests/$bm" > "$d/kept"
+  cut -c${PATH_COLUMN}- "$d/kept" > "$d/link"
   # folders first, then two linkers in parallel (so no two race to make a folder)
   sed -n 's|/[^/]*$||p' "$d/link" | uniq | sed "s|^|$inc/|" | xargs -r -d '\\n' mkdir -p --
   (cd "$app/releases/$base" && xargs -r -d '\\n' -P 2 -n 1000 cp -Pl --parents -t "$inc" -- < "$d/link")
-  keep | cat - "$d/delta/add" > "$d/unsorted"
+  cat "$d/kept" "$d/delta/add" > "$d/unsorted"
 else
   cp "$d/delta/add" "$d/unsorted"
 fi
