@@ -91,8 +91,14 @@ const settingsShape = {
       user: z.string().min(1).optional().describe('SSH login user when the host entry has none (default: your ssh config, then your local user).'),
       port: z.number().int().min(1).max(65535).optional().describe('SSH port when the host entry has none.'),
       config_file: z.string().min(1).optional().describe('An ssh_config file to use instead of ~/.ssh/config (relative to slipway.yml).'),
+      persist: z
+        .number()
+        .int()
+        .min(0)
+        .default(60)
+        .describe('Seconds the SSH connection to a host stays open after a command, so the next command skips the handshake (a private control socket, like Ansible\'s ControlPersist); 0 closes it when the command ends.'),
     })
-    .default({})
+    .default({ persist: 60 })
     .describe('OpenSSH client settings; ~/.ssh/config (aliases, IdentityFile, ProxyJump, agent) is honoured.'),
 };
 

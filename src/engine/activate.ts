@@ -11,8 +11,8 @@
 import { SlipwayError, tail } from '../errors.ts';
 import { slotPort, type Slot } from '../proxy/caddy-config.ts';
 import { isProxied, liveSlot, switchTo, type ProxiedConfig } from '../proxy/caddy.ts';
-import { checkHealth, pointLink, type HealthTarget } from '../server/release.ts';
-import { sh } from '../server/layout.ts';
+import { checkHealth, pointLink, pointLinkArgv, type HealthTarget } from '../server/release.ts';
+import { andThen, sh } from '../server/layout.ts';
 import type { Host } from '../transport/host.ts';
 import type { Session } from './session.ts';
 
@@ -27,12 +27,20 @@ export interface Activation {
 export async function activate(s: Session, host: Host, id: string, onSwitch: () => void = () => undefined): Promise<Activation> {
   const { cfg, layout: l, runtime } = s.on(host);
   if (!isProxied(cfg) || cfg.runtime === 'static') {
-    // in place: switch `current`, restart (nothing to restart for static files), check
+    // in place: switch `current`, restart (nothing to restart for static files), check;
+    // in one round trip where the runtime restarts with one command
     onSwitch();
-    await pointLink(host, l, 'current', id);
-    await runtime.restart(host, cfg);
     const target = cfg.runtime === 'static' && isProxied(cfg) ? siteTarget(cfg) : { port: cfg.port };
-    const r = await checkHealth(host, cfg.health, target, l.release(id));
+    const point = pointLinkArgv(l, 'current', id);
+    const restart = runtime.restartArgv?.(cfg);
+    let before: readonly string[] | undefined = point;
+    if (restart) before = andThen(point, restart.sudo ? host.rootArgv(restart.argv) : restart.argv);
+    else if (cfg.runtime !== 'static') {
+      await host.run(point);
+      await runtime.restart(host, cfg);
+      before = undefined;
+    }
+    const r = await checkHealth(host, cfg.health, target, l.release(id), before);
     return { ...r, switched: true };
   }
   const live = await liveSlot(host, cfg); // asks Caddy first: if it is down, nothing has changed yet

@@ -1,16 +1,15 @@
 // restart, stop and maintenance: each under the deploy lock, on every host.
 import { SlipwayError } from '../errors.ts';
 import { isProxied, setMaintenance } from '../proxy/caddy.ts';
-import { readState } from '../server/state.ts';
 import { activate, healthError, recentLogs } from './activate.ts';
 import { eachHost, withLock, type Session } from './session.ts';
 
 /** Restart the current release; behind Caddy it starts on the idle slot first, so no request is dropped. */
 export function restart(s: Session, command: string): Promise<void> {
-  return withLock(s, command, undefined, () =>
+  return withLock(s, command, undefined, ({ states }) =>
     s.reporter.step(s.cfg.proxy ? 'Start on the idle slot, health check, switch' : 'Restart, health check', async () => {
       await eachHost(s.hosts, async (h) => {
-        const { current } = await readState(h, s.layout);
+        const { current } = states.get(h)!;
         if (!current) throw new SlipwayError('failure', `${h.name}: nothing deployed yet`, { hint: `run: slipway deploy ${s.cfg.environment}` });
         const r = await activate(s, h, current);
         if (!r.ok) throw healthError(h, current, r, await recentLogs(s, h), 'the app is not healthy after the restart');

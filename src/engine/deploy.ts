@@ -8,18 +8,18 @@ import os from 'node:os';
 import type { ResolvedConfig } from '../config/load.ts';
 import { SlipwayError } from '../errors.ts';
 import { formatBytes, type Reporter } from '../output/reporter.ts';
-import { transfer } from '../release/transfer.ts';
-import { appendHistory, type HistoryRecord } from '../server/history.ts';
-import type { LockInfo } from '../server/lock.ts';
-import { ensureSharedDirs, envFileContent, finalizeRelease, install, writeEnvFile } from '../server/release.ts';
-import { readState, type HostState } from '../server/state.ts';
+import { stageArgv, transfer } from '../release/transfer.ts';
+import { appendHistory, historyAppend, type HistoryRecord } from '../server/history.ts';
+import { andThen } from '../server/layout.ts';
+import { ensureSharedDirs, envFileContent, finalizeRelease, install, removeReleasesArgv, writeEnvFile } from '../server/release.ts';
+import { afterDeploy, planPrune, type HostState } from '../server/state.ts';
 import type { Host } from '../transport/host.ts';
 import { dockerEnvContent, dockerEnvFile, imageTag } from '../runtime/docker.ts';
 import { buildImageLocally, buildImageOnHost, saveImage, shipImage, type SavedImage } from '../runtime/docker-image.ts';
 import { activate, healthError, recentLogs, restore } from './activate.ts';
 import { openArtifact, prepareRelease, type PreparedRelease } from './prepare.ts';
-import { prune } from './prune.ts';
-import { eachHost, rolloutGroups, withLock, withSession, type Session } from './session.ts';
+import { removeImages, reportPruned } from './prune.ts';
+import { eachHost, rolloutGroups, withLock, withSession, type Held, type Session } from './session.ts';
 
 export interface DeployOptions {
   allowDirty: boolean;
@@ -74,15 +74,20 @@ export async function deploy(cfg: ResolvedConfig, reporter: Reporter, opts: Depl
 }
 
 function deployRelease(s: Session, release: PreparedRelease, envVars: Record<string, string>, opts: DeployOptions, began: number): Promise<DeployResult> {
-  return withLock(s, opts.command, opts.lockWait, (lock) => deployLocked(s, lock, release, envVars, opts, began));
+  return withLock(s, opts.command, opts.lockWait, (held) => deployLocked(s, held, release, envVars, opts, began));
 }
 
-async function deployLocked(s: Session, lock: LockInfo, release: PreparedRelease, envVars: Record<string, string>, opts: DeployOptions, began: number): Promise<DeployResult> {
+async function deployLocked(s: Session, held: Held, release: PreparedRelease, envVars: Record<string, string>, opts: DeployOptions, began: number): Promise<DeployResult> {
   const { cfg, hosts, reporter, layout: l } = s;
-  const states = new Map<Host, HostState>();
+  const { info: lock, states } = held;
+  for (const h of hosts) {
+    if (states.get(h)!.releases.some((r) => r.id === release.id)) {
+      throw new SlipwayError('failure', `${h.name}: release ${release.id} is already on the host`, { hint: `to make it live again: slipway rollback ${cfg.environment} ${release.id}` });
+    }
+  }
+  const started: Host[] = [];
   const activated = new Set<Host>();
-  const record = (host: Host, event: HistoryRecord['event'], extra: Partial<HistoryRecord> = {}) =>
-    appendHistory(host, l, {
+  const recordOf = (host: Host, event: HistoryRecord['event'], extra: Partial<HistoryRecord> = {}): HistoryRecord => ({
       time: new Date().toISOString(),
       event,
       app: cfg.app,
@@ -97,6 +102,7 @@ async function deployLocked(s: Session, lock: LockInfo, release: PreparedRelease
       command: opts.command,
       ...extra,
     });
+  const record = (host: Host, event: HistoryRecord['event'], extra: Partial<HistoryRecord> = {}) => appendHistory(host, l, recordOf(host, event, extra));
   const groups = rolloutGroups(hosts, opts.limit ?? cfg.rollout.limit);
   const pause = opts.pause ?? cfg.rollout.pause;
   let image: SavedImage | undefined;
@@ -113,13 +119,35 @@ async function deployLocked(s: Session, lock: LockInfo, release: PreparedRelease
         await new Promise((r) => setTimeout(r, pause * 1000));
       }
       s.checkInterrupted();
+      started.push(...group);
       const tag = groups.length > 1 ? `[${i + 1}/${groups.length}: ${group.map((h) => h.name).join(', ')}] ` : '';
       const sent = await deployGroup({ s, group, tag, release, envVars, states, activated, image, record });
       bytesSent += sent;
-      await eachHost(group, (h) => record(h, 'succeeded', { duration_ms: Date.now() - began }), cfg.rollout.concurrency);
+      // the last group's success is recorded with the pruning and the unlock, in one round trip
+      if (i < groups.length - 1) await eachHost(group, (h) => record(h, 'succeeded', { duration_ms: Date.now() - began }), cfg.rollout.concurrency);
     }
-    activated.clear();
-    await prune(s, { quiet: true });
+    const last = new Set(groups.at(-1));
+    const pruned = await eachHost(
+      hosts,
+      async (h) => {
+        const succeeded = recordOf(h, 'succeeded', { duration_ms: Date.now() - began });
+        const state = states.get(h)!;
+        const ids = planPrune(afterDeploy(state, release.id, succeeded), cfg.keep_releases);
+        // one round trip: [record the success,] [prune,] stage the next deploy's tree, unlock
+        const history = last.has(h) ? historyAppend(l, succeeded) : undefined;
+        const steps = [
+          ...(history ? [history.argv] : []),
+          ...(ids.length ? [removeReleasesArgv(l, ids, state.manifests)] : []),
+          stageArgv(l, release.id, `${release.id}.${release.manifest.digest}`),
+        ];
+        await held.finish(h, steps.reduce((a, b) => andThen(a, b)), history?.input);
+        activated.delete(h);
+        await removeImages(s, h, ids);
+        return [h.name, ids] as const;
+      },
+      cfg.rollout.concurrency,
+    );
+    reportPruned(s, pruned, true);
     reporter.info(`Release ${release.id} is live on ${hosts.map((h) => h.name).join(', ')} (${((Date.now() - began) / 1000).toFixed(2)}s)`);
     return {
       release: release.id,
@@ -130,7 +158,7 @@ async function deployLocked(s: Session, lock: LockInfo, release: PreparedRelease
       steps: reporter.steps,
     };
   } catch (e) {
-    await failed(s, e, [...states.keys()], activated, states, (h, extra) => record(h, 'failed', { duration_ms: Date.now() - began, ...extra }));
+    await failed(s, e, started, activated, states, (h, extra) => record(h, 'failed', { duration_ms: Date.now() - began, ...extra }));
     throw e;
   } finally {
     image?.cleanup();
@@ -155,15 +183,6 @@ async function deployGroup(g: GroupDeploy): Promise<number> {
   const { s, group, tag, release, states, activated } = g;
   const { cfg, reporter, layout: l } = s;
   const each = <T>(fn: (h: Host) => Promise<T>) => eachHost(group, fn, cfg.rollout.concurrency);
-  await each(async (h) => {
-    const state = await readState(h, l);
-    if (state.releases.some((r) => r.id === release.id)) {
-      throw new SlipwayError('failure', `${h.name}: release ${release.id} is already on the host`, { hint: `to make it live again: slipway rollback ${cfg.environment} ${release.id}` });
-    }
-    states.set(h, state);
-  });
-  s.checkInterrupted();
-
   const bytesSent = await reporter.step(`${tag}Transfer ${release.files.length} files`, async (c) => {
     // the transfer writes only into incoming/: recording the start can go alongside
     const stats = await each(async (h) => (await Promise.all([transfer(h, l, release, states.get(h)!, (pct) => c.progress(`${pct}%`)), g.record(h, 'started')]))[0]);

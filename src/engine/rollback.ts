@@ -3,8 +3,8 @@
 // recorded as failed; naming a release picks it explicitly.
 import { SlipwayError } from '../errors.ts';
 import type { Reporter } from '../output/reporter.ts';
-import { appendHistory } from '../server/history.ts';
-import { readState, rollbackTarget, type HostState } from '../server/state.ts';
+import { historyAppend } from '../server/history.ts';
+import { rollbackTarget, type HostState } from '../server/state.ts';
 import type { Host } from '../transport/host.ts';
 import { activate, healthError, recentLogs, restore } from './activate.ts';
 import { eachHost, withLock, withSession } from './session.ts';
@@ -20,11 +20,9 @@ export async function rollback(cfg: ResolvedConfig, reporter: Reporter, opts: { 
   const began = Date.now();
   return withSession(cfg, reporter, async (s) => {
     const { hosts, layout: l } = s;
-    const states = new Map<Host, HostState>();
     const switched: Host[] = [];
-    return withLock(s, opts.command, opts.lockWait, async (lock) => {
+    return withLock(s, opts.command, opts.lockWait, async ({ info: lock, states, finish }) => {
       try {
-        await eachHost(hosts, async (h) => void states.set(h, await readState(h, l)));
         const target = chooseTarget(hosts, states, opts.id, cfg.environment);
         await reporter.step(`Switch to ${target}, restart, health check`, () =>
           eachHost(
@@ -36,9 +34,10 @@ export async function rollback(cfg: ResolvedConfig, reporter: Reporter, opts: { 
             cfg.rollout.concurrency,
           ),
         );
-        await eachHost(hosts, (h) =>
-          appendHistory(h, l, { time: new Date().toISOString(), event: 'rolled_back', app: cfg.app, environment: cfg.environment, host: h.name, release: target, previous: states.get(h)!.current, user: lock.user, machine: lock.machine, command: opts.command, duration_ms: Date.now() - began }),
-        );
+        await eachHost(hosts, (h) => {
+          const { argv, input } = historyAppend(l, { time: new Date().toISOString(), event: 'rolled_back', app: cfg.app, environment: cfg.environment, host: h.name, release: target, previous: states.get(h)!.current, user: lock.user, machine: lock.machine, command: opts.command, duration_ms: Date.now() - began });
+          return finish(h, argv, input);
+        });
         reporter.info(`Release ${target} is live again on ${hosts.map((h) => h.name).join(', ')} (${((Date.now() - began) / 1000).toFixed(2)}s)`);
         return { release: target, previous: Object.fromEntries(hosts.map((h) => [h.name, states.get(h)?.current])), duration_ms: Date.now() - began };
       } catch (e) {

@@ -5,8 +5,9 @@ import { SlipwayError } from '../errors.ts';
 import type { Reporter } from '../output/reporter.ts';
 import { runtimeFor } from '../runtime/index.ts';
 import type { Runtime } from '../runtime/runtime.ts';
-import { layout, type Layout } from '../server/layout.ts';
-import { acquireLock, newLockInfo, releaseLock, type LockInfo } from '../server/lock.ts';
+import { andThen, layout, type Layout } from '../server/layout.ts';
+import { acquireLock, newLockInfo, releaseLock, releaseLockArgv, type LockInfo } from '../server/lock.ts';
+import { parseState, stateArgv, type HostState } from '../server/state.ts';
 import type { Host } from '../transport/host.ts';
 import { LocalHost, runningChildren } from '../transport/local.ts';
 import { SshHost } from '../transport/ssh.ts';
@@ -25,7 +26,7 @@ export interface Session {
 }
 
 export function makeHosts(cfg: ResolvedConfig, reporter: Reporter): Host[] {
-  return cfg.targets.map((t) => (t.kind === 'local' ? new LocalHost(t, reporter.command) : new SshHost(t, { configFile: cfg.ssh.config_file }, reporter.command)));
+  return cfg.targets.map((t) => (t.kind === 'local' ? new LocalHost(t, reporter.command) : new SshHost(t, { configFile: cfg.ssh.config_file, persist: cfg.ssh.persist }, reporter.command)));
 }
 
 /**
@@ -129,29 +130,48 @@ export async function withSession<T>(
   }
 }
 
+/** What holding the lock gives: each host's state, read with the lock, and a way to end with the unlock. */
+export interface Held {
+  info: LockInfo;
+  states: Map<Host, HostState>;
+  /** run argv (stdin: input) and release the host's lock in the same round trip */
+  finish(host: Host, argv: string[], input?: string): Promise<void>;
+}
+
 /**
  * Run fn holding the deploy lock on every host: taken atomically per host
- * (waiting up to waitSeconds, taking over provably stale locks), released on
- * every path, failures and interrupts included.
+ * (waiting up to waitSeconds, taking over provably stale locks) together with
+ * reading the host's state, released on every path, failures and interrupts
+ * included.
  */
-export async function withLock<T>(s: Session, command: string, waitSeconds: number | undefined, fn: (lock: LockInfo) => Promise<T>): Promise<T> {
-  const lock = newLockInfo(command);
-  const locked: Host[] = [];
+export async function withLock<T>(s: Session, command: string, waitSeconds: number | undefined, fn: (held: Held) => Promise<T>): Promise<T> {
+  const info = newLockInfo(command);
+  const locked = new Set<Host>();
+  const states = new Map<Host, HostState>();
   try {
     await s.reporter.step('Lock', () =>
       eachHost(s.hosts, async (h) => {
-        await acquireLock(h, s.layout, lock, {
+        const out = await acquireLock(h, s.layout, info, {
           waitSeconds: waitSeconds ?? s.cfg.lock_wait,
           onWait: (holder) => s.reporter.info(`  ${h.name}: waiting for the deploy lock held by ${holder}`),
           onStale: (holder) => s.reporter.warn(`${h.name}: taking over a stale lock left by ${holder}`),
+          then: stateArgv(s.layout),
         });
-        locked.push(h);
+        locked.add(h);
+        states.set(h, parseState(out));
       }),
     );
-    return await fn(lock);
+    return await fn({
+      info,
+      states,
+      finish: async (h, argv, input) => {
+        await h.run(andThen(argv, releaseLockArgv(s.layout, info.token)), { input });
+        locked.delete(h);
+      },
+    });
   } finally {
     await Promise.all(
-      locked.map((h) => releaseLock(h, s.layout, lock.token).catch(() => s.reporter.warn(`${h.name}: could not release the deploy lock; run: slipway lock release ${s.cfg.environment}`))),
+      [...locked].map((h) => releaseLock(h, s.layout, info.token).catch(() => s.reporter.warn(`${h.name}: could not release the deploy lock; run: slipway lock release ${s.cfg.environment}`))),
     );
   }
 }

@@ -24,6 +24,8 @@ export interface TransferStats {
   filesLinked: number;
   /** the release the unchanged files came from */
   base?: string;
+  /** they came from the base's staged tree (prepared after the previous deploy) */
+  staged: boolean;
 }
 
 /** The release to hard-link from: the current one, else the newest with a stored manifest. */
@@ -32,12 +34,19 @@ export function chooseBase(state: HostState): string | undefined {
   return state.releases.map((r) => r.id).filter((id) => state.manifests[id]).pop();
 }
 
+// Hard-link the files listed in "$list" (paths, one per line) from "$src" into "$dst":
+// folders first, then two linkers in parallel (so no two race to make a folder).
+const LINK_LISTED = `sed -n 's|/[^/]*$||p' "$list" | uniq | sed "s|^|$dst/|" | xargs -r -d '\\n' mkdir -p --
+(cd "$src" && xargs -r -d '\\n' -P 2 -n 1000 cp -Pl --parents -t "$dst" -- < "$list")`;
+
 // $1 app dir, $2 release id, $3 base release id ("" for none), $4 base manifest file, $5 expected digest.
 // stdin: gzipped tar of delta/drop (a blank line, then one path per line), delta/add (manifest
 // lines of the files sent) and release/<path> for each file sent.
+// The kept files come from the base's staged tree when one is ready (see STAGE), else are
+// hard-linked from the base release now.
 const APPLY = `set -eu
 app=$1 id=$2 base=$3 bm=$4 digest=$5
-work="$app/.slipway/incoming"; d="$work/$id.delta"; inc="$work/$id"
+work="$app/.slipway/incoming"; d="$work/$id.delta"; inc="$work/$id"; staged="$app/.slipway/staged/$base"
 mkdir -p "$work" "$app/.slipway/manifests"
 # leftovers of interrupted deploys (we hold the lock); incoming itself may be a mount point
 for f in "$work"/* "$work"/.[!.]*; do if [ -e "$f" ] || [ -L "$f" ]; then rm -rf "$f"; fi; done
@@ -47,24 +56,57 @@ if ! tar -xzf - -C "$d" --no-same-owner; then
   if [ "\${free:-0}" -lt 1024 ]; then echo "No space left on device: \${free:-0} KiB free for $work" >&2; fi
   exit 4
 fi
-mkdir -p "$d/release"; mv -T "$d/release" "$inc"
+mkdir -p "$d/release"
 export LC_ALL=C
 : > "$d/link"
 if [ -n "$base" ]; then
   # the base's lines for files that stay: linked from the base, and part of the new manifest
   awk -v c=${PATH_COLUMN} 'NR == FNR { drop[$0] = 1; next } !(substr($0, c) in drop)' "$d/delta/drop" "$app/.slipway/manifests/$bm" > "$d/kept"
   cut -c${PATH_COLUMN}- "$d/kept" > "$d/link"
-  # folders first, then two linkers in parallel (so no two race to make a folder)
-  sed -n 's|/[^/]*$||p' "$d/link" | uniq | sed "s|^|$inc/|" | xargs -r -d '\\n' mkdir -p --
-  (cd "$app/releases/$base" && xargs -r -d '\\n' -P 2 -n 1000 cp -Pl --parents -t "$inc" -- < "$d/link")
+  if mv -T "$staged" "$inc" 2>/dev/null; then
+    # the staged tree is the base's files: take out what goes or changes, add what was sent
+    sed 1d "$d/delta/drop" > "$d/gone"
+    (cd "$inc" && xargs -r -d '\\n' rm -f -- < "$d/gone" && sed -n 's|/[^/]*$||p' "$d/gone" | sort -u | xargs -r -d '\\n' rmdir -p --ignore-fail-on-non-empty -- 2>/dev/null) || true
+    cp -al "$d/release/." "$inc/"
+    echo staged
+  else
+    mv -T "$d/release" "$inc"
+    list="$d/link" src="$app/releases/$base" dst="$inc"
+    ${LINK_LISTED}
+  fi
   cat "$d/kept" "$d/delta/add" > "$d/unsorted"
 else
+  mv -T "$d/release" "$inc"
   cp "$d/delta/add" "$d/unsorted"
 fi
 sort -t "$(printf '\\001')" -k1.${PATH_COLUMN} "$d/unsorted" > "$d/manifest"
 got=$(sha256sum < "$d/manifest" | cut -c1-32)
 if [ "$got" != "$digest" ]; then echo "the release on the host does not match what was sent (manifest $got, expected $digest)" >&2; exit 3; fi
 echo "linked $(wc -l < "$d/link")"`;
+
+// $1 app dir, $2 release id, $3 its manifest file. Builds a hard-linked copy of the release's
+// files in .slipway/staged/<id>: the next deploy's starting point, so it only removes and adds
+// what changed. Renamed into place only when complete; a stager never touches another's
+// unfinished tree; a tree of any other release is dropped. Runs in the background (STAGE).
+const STAGER = `set -eu
+app=$1 id=$2 mf=$3; s="$app/.slipway/staged"; t="$s/$id.tmp.$$"
+export LC_ALL=C
+for f in "$s"/*; do case "$f" in *.tmp.*|"$s/$id") ;; *) if [ -e "$f" ]; then rm -rf "$f"; fi ;; esac; done
+find "$s" -maxdepth 1 -name '*.tmp.*' -mmin +30 -exec rm -rf {} +
+[ ! -e "$s/$id" ] || exit 0
+mkdir "$t"; list="$t.list" src="$app/releases/$id" dst="$t"
+cut -c${PATH_COLUMN}- "$app/.slipway/manifests/$mf" > "$list"
+${LINK_LISTED}
+rm -f "$list"; mv -T "$t" "$s/$id"`;
+
+// $4: STAGER, started in its own session so it outlives this command
+const STAGE = `mkdir -p "$1/.slipway/staged"
+setsid sh -c "$4" slipway "$1" "$2" "$3" >/dev/null 2>&1 </dev/null &`;
+
+/** argv that stages the release's files for the next deploy, in the background (returns at once). */
+export function stageArgv(l: Layout, id: string, manifestFile: string): string[] {
+  return sh(STAGE, l.appDir, id, manifestFile, STAGER);
+}
 
 /** Ship the release into the host's incoming folder. */
 export async function transfer(
@@ -97,7 +139,7 @@ export async function transfer(
     });
   }
   manifestStore.put(release.manifest.text);
-  return { bytesSent, filesSent: send.length, filesLinked: Number(/linked (\d+)/.exec(r.stdout)?.[1] ?? 0), base };
+  return { bytesSent, filesSent: send.length, filesLinked: Number(/linked (\d+)/.exec(r.stdout)?.[1] ?? 0), base, staged: /^staged$/m.test(r.stdout) };
 }
 
 /** A manifest the host stores: from this machine's store when it has it, else read once from the host. */

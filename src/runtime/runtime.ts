@@ -26,6 +26,8 @@ export interface Runtime {
   configure(host: Host, cfg: ResolvedConfig): Promise<boolean>;
   /** (re)start the app, or one slot; cancels a pending stopLater of that slot */
   restart(host: Host, cfg: ResolvedConfig, slot?: Slot): Promise<void>;
+  /** where restarting the single instance is one command: it, so it can be chained with the switch and the health check */
+  restartArgv?(cfg: ResolvedConfig): { argv: string[]; sudo: boolean };
   /** stop the app (every slot), or one slot */
   stop(host: Host, cfg: ResolvedConfig, slot?: Slot): Promise<void>;
   /** stop a slot after `seconds` (draining), unless restarted or cancelled meanwhile */

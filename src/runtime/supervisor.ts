@@ -49,6 +49,9 @@ export const supervisorRuntime: Runtime = {
   async restart(host, cfg, slot) {
     await host.run(['node', daemonPath(cfg), 'restart', cfg.appDir, ...(slot ? [slot] : [])]);
   },
+  restartArgv(cfg) {
+    return { argv: ['node', daemonPath(cfg), 'restart', cfg.appDir], sudo: false };
+  },
   async stop(host, cfg, slot) {
     for (const one of instances(cfg, slot)) {
       await host.run(['node', daemonPath(cfg), 'stop', cfg.appDir, ...(one ? [one] : [])]);

@@ -90,9 +90,14 @@ const WRITE_IF_CHANGED = `set -e
 tmp="$1.tmp.$$"; cat > "$tmp"
 if cmp -s "$tmp" "$1"; then rm -f "$tmp"; else mv -f "$tmp" "$1"; echo changed; fi`;
 
+// $1 unit: (re)start it. A deliberate restart does not count towards the crash-loop limit
+// (StartLimitBurst): a deploy and two quick rollbacks must not find the unit refusing to start.
+const RESTART = `systemctl reset-failed "$1" >/dev/null 2>&1 || true
+systemctl restart "$1"`;
+
 // $1 slot unit: (re)start it and start it at boot (the live slot)
 const RESTART_SLOT = `systemctl enable "$1" >/dev/null 2>&1
-systemctl restart "$1"`;
+${RESTART}`;
 
 /**
  * A single command runs as \`exec command\`, so the app itself is the unit's main
@@ -118,9 +123,12 @@ export const systemdRuntime: Runtime = {
     return changed;
   },
   async restart(host, cfg, slot) {
-    if (!slot) return void (await host.run(['systemctl', 'restart', unitName(cfg.app)], { sudo: true }));
+    if (!slot) return void (await host.run(this.restartArgv!(cfg).argv, { sudo: true }));
     await cancelDrain(host, cfg.app, slot);
     await host.run(sh(RESTART_SLOT, unitName(cfg.app, slot)), { sudo: true });
+  },
+  restartArgv(cfg) {
+    return { argv: sh(RESTART, unitName(cfg.app)), sudo: true };
   },
   async stop(host, cfg, slot) {
     await host.run(['systemctl', 'stop', ...instances(cfg, slot).map((one) => unitName(cfg.app, one))], { sudo: true });

@@ -25,11 +25,18 @@ export interface HistoryRecord {
   reason?: string;
 }
 
-const APPEND = `if [ -s "$1" ] && [ -n "$(tail -c1 "$1")" ]; then printf '\\n' >> "$1"; fi
+const APPEND = `set -e
+if [ -s "$1" ] && [ -n "$(tail -c1 "$1")" ]; then printf '\\n' >> "$1"; fi
 cat >> "$1"`;
 
+/** argv and stdin that append a record. */
+export function historyAppend(l: Layout, record: HistoryRecord): { argv: string[]; input: string } {
+  return { argv: sh(APPEND, l.history), input: `${JSON.stringify(record)}\n` };
+}
+
 export async function appendHistory(host: Host, l: Layout, record: HistoryRecord): Promise<void> {
-  await host.run(sh(APPEND, l.history), { input: `${JSON.stringify(record)}\n` });
+  const { argv, input } = historyAppend(l, record);
+  await host.run(argv, { input });
 }
 
 export function parseHistory(text: string): HistoryRecord[] {

@@ -32,5 +32,16 @@ export function sh(script: string, ...args: string[]): string[] {
   return ['sh', '-c', script, 'slipway', ...args];
 }
 
+/**
+ * One argv that runs `first`, then, if it succeeded, `next`: two steps in one
+ * round trip. The script refers to the arguments only by position, so no value
+ * is ever part of the shell code. Stdin goes to `first`; the exit status is the
+ * first failure's, or `next`'s.
+ */
+export function andThen(first: readonly string[], next: readonly string[]): string[] {
+  const refs = first.map((_, i) => `"\${${i + 1}}"`).join(' ');
+  return ['sh', '-c', `${refs} || exit $?\nshift ${first.length}\nexec "$@" </dev/null`, 'slipway', ...first, ...next];
+}
+
 /** Exit status the scripts use for "this app is not set up on the host". */
 export const NOT_SET_UP = 40;

@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import os from 'node:os';
 import { SlipwayError } from '../errors.ts';
 import type { Host } from '../transport/host.ts';
-import { NOT_SET_UP, sh, type Layout } from './layout.ts';
+import { andThen, NOT_SET_UP, sh, type Layout } from './layout.ts';
 
 export interface LockInfo {
   user: string;
@@ -45,17 +45,23 @@ export function isStale(info: Partial<LockInfo>, machine = os.hostname()): boole
   }
 }
 
+/**
+ * Take the lock, waiting up to waitSeconds and taking over a provably stale one.
+ * `then` runs on the host right after the lock is taken, in the same round trip
+ * (reading the state); its output is returned. It must not fail.
+ */
 export async function acquireLock(
   host: Host,
   l: Layout,
   info: LockInfo,
-  opts: { waitSeconds: number; onWait?: (holder: string) => void; onStale?: (holder: string) => void },
-): Promise<void> {
+  opts: { waitSeconds: number; onWait?: (holder: string) => void; onStale?: (holder: string) => void; then?: string[] },
+): Promise<string> {
   const deadline = Date.now() + opts.waitSeconds * 1000;
   let announced = false;
+  const argv = opts.then ? andThen(sh(ACQUIRE, l.lock, l.meta), opts.then) : sh(ACQUIRE, l.lock, l.meta);
   for (;;) {
-    const r = await host.run(sh(ACQUIRE, l.lock, l.meta), { input: JSON.stringify(info), reject: false });
-    if (r.exitCode === 0) return;
+    const r = await host.run(argv, { input: JSON.stringify(info), reject: false });
+    if (r.exitCode === 0) return r.stdout;
     if (r.exitCode === NOT_SET_UP) throw notSetUp(host, l);
     if (r.exitCode !== HELD) throw new SlipwayError('failure', `${host.name}: could not take the deploy lock: ${r.stderr.trim()}`);
     let holder: Partial<LockInfo> = {};
@@ -80,8 +86,12 @@ export async function acquireLock(
   }
 }
 
+export function releaseLockArgv(l: Layout, token: string): string[] {
+  return sh(RELEASE_IF, l.lock, token);
+}
+
 export async function releaseLock(host: Host, l: Layout, token: string): Promise<void> {
-  await host.run(sh(RELEASE_IF, l.lock, token));
+  await host.run(releaseLockArgv(l, token));
 }
 
 export async function readLock(host: Host, l: Layout): Promise<Partial<LockInfo> | undefined> {

@@ -1,8 +1,9 @@
 // Release operations on a host, each one round trip running a constant
 // script: prepare, finalize (shared links, REVISION), install with a cache,
 // switch `current`, env file, health check, prune.
-import type { Host } from '../transport/host.ts';
-import { sh, type Layout } from './layout.ts';
+import { CommandError } from '../errors.ts';
+import type { Host, RunResult } from '../transport/host.ts';
+import { andThen, sh, type Layout } from './layout.ts';
 
 const FINALIZE = `set -eu
 app=$1 id=$2 digest=$3; shift 3
@@ -59,9 +60,13 @@ export async function linkedRelease(host: Host, link: string): Promise<string | 
 }
 
 /** Point `current` (or a slot's link) at a release atomically: a new link renamed over the old one. The only switch slipway has. */
-export async function pointLink(host: Host, l: Layout, link: 'current' | `slots/${string}`, id: string): Promise<void> {
+export function pointLinkArgv(l: Layout, link: 'current' | `slots/${string}`, id: string): string[] {
   const target = link === 'current' ? `releases/${id}` : `../releases/${id}`;
-  await host.run(sh(POINT, l.appDir, id, link, target));
+  return sh(POINT, l.appDir, id, link, target);
+}
+
+export async function pointLink(host: Host, l: Layout, link: 'current' | `slots/${string}`, id: string): Promise<void> {
+  await host.run(pointLinkArgv(l, link, id));
 }
 
 const WRITE_SECRET_FILE = `set -e
@@ -85,8 +90,8 @@ export function envFileContent(vars: Record<string, string>): string {
     .join('');
 }
 
-// Both checks poll every 50 ms for the first ten attempts (an app is usually up
-// within half a second), then every `interval`.
+// Both checks poll every 20 ms for the first 25 attempts (an app is usually up
+// within half a second), then every `interval`. A failed check exits HEALTH_FAILED.
 // $6 (optional) host:port:address for curl --resolve, to reach a domain on this host
 const HTTP_CHECK = `url=$1 expect=$2 total=$3 interval=$4 each=$5 resolve=$6
 body=$(mktemp); end=$(( $(date +%s) + total )); n=0
@@ -96,9 +101,9 @@ while :; do
   if [ "$code" = "$expect" ]; then rm -f "$body"; echo "HTTP $code after $n attempt(s)"; exit 0; fi
   if [ "$(date +%s)" -ge "$end" ]; then
     [ "$code" = 000 ] && code="no response (connection refused or timed out)"
-    echo "last answer: $code after $n attempt(s)"; head -c 2000 "$body"; rm -f "$body"; exit 1
+    echo "last answer: $code after $n attempt(s)"; head -c 2000 "$body"; rm -f "$body"; exit 42
   fi
-  if [ $n -lt 10 ]; then sleep 0.05; else sleep "$interval"; fi
+  if [ $n -lt 25 ]; then sleep 0.02; else sleep "$interval"; fi
 done`;
 
 const COMMAND_CHECK = `dir=$1 cmd=$2 total=$3 interval=$4 port=$5
@@ -106,8 +111,8 @@ end=$(( $(date +%s) + total )); n=0; cd "$dir"
 while :; do
   n=$((n+1))
   if out=$(PORT=$port sh -c "$cmd" 2>&1); then echo "command passed after $n attempt(s)"; exit 0; fi
-  if [ "$(date +%s)" -ge "$end" ]; then echo "command failed after $n attempt(s); last output:"; printf '%s\\n' "$out" | tail -n 20; exit 1; fi
-  if [ $n -lt 10 ]; then sleep 0.05; else sleep "$interval"; fi
+  if [ "$(date +%s)" -ge "$end" ]; then echo "command failed after $n attempt(s); last output:"; printf '%s\\n' "$out" | tail -n 20; exit 42; fi
+  if [ $n -lt 25 ]; then sleep 0.02; else sleep "$interval"; fi
 done`;
 
 export interface HealthSpec {
@@ -134,8 +139,18 @@ export function healthArgv(h: HealthSpec, target: HealthTarget, releaseDir: stri
   return sh(HTTP_CHECK, url, String(h.status), total, String(h.interval), String(h.request_timeout), ...(target.site?.resolve ? [target.site.resolve] : []));
 }
 
-export async function checkHealth(host: Host, h: HealthSpec, target: HealthTarget, releaseDir: string): Promise<{ ok: boolean; report: string }> {
-  const r = await host.run(healthArgv(h, target, releaseDir), { reject: false });
+/** Exit status of a health check that ran and failed (anything else non-zero: the command itself failed). */
+export const HEALTH_FAILED = 42;
+
+/** Run the health check; `before` (switching and restarting) runs first in the same round trip. */
+export async function checkHealth(host: Host, h: HealthSpec, target: HealthTarget, releaseDir: string, before?: readonly string[]): Promise<{ ok: boolean; report: string }> {
+  const argv = before ? andThen(before, healthArgv(h, target, releaseDir)) : healthArgv(h, target, releaseDir);
+  return healthOutcome(host, argv, await host.run(argv, { reject: false }));
+}
+
+/** A health check's result; a failure of the command itself (or of a step chained before it) is thrown. */
+function healthOutcome(host: Host, argv: readonly string[], r: RunResult): { ok: boolean; report: string } {
+  if (r.exitCode !== 0 && r.exitCode !== HEALTH_FAILED) throw new CommandError(host.name, argv, r.exitCode, r.stdout, r.stderr);
   return { ok: r.exitCode === 0, report: r.stdout.trim() };
 }
 
@@ -147,10 +162,14 @@ mkdir -p "$t"
 n=0; for p; do if [ -e "$p" ] || [ -L "$p" ]; then n=$((n+1)); mv -f "$p" "$t/$n"; fi; done
 setsid sh -c 'rm -rf "$1"/*' sh "$(dirname "$t")" >/dev/null 2>&1 </dev/null &`;
 
-/** Delete releases with their stored manifests. */
-export async function removeReleases(host: Host, l: Layout, ids: string[], manifests: Record<string, string>): Promise<void> {
+/** argv deleting releases with their stored manifests (moved to the trash at once, deleted in the background). */
+export function removeReleasesArgv(l: Layout, ids: string[], manifests: Record<string, string>): string[] {
   const files = ids.flatMap((id) => (manifests[id] ? [`${l.manifests}/${manifests[id]}`] : []));
-  if (ids.length) await host.run(sh(REMOVE, `${l.meta}/trash/${Date.now()}`, ...ids.map((id) => l.release(id)), ...files));
+  return sh(REMOVE, `${l.meta}/trash/${Date.now()}`, ...ids.map((id) => l.release(id)), ...files);
+}
+
+export async function removeReleases(host: Host, l: Layout, ids: string[], manifests: Record<string, string>): Promise<void> {
+  if (ids.length) await host.run(removeReleasesArgv(l, ids, manifests));
 }
 
 const ENSURE_SHARED = `set -e

@@ -41,11 +41,20 @@ ls -1 .slipway/manifests 2>/dev/null || true
 echo ---
 tail -n ${HISTORY_LINES} .slipway/history.jsonl 2>/dev/null || true`;
 
+/** The argv that prints a host's state (for parseState); it never fails once the app is set up. */
+export function stateArgv(l: Layout): string[] {
+  return sh(READ, l.appDir);
+}
+
 export async function readState(host: Host, l: Layout): Promise<HostState> {
-  const r = await host.run(sh(READ, l.appDir), { reject: false });
+  const r = await host.run(stateArgv(l), { reject: false });
   if (r.exitCode === NOT_SET_UP) throw notSetUp(host, l);
   if (r.exitCode !== 0) throw new Error(`${host.name}: could not read ${l.appDir}: ${r.stderr.trim()}`);
-  const [link = '', slots = '', list = '', manifests = '', hist = ''] = r.stdout.split('---\n');
+  return parseState(r.stdout);
+}
+
+export function parseState(stdout: string): HostState {
+  const [link = '', slots = '', list = '', manifests = '', hist = ''] = stdout.split('---\n');
   const slotIds = slots.split('\n').filter(Boolean).map((t) => t.replace(/^.*\//, ''));
   const state = buildState(link.trim(), list.split('\n').filter(Boolean), parseHistory(hist), slotIds);
   for (const f of manifests.split('\n')) {
@@ -73,6 +82,14 @@ export function buildState(link: string, ids: string[], history: HistoryRecord[]
     };
   });
   return { current, slots, releases, history, manifests: {} };
+}
+
+/** The state a successful deploy of `id` leaves (pure): what pruning at its end works from, without reading it again. */
+export function afterDeploy(state: HostState, id: string, record: HistoryRecord): HostState {
+  const ids = [...state.releases.map((r) => r.id), id];
+  const history = [...state.history, record];
+  const slots = [...new Set([...state.slots, id, ...(state.current ? [state.current] : [])])];
+  return { ...buildState(`releases/${id}`, ids, history, slots), manifests: state.manifests };
 }
 
 /** The release a plain rollback goes to: the newest kept release before the current one that did not fail. */

@@ -28,6 +28,8 @@ export interface Host {
   readonly loginUser: string;
   connect(): Promise<void>;
   run(argv: readonly string[], opts?: RunOptions): Promise<RunResult>;
+  /** argv that runs as root (what `sudo: true` does), for a step inside a chained command */
+  rootArgv(argv: readonly string[]): readonly string[];
   /** run with the terminal attached (logs -f, exec); resolves to the exit code */
   attach(argv: readonly string[], opts?: { tty?: boolean; sudo?: boolean }): Promise<number>;
   close(): Promise<void>;

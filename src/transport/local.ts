@@ -20,6 +20,11 @@ export class LocalHost implements Host {
     return runProcess(this.name, argv, argv, opts, this.log);
   }
 
+  /** the local target runs everything as you */
+  rootArgv(argv: readonly string[]): readonly string[] {
+    return argv;
+  }
+
   async attach(argv: readonly string[]): Promise<number> {
     this.log(this.name, argv);
     const r = await execa(argv[0]!, argv.slice(1), { stdio: 'inherit', reject: false });

@@ -1,7 +1,9 @@
 // SSH hosts through the OpenSSH client: ~/.ssh/config is honoured (aliases,
 // IdentityFile, ProxyJump, agent), host keys are verified by ssh itself, and
-// one multiplexed master connection per host carries the whole deploy.
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+// one multiplexed master connection per host carries the whole deploy. The
+// master stays open for `ssh.persist` seconds after a command, so the next one
+// (a rollback right after a deploy, `status`, `logs`) skips the handshake.
+import { lstatSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
@@ -12,8 +14,22 @@ import { runProcess } from './local.ts';
 
 export interface SshOptions {
   configFile?: string;
-  /** folder for control sockets (default: a private folder under the OS temp dir) */
+  /** seconds the master connection outlives the command (0: closed when the command ends) */
+  persist: number;
+  /** folder for control sockets (default: a private folder under $XDG_RUNTIME_DIR or the OS temp dir) */
   socketDir?: string;
+}
+
+/** The private folder for control sockets: created 0700, and refused if someone else owns it or can enter it. */
+export function socketDir(): string {
+  const uid = os.userInfo().uid;
+  const dir = process.env.XDG_RUNTIME_DIR ? path.join(process.env.XDG_RUNTIME_DIR, 'slipway') : path.join(os.tmpdir(), `slipway-${uid}`);
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const st = lstatSync(dir);
+  if (!st.isDirectory() || st.uid !== uid || (st.mode & 0o077) !== 0) {
+    throw new SlipwayError('connection', `${dir}: the SSH control socket folder must be a folder owned by you with mode 0700`, { hint: `remove it or fix it (chmod 700 ${dir}); slipway recreates it` });
+  }
+  return dir;
 }
 
 /** Options every ssh invocation gets, as an argument array (pure). */
@@ -43,10 +59,9 @@ export class SshHost implements Host {
     private readonly log: CommandLog,
   ) {
     this.name = target.name;
-    const dir = opts.socketDir ?? path.join(os.tmpdir(), `slipway-${os.userInfo().uid}`);
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
-    // %C is a hash of the connection; the pid keeps concurrent slipway runs apart.
-    this.controlPath = path.join(dir, `%C.${process.pid}`);
+    // %C is a hash of host, port and user. A persistent master is shared by every slipway run;
+    // one that closes with its command is this process's own.
+    this.controlPath = path.join(opts.socketDir ?? socketDir(), opts.persist > 0 ? '%C' : `%C.${process.pid}`);
   }
 
   private get sshOpts() {
@@ -56,12 +71,19 @@ export class SshHost implements Host {
   /** Open the master connection; on failure, say precisely why (unknown host key, changed key, auth, unreachable). */
   async connect(): Promise<void> {
     if (this.connected) return;
-    const errDir = mkdtempSync(path.join(os.tmpdir(), 'slipway-ssh-'));
-    const errFile = path.join(errDir, 'stderr');
-    const argv = ['ssh', ...sshOptions(this.target, this.sshOpts), '-o', 'ControlMaster=yes', '-o', 'ControlPersist=300', '-o', 'ConnectTimeout=15', '-f', '-N', '--', this.target.host!];
-    this.log(this.name, argv);
     // the login user is what ssh resolves from its config: asked locally while the connection is made
     const resolving = resolveSshConfig(this.target, this.opts.configFile);
+    if (this.opts.persist > 0 && (await this.masterAlive())) {
+      this.connected = true;
+      this.loginUser = (await resolving).user;
+      return;
+    }
+    const errDir = mkdtempSync(path.join(os.tmpdir(), 'slipway-ssh-'));
+    const errFile = path.join(errDir, 'stderr');
+    // `auto`: a stale socket left by a master that died is replaced; a master another run opened meanwhile is used
+    const persist = this.opts.persist > 0 ? this.opts.persist : 300;
+    const argv = ['ssh', ...sshOptions(this.target, this.sshOpts), '-o', 'ControlMaster=auto', '-o', `ControlPersist=${persist}`, '-o', 'ConnectTimeout=15', '-f', '-N', '--', this.target.host!];
+    this.log(this.name, argv);
     try {
       // The backgrounded master keeps stderr open: send it to a file, not a pipe.
       const r = await execa(argv[0]!, argv.slice(1), { stdin: 'ignore', stdout: 'ignore', stderr: { file: errFile }, reject: false });
@@ -77,7 +99,7 @@ export class SshHost implements Host {
   }
 
   async run(argv: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
-    const remote = this.asRoot(argv, opts.sudo);
+    const remote = opts.sudo ? this.rootArgv(argv) : argv;
     try {
       return await runProcess(this.name, remote, sshCommand(this.target, this.sshOpts, remote), opts, this.log);
     } catch (e) {
@@ -93,21 +115,29 @@ export class SshHost implements Host {
   }
 
   async attach(argv: readonly string[], opts: { tty?: boolean; sudo?: boolean } = {}): Promise<number> {
-    const remote = this.asRoot(argv, opts.sudo);
+    const remote = opts.sudo ? this.rootArgv(argv) : argv;
     const full = sshCommand(this.target, this.sshOpts, remote, opts.tty);
     this.log(this.name, remote);
     const r = await execa(full[0]!, full.slice(1), { stdio: 'inherit', reject: false });
     return r.exitCode ?? 1;
   }
 
-  /** `sudo -n` in front when asked to run as root and not logged in as root. */
-  private asRoot(argv: readonly string[], sudo: boolean | undefined): readonly string[] {
-    return sudo && this.loginUser !== 'root' ? ['sudo', '-n', '--', ...argv] : argv;
+  /** `sudo -n` in front unless logged in as root. */
+  rootArgv(argv: readonly string[]): readonly string[] {
+    return this.loginUser !== 'root' ? ['sudo', '-n', '--', ...argv] : argv;
   }
 
+  /** A master connection from an earlier run is still open (a local check, no network). */
+  private async masterAlive(): Promise<boolean> {
+    const r = await execa('ssh', [...sshOptions(this.target, this.sshOpts), '-O', 'check', '--', this.target.host!], { reject: false, stdin: 'ignore' });
+    return r.exitCode === 0;
+  }
+
+  /** A persistent master is left for the next command (it closes itself when idle); otherwise it is closed now. */
   async close(): Promise<void> {
     if (!this.connected) return;
     this.connected = false;
+    if (this.opts.persist > 0) return;
     await execa('ssh', [...sshOptions(this.target, this.sshOpts), '-O', 'exit', this.target.host!], { reject: false, stdin: 'ignore' });
   }
 

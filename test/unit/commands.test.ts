@@ -1,6 +1,11 @@
 // Commands are built by pure functions as argument arrays: compared exactly.
 import assert from 'node:assert/strict';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { describe, it } from 'node:test';
+import { andThen } from '../../src/server/layout.ts';
 import { resolveEnvironment, parseConfig } from '../../src/config/load.ts';
 import { renderArgv, shellQuote } from '../../src/errors.ts';
 import { supervisorRuntime } from '../../src/runtime/supervisor.ts';
@@ -22,6 +27,24 @@ describe('command building', () => {
       `sh -c 'echo "$1"' slipway 'it'\\''s'`,
     ]);
     assert.ok(!sshOptions(target, { controlPath: 'x' }).some((a) => /StrictHostKeyChecking/i.test(a)), 'host key checking is never relaxed');
+  });
+
+  it('andThen runs two argvs in one command: the second only if the first succeeded, values never part of the script', () => {
+    const argv = andThen(['sh', '-c', 'cat > "$1"; echo "first $2"', 'slipway', '/tmp/x y', "it's"], ['echo', 'second', '$HOME', 'a;b']);
+    assert.deepEqual(argv, ['sh', '-c', '"${1}" "${2}" "${3}" "${4}" "${5}" "${6}" || exit $?\nshift 6\nexec "$@" </dev/null', 'slipway', 'sh', '-c', 'cat > "$1"; echo "first $2"', 'slipway', '/tmp/x y', "it's", 'echo', 'second', '$HOME', 'a;b']);
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'slipway-andthen-'));
+    try {
+      const file = path.join(dir, 'in put');
+      const ok = execFileSync(argv[0]!, argv.slice(1).map((a) => a.replace('/tmp/x y', file)), { input: 'stdin goes to the first', encoding: 'utf8' });
+      assert.equal(ok, "first it's\nsecond $HOME a;b\n");
+      assert.equal(readFileSync(file, 'utf8'), 'stdin goes to the first');
+      const stopped = andThen(['sh', '-c', 'exit 41'], ['touch', path.join(dir, 'ran')]);
+      const failed = spawnSync(stopped[0]!, stopped.slice(1));
+      assert.equal(failed.status, 41);
+      assert.ok(!existsSync(path.join(dir, 'ran')), 'the second step must not run after the first failed');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('shellQuote leaves safe words alone and single-quotes the rest', () => {

@@ -150,8 +150,8 @@ environments:
   });
 
   it('parseHost honours ssh defaults only where the entry says nothing', () => {
-    assert.deepEqual(parseHost('root@h:2200', { ssh: { user: 'deploy', port: 22 } }), { name: 'root@h:2200', kind: 'ssh', host: 'h', user: 'root', port: 2200, role: 'web' });
-    assert.deepEqual(parseHost('h', { ssh: { user: 'deploy', port: 22 } }), { name: 'h', kind: 'ssh', host: 'h', user: 'deploy', port: 22, role: 'web' });
+    assert.deepEqual(parseHost('root@h:2200', { ssh: { user: 'deploy', port: 22, persist: 60 } }), { name: 'root@h:2200', kind: 'ssh', host: 'h', user: 'root', port: 2200, role: 'web' });
+    assert.deepEqual(parseHost('h', { ssh: { user: 'deploy', port: 22, persist: 60 } }), { name: 'h', kind: 'ssh', host: 'h', user: 'deploy', port: 22, role: 'web' });
   });
 
   it('closest suggests only near misses', () => {

@@ -2,12 +2,12 @@
 // the host's script (run here against a local folder: the same script, the
 // same tar stream, as over SSH).
 import assert from 'node:assert/strict';
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { diffManifests, hashFiles, manifestOf, parseManifest, type Entry } from '../../src/release/content.ts';
-import { chooseBase, transfer } from '../../src/release/transfer.ts';
+import { chooseBase, stageArgv, transfer } from '../../src/release/transfer.ts';
 import { layout } from '../../src/server/layout.ts';
 import { buildState, readState } from '../../src/server/state.ts';
 import { LocalHost } from '../../src/transport/local.ts';
@@ -66,7 +66,7 @@ describe('release content', () => {
 });
 
 describe('delta transfer into a folder', () => {
-  it('sends only changed files, hard-links the rest from the base, and records the manifest', async () => {
+  const setup = () => {
     const src = mkdtempSync(path.join(os.tmpdir(), 'slipway-src-'));
     const app = path.join(mkdtempSync(path.join(os.tmpdir(), 'slipway-host-')), 'shop');
     process.env.XDG_CACHE_HOME = mkdtempSync(path.join(os.tmpdir(), 'slipway-cache-'));
@@ -80,7 +80,6 @@ describe('delta transfer into a folder', () => {
     chmodSync(path.join(src, 'run.sh'), 0o755);
     symlinkSync('lib/deep dir', path.join(src, 'link'));
     writeFileSync(path.join(src, 'old.txt'), 'x');
-
     const ship = async (id: string, files: string[]) => {
       const manifest = hashFiles(src, files);
       const stats = await transfer(host, l, { id, srcDir: src, manifest }, await readState(host, l));
@@ -88,14 +87,21 @@ describe('delta transfer into a folder', () => {
       mkdirSync(l.manifests, { recursive: true });
       renameSync(`${l.incoming}/${id}.delta/manifest`, `${l.manifests}/${id}.${manifest.digest}`);
       renameSync(`${l.incoming}/${id}`, l.release(id));
+      symlinkSync(`releases/${id}`, `${l.current}.new`);
+      renameSync(`${l.current}.new`, l.current);
       return { stats, manifest };
     };
+    return { src, l, host, ship };
+  };
+
+  it('sends only changed files, hard-links the rest from the base, and records the manifest', async () => {
+    const { src, l, ship } = setup();
     const first = await ship('R1', ['lib/deep dir/a -x.js', 'link', 'old.txt', 'run.sh', 'server.js']);
     assert.deepEqual([first.stats.filesSent, first.stats.filesLinked, first.stats.base], [5, 0, undefined]);
 
     writeFileSync(path.join(src, 'server.js'), 'v2');
     const second = await ship('R2', ['lib/deep dir/a -x.js', 'link', 'run.sh', 'server.js']);
-    assert.deepEqual([second.stats.filesSent, second.stats.filesLinked, second.stats.base], [1, 3, 'R1']);
+    assert.deepEqual([second.stats.filesSent, second.stats.filesLinked, second.stats.base, second.stats.staged], [1, 3, 'R1', false]);
     assert.ok(second.stats.bytesSent < 1000, `a one-file change sends ${second.stats.bytesSent} bytes`);
     const r1 = l.release('R1');
     const r2 = l.release('R2');
@@ -106,6 +112,36 @@ describe('delta transfer into a folder', () => {
     assert.equal(readFileSync(path.join(r2, 'link/a -x.js'), 'utf8').length, 10_000);
     assert.deepEqual(readdirSync(r2).sort(), ['lib', 'link', 'run.sh', 'server.js']);
     assert.equal(readFileSync(`${l.manifests}/R2.${second.manifest.digest}`, 'utf8'), second.manifest.text);
+  });
+
+  it('starts from the tree staged after the previous deploy: removes what went, adds what was sent, base untouched', async () => {
+    const { src, l, host, ship } = setup();
+    const first = await ship('R1', ['lib/deep dir/a -x.js', 'link', 'old.txt', 'run.sh', 'server.js']);
+    await host.run(stageArgv(l, 'R1', `R1.${first.manifest.digest}`));
+    const staged = path.join(l.meta, 'staged', 'R1');
+    for (let i = 0; i < 100 && !existsSync(staged); i++) await new Promise((r) => setTimeout(r, 50));
+    assert.ok(existsSync(staged), 'the stager finishes in the background');
+    assert.equal(statSync(path.join(staged, 'run.sh')).ino, statSync(path.join(l.release('R1'), 'run.sh')).ino);
+
+    // a changed file, a removed file, a folder emptied, a symlink that becomes a file, a new folder
+    writeFileSync(path.join(src, 'server.js'), 'v2');
+    rmSync(path.join(src, 'lib'), { recursive: true });
+    rmSync(path.join(src, 'link'));
+    writeFileSync(path.join(src, 'link'), 'now a file');
+    mkdirSync(path.join(src, 'new'));
+    writeFileSync(path.join(src, 'new/b.js'), 'b');
+    const second = await ship('R2', ['link', 'new/b.js', 'old.txt', 'run.sh', 'server.js']);
+    assert.deepEqual([second.stats.filesSent, second.stats.base, second.stats.staged], [3, 'R1', true]);
+    assert.ok(!existsSync(staged), 'a staged tree is used once');
+    const r2 = l.release('R2');
+    const tree = (dir: string): string[] => readdirSync(dir, { recursive: true, encoding: 'utf8' }).sort();
+    assert.deepEqual(tree(r2), ['link', 'new', 'new/b.js', 'old.txt', 'run.sh', 'server.js']);
+    assert.deepEqual(['link', 'new/b.js', 'server.js'].map((f) => readFileSync(path.join(r2, f), 'utf8')), ['now a file', 'b', 'v2']);
+    const r1 = l.release('R1');
+    assert.deepEqual(tree(r1), ['lib', 'lib/deep dir', 'lib/deep dir/a -x.js', 'link', 'link/a -x.js', 'old.txt', 'run.sh', 'server.js']); // link: still the symlink to lib/deep dir
+    assert.equal(readFileSync(path.join(r1, 'server.js'), 'utf8'), 'v1', 'the base release is untouched');
+    assert.ok(lstatSync(path.join(r1, 'link')).isSymbolicLink());
+    assert.equal(statSync(path.join(r2, 'old.txt')).ino, statSync(path.join(r1, 'old.txt')).ino, 'unchanged files are hard links');
   });
 });
 

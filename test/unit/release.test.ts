@@ -10,7 +10,7 @@ import { appendHistory, parseHistory, type HistoryRecord } from '../../src/serve
 import { layout } from '../../src/server/layout.ts';
 import { LocalHost } from '../../src/transport/local.ts';
 import { isStale } from '../../src/server/lock.ts';
-import { buildState, planPrune, rollbackTarget } from '../../src/server/state.ts';
+import { afterDeploy, buildState, planPrune, rollbackTarget } from '../../src/server/state.ts';
 
 describe('release ids', () => {
   it('sort by time and carry the short sha and dirtiness', () => {
@@ -80,6 +80,15 @@ describe('host state', () => {
     assert.deepEqual(planPrune(buildState('releases/R2', ['R1', 'R2', 'R3', 'R4', 'R5'], history), 2), ['R3']);
     assert.deepEqual(planPrune(buildState('releases/R5', ['R1', 'R2', 'R3', 'R4', 'R5'], history), 5), []);
     assert.deepEqual(planPrune(buildState('releases/R4', ['R1', 'R2', 'R3', 'R4', 'R5'], history, ['R1', 'R4']), 2), []);
+  });
+
+  it('the state after a deploy (what its pruning works from) has the new release current and the previous one protected', () => {
+    const before = buildState('releases/R2', ['R1', 'R2', 'R3', 'R4'], history);
+    const after = afterDeploy(before, 'R6', rec('succeeded', 'R6'));
+    assert.equal(after.current, 'R6');
+    assert.deepEqual(after.releases.map((r) => [r.id, r.status]), [['R1', 'ok'], ['R2', 'ok'], ['R3', 'failed'], ['R4', 'ok'], ['R6', 'ok']]);
+    // R2 was current (a rollback) and may still drain on a slot: kept along with R4 (before R6) and the newest two
+    assert.deepEqual(planPrune(after, 2), ['R1', 'R3']);
   });
 
   it('history skips a record cut short by a crash and keeps the rest', () => {
