@@ -188,6 +188,18 @@ describe('deploying to a systemd host over SSH', { skip }, () => {
     assert.equal(ex.stdout.trim(), `hello\n/srv/hello/releases/${current()}\nproduction`);
   });
 
+  it('quick restarts in a row are not refused by systemd\'s start-rate limit', async () => {
+    // systemd refuses a sixth start within 10 s by default; deliberate restarts must not count
+    const started = Date.now();
+    for (let i = 0; i < 7; i++) {
+      const r = await run('restart', 'production');
+      assert.equal(r.exitCode, 0, `restart ${i + 1}: ${r.all}`);
+    }
+    assert.ok(Date.now() - started < 10_000, 'the restarts must fall within systemd\'s 10 s window for this test to mean anything');
+    assert.equal((await get(`${URL}/`)).status, 200);
+    assert.match(host.exec('systemctl', 'show', 'slipway-hello.service', '--property=Restart'), /Restart=on-failure/, 'crash loops are still limited');
+  });
+
   it('two concurrent deploys: the second fails saying who holds the lock, or waits with --lock-wait', async () => {
     // The first deploy holds the lock for at least two seconds (a slow migration).
     writeFileSync(path.join(app, 'slipway.yml'), config(host.sshConfig, 'hooks:\n  before_activate: ["sleep 2"]\n'));
