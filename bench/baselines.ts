@@ -9,10 +9,12 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import type { TestHost } from '../test/helpers/testhost.ts';
 
-export type Tool = 'slipway' | 'rsync' | 'git' | 'shipit';
+/** slipway-cold: slipway with its SSH master closed before each run (a handshake, as the baselines pay) */
+export type Tool = 'slipway' | 'slipway-cold' | 'rsync' | 'git' | 'shipit';
+export type Baseline = Exclude<Tool, 'slipway' | 'slipway-cold'>;
 
-export const PORTS: Record<Exclude<Tool, 'slipway'>, number> = { rsync: 3001, git: 3002, shipit: 3003 };
-const DIRS: Record<Exclude<Tool, 'slipway'>, string> = { rsync: '/srv/rsync/app', git: '/srv/git/app', shipit: '/srv/shipit/current' };
+export const PORTS: Record<Baseline, number> = { rsync: 3001, git: 3002, shipit: 3003 };
+const DIRS: Record<Baseline, string> = { rsync: '/srv/rsync/app', git: '/srv/git/app', shipit: '/srv/shipit/current' };
 
 /** Units for the baselines' copies of the app (slipway's own is made by `slipway setup`). */
 export function installUnits(h: TestHost): void {
@@ -23,12 +25,12 @@ export function installUnits(h: TestHost): void {
   }
 }
 
-/** Waiting for the health check (every 50 ms, 30 s at most): what every tool's timing includes. */
+/** Waiting for the health check (every 20 ms, as slipway's first polls; 30 s at most): what every tool's timing includes. */
 const WAIT = `#!/bin/sh
 i=0
-until curl -fs -o /dev/null "http://127.0.0.1:$1/health"; do i=$((i+1)); [ $i -lt 600 ] || exit 1; sleep 0.05; done
+until curl -fs -o /dev/null "http://127.0.0.1:$1/health"; do i=$((i+1)); [ $i -lt 1500 ] || exit 1; sleep 0.02; done
 `;
-const restart = (tool: Exclude<Tool, 'slipway'>) => `systemctl restart bench-${tool} && bench-wait ${PORTS[tool]}`;
+const restart = (tool: Baseline) => `systemctl restart bench-${tool} && bench-wait ${PORTS[tool]}`;
 
 /** The article's script, for each host at once. */
 export function rsyncScript(dir: string): string {

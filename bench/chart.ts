@@ -8,7 +8,7 @@ export interface ChartRow {
   max: number;
 }
 
-const COLORS: Record<string, string> = { slipway: '#2f7d32', rsync: '#5c6bc0', git: '#8d6e63', shipit: '#ef6c00' };
+const COLORS: Record<string, string> = { slipway: '#2f7d32', 'slipway-cold': '#81c784', rsync: '#5c6bc0', git: '#8d6e63', shipit: '#ef6c00' };
 
 export function renderChart(rows: ChartRow[]): string {
   const scenarios = [...new Set(rows.map((r) => r.scenario))];

@@ -4,15 +4,18 @@
 //
 //   npm run bench:speed                 small, medium and large apps, 5 runs each
 //   BENCH_RUNS=3 BENCH_SIZES=small,medium npm run bench:speed
+//   BENCH_SCENARIOS=rollback,hosts …    only these (of first,one-file,lockfile,rollback,hosts); the
+//                                       results of other scenarios already in speed.json are kept
 //
 // Every timing is a whole command, from start to the app answering its health
 // check with the new code (checked after each run). Results: bench/results/speed.json
 // and bench/results/speed.svg.
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { bootHost, SERVER_LAYER, testhostUnavailable, type TestHost } from '../test/helpers/testhost.ts';
+import { socketDir } from '../src/transport/ssh.ts';
 import { gitScript, installUnits, PORTS, rsyncScript, shipitfile, type Tool } from './baselines.ts';
 import { git, makeFixture, SIZES, type Size } from './fixtures.ts';
 import { renderChart } from './chart.ts';
@@ -21,7 +24,8 @@ const ROOT = path.resolve(import.meta.dirname, '..');
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 const SIZE_LIST = (process.env.BENCH_SIZES ?? 'small,medium,large').split(',') as Size[];
 const HOST_COUNTS = [1, 3, 10];
-const TOOLS: Tool[] = ['slipway', 'rsync', 'git', 'shipit'];
+const SCENARIOS = new Set((process.env.BENCH_SCENARIOS ?? 'first,one-file,lockfile,rollback,hosts').split(','));
+const TOOLS: Tool[] = ['slipway', 'slipway-cold', 'rsync', 'git', 'shipit'];
 
 const why = testhostUnavailable();
 if (why) {
@@ -82,11 +86,16 @@ function record(scenario: string, tool: Tool, samples: Sample[]): void {
 }
 
 function serves(hs: TestHost[], tool: Tool, expect: string): void {
-  const port = tool === 'slipway' ? 3000 : PORTS[tool];
+  const port = tool === 'slipway' || tool === 'slipway-cold' ? 3000 : PORTS[tool];
   for (const h of hs) {
     const body = h.exec('curl', '-s', `http://127.0.0.1:${port}/`).trim();
     if (body !== expect) throw new Error(`${tool} on ${h.name}: serves "${body}", expected "${expect}"`);
   }
+}
+
+/** Close slipway's persistent SSH masters to these hosts (untimed): the next run pays the handshake. */
+function closeMasters(hs: TestHost[]): void {
+  for (const h of hs) spawnSync('ssh', ['-F', path.join(work, 'ssh_config'), '-o', `ControlPath=${socketDir()}/%C`, '-O', 'exit', h.name], { stdio: 'ignore' });
 }
 
 let version = 0;
@@ -119,7 +128,7 @@ function main(): void {
     const setEnv = (n: number) => {
       writeFileSync(path.join(dir, 'slipway.yml'), slipwayYml(n));
       git(dir, 'add', 'slipway.yml');
-      git(dir, 'commit', '-q', '-m', `${n} hosts`);
+      git(dir, 'commit', '-q', '--allow-empty', '-m', `${n} hosts`);
     };
     setEnv(1);
     const shipitDir = path.join(work, `shipit-${size}`);
@@ -133,6 +142,9 @@ function main(): void {
       const names = hs.map((h) => h.name);
       const flag = install ? '1' : '0';
       switch (tool) {
+        case 'slipway-cold':
+          closeMasters(hs);
+          return timed(['node', slipwayBin, ...(mode === 'rollback' ? ['rollback', 'bench'] : ['deploy', 'bench'])], { cwd: dir, env: { XDG_CACHE_HOME: cache } }, hs);
         case 'slipway':
           return timed(['node', slipwayBin, ...(mode === 'rollback' ? ['rollback', 'bench'] : ['deploy', 'bench'])], { cwd: dir, env: { XDG_CACHE_HOME: cache } }, hs);
         case 'rsync':
@@ -148,20 +160,24 @@ function main(): void {
     // first deploy: every tool starts from an empty host (and slipway from an empty local cache)
     git(dir, 'checkout', '-q', 'main');
     const firstSamples = new Map<Tool, Sample[]>(TOOLS.map((t) => [t, []]));
-    for (let i = 0; i < RUNS; i++) {
+    for (let i = 0; i < (SCENARIOS.has('first') ? RUNS : 1); i++) {
       const msg = changeOne(dir);
-      hosts[0]!.exec('sh', '-c', 'rm -rf /srv/bench/releases/* /srv/bench/current /srv/bench/.slipway/manifests /srv/bench/.slipway/cache /srv/rsync/app /srv/shipit/* && mkdir -p /srv/rsync/app');
-      rmSync(cache, { recursive: true, force: true });
+      hosts[0]!.exec('sh', '-c', 'rm -rf /srv/rsync/app /srv/shipit/* && mkdir -p /srv/rsync/app');
       if (i === 0) {
         const setup = spawnSync('node', [slipwayBin, 'setup', 'bench'], { cwd: dir, encoding: 'utf8' });
         if (setup.status !== 0) throw new Error(setup.stderr);
       }
       for (const tool of TOOLS) {
+        if (tool.startsWith('slipway')) {
+          // a stager from the previous run may still be writing: try until it is gone
+          hosts[0]!.exec('sh', '-c', 'for i in 1 2 3 4 5 6 7 8 9 10; do rm -rf /srv/bench/releases/* /srv/bench/current /srv/bench/.slipway/manifests /srv/bench/.slipway/cache /srv/bench/.slipway/staged 2>/dev/null && exit 0; sleep 0.5; done; exit 1');
+          rmSync(cache, { recursive: true, force: true });
+        }
         firstSamples.get(tool)!.push(run(tool, one, 'first'));
         serves(one, tool, msg);
       }
     }
-    for (const tool of TOOLS) record(`${size}: first deploy`, tool, firstSamples.get(tool)!);
+    if (SCENARIOS.has('first')) for (const tool of TOOLS) record(`${size}: first deploy`, tool, firstSamples.get(tool)!);
 
     const repeat = (scenario: string, hs: TestHost[], prepare: () => string, mode: 'deploy' | 'rollback' = 'deploy', install = false) => {
       const samples = new Map<Tool, Sample[]>(TOOLS.map((t) => [t, []]));
@@ -176,10 +192,10 @@ function main(): void {
       for (const tool of TOOLS) record(`${size}: ${scenario}`, tool, samples.get(tool)!);
     };
 
-    repeat('one-file change', one, () => changeOne(dir));
+    if (SCENARIOS.has('one-file')) repeat('one-file change', one, () => changeOne(dir));
 
     let lock = 0;
-    repeat(
+    if (SCENARIOS.has('lockfile')) repeat(
       'lockfile change',
       one,
       () => {
@@ -192,7 +208,7 @@ function main(): void {
 
     // rollback: each tool deploys version N+1 (untimed), then goes back to N (timed)
     const rollbackSamples = new Map<Tool, Sample[]>(TOOLS.map((t) => [t, []]));
-    for (let i = 0; i < RUNS; i++) {
+    for (let i = 0; i < (SCENARIOS.has('rollback') ? RUNS : 0); i++) {
       for (const tool of TOOLS) {
         const back = changeOne(dir);
         run(tool, one, 'deploy');
@@ -204,16 +220,17 @@ function main(): void {
         serves(one, tool, back);
       }
     }
-    for (const tool of TOOLS) record(`${size}: rollback`, tool, rollbackSamples.get(tool)!);
+    if (SCENARIOS.has('rollback')) for (const tool of TOOLS) record(`${size}: rollback`, tool, rollbackSamples.get(tool)!);
 
-    if (size === 'medium') {
+    if (size === 'medium' && SCENARIOS.has('hosts')) {
       for (const n of HOST_COUNTS) {
         const hs = hosts.slice(0, n);
         setEnv(n);
         if (n > 1) {
           const setup = spawnSync('node', [slipwayBin, 'setup', 'bench'], { cwd: dir, encoding: 'utf8' });
           if (setup.status !== 0) throw new Error(setup.stderr);
-          // every tool starts from the same release on every host
+          // every tool starts from the same release on every host (shipit-deploy refuses hosts whose releases differ)
+          for (const h of hs) h.exec('sh', '-c', 'rm -rf /srv/shipit/*');
           for (const tool of TOOLS) {
             if (tool === 'git') run(tool, hs, 'first');
             else run(tool, hs, 'deploy');
@@ -226,20 +243,24 @@ function main(): void {
   }
 }
 
-function ratios(): Record<string, Record<string, number>> {
+function ratios(results: Result[]): Record<string, Record<string, number>> {
   const out: Record<string, Record<string, number>> = {};
-  for (const r of results.filter((x) => x.tool === 'slipway')) {
-    out[r.scenario] = Object.fromEntries(results.filter((x) => x.scenario === r.scenario && x.tool !== 'slipway').map((b) => [`slipway/${b.tool}`, Number((r.median / b.median).toFixed(3))]));
+  for (const r of results.filter((x) => x.tool === 'slipway' || x.tool === 'slipway-cold')) {
+    out[`${r.scenario} (${r.tool})`] = Object.fromEntries(results.filter((x) => x.scenario === r.scenario && !x.tool.startsWith('slipway')).map((b) => [`slipway/${b.tool}`, Number((r.median / b.median).toFixed(3))]));
   }
   return out;
 }
 
 try {
   main();
-  const out = { machine: { cpus: os.cpus().length, node: process.version }, runs: RUNS, results, ratios: ratios() };
-  mkdirSync(path.join(ROOT, 'bench/results'), { recursive: true });
-  writeFileSync(path.join(ROOT, 'bench/results/speed.json'), `${JSON.stringify(out, null, 2)}\n`);
-  writeFileSync(path.join(ROOT, 'bench/results/speed.svg'), renderChart(results));
+  // scenarios not run this time keep their results from an earlier run (each scenario's tools always come from one run)
+  const file = path.join(ROOT, 'bench/results/speed.json');
+  const earlier = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as { results: Result[] }).results.filter((r) => !results.some((x) => x.scenario === r.scenario)) : [];
+  const all = [...earlier, ...results];
+  const out = { machine: { cpus: os.cpus().length, node: process.version }, results: all, ratios: ratios(all) };
+  mkdirSync(path.dirname(file), { recursive: true });
+  writeFileSync(file, `${JSON.stringify(out, null, 2)}\n`);
+  writeFileSync(path.join(ROOT, 'bench/results/speed.svg'), renderChart(all));
   console.log('\nslipway / baseline (median time; below 1 means slipway is faster):');
   for (const [scenario, r] of Object.entries(out.ratios)) console.log(`  ${scenario.padEnd(30)} ${Object.entries(r).map(([k, v]) => `${k} ${v}`).join('   ')}`);
   console.log('\nwrote bench/results/speed.json and bench/results/speed.svg');

@@ -10,6 +10,7 @@ export const EXIT = {
   connection: 5,
   hook: 6,
   dirty: 7,
+  guardrail: 8,
   interrupted: 130,
 } as const;
 

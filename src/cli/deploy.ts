@@ -1,6 +1,7 @@
 // deploy, rollback, build
 import path from 'node:path';
 import { InvalidArgumentError } from 'commander';
+import { SlipwayError } from '../errors.ts';
 import { formatBytes } from '../output/reporter.ts';
 import { api } from './api.ts';
 import type { Cli } from './main.ts';
@@ -28,7 +29,8 @@ export function registerDeployCommands(cli: Cli): void {
     .option('--lock-wait <seconds>', 'wait this long for another deploy to finish', seconds)
     .option('--limit <n|pct>', 'rolling deploy: N hosts (or N% of them) at a time, each group healthy before the next', hostLimit)
     .option('--pause <seconds>', 'wait this long between groups of a rolling deploy', seconds)
-    .action(async (env: string, o: { allowDirty: boolean; artifact?: string; lockWait?: number; limit?: number | string; pause?: number }) => {
+    .option('--force', 'deploy outside the deploy windows (the override is recorded)', false)
+    .action(async (env: string, o: { allowDirty: boolean; artifact?: string; lockWait?: number; limit?: number | string; pause?: number; force: boolean }) => {
       const reporter = cli.reporter();
       const result = await api().deploy(cli.resolve(env), reporter, {
         allowDirty: o.allowDirty,
@@ -36,10 +38,64 @@ export function registerDeployCommands(cli: Cli): void {
         lockWait: o.lockWait,
         limit: o.limit,
         pause: o.pause,
+        force: o.force,
         command: cli.commandLine,
       });
       if (cli.globals().json) reporter.json({ ok: true, ...result });
     });
+
+  cli.program
+    .command('plan <env>')
+    .description('show every step a deploy would run on every host, changing nothing (no build, no lock, no write)')
+    .action(async (env: string) => {
+      const reporter = cli.reporter();
+      const p = await api().plan(cli.resolve(env), reporter);
+      if (cli.globals().json) reporter.json({ ok: true, ...p });
+      else process.stdout.write(reporter.redact(api().renderPlan(p)));
+    });
+
+  cli.program
+    .command('promote <from> <to>')
+    .description('deploy to <to> the very release that is live and healthy in <from> (same files, same checksum, no rebuild)')
+    .option('--force', 'promote a release that never passed <from>, to an environment not `after: <from>`, or outside the deploy windows (recorded)', false)
+    .option('--release <id>', 'promote this kept release of <from> instead of the live one (it must have passed there)')
+    .option('--lock-wait <seconds>', 'wait this long for another deploy to finish', seconds)
+    .action(async (from: string, to: string, o: { force: boolean; lockWait?: number; release?: string }) => {
+      const reporter = cli.reporter();
+      const result = await api().promote(cli.resolve(from), cli.resolve(to), reporter, { force: o.force, lockWait: o.lockWait, release: o.release, command: cli.commandLine });
+      if (cli.globals().json) reporter.json({ ok: true, promoted_from: from, ...result });
+    });
+
+  cli.program
+    .command('mark-bad <env> <release>')
+    .description('mark a release bad: rollbacks skip it and it is never promoted (it stays live until you roll back)')
+    .option('--reason <text>', 'why, for the history')
+    .action(async (env: string, id: string, o: { reason?: string }) => {
+      const reporter = cli.reporter();
+      const result = await api().markBad(cli.resolve(env), reporter, id, { reason: o.reason, command: cli.commandLine });
+      if (cli.globals().json) reporter.json({ ok: true, ...result });
+      else reporter.info(`${result.release} is marked bad in ${env}`);
+    });
+
+  for (const [name, answer] of [
+    ['approve', 'approved'],
+    ['reject', 'rejected'],
+  ] as const) {
+    cli.program
+      .command(`${name} <release>`)
+      .description(`${name} a deploy waiting for approval (from any terminal or machine that can reach the hosts)`)
+      .option('-e, --env <env>', 'the environment (default: the one whose deploy of <release> is waiting)')
+      .option('--reason <text>', 'why, for the history')
+      .action(async (id: string, o: { env?: string; reason?: string }) => {
+        const reporter = cli.reporter();
+        const loaded = api().loadConfig(cli.globals().config);
+        const envs = o.env ? [o.env] : Object.keys(loaded.data.environments).filter((e) => api().resolveEnvironment(loaded, e).approval.required);
+        if (!envs.length) throw new SlipwayError('config', `${loaded.file}: no environment requires approval`, { hint: 'pass --env ENV' });
+        const result = await api().answer(envs.map((e) => api().resolveEnvironment(loaded, e)), reporter, id, answer, o.reason);
+        if (cli.globals().json) reporter.json({ ok: true, ...result });
+        else reporter.info(`${id} ${answer} in ${result.environment} by ${result.by}`);
+      });
+  }
 
   cli.program
     .command('rollback <env> [release]')

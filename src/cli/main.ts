@@ -6,6 +6,7 @@ import { Reporter } from '../output/reporter.ts';
 import { api, loadApi } from './api.ts';
 import { registerDeployCommands } from './deploy.ts';
 import { registerInspectCommands } from './inspect.ts';
+import { registerSecretsCommands } from './secrets.ts';
 import { registerSetupCommands } from './setup.ts';
 
 declare const SLIPWAY_VERSION: string;
@@ -48,6 +49,7 @@ export async function main(argv: string[]): Promise<number> {
   registerSetupCommands(cli);
   registerDeployCommands(cli);
   registerInspectCommands(cli);
+  registerSecretsCommands(cli);
   try {
     await program.parseAsync(argv, { from: 'user' });
     return Number(process.exitCode ?? 0);

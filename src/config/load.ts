@@ -37,6 +37,8 @@ export interface ResolvedConfig extends Omit<SettingsT, 'run' | 'runtime' | 'use
   appDir: string;
   /** each role's settings (the environment's, with the role's overrides), by role name */
   roles: Record<string, ResolvedConfig>;
+  /** the environment this one is promoted from */
+  after?: string;
 }
 
 export interface LoadedConfig {
@@ -198,10 +200,20 @@ export function resolveEnvironment(loaded: LoadedConfig, environment: string): R
     });
   }
   const { app: _app, environments: _envs, ...top } = raw;
-  const { hosts, roles, ...overrides } = envRaw as { hosts?: string[]; roles?: Record<string, { hosts: string[] } & Record<string, unknown>> } & Record<string, unknown>;
+  const { hosts, roles, after, ...overrides } = envRaw as { hosts?: string[]; after?: string; roles?: Record<string, { hosts: string[] } & Record<string, unknown>> } & Record<string, unknown>;
   const envSettings = deepMerge(top, overrides);
   const settings = Settings.parse(envSettings);
   const where = `${file}: environments.${environment}`;
+  if (after !== undefined) {
+    if (!envNames.includes(after) || after === environment) {
+      throw new SlipwayError('config', `${where}.after: "${after}" is not another environment`, { hint: `environments defined: ${envNames.join(', ')}` });
+    }
+    const order = [environment];
+    for (let e: string | undefined = after; e; e = (raw.environments as Record<string, { after?: string }>)[e]?.after) {
+      if (order.includes(e)) throw new SlipwayError('config', `${where}.after: the order loops (${[...order, e].join(' → ')})`);
+      order.push(e);
+    }
+  }
   const roleList: [string, string[], Record<string, unknown>][] = [];
   if (hosts) roleList.push(['web', hosts, {}]);
   for (const [role, { hosts: roleHosts, ...roleOverrides }] of Object.entries(roles ?? {})) {
@@ -250,7 +262,7 @@ export function resolveEnvironment(loaded: LoadedConfig, environment: string): R
     return { ...s, ssh, app: data.app, environment, run: s.run ?? '', runtime, user: s.user ?? data.app, root, targets: ts, dir, file, appDir: path.posix.join(root, data.app), roles: {} };
   };
   // `run` is checked per role: with roles, the environment itself may have none
-  const cfg = resolved(settings, targets, where, false);
+  const cfg = { ...resolved(settings, targets, where, false), after };
   for (const [role, , roleOverrides] of roleList) {
     const label = roles?.[role] ? `${where}.roles.${role}` : where;
     cfg.roles[role] = resolved(Settings.parse(deepMerge(envSettings, roleOverrides)), targets.filter((t) => t.role === role), label);

@@ -8,6 +8,11 @@ const name = z.string().regex(/^[a-z][a-z0-9-]{0,39}$/, 'use lowercase letters, 
 const command = z.string().min(1).refine((s) => !s.includes('\n'), 'must be a single line');
 const seconds = z.number().positive();
 
+const DAY = '(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)';
+/** a deploy window: days (`Mon`, `Mon-Fri`, `Sat,Sun`, `*`) and a time range, which may wrap past midnight */
+export const WINDOW = new RegExp(`^(\\*|${DAY}(?:-${DAY})?(?:,${DAY}(?:-${DAY})?)*) ([01]\\d|2[0-3]):[0-5]\\d-([01]\\d|2[0-4]):[0-5]\\d$`);
+const WINDOW_HINT = 'write DAYS HH:MM-HH:MM, e.g. `Mon-Fri 09:00-17:00` or `* 22:00-02:00`';
+
 export const HOST_PATTERN = /^(local|(?:[A-Za-z0-9._-]+@)?[A-Za-z0-9._-]+(?::\d{1,5})?)$/;
 
 const settingsShape = {
@@ -40,8 +45,14 @@ const settingsShape = {
       command: command.optional().describe('Dependency install run on the host in the new release (e.g. `npm ci --omit=dev`). Unset: no install step.'),
       lockfile: z.string().min(1).default('package-lock.json').describe('File whose content (with the command) keys the install cache; with no such file the install always runs.'),
       paths: z.array(z.string().min(1)).default(['node_modules']).describe('What the install produces; cached per lockfile hash and hard-linked into later releases.'),
+      once: z
+        .boolean()
+        .default(false)
+        .describe(
+          'Run the install once, on this machine, in a copy of the release, and ship its result (`paths`) with the release to every host whose platform (OS, CPU architecture, C library) matches this one; other hosts run the install themselves. Cached here by lockfile, so an unchanged lockfile costs nothing. Native modules must also suit the hosts\' Node version.',
+        ),
     })
-    .default({ lockfile: 'package-lock.json', paths: ['node_modules'] })
+    .default({ lockfile: 'package-lock.json', paths: ['node_modules'], once: false })
     .describe('Install step with a cache keyed by the lockfile: an unchanged lockfile costs nothing.'),
   hooks: z
     .strictObject({
@@ -86,6 +97,69 @@ const settingsShape = {
     })
     .default({ concurrency: 10, pause: 0 })
     .describe('How a deploy goes through many hosts.'),
+  checks: z
+    .array(
+      z.strictObject({
+        run: command.describe('The command, run by /bin/sh.'),
+        on: z.enum(['local', 'host']).default('local').describe('`local`: on this machine, in the app folder (your test suite: CI gates the deploy); `host`: on every host, in the app folder there.'),
+        timeout: seconds.default(600).describe('Seconds before the check counts as failed.'),
+      }),
+    )
+    .default([])
+    .describe('Checks that must pass before a deploy changes anything. A failure halts the deploy and is recorded in the history.'),
+  approval: z
+    .strictObject({
+      required: z.boolean().default(false).describe('Wait for a human: `slipway approve ID` (or `reject ID`) from any terminal.'),
+      timeout: seconds.default(3600).describe('Seconds to wait; then the deploy fails with nothing switched.'),
+    })
+    .default({ required: false, timeout: 3600 })
+    .describe('Human approval, asked once the release is on the hosts and before any hook runs or anything goes live; who and when are recorded.'),
+  wait_for: z
+    .array(
+      z
+        .strictObject({
+          command: command.optional().describe('Must exit 0; run on every host in the new release.'),
+          http: z.url().optional().describe('Must answer `status`; requested on every host (e.g. `http://127.0.0.1:9200/_cluster/health`).'),
+          status: z.number().int().default(200).describe('Expected HTTP status for `http`.'),
+          timeout: seconds.default(60).describe('Seconds to keep trying before the deploy fails (nothing switched).'),
+          interval: seconds.default(1).describe('Seconds between attempts.'),
+        })
+        .refine((w) => !!w.command !== !!w.http, 'give either `command` or `http`'),
+    )
+    .default([])
+    .describe('Conditions polled before activation (a migration applied, a dependency up); the deploy says what it waits for.'),
+  verify: z
+    .strictObject({
+      duration: z.number().min(0).default(0).describe('Seconds to keep checking after activation; 0: no verification window.'),
+      interval: seconds.default(2).describe('Seconds between checks.'),
+      command: command.optional().describe('Also run on every host, in the release, at each check; a non-zero exit fails the verification (e.g. an error-rate check).'),
+      error_rate: z
+        .strictObject({
+          url: z.url().describe('Requested on the host; must answer a number (the current error rate).'),
+          max: z.number().min(0).describe('The highest acceptable answer.'),
+        })
+        .optional()
+        .describe('An error-rate endpoint checked at each check.'),
+    })
+    .default({ duration: 0, interval: 2 })
+    .describe('Verification window: the health check (and `command`, `error_rate`) keep passing for `duration` seconds after activation, or the previous release is restored and this one marked bad.'),
+  windows: z
+    .strictObject({
+      allow: z.array(z.string().regex(WINDOW, WINDOW_HINT)).default([]).describe('Deploys only in these windows, e.g. `Mon-Fri 09:00-17:00`, `Sat,Sun 10:00-12:00`, `* 22:00-02:00`.'),
+      block: z.array(z.string().regex(WINDOW, WINDOW_HINT)).default([]).describe('Never in these windows, e.g. `Fri 15:00-23:59`.'),
+      timezone: z.string().min(1).default('UTC').describe('IANA time zone of the windows, e.g. `Europe/Berlin`.'),
+    })
+    .default({ allow: [], block: [], timezone: 'UTC' })
+    .describe('When deploys may run; `--force` overrides, and the override is recorded.'),
+  webhooks: z
+    .array(
+      z.strictObject({
+        url: z.url().describe('Receives a POST for every event.'),
+        format: z.enum(['json', 'slack']).default('json').describe('`json`: the event as a JSON object; `slack`: a Slack-compatible `{ "text": … }` message.'),
+      }),
+    )
+    .default([])
+    .describe('Notified when a deploy starts, succeeds, fails, waits for approval, and on rollbacks. Retried three times; a failing webhook never fails a deploy.'),
   ssh: z
     .strictObject({
       user: z.string().min(1).optional().describe('SSH login user when the host entry has none (default: your ssh config, then your local user).'),
@@ -121,6 +195,7 @@ export const Environment = z
     hosts: hostList
       .optional()
       .describe('Hosts of this environment: `[user@]host[:port]`, an alias from your ssh config, or `local` (a folder on this machine, under `root`). They form the role `web`.'),
+    after: name.optional().describe('The environment before this one: `slipway promote <after> <this>` ships the very release that is live and healthy there, and refuses one that never passed it.'),
     roles: z
       .record(name, Role)
       .optional()
@@ -128,7 +203,7 @@ export const Environment = z
     ...Object.fromEntries(Object.entries(settingsShape).map(([k, v]) => [k, (v as z.ZodType).optional()])),
   })
   .refine((e) => e.hosts || e.roles, 'list the environment\'s `hosts`, or its `roles`') as unknown as z.ZodObject<
-  { hosts: z.ZodOptional<typeof hostList>; roles: z.ZodOptional<z.ZodRecord<typeof name, typeof Role>> } & { [K in keyof typeof settingsShape]: z.ZodOptional<(typeof settingsShape)[K]> }
+  { hosts: z.ZodOptional<typeof hostList>; after: z.ZodOptional<typeof name>; roles: z.ZodOptional<z.ZodRecord<typeof name, typeof Role>> } & { [K in keyof typeof settingsShape]: z.ZodOptional<(typeof settingsShape)[K]> }
 >;
 
 export const ConfigFile = z.strictObject({

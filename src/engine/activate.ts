@@ -8,6 +8,7 @@
 // let the previous slot drain and stop after drain_timeout. A release that
 // never becomes healthy is stopped and never receives traffic; a rollback
 // while the previous slot still runs is only a switch back.
+import type { ResolvedConfig } from '../config/load.ts';
 import { SlipwayError, tail } from '../errors.ts';
 import { slotPort, type Slot } from '../proxy/caddy-config.ts';
 import { isProxied, liveSlot, switchTo, type ProxiedConfig } from '../proxy/caddy.ts';
@@ -30,7 +31,7 @@ export async function activate(s: Session, host: Host, id: string, onSwitch: () 
     // in place: switch `current`, restart (nothing to restart for static files), check;
     // in one round trip where the runtime restarts with one command
     onSwitch();
-    const target = cfg.runtime === 'static' && isProxied(cfg) ? siteTarget(cfg) : { port: cfg.port };
+    const target = cfg.runtime === 'static' ? liveTarget(cfg) : { port: cfg.port };
     const point = pointLinkArgv(l, 'current', id);
     const restart = runtime.restartArgv?.(cfg);
     let before: readonly string[] | undefined = point;
@@ -65,7 +66,12 @@ export async function activate(s: Session, host: Host, id: string, onSwitch: () 
   return { ...r, switched: true };
 }
 
-/** A static site is checked through Caddy, as visitors see it. */
+/** Where the live app answers: through Caddy for a static site (as visitors see it), else its port. The live slot's port behind Caddy is not fixed: go through Caddy there too. */
+export function liveTarget(cfg: ResolvedConfig): HealthTarget {
+  return isProxied(cfg) ? siteTarget(cfg) : { port: cfg.port };
+}
+
+/** A site checked through Caddy, as visitors see it. */
 function siteTarget(cfg: ProxiedConfig): HealthTarget {
   const { domain, port } = cfg.proxy;
   return { port, site: domain ? { base: `https://${domain}`, resolve: `${domain}:443:127.0.0.1` } : { base: `http://127.0.0.1:${port}` } };

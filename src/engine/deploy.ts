@@ -1,9 +1,12 @@
 // The deploy flow, top to bottom:
-//   prepare (build, select files) → connect → lock → transfer → finalize
-//   (shared links, env file, runtime config) → install → before_activate hooks
-//   → switch + restart + health → after_activate hooks → record → prune → unlock.
+//   deploy window → local checks → prepare (build, select files) → connect →
+//   lock → host checks → transfer → finalize (shared links, env file, runtime
+//   config) → install → approval → before_activate hooks → wait_for →
+//   switch + restart + health → after_activate hooks → verification window →
+//   record → prune → unlock.
 // Any failure before the switch leaves `current` untouched; any failure after
-// it puts the previous release back. The lock is released on every path.
+// it puts the previous release back (a failed verification also marks the
+// release bad). The lock is released on every path; webhooks hear every event.
 import os from 'node:os';
 import type { ResolvedConfig } from '../config/load.ts';
 import { SlipwayError } from '../errors.ts';
@@ -17,6 +20,11 @@ import type { Host } from '../transport/host.ts';
 import { dockerEnvContent, dockerEnvFile, imageTag } from '../runtime/docker.ts';
 import { buildImageLocally, buildImageOnHost, saveImage, shipImage, type SavedImage } from '../runtime/docker-image.ts';
 import { activate, healthError, recentLogs, restore } from './activate.ts';
+import { buildDepsOnce, manifestFor } from './deps.ts';
+import { awaitApproval, readApproval, runHostChecks, runLocalChecks, VerificationError, verifyWindow, waitForConditions } from './guardrails.ts';
+import { notifier, type Notifier } from './notify.ts';
+import { windowRefusal } from './windows.ts';
+import { readSecrets } from '../secrets/store.ts';
 import { openArtifact, prepareRelease, type PreparedRelease } from './prepare.ts';
 import { removeImages, reportPruned } from './prune.ts';
 import { eachHost, rolloutGroups, withLock, withSession, type Held, type Session } from './session.ts';
@@ -30,6 +38,10 @@ export interface DeployOptions {
   artifact?: string;
   lockWait?: number;
   command: string;
+  /** deploy outside the deploy windows (recorded) */
+  force?: boolean;
+  /** a promotion: the release (already made) and the environment it comes from */
+  promote?: { from: string; release: () => Promise<PreparedRelease> };
 }
 
 export interface DeployResult {
@@ -41,43 +53,101 @@ export interface DeployResult {
   steps: Reporter['steps'];
 }
 
-/** The app's environment: plain vars plus secrets from the deploying machine's environment. */
-export function appEnvironment(cfg: ResolvedConfig, source: NodeJS.ProcessEnv = process.env): { vars: Record<string, string>; secretValues: string[] } {
+/**
+ * The app's environment: plain vars, every secret of the environment's encrypted
+ * secrets file, and each name in `secrets:` (from that file, else this shell's environment).
+ */
+export function appEnvironment(cfg: ResolvedConfig, source: NodeJS.ProcessEnv = process.env, fromFile: Record<string, string> = {}): { vars: Record<string, string>; secretValues: string[] } {
   const vars: Record<string, string> = Object.fromEntries(Object.entries(cfg.env).map(([k, v]) => [k, String(v)]));
-  const secretValues: string[] = [];
-  for (const name of cfg.secrets) {
-    const value = source[name];
-    if (value === undefined) {
-      throw new SlipwayError('config', `${cfg.file}: secret ${name} is not set in this shell's environment`, { hint: `export ${name}=… before deploying (it is written to the host's env file, never printed)` });
-    }
+  const secretValues = new Set<string>();
+  const secret = (name: string, value: string) => {
     vars[name] = value;
-    secretValues.push(value);
+    if (value) secretValues.add(value);
+  };
+  for (const [name, value] of Object.entries(fromFile)) secret(name, value);
+  for (const name of cfg.secrets) {
+    const value = fromFile[name] ?? source[name];
+    if (value === undefined) {
+      throw new SlipwayError('config', `${cfg.file}: secret ${name} is not set: not in secrets/${cfg.environment}.age, nor in this shell's environment`, {
+        hint: `slipway secrets set ${cfg.environment} ${name} (encrypted in the repository), or export ${name}=… before deploying; it is written to the host's env file, never printed`,
+      });
+    }
+    secret(name, value);
   }
-  return { vars, secretValues };
+  return { vars, secretValues: [...secretValues] };
 }
 
 export async function deploy(cfg: ResolvedConfig, reporter: Reporter, opts: DeployOptions): Promise<DeployResult> {
   const began = Date.now();
-  const env = appEnvironment(cfg);
-  reporter.addSecrets(env.secretValues);
-  let release: PreparedRelease | undefined;
-  const prepare = async () => {
-    release = opts.artifact
-      ? await reporter.step('Verify and unpack artifact', () => openArtifact(cfg, opts.artifact!))
-      : await prepareRelease(cfg, reporter, { allowDirty: opts.allowDirty });
-  };
+  const notify = notifier(cfg, reporter);
+  const run: Guarded = { forced: [], passed: [], notify };
   try {
-    return await withSession(cfg, reporter, (s) => deployRelease(s, release!, env.vars, opts, began), { meanwhile: prepare });
+    const refusal = windowRefusal(cfg.windows, new Date(), cfg.file);
+    if (refusal) {
+      if (!opts.force) throw new SlipwayError('guardrail', `${cfg.environment}: ${refusal}`, { hint: 'deploy inside a window, or pass --force (the override is recorded in the history)' });
+      reporter.warn(`${cfg.environment}: ${refusal}; deploying anyway (--force, recorded)`);
+      run.forced.push(`window: ${refusal}`);
+    }
+    const env = appEnvironment(cfg, process.env, await readSecrets(cfg));
+    reporter.addSecrets(env.secretValues);
+    run.passed.push(...(await runLocalChecks(cfg, reporter)));
+    let release: PreparedRelease | undefined;
+    const prepare = async () => {
+      if (opts.promote) release = await opts.promote.release();
+      else if (opts.artifact) release = await reporter.step('Verify and unpack artifact', () => openArtifact(cfg, opts.artifact!));
+      else release = await prepareRelease(cfg, reporter, { allowDirty: opts.allowDirty });
+      // a promoted release is shipped as it is: its dependencies too, if the first environment got them built here
+      if (cfg.install.command && cfg.install.once && !opts.promote) release.deps = await buildDepsOnce(cfg, reporter, release);
+    };
+    try {
+      return await withSession(cfg, reporter, (s) => withLock(s, opts.command, opts.lockWait, (held) => deployLocked(s, held, release!, env.vars, opts, began, run)), { meanwhile: prepare });
+    } finally {
+      release?.cleanup();
+    }
+  } catch (e) {
+    if (!run.reported) {
+      // stopped before reaching the hosts (window, local check, build): still recorded there
+      if (e instanceof SlipwayError && e.kind === 'guardrail') await recordHalt(cfg, reporter, opts.command, e.message);
+      notify.send('failed', { hosts: cfg.targets.map((t) => t.name), reason: firstLine(e) });
+    }
+    throw e;
   } finally {
-    release?.cleanup();
+    await notify.flush();
   }
 }
 
-function deployRelease(s: Session, release: PreparedRelease, envVars: Record<string, string>, opts: DeployOptions, began: number): Promise<DeployResult> {
-  return withLock(s, opts.command, opts.lockWait, (held) => deployLocked(s, held, release, envVars, opts, began));
+/** What the guardrails did on the way, for the history and the webhooks. */
+interface Guarded {
+  forced: string[];
+  passed: string[];
+  notify: Notifier;
+  /** the outcome was recorded on the hosts and notified */
+  reported?: boolean;
 }
 
-async function deployLocked(s: Session, held: Held, release: PreparedRelease, envVars: Record<string, string>, opts: DeployOptions, began: number): Promise<DeployResult> {
+const firstLine = (e: unknown) => (e instanceof Error ? e.message.split('\n')[0]! : String(e));
+
+/** A deploy a guardrail stopped before it reached the hosts: a `halted` record on each (best effort). */
+async function recordHalt(cfg: ResolvedConfig, reporter: Reporter, command: string, reason: string): Promise<void> {
+  try {
+    await withSession(
+      cfg,
+      reporter,
+      (s) =>
+        withLock(s, command, 0, (held) =>
+          eachHost(s.hosts, async (h) => {
+            const { argv, input } = historyAppend(s.layout, { time: new Date().toISOString(), event: 'halted', app: cfg.app, environment: cfg.environment, host: h.name, release: '', user: held.info.user, machine: held.info.machine, command, reason: reporter.redact(reason) });
+            await held.finish(h, argv, input);
+          }),
+        ),
+      { connectStep: false },
+    );
+  } catch (e) {
+    reporter.warn(`could not record the halt on the hosts: ${firstLine(e)}`);
+  }
+}
+
+async function deployLocked(s: Session, held: Held, release: PreparedRelease, envVars: Record<string, string>, opts: DeployOptions, began: number, run: Guarded): Promise<DeployResult> {
   const { cfg, hosts, reporter, layout: l } = s;
   const { info: lock, states } = held;
   for (const h of hosts) {
@@ -88,26 +158,47 @@ async function deployLocked(s: Session, held: Held, release: PreparedRelease, en
   const started: Host[] = [];
   const activated = new Set<Host>();
   const recordOf = (host: Host, event: HistoryRecord['event'], extra: Partial<HistoryRecord> = {}): HistoryRecord => ({
-      time: new Date().toISOString(),
-      event,
-      app: cfg.app,
-      environment: cfg.environment,
-      host: host.name,
-      release: release.id,
-      previous: states.get(host)?.current,
-      sha: release.sha,
-      subject: release.subject,
-      user: lock.user,
-      machine: lock.machine,
-      command: opts.command,
-      ...extra,
-    });
+    time: new Date().toISOString(),
+    event,
+    app: cfg.app,
+    environment: cfg.environment,
+    host: host.name,
+    release: release.id,
+    previous: states.get(host)?.current,
+    sha: release.sha,
+    subject: release.subject,
+    user: lock.user,
+    machine: lock.machine,
+    command: opts.command,
+    ...(opts.promote ? { promoted_from: opts.promote.from } : {}),
+    ...extra,
+  });
   const record = (host: Host, event: HistoryRecord['event'], extra: Partial<HistoryRecord> = {}) => appendHistory(host, l, recordOf(host, event, extra));
+  const recordAll = (event: HistoryRecord['event'], extra: Partial<HistoryRecord> = {}) => eachHost(hosts, (h) => record(h, event, extra));
   const groups = rolloutGroups(hosts, opts.limit ?? cfg.rollout.limit);
   const pause = opts.pause ?? cfg.rollout.pause;
+  const event = { release: release.id, hosts: hosts.map((h) => h.name), ...(opts.promote ? { promoted_from: opts.promote.from } : {}) };
+  // asked once, before the first group runs any hook or goes live
+  let approving: Promise<void> | undefined;
+  const approve = () =>
+    (approving ??= (async () => {
+      if (!cfg.approval.required) return;
+      await recordAll('approval_requested');
+      const a = await awaitApproval(s, release.id, () =>
+        run.notify.send('waiting_for_approval', { ...event, approve: `slipway approve ${release.id}`, reject: `slipway reject ${release.id}` }),
+      ).catch(async (e: unknown) => {
+        const answer = (await readApproval(hosts[0]!, l, release.id).catch(() => undefined)) ?? undefined;
+        await recordAll('rejected', { by: answer?.by, reason: reporter.redact(firstLine(e)) });
+        throw e;
+      });
+      await recordAll('approved', { by: a.by });
+      run.passed.push(`approval: ${a.by} at ${a.at}`);
+    })());
   let image: SavedImage | undefined;
   let bytesSent = 0;
   try {
+    run.passed.push(...(await runHostChecks(s)));
+    run.notify.send('started', { ...event, previous: states.get(hosts[0]!)?.current });
     if (cfg.runtime === 'docker' && cfg.docker.build === 'local') {
       const verbose = reporter.opts.verbose ? (line: string) => reporter.info(`  ${line}`) : undefined;
       await reporter.step(`Build image ${imageTag(cfg.app, release.id)}`, () => buildImageLocally(cfg, release.id, release.srcDir, verbose));
@@ -121,16 +212,16 @@ async function deployLocked(s: Session, held: Held, release: PreparedRelease, en
       s.checkInterrupted();
       started.push(...group);
       const tag = groups.length > 1 ? `[${i + 1}/${groups.length}: ${group.map((h) => h.name).join(', ')}] ` : '';
-      const sent = await deployGroup({ s, group, tag, release, envVars, states, activated, image, record });
+      const sent = await deployGroup({ s, group, tag, release, envVars, states, activated, image, record: (h, e) => record(h, e, e === 'started' && run.forced.length ? { forced: run.forced } : {}), approve, run });
       bytesSent += sent;
       // the last group's success is recorded with the pruning and the unlock, in one round trip
-      if (i < groups.length - 1) await eachHost(group, (h) => record(h, 'succeeded', { duration_ms: Date.now() - began }), cfg.rollout.concurrency);
+      if (i < groups.length - 1) await eachHost(group, (h) => record(h, 'succeeded', { duration_ms: Date.now() - began, guardrails: run.passed }), cfg.rollout.concurrency);
     }
     const last = new Set(groups.at(-1));
     const pruned = await eachHost(
       hosts,
       async (h) => {
-        const succeeded = recordOf(h, 'succeeded', { duration_ms: Date.now() - began });
+        const succeeded = recordOf(h, 'succeeded', { duration_ms: Date.now() - began, ...(run.passed.length ? { guardrails: run.passed } : {}) });
         const state = states.get(h)!;
         const ids = planPrune(afterDeploy(state, release.id, succeeded), cfg.keep_releases);
         // one round trip: [record the success,] [prune,] stage the next deploy's tree, unlock
@@ -138,7 +229,7 @@ async function deployLocked(s: Session, held: Held, release: PreparedRelease, en
         const steps = [
           ...(history ? [history.argv] : []),
           ...(ids.length ? [removeReleasesArgv(l, ids, state.manifests)] : []),
-          stageArgv(l, release.id, `${release.id}.${release.manifest.digest}`),
+          stageArgv(l, release.id, `${release.id}.${manifestFor(release, state.platform).digest}`),
         ];
         await held.finish(h, steps.reduce((a, b) => andThen(a, b)), history?.input);
         activated.delete(h);
@@ -148,6 +239,8 @@ async function deployLocked(s: Session, held: Held, release: PreparedRelease, en
       cfg.rollout.concurrency,
     );
     reportPruned(s, pruned, true);
+    run.reported = true;
+    run.notify.send('succeeded', { ...event, duration_ms: Date.now() - began });
     reporter.info(`Release ${release.id} is live on ${hosts.map((h) => h.name).join(', ')} (${((Date.now() - began) / 1000).toFixed(2)}s)`);
     return {
       release: release.id,
@@ -158,7 +251,21 @@ async function deployLocked(s: Session, held: Held, release: PreparedRelease, en
       steps: reporter.steps,
     };
   } catch (e) {
-    await failed(s, e, started, activated, states, (h, extra) => record(h, 'failed', { duration_ms: Date.now() - began, ...extra }));
+    run.reported = true;
+    const reason = reporter.redact(firstLine(e));
+    if (!started.length) {
+      // a guardrail (or a failure) before anything was sent: nothing changed
+      await recordAll('halted', { reason, ...(run.forced.length ? { forced: run.forced } : {}) }).catch((err: Error) => reporter.warn(`could not record the halt: ${err.message}`));
+      run.notify.send('failed', { ...event, reason });
+      throw e;
+    }
+    const restored = await failed(s, e, started, activated, states, (h, extra) => record(h, 'failed', { duration_ms: Date.now() - began, ...extra }));
+    if (e instanceof VerificationError) {
+      await eachHost(started, (h) => record(h, 'marked_bad', { by: 'slipway (verification failed)', reason })).catch((err: Error) => reporter.warn(`could not mark ${release.id} bad: ${err.message}`));
+      reporter.warn(`Release ${release.id} is marked bad: rollbacks skip it and it is never promoted`);
+    }
+    run.notify.send('failed', { ...event, reason, duration_ms: Date.now() - began });
+    if (restored.length) run.notify.send('rolled_back', { ...event, release: states.get(restored[0]!)?.current, hosts: restored.map((h) => h.name), reason: `restored after: ${reason}` });
     throw e;
   } finally {
     image?.cleanup();
@@ -176,6 +283,9 @@ interface GroupDeploy {
   activated: Set<Host>;
   image?: SavedImage;
   record: (h: Host, event: HistoryRecord['event']) => Promise<void>;
+  /** the approval gate: resolves once approved (asked once per deploy) */
+  approve: () => Promise<void>;
+  run: Guarded;
 }
 
 /** One group of hosts, from reading their state to the new release passing its health check. Returns the bytes sent. */
@@ -183,9 +293,11 @@ async function deployGroup(g: GroupDeploy): Promise<number> {
   const { s, group, tag, release, states, activated } = g;
   const { cfg, reporter, layout: l } = s;
   const each = <T>(fn: (h: Host) => Promise<T>) => eachHost(group, fn, cfg.rollout.concurrency);
+  const shipped = (h: Host) => manifestFor(release, states.get(h)!.platform);
   const bytesSent = await reporter.step(`${tag}Transfer ${release.files.length} files`, async (c) => {
     // the transfer writes only into incoming/: recording the start can go alongside
-    const stats = await each(async (h) => (await Promise.all([transfer(h, l, release, states.get(h)!, (pct) => c.progress(`${pct}%`)), g.record(h, 'started')]))[0]);
+    const ship = (h: Host) => transfer(h, l, { ...release, manifest: shipped(h) }, states.get(h)!, (pct) => c.progress(`${pct}%`));
+    const stats = await each(async (h) => (await Promise.all([ship(h), g.record(h, 'started')]))[0]);
     const sent = stats.reduce((n, t) => n + t.bytesSent, 0);
     c.done(`${stats.reduce((n, t) => n + t.filesSent, 0)} changed, ${formatBytes(sent)} sent`);
     return sent;
@@ -197,7 +309,7 @@ async function deployGroup(g: GroupDeploy): Promise<number> {
       const owner = cfg.runtime === 'systemd' ? cfg.user : undefined;
       // independent of each other: one round trip's time instead of four
       await Promise.all([
-        ensureSharedDirs(h, l, cfg.shared.dirs, owner).then(() => finalizeRelease(h, l, release.id, release.manifest.digest, cfg.shared, release.sha ?? release.id)),
+        ensureSharedDirs(h, l, cfg.shared.dirs, owner).then(() => finalizeRelease(h, l, release.id, shipped(h).digest, cfg.shared, release.sha ?? release.id)),
         writeEnvFile(h, l.envFile, envFileContent({ ...g.envVars, ...roleEnv(s.on(h).cfg) }), owner),
         cfg.runtime === 'docker' && writeEnvFile(h, dockerEnvFile(cfg), dockerEnvContent({ ...g.envVars, ...roleEnv(s.on(h).cfg) }), 'root'),
         s.on(h).runtime.configure(h, s.on(h).cfg),
@@ -206,14 +318,20 @@ async function deployGroup(g: GroupDeploy): Promise<number> {
   );
   s.checkInterrupted();
 
-  if (cfg.install.command) {
+  // hosts that received dependencies built here have nothing to install
+  const installing = group.filter((h) => shipped(h) === release.manifest);
+  if (cfg.install.command && installing.length) {
     await reporter.step(`${tag}Install: ${cfg.install.command}`, async (c) => {
-      const how = await each((h) => install(h, l, l.release(release.id), cfg.install.command!, release.installKey, cfg.install.paths, reporter.opts.verbose ? (line) => reporter.info(`  [${h.name}] ${line}`) : undefined));
-      c.done(how.every((x) => x === 'cached') ? 'unchanged lockfile: reused' : 'installed');
+      const how = await eachHost(installing, (h) => install(h, l, l.release(release.id), cfg.install.command!, release.installKey, cfg.install.paths, reporter.opts.verbose ? (line) => reporter.info(`  [${h.name}] ${line}`) : undefined), cfg.rollout.concurrency);
+      const on = release.deps ? ` on ${installing.map((h) => h.name).join(', ')} (another platform than this machine)` : '';
+      c.done(`${how.every((x) => x === 'cached') ? 'unchanged lockfile: reused' : 'installed'}${on}`);
     });
   }
   if (cfg.runtime === 'docker') await dockerImage(s, group, tag, release, g.image);
+  await g.approve();
   await runHooks(s, group, tag, 'before_activate', release, states);
+  s.checkInterrupted();
+  g.run.passed.push(...(await waitForConditions(s, group, tag, l.release(release.id))).filter((p) => !g.run.passed.includes(p)));
   s.checkInterrupted();
 
   await reporter.step(`${tag}${cfg.proxy ? 'Start, health check, switch' : 'Switch, restart, health check'}`, () =>
@@ -223,6 +341,11 @@ async function deployGroup(g: GroupDeploy): Promise<number> {
     }),
   );
   await runHooks(s, group, tag, 'after_activate', release, states);
+  if (cfg.verify.duration > 0) {
+    await verifyWindow(s, group, tag, release.id);
+    const passed = `verified for ${cfg.verify.duration}s`;
+    if (!g.run.passed.includes(passed)) g.run.passed.push(passed);
+  }
   return bytesSent;
 }
 
@@ -246,7 +369,7 @@ async function dockerImage(s: Session, group: Host[], tag: string, release: Prep
   });
 }
 
-/** The failure path: restore every host that was switched (all groups so far), record the failure. Never throws. */
+/** The failure path: restore every host that was switched (all groups so far), record the failure. Never throws; returns the hosts put back. */
 async function failed(
   s: Session,
   error: unknown,
@@ -254,8 +377,8 @@ async function failed(
   activated: Set<Host>,
   states: Map<Host, HostState>,
   recordFailed: (h: Host, extra: Partial<HistoryRecord>) => Promise<void>,
-): Promise<void> {
-  const reason = error instanceof Error ? error.message.split('\n')[0]! : String(error);
+): Promise<Host[]> {
+  const reason = s.reporter.redact(firstLine(error));
   const outcomes = new Map<Host, string>();
   const switched = started.filter((h) => activated.has(h));
   if (switched.length) {
@@ -275,6 +398,7 @@ async function failed(
       ),
     ),
   );
+  return [...outcomes.keys()];
 }
 
 async function runHooks(s: Session, group: Host[], tag: string, phase: 'before_activate' | 'after_activate', release: PreparedRelease, states: Map<Host, HostState>): Promise<void> {

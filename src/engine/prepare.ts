@@ -12,6 +12,7 @@ import { gitInfo } from '../release/git.ts';
 import { releaseId } from '../release/id.ts';
 import { hashCacheFile, hashFiles, type Manifest } from '../release/content.ts';
 import { filterPaths, selectFiles } from '../release/manifest.ts';
+import type { BuiltDeps } from './deps.ts';
 
 export interface PreparedRelease {
   id: string;
@@ -24,21 +25,30 @@ export interface PreparedRelease {
   manifest: Manifest;
   /** content hash of the install lockfile (with the install command); empty when there is none */
   installKey: string;
+  /** `install.once`: the dependencies built here, shipped to hosts of this platform */
+  deps?: BuiltDeps;
   /** removes temporary files (unpacked artifacts) */
   cleanup(): void;
 }
 
 const MANIFEST = '.slipway-release.json';
 
-export async function prepareRelease(cfg: ResolvedConfig, reporter: Reporter, opts: { allowDirty: boolean }): Promise<PreparedRelease> {
-  // A local target's folder inside the app folder is slipway's own output: never part of a release.
+/** A local target's folder inside the app folder is slipway's own output: never part of a release. */
+export function ownOutput(cfg: ResolvedConfig): string[] {
   const own = path.relative(cfg.dir, cfg.root);
-  const ownExclude = cfg.targets[0]?.kind === 'local' && own && !own.startsWith('..') && !path.isAbsolute(own) ? [own] : [];
-  const select = async () => {
-    const f = await selectFiles(cfg.dir, { include: cfg.include, exclude: [...cfg.exclude, ...ownExclude.map((d) => `${d}/**`), ...sharedPaths(cfg)] });
-    if (f.length === 0) throw new SlipwayError('config', `${cfg.file}: include/exclude select no files in ${cfg.dir}`);
-    return { files: f, manifest: hashFiles(cfg.dir, f, hashCacheFile(cfg.dir)) };
-  };
+  return cfg.targets[0]?.kind === 'local' && own && !own.startsWith('..') && !path.isAbsolute(own) ? [own] : [];
+}
+
+/** The release's files as they are now in the app folder, with their manifest. */
+export async function selectRelease(cfg: ResolvedConfig): Promise<{ files: string[]; manifest: Manifest }> {
+  const f = await selectFiles(cfg.dir, { include: cfg.include, exclude: [...cfg.exclude, ...ownOutput(cfg).map((d) => `${d}/**`), ...sharedPaths(cfg)] });
+  if (f.length === 0) throw new SlipwayError('config', `${cfg.file}: include/exclude select no files in ${cfg.dir}`);
+  return { files: f, manifest: hashFiles(cfg.dir, f, hashCacheFile(cfg.dir)) };
+}
+
+export async function prepareRelease(cfg: ResolvedConfig, reporter: Reporter, opts: { allowDirty: boolean }): Promise<PreparedRelease> {
+  const ownExclude = ownOutput(cfg);
+  const select = () => selectRelease(cfg);
   // with no build commands the files are final already: select them while git is asked
   const selecting = cfg.build.length ? undefined : select();
   selecting?.catch(() => undefined);

@@ -7,6 +7,7 @@ import { historyAppend } from '../server/history.ts';
 import { rollbackTarget, type HostState } from '../server/state.ts';
 import type { Host } from '../transport/host.ts';
 import { activate, healthError, recentLogs, restore } from './activate.ts';
+import { notifier, type Notifier } from './notify.ts';
 import { eachHost, withLock, withSession } from './session.ts';
 import type { ResolvedConfig } from '../config/load.ts';
 
@@ -18,6 +19,15 @@ export interface RollbackResult {
 
 export async function rollback(cfg: ResolvedConfig, reporter: Reporter, opts: { id?: string; lockWait?: number; command: string }): Promise<RollbackResult> {
   const began = Date.now();
+  const notify = notifier(cfg, reporter);
+  try {
+    return await rollbackIn(cfg, reporter, opts, began, notify);
+  } finally {
+    await notify.flush();
+  }
+}
+
+function rollbackIn(cfg: ResolvedConfig, reporter: Reporter, opts: { id?: string; lockWait?: number; command: string }, began: number, notify: Notifier): Promise<RollbackResult> {
   return withSession(cfg, reporter, async (s) => {
     const { hosts, layout: l } = s;
     const switched: Host[] = [];
@@ -38,6 +48,7 @@ export async function rollback(cfg: ResolvedConfig, reporter: Reporter, opts: { 
           const { argv, input } = historyAppend(l, { time: new Date().toISOString(), event: 'rolled_back', app: cfg.app, environment: cfg.environment, host: h.name, release: target, previous: states.get(h)!.current, user: lock.user, machine: lock.machine, command: opts.command, duration_ms: Date.now() - began });
           return finish(h, argv, input);
         });
+        notify.send('rolled_back', { release: target, previous: states.get(hosts[0]!)?.current, hosts: hosts.map((h) => h.name), duration_ms: Date.now() - began });
         reporter.info(`Release ${target} is live again on ${hosts.map((h) => h.name).join(', ')} (${((Date.now() - began) / 1000).toFixed(2)}s)`);
         return { release: target, previous: Object.fromEntries(hosts.map((h) => [h.name, states.get(h)?.current])), duration_ms: Date.now() - began };
       } catch (e) {
@@ -58,10 +69,11 @@ function chooseTarget(hosts: Host[], states: Map<Host, HostState>, id: string | 
     if (match.length !== 1) {
       throw new SlipwayError('failure', `${hosts[0]!.name}: ${match.length ? `"${id}" matches several releases` : `no release "${id}"`}`, { hint: `see: slipway releases ${env}` });
     }
+    if (match[0]!.status === 'bad') throw new SlipwayError('guardrail', `${hosts[0]!.name}: release ${match[0]!.id} is marked bad; rollback refuses it`, { hint: `pick another release: slipway releases ${env}` });
     target = match[0]!.id;
   } else {
     const t = rollbackTarget(first);
-    if (!t) throw new SlipwayError('failure', `${hosts[0]!.name}: no earlier healthy release to roll back to`, { hint: `see: slipway releases ${env}` });
+    if (!t) throw new SlipwayError('failure', `${hosts[0]!.name}: no earlier healthy release (not failed, not marked bad) to roll back to`, { hint: `see: slipway releases ${env}` });
     target = t.id;
   }
   for (const h of hosts) {

@@ -155,7 +155,7 @@ export async function withLock<T>(s: Session, command: string, waitSeconds: numb
           waitSeconds: waitSeconds ?? s.cfg.lock_wait,
           onWait: (holder) => s.reporter.info(`  ${h.name}: waiting for the deploy lock held by ${holder}`),
           onStale: (holder) => s.reporter.warn(`${h.name}: taking over a stale lock left by ${holder}`),
-          then: stateArgv(s.layout),
+          then: stateArgv(s.layout, true),
         });
         locked.add(h);
         states.set(h, parseState(out));

@@ -18,6 +18,8 @@ export interface Entry {
   hash: string;
   size: number;
   mtimeMs: number;
+  /** where the file is read from, when not under the release's own folder (dependencies built here) */
+  src?: string;
 }
 
 export interface Manifest {

@@ -52,7 +52,7 @@ async function listNotIgnored(dir: string): Promise<string[]> {
 }
 
 /** Files and symlinks (to files or folders, not followed) matching the patterns. */
-async function walk(dir: string, patterns: string[]): Promise<string[]> {
+export async function walk(dir: string, patterns: string[]): Promise<string[]> {
   const entries = await fg(patterns, { cwd: dir, dot: true, onlyFiles: false, markDirectories: true, followSymbolicLinks: false, ignore: ALWAYS_EXCLUDED });
   return entries.filter((p) => !p.endsWith('/'));
 }

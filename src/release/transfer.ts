@@ -90,6 +90,7 @@ echo "linked $(wc -l < "$d/link")"`;
 // unfinished tree; a tree of any other release is dropped. Runs in the background (STAGE).
 const STAGER = `set -eu
 app=$1 id=$2 mf=$3; s="$app/.slipway/staged"; t="$s/$id.tmp.$$"
+sleep "$4"
 export LC_ALL=C
 for f in "$s"/*; do case "$f" in *.tmp.*|"$s/$id") ;; *) if [ -e "$f" ]; then rm -rf "$f"; fi ;; esac; done
 find "$s" -maxdepth 1 -name '*.tmp.*' -mmin +30 -exec rm -rf {} +
@@ -99,13 +100,15 @@ cut -c${PATH_COLUMN}- "$app/.slipway/manifests/$mf" > "$list"
 ${LINK_LISTED}
 rm -f "$list"; mv -T "$t" "$s/$id"`;
 
-// $4: STAGER, started in its own session so it outlives this command
+// $4: STAGER, $5: seconds it waits first. It runs in its own session, so it outlives this
+// command, niced and after a pause: background work that must not compete with the new
+// release starting up, nor with a rollback right after the deploy.
 const STAGE = `mkdir -p "$1/.slipway/staged"
-setsid sh -c "$4" slipway "$1" "$2" "$3" >/dev/null 2>&1 </dev/null &`;
+setsid nice -n 10 sh -c "$4" slipway "$1" "$2" "$3" "$5" >/dev/null 2>&1 </dev/null &`;
 
 /** argv that stages the release's files for the next deploy, in the background (returns at once). */
-export function stageArgv(l: Layout, id: string, manifestFile: string): string[] {
-  return sh(STAGE, l.appDir, id, manifestFile, STAGER);
+export function stageArgv(l: Layout, id: string, manifestFile: string, delaySeconds = 2): string[] {
+  return sh(STAGE, l.appDir, id, manifestFile, STAGER, String(delaySeconds));
 }
 
 /** Ship the release into the host's incoming folder. */
@@ -164,7 +167,7 @@ function pack(srcDir: string, send: Entry[], drop: string[], onProgress?: (perce
       let done = 0;
       let shown = -1;
       for (const e of send) {
-        const abs = path.join(srcDir, e.path);
+        const abs = e.src ?? path.join(srcDir, e.path);
         const name = `release/${e.path}`;
         const mtime = new Date(e.mtimeMs);
         if (e.kind === 'l') {

@@ -5,7 +5,12 @@
 import type { Host } from '../transport/host.ts';
 import { sh, type Layout } from './layout.ts';
 
-export type HistoryEvent = 'started' | 'succeeded' | 'failed' | 'rolled_back';
+/**
+ * started → succeeded | failed: a deploy; halted: a guardrail stopped a deploy before it changed
+ * anything; approval_requested → approved | rejected; marked_bad: never promoted, redeployed or
+ * rolled back to by automation; rolled_back: a rollback made `release` current again.
+ */
+export type HistoryEvent = 'started' | 'succeeded' | 'failed' | 'halted' | 'rolled_back' | 'approval_requested' | 'approved' | 'rejected' | 'marked_bad';
 
 export interface HistoryRecord {
   time: string;
@@ -23,6 +28,14 @@ export interface HistoryRecord {
   command?: string;
   duration_ms?: number;
   reason?: string;
+  /** approved, rejected or marked_bad: who did it (user@machine) */
+  by?: string;
+  /** guardrails overridden with --force */
+  forced?: string[];
+  /** a promotion: the environment the release came from */
+  promoted_from?: string;
+  /** guardrails passed on the way (checks, approval, wait_for, verification) */
+  guardrails?: string[];
 }
 
 const APPEND = `set -e

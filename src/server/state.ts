@@ -5,7 +5,7 @@ import { parseHistory, type HistoryRecord } from './history.ts';
 import { NOT_SET_UP, sh, type Layout } from './layout.ts';
 import { notSetUp } from './lock.ts';
 
-export type ReleaseStatus = 'ok' | 'failed' | 'incomplete';
+export type ReleaseStatus = 'ok' | 'failed' | 'incomplete' | 'bad';
 
 export interface ReleaseInfo {
   id: string;
@@ -25,6 +25,8 @@ export interface HostState {
   history: HistoryRecord[];
   /** release id → its stored manifest's file name (`<id>.<digest>` in .slipway/manifests) */
   manifests: Record<string, string>;
+  /** `uname -s`, `uname -m` and the C library: "Linux x86_64 glibc" */
+  platform?: string;
 }
 
 /** History lines read with the state: enough for every kept release's outcome, without the cost growing with every deploy. */
@@ -39,11 +41,23 @@ ls -1 releases
 echo ---
 ls -1 .slipway/manifests 2>/dev/null || true
 echo ---
-tail -n ${HISTORY_LINES} .slipway/history.jsonl 2>/dev/null || true`;
+echo "$(uname -s) $(uname -m) $(if ls /lib/ld-musl-* >/dev/null 2>&1; then echo musl; else echo glibc; fi)"
+echo ---
+if [ "$2" = kept ]; then
+  # only the records of releases still on the host: what a deploy needs, and a bounded read
+  kept=$(ls -1 releases | sed 's/.*/"release":"&"/')
+  if [ -n "$kept" ]; then tail -n ${HISTORY_LINES} .slipway/history.jsonl 2>/dev/null | grep -F -e "$kept" || true; fi
+else
+  tail -n ${HISTORY_LINES} .slipway/history.jsonl 2>/dev/null || true
+fi`;
 
-/** The argv that prints a host's state (for parseState); it never fails once the app is set up. */
-export function stateArgv(l: Layout): string[] {
-  return sh(READ, l.appDir);
+/**
+ * The argv that prints a host's state (for parseState); it never fails once the app is set up.
+ * `keptOnly`: history records of the releases on the host only (deploys and rollbacks), not
+ * every recent one (`slipway history`).
+ */
+export function stateArgv(l: Layout, keptOnly = false): string[] {
+  return sh(READ, l.appDir, keptOnly ? 'kept' : 'all');
 }
 
 export async function readState(host: Host, l: Layout): Promise<HostState> {
@@ -54,13 +68,14 @@ export async function readState(host: Host, l: Layout): Promise<HostState> {
 }
 
 export function parseState(stdout: string): HostState {
-  const [link = '', slots = '', list = '', manifests = '', hist = ''] = stdout.split('---\n');
+  const [link = '', slots = '', list = '', manifests = '', platform = '', hist = ''] = stdout.split('---\n');
   const slotIds = slots.split('\n').filter(Boolean).map((t) => t.replace(/^.*\//, ''));
   const state = buildState(link.trim(), list.split('\n').filter(Boolean), parseHistory(hist), slotIds);
   for (const f of manifests.split('\n')) {
     const m = /^(.+)\.([0-9a-f]{32})$/.exec(f);
     if (m) state.manifests[m[1]!] = f;
   }
+  state.platform = platform.trim() || undefined;
   return state;
 }
 
@@ -74,7 +89,7 @@ export function buildState(link: string, ids: string[], history: HistoryRecord[]
     return {
       id,
       current: id === current,
-      status: outcome?.event === 'failed' ? 'failed' : outcome ? 'ok' : 'incomplete',
+      status: events.some((e) => e.event === 'marked_bad') ? 'bad' : outcome?.event === 'failed' ? 'failed' : outcome ? 'ok' : 'incomplete',
       sha: started?.sha,
       subject: started?.subject,
       user: started?.user,
@@ -92,7 +107,7 @@ export function afterDeploy(state: HostState, id: string, record: HistoryRecord)
   return { ...buildState(`releases/${id}`, ids, history, slots), manifests: state.manifests };
 }
 
-/** The release a plain rollback goes to: the newest kept release before the current one that did not fail. */
+/** The release a plain rollback goes to: the newest kept release before the current one that did not fail and is not marked bad. */
 export function rollbackTarget(state: HostState): ReleaseInfo | undefined {
   const before = state.releases.filter((r) => !state.current || r.id < state.current);
   return before.reverse().find((r) => r.status === 'ok');

@@ -7,6 +7,8 @@ export interface RunOptions {
   input?: string | Readable;
   /** a file streamed to the command's stdin (large payloads: image archives) */
   inputFile?: string;
+  /** write the command's stdout, as bytes, to this file (archives) instead of returning it */
+  outputFile?: string;
   /** run as root: prefixed with `sudo -n` when the login user is not root */
   sudo?: boolean;
   /** return non-zero exits instead of throwing */

@@ -46,6 +46,7 @@ export async function runProcess(
   log(where, shown);
   const child = execa(argv[0]!, argv.slice(1), {
     ...(opts.inputFile ? { inputFile: opts.inputFile } : { input: opts.input ?? '' }),
+    ...(opts.outputFile ? { stdout: { file: opts.outputFile } } : {}),
     reject: false,
     stripFinalNewline: false,
     maxBuffer: 256 * 1024 * 1024,

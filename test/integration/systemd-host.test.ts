@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
 import { appendFileSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { change, CLI, commit, get, makeApp, slipway } from '../helpers/env.ts';
@@ -315,6 +316,42 @@ describe('deploying to a systemd host over SSH', { skip }, () => {
     commit(app, 'new lockfile');
     const c = await stamp();
     assert.notEqual(c.stamp, a.stamp);
+  });
+
+  it('install.once builds the dependencies here and ships them to a host of this platform; a host of another platform installs for itself', async () => {
+    const here = os.hostname();
+    assert.notEqual(host.exec('uname', '-n').trim(), here, 'the host must tell itself apart from this machine');
+    writeFileSync(path.join(app, 'slipway.yml'), config(host.sshConfig, 'install:\n  command: mkdir -p node_modules && uname -n > node_modules/built-on\n  once: true\n'));
+    commit(app, 'install once');
+    const deploy = async () => {
+      const d = await run('deploy', 'production', '--json');
+      assert.equal(d.exitCode, 0, d.all);
+      const id = JSON.parse(d.stdout).release as string;
+      return { stderr: d.stderr, builtOn: host.exec('cat', `/srv/hello/releases/${id}/node_modules/built-on`).trim() };
+    };
+    const a = await deploy();
+    assert.match(a.stderr, /Install here, once: mkdir -p node_modules/);
+    assert.doesNotMatch(a.stderr, /Install: mkdir/, 'nothing is installed on the host');
+    assert.equal(a.builtOn, here);
+
+    change(app, 'same lockfile, once');
+    const b = await deploy();
+    assert.match(b.stderr, /reused the result built here for this lockfile/);
+    assert.match(b.stderr, /Transfer \d+ files .* 1 changed/, 'the dependencies are not sent again');
+    assert.equal(b.builtOn, here);
+
+    // the host now says it is an arm64 machine: it gets no dependencies and installs them itself
+    host.exec('sh', '-c', 'printf \'#!/bin/sh\\n[ "$1" = -m ] && echo aarch64 && exit 0\\nexec /usr/bin/uname "$@"\\n\' > /usr/local/bin/uname && chmod +x /usr/local/bin/uname');
+    try {
+      change(app, 'other platform');
+      const c = await deploy();
+      assert.match(c.stderr, /Install: mkdir -p node_modules.* on web1 \(another platform than this machine\)/);
+      assert.equal(c.builtOn, host.exec('uname', '-n').trim());
+    } finally {
+      host.exec('rm', '-f', '/usr/local/bin/uname');
+    }
+    writeFileSync(path.join(app, 'slipway.yml'), config(host.sshConfig));
+    commit(app, 'no install');
   });
 
   it('keeps keep_releases releases and prunes the rest', async () => {

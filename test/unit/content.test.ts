@@ -8,6 +8,7 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import { diffManifests, hashFiles, manifestOf, parseManifest, type Entry } from '../../src/release/content.ts';
 import { chooseBase, stageArgv, transfer } from '../../src/release/transfer.ts';
+import { localPlatform, manifestFor } from '../../src/engine/deps.ts';
 import { layout } from '../../src/server/layout.ts';
 import { buildState, readState } from '../../src/server/state.ts';
 import { LocalHost } from '../../src/transport/local.ts';
@@ -117,7 +118,7 @@ describe('delta transfer into a folder', () => {
   it('starts from the tree staged after the previous deploy: removes what went, adds what was sent, base untouched', async () => {
     const { src, l, host, ship } = setup();
     const first = await ship('R1', ['lib/deep dir/a -x.js', 'link', 'old.txt', 'run.sh', 'server.js']);
-    await host.run(stageArgv(l, 'R1', `R1.${first.manifest.digest}`));
+    await host.run(stageArgv(l, 'R1', `R1.${first.manifest.digest}`, 0));
     const staged = path.join(l.meta, 'staged', 'R1');
     for (let i = 0; i < 100 && !existsSync(staged); i++) await new Promise((r) => setTimeout(r, 50));
     assert.ok(existsSync(staged), 'the stager finishes in the background');
@@ -142,6 +143,22 @@ describe('delta transfer into a folder', () => {
     assert.equal(readFileSync(path.join(r1, 'server.js'), 'utf8'), 'v1', 'the base release is untouched');
     assert.ok(lstatSync(path.join(r1, 'link')).isSymbolicLink());
     assert.equal(statSync(path.join(r2, 'old.txt')).ino, statSync(path.join(r1, 'old.txt')).ino, 'unchanged files are hard links');
+  });
+});
+
+describe('dependencies built once', () => {
+  it('a host gets them only when its platform is the one they were built on', () => {
+    const plain = manifestOf([e('server.js', 'a')]);
+    const withDeps = manifestOf([e('server.js', 'a'), e('node_modules/x.js', 'b')]);
+    const release = { manifest: plain, deps: { manifest: withDeps, platform: 'Linux x86_64 glibc' } };
+    assert.equal(manifestFor(release, 'Linux x86_64 glibc'), withDeps);
+    assert.equal(manifestFor(release, 'Linux aarch64 glibc'), plain);
+    assert.equal(manifestFor(release, undefined), plain);
+    assert.equal(manifestFor({ manifest: plain }, 'Linux x86_64 glibc'), plain);
+  });
+
+  it('this machine\'s platform reads like a host\'s: uname -s, uname -m, C library', () => {
+    assert.match(localPlatform(), /^Linux (x86_64|aarch64|\S+) (glibc|musl)$/);
   });
 });
 

@@ -10,7 +10,7 @@ import { appendHistory, parseHistory, type HistoryRecord } from '../../src/serve
 import { layout } from '../../src/server/layout.ts';
 import { LocalHost } from '../../src/transport/local.ts';
 import { isStale } from '../../src/server/lock.ts';
-import { afterDeploy, buildState, planPrune, rollbackTarget } from '../../src/server/state.ts';
+import { afterDeploy, buildState, parseState, planPrune, readState, rollbackTarget, stateArgv } from '../../src/server/state.ts';
 
 describe('release ids', () => {
   it('sort by time and carry the short sha and dirtiness', () => {
@@ -89,6 +89,26 @@ describe('host state', () => {
     assert.deepEqual(after.releases.map((r) => [r.id, r.status]), [['R1', 'ok'], ['R2', 'ok'], ['R3', 'failed'], ['R4', 'ok'], ['R6', 'ok']]);
     // R2 was current (a rollback) and may still drain on a slot: kept along with R4 (before R6) and the newest two
     assert.deepEqual(planPrune(after, 2), ['R1', 'R3']);
+  });
+
+  it('the state read with the lock holds the records of the releases on the host only; the full read every recent one', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'slipway-state-'));
+    try {
+      const l = layout(dir);
+      for (const id of ['R1', 'R2']) mkdirSync(l.release(id), { recursive: true });
+      mkdirSync(l.meta, { recursive: true });
+      symlinkSync('releases/R2', l.current);
+      writeFileSync(l.history, [rec('started', 'R0'), rec('succeeded', 'R0'), rec('started', 'R1'), rec('succeeded', 'R1'), rec('started', 'R2'), rec('failed', 'R2')].map((r) => `${JSON.stringify(r)}\n`).join(''));
+      const host = new LocalHost({ name: 'local', kind: 'local', role: 'web' }, () => undefined);
+      const kept = parseState((await host.run(stateArgv(l, true))).stdout);
+      assert.deepEqual(kept.history.map((r) => `${r.event} ${r.release}`), ['started R1', 'succeeded R1', 'started R2', 'failed R2']);
+      assert.deepEqual(kept.releases.map((r) => [r.id, r.status]), [['R1', 'ok'], ['R2', 'failed']]);
+      assert.equal(kept.current, 'R2');
+      assert.match(kept.platform ?? '', /^Linux \S+ (glibc|musl)$/);
+      assert.equal((await readState(host, l)).history.length, 6);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('history skips a record cut short by a crash and keeps the rest', () => {

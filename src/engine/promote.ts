@@ -1,0 +1,129 @@
+// Promotion: the very release that is live and healthy in one environment,
+// deployed to the next (`after:`). Its files are fetched from the first host of
+// the source environment and checked against the manifest digest recorded when
+// it was deployed there: the same artifact, the same checksum, no rebuild.
+// Also marking a release bad, which promotion and rollbacks respect.
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { execa } from 'execa';
+import type { ResolvedConfig } from '../config/load.ts';
+import { SlipwayError } from '../errors.ts';
+import type { Reporter } from '../output/reporter.ts';
+import { hashFiles, parseManifest, PATH_COLUMN } from '../release/content.ts';
+import { appendHistory } from '../server/history.ts';
+import { sh, type Layout } from '../server/layout.ts';
+import { checkHealth } from '../server/release.ts';
+import { readState, type HostState } from '../server/state.ts';
+import type { Host } from '../transport/host.ts';
+import { liveTarget } from './activate.ts';
+import { deploy, type DeployResult } from './deploy.ts';
+import { whoami } from './guardrails.ts';
+import { installKey, type PreparedRelease } from './prepare.ts';
+import { eachHost, withSession } from './session.ts';
+
+// $1 app dir, $2 release id, $3 manifest file: the release's files (those of its manifest) as a gzipped tar
+const PACK = `set -e
+cd "$1"
+cut -c${PATH_COLUMN}- ".slipway/manifests/$3" | tr '\\n' '\\0' | tar -C "releases/$2" --null -T - -czf -`;
+
+export async function promote(from: ResolvedConfig, to: ResolvedConfig, reporter: Reporter, opts: { force: boolean; command: string; lockWait?: number; release?: string }): Promise<DeployResult> {
+  if (to.after !== from.environment) {
+    const why = `${to.environment} does not come after ${from.environment} (${to.after ? `its after: is ${to.after}` : 'it has no after:'})`;
+    if (!opts.force) throw new SlipwayError('guardrail', `promotion refused: ${why}`, { hint: `set \`after: ${from.environment}\` on ${to.environment} in ${to.file}, or pass --force` });
+    reporter.warn(`${why}; promoting anyway (--force)`);
+  }
+  let release: PreparedRelease | undefined;
+  await withSession(from, reporter, async (s) => {
+    const states = new Map<Host, HostState>();
+    await eachHost(s.hosts, async (h) => void states.set(h, await readState(h, s.layout)));
+    const live = liveRelease(from, s.hosts, states);
+    const id = opts.release ? keptRelease(s.hosts[0]!, states.get(s.hosts[0]!)!, opts.release, from.environment) : live;
+    const info = states.get(s.hosts[0]!)!.releases.find((r) => r.id === id)!;
+    if (info.status === 'bad') {
+      throw new SlipwayError('guardrail', `promotion refused: ${id} is marked bad in ${from.environment}`, { hint: 'a bad release is never promoted; deploy a fixed one to the first environment' });
+    }
+    if (info.status !== 'ok') {
+      const why = `${id} never passed ${from.environment} (its deploy ${info.status === 'failed' ? 'failed' : 'did not finish'})`;
+      if (!opts.force) throw new SlipwayError('guardrail', `promotion refused: ${why}`, { hint: `deploy it to ${from.environment} successfully first, or pass --force` });
+      reporter.warn(`${why}; promoting anyway (--force)`);
+    }
+    if (id !== live) reporter.warn(`${id} is not live in ${from.environment} (${live} is): its health there is not checked now`);
+    else await reporter.step(`Check ${id} is healthy in ${from.environment}`, () =>
+      eachHost(s.hosts, async (h) => {
+        const { cfg, layout: l } = s.on(h);
+        const r = await checkHealth(h, { ...cfg.health, timeout: Math.min(cfg.health.timeout, 10) }, liveTarget(cfg), l.release(id));
+        if (!r.ok && !opts.force) throw new SlipwayError('guardrail', `promotion refused: ${h.name} (${from.environment}) is not healthy: ${r.report}`, { hint: 'fix or roll back there first, or pass --force' });
+      }),
+    );
+    const manifestFile = states.get(s.hosts[0]!)!.manifests[id];
+    if (!manifestFile) throw new SlipwayError('failure', `${s.hosts[0]!.name}: ${id} has no stored manifest (deployed by an older slipway); it cannot be promoted byte for byte`, { hint: `deploy a new release to ${from.environment}` });
+    release = await reporter.step(`Fetch ${id} from ${s.hosts[0]!.name}`, () => fetchRelease(s.hosts[0]!, s.layout, id, manifestFile, info, to));
+  });
+  return deploy(to, reporter, { allowDirty: false, command: opts.command, lockWait: opts.lockWait, force: opts.force, promote: { from: from.environment, release: async () => release! } });
+}
+
+/** A release kept on the host, by id or unique prefix. */
+function keptRelease(host: Host, state: HostState, id: string, env: string): string {
+  const match = state.releases.filter((r) => r.id === id || r.id.startsWith(id));
+  if (match.length !== 1) throw new SlipwayError('failure', `${host.name}: ${match.length ? `"${id}" matches several releases` : `no release "${id}"`}`, { hint: `see: slipway releases ${env}` });
+  return match[0]!.id;
+}
+
+/** The one release live on every host of the environment. */
+function liveRelease(cfg: ResolvedConfig, hosts: Host[], states: Map<Host, HostState>): string {
+  const live = new Set(hosts.map((h) => states.get(h)!.current));
+  const id = states.get(hosts[0]!)!.current;
+  if (!id) throw new SlipwayError('guardrail', `promotion refused: nothing is deployed in ${cfg.environment}`, { hint: `slipway deploy ${cfg.environment} first` });
+  if (live.size > 1) {
+    throw new SlipwayError('guardrail', `promotion refused: the hosts of ${cfg.environment} run different releases (${hosts.map((h) => `${h.name}: ${states.get(h)!.current ?? 'none'}`).join(', ')})`, {
+      hint: `finish or roll back the deploy in ${cfg.environment} first`,
+    });
+  }
+  return id;
+}
+
+/** The release's files, unpacked here and checked against its manifest's digest. */
+async function fetchRelease(host: Host, l: Layout, id: string, manifestFile: string, info: HostState['releases'][number], to: ResolvedConfig): Promise<PreparedRelease> {
+  const tmp = mkdtempSync(path.join(os.tmpdir(), 'slipway-promote-'));
+  const cleanup = () => rmSync(tmp, { recursive: true, force: true });
+  try {
+    const archive = path.join(tmp, 'release.tar.gz');
+    const dir = path.join(tmp, 'release');
+    const [manifest] = await Promise.all([host.run(['cat', `${l.manifests}/${manifestFile}`]), host.run(sh(PACK, l.appDir, id, manifestFile), { outputFile: archive })]);
+    await execa('mkdir', [dir]);
+    await execa('tar', ['-xzf', archive, '-C', dir, '--no-same-owner']);
+    rmSync(archive);
+    const files = [...parseManifest(manifest.stdout).keys()];
+    const got = hashFiles(dir, files);
+    const expected = manifestFile.slice(-32);
+    if (got.digest !== expected) {
+      throw new SlipwayError('failure', `${host.name}: the files of ${id} do not match its manifest (digest ${got.digest}, expected ${expected}); the release on the host was changed`, { hint: 'deploy a new release instead of promoting this one' });
+    }
+    return { id, sha: info.sha, subject: info.subject, srcDir: dir, files, manifest: got, installKey: installKey(to, dir, files), cleanup };
+  } catch (e) {
+    cleanup();
+    throw e;
+  }
+}
+
+/** Mark a release bad on every host of the environment: rollbacks skip it, promotion refuses it. */
+export async function markBad(cfg: ResolvedConfig, reporter: Reporter, id: string, opts: { reason?: string; command: string }): Promise<{ release: string; current: boolean }> {
+  return withSession(cfg, reporter, async (s) => {
+    const states = new Map<Host, HostState>();
+    await eachHost(s.hosts, async (h) => void states.set(h, await readState(h, s.layout)));
+    const first = states.get(s.hosts[0]!)!;
+    const match = first.releases.filter((r) => r.id === id || r.id.startsWith(id));
+    if (match.length !== 1) throw new SlipwayError('failure', `${s.hosts[0]!.name}: ${match.length ? `"${id}" matches several releases` : `no release "${id}"`}`, { hint: `see: slipway releases ${cfg.environment}` });
+    const target = match[0]!;
+    const [user, machine] = whoami().split('@') as [string, string];
+    await reporter.step(`Mark ${target.id} bad`, () =>
+      eachHost(s.hosts, (h) =>
+        appendHistory(h, s.layout, { time: new Date().toISOString(), event: 'marked_bad', app: cfg.app, environment: cfg.environment, host: h.name, release: target.id, sha: target.sha, user, machine, by: whoami(), command: opts.command, ...(opts.reason ? { reason: opts.reason } : {}) }),
+      ),
+    );
+    const current = s.hosts.some((h) => states.get(h)!.current === target.id);
+    if (current) reporter.warn(`${target.id} is live in ${cfg.environment}: marking does not switch; run slipway rollback ${cfg.environment}`);
+    return { release: target.id, current };
+  });
+}
