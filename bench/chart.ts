@@ -24,7 +24,7 @@ export function renderChart(rows: ChartRow[]): string {
   const out: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif" font-size="11">`,
     `<rect width="100%" height="100%" fill="#fff"/>`,
-    ...tools.map((t, i) => `<rect x="${left + i * 110}" y="8" width="12" height="12" fill="${COLORS[t] ?? '#999'}"/><text x="${left + i * 110 + 16}" y="18">${esc(t)}</text>`),
+    ...tools.map((t, i) => `<rect x="${10 + i * 120}" y="8" width="12" height="12" fill="${COLORS[t] ?? '#999'}"/><text x="${10 + i * 120 + 16}" y="18">${esc(t)}</text>`),
   ];
   scenarios.forEach((scenario, si) => {
     const y0 = 36 + si * blockH;

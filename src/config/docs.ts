@@ -33,6 +33,8 @@ export function configReference(): string {
     const nested = p.type === 'object' && p.properties;
     rows.push(`| \`${key}\` | ${nested ? 'mapping' : typeOf(p)} | ${fmtDefault(p)} | ${(p.description ?? '').replaceAll('|', '\\|')} |`);
     if (nested && key !== 'environments') for (const [k, v] of Object.entries(p.properties!)) add(`${key}.${k}`, v);
+    // lists of mappings (checks, wait_for, webhooks): each entry's keys
+    if (p.type === 'array' && p.items?.properties) for (const [k, v] of Object.entries(p.items.properties)) add(`${key}[].${k}`, v);
   };
   for (const [k, v] of Object.entries(schema.properties!)) {
     if (k === 'environments') continue;
@@ -42,6 +44,8 @@ export function configReference(): string {
   rows.push(`| \`environments\` | mapping | | ${envs.description} |`);
   const env = (envs.additionalProperties as Prop).properties!;
   rows.push(`| \`environments.<name>.hosts\` | ${typeOf(env.hosts!)} | | ${env.hosts!.description} |`);
+  rows.push(`| \`environments.<name>.after\` | string | | ${env.after!.description} |`);
+  rows.push(`| \`environments.<name>.roles\` | mapping | | ${env.roles!.description} |`);
   rows.push('| `environments.<name>.<setting>` | | | Any setting above except `app`, overriding it for this environment (mappings merge key by key, lists replace). |');
   return rows.join('\n');
 }

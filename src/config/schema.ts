@@ -118,7 +118,7 @@ const settingsShape = {
     .array(
       z
         .strictObject({
-          command: command.optional().describe('Must exit 0; run on every host in the new release.'),
+          command: command.optional().describe('Must exit 0; run on every host in the new release as the app runs (its user, env file and $PORT).'),
           http: z.url().optional().describe('Must answer `status`; requested on every host (e.g. `http://127.0.0.1:9200/_cluster/health`).'),
           status: z.number().int().default(200).describe('Expected HTTP status for `http`.'),
           timeout: seconds.default(60).describe('Seconds to keep trying before the deploy fails (nothing switched).'),
@@ -132,7 +132,7 @@ const settingsShape = {
     .strictObject({
       duration: z.number().min(0).default(0).describe('Seconds to keep checking after activation; 0: no verification window.'),
       interval: seconds.default(2).describe('Seconds between checks.'),
-      command: command.optional().describe('Also run on every host, in the release, at each check; a non-zero exit fails the verification (e.g. an error-rate check).'),
+      command: command.optional().describe('Also run on every host, in the release, as the app runs, at each check; a non-zero exit fails the verification (e.g. an error-rate check).'),
       error_rate: z
         .strictObject({
           url: z.url().describe('Requested on the host; must answer a number (the current error rate).'),

@@ -139,17 +139,18 @@ export async function awaitApproval(s: Session, id: string, onWaiting: (a: Appro
 
 // ---- wait_for: conditions polled on every host before activation
 
-// $1 kind (command|http), $2 the command or URL, $3 expected status, $4 timeout, $5 interval, $6 release folder
-const WAIT_FOR = `kind=$1 what=$2 expect=$3 total=$4 interval=$5 dir=$6
+// $1 kind (command|http), $2 the URL (http), $3 expected status, $4 timeout, $5 interval;
+// for a command, the rest: the argv that runs it as the app would (its user, env file, release)
+const WAIT_FOR = `kind=$1 url=$2 expect=$3 total=$4 interval=$5; shift 5
 end=$(( $(date +%s) + total )); n=0
 while :; do
   n=$((n+1))
   if [ "$kind" = http ]; then
-    got=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 "$what" 2>/dev/null) || true
+    got=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 "$url" 2>/dev/null) || true
     [ "$got" = "$expect" ] && { echo "HTTP $got after $n attempt(s)"; exit 0; }
     last="last answer: \${got:-none}"
   else
-    if out=$(cd "$dir" && sh -c "$what" 2>&1); then echo "passed after $n attempt(s)"; exit 0; fi
+    if out=$("$@" 2>&1); then echo "passed after $n attempt(s)"; exit 0; fi
     last=$(printf '%s\\n' "$out" | tail -n 5)
   fi
   if [ "$(date +%s)" -ge "$end" ]; then echo "not met after $n attempt(s) in \${total}s; $last"; exit 42; fi
@@ -160,14 +161,16 @@ export function describeCondition(w: ResolvedConfig['wait_for'][number]): string
   return w.http ? `${w.http} answering ${w.status}` : `\`${w.command}\``;
 }
 
-/** Poll each wait_for condition on every host of the group, in order; a timeout throws. */
+/** Poll each wait_for condition on every host of the group, in order (commands run as the app, in the new release); a timeout throws. */
 export async function waitForConditions(s: Session, group: Host[], tag: string, releaseDir: string): Promise<string[]> {
   const passed: string[] = [];
   for (const w of s.cfg.wait_for) {
     const what = describeCondition(w);
     await s.reporter.step(`${tag}Wait for ${what} (up to ${w.timeout}s)`, () =>
       eachHost(group, async (h) => {
-        const r = await h.run(sh(WAIT_FOR, w.http ? 'http' : 'command', w.http ?? w.command!, String(w.status), String(Math.ceil(w.timeout)), String(w.interval), releaseDir), { reject: false });
+        const { cfg, runtime } = s.on(h);
+        const exec = w.command ? runtime.execArgv(cfg, w.command, { cwd: releaseDir }) : { argv: [], sudo: false };
+        const r = await h.run(sh(WAIT_FOR, w.http ? 'http' : 'command', w.http ?? '', String(w.status), String(Math.ceil(w.timeout)), String(w.interval), ...exec.argv), { reject: false, sudo: exec.sudo });
         if (r.exitCode !== 0) {
           throw new SlipwayError('guardrail', `${h.name}: wait_for ${what}: ${r.stdout.trim() || `exit ${r.exitCode}`}`, { hint: 'nothing was switched; the previous release is serving' });
         }
@@ -197,7 +200,8 @@ export async function verifyWindow(s: Session, group: Host[], tag: string, id: s
         const health = await checkHealth(h, { ...cfg.health, timeout: 1 }, liveTarget(cfg), l.release(id));
         if (!health.ok) throw verifyFailed(h, `health check: ${health.report}`);
         if (v.command) {
-          const r = await h.run(['sh', '-c', 'cd "$1" && sh -c "$2"', 'slipway', l.release(id), v.command], { reject: false });
+          const { argv, sudo } = s.on(h).runtime.execArgv(cfg, v.command, { cwd: l.release(id) });
+          const r = await h.run(argv, { reject: false, sudo });
           if (r.exitCode !== 0) throw verifyFailed(h, `\`${v.command}\` exited ${r.exitCode}: ${tail(r.stdout.trim() || r.stderr.trim(), 5)}`);
         }
         if (v.error_rate) {
