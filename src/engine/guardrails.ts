@@ -72,13 +72,12 @@ mkdir -p "$1"; find "$1" -name '*.json' -mtime +7 -delete 2>/dev/null || true
 cat > "$1/$2.json.tmp"; mv -f "$1/$2.json.tmp" "$1/$2.json"`;
 
 // $1 folder, $2 release id; the answer on stdin. Only a pending request is answered.
+const NO_REQUEST = 44;
+const ANSWERED = 45;
 const ANSWER = `f="$1/$2.json"
-[ -f "$f" ] || exit 44
-grep -q '"state":"pending"' "$f" || { cat "$f"; exit 45; }
+[ -f "$f" ] || exit ${NO_REQUEST}
+grep -q '"state":"pending"' "$f" || { cat "$f"; exit ${ANSWERED}; }
 cat > "$f.tmp.$$" && mv -f "$f.tmp.$$" "$f"`;
-
-export const NO_REQUEST = 44;
-export const ANSWERED = 45;
 
 export function whoami(): string {
   return `${os.userInfo().username}@${os.hostname()}`;
@@ -129,7 +128,8 @@ export async function awaitApproval(s: Session, id: string, onWaiting: (a: Appro
         throw new SlipwayError('guardrail', `${s.cfg.environment}: the deploy of ${id} was rejected by ${a.by}${a.reason ? `: ${a.reason}` : ''}`, { hint: 'nothing was switched; the previous release is serving' });
       }
       if (Date.now() >= end) {
-        await host.run(sh(ANSWER, APPROVALS(l), id), { input: JSON.stringify({ ...request, state: 'rejected', by: 'slipway (timeout)', at: new Date().toISOString() }), reject: false });
+        const r = await host.run(sh(ANSWER, APPROVALS(l), id), { input: JSON.stringify({ ...request, state: 'rejected', by: 'slipway (timeout)', at: new Date().toISOString() }), reject: false });
+        if (r.exitCode === ANSWERED) continue; // answered at the last moment: read that answer
         throw new SlipwayError('guardrail', `${s.cfg.environment}: no approval for ${id} within ${timeout}s`, { hint: 'nothing was switched; deploy again when someone can approve it' });
       }
       await new Promise((r) => setTimeout(r, 1000));

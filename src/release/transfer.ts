@@ -63,13 +63,16 @@ if [ -n "$base" ]; then
   # the base's lines for files that stay: linked from the base, and part of the new manifest
   awk -v c=${PATH_COLUMN} 'NR == FNR { drop[$0] = 1; next } !(substr($0, c) in drop)' "$d/delta/drop" "$app/.slipway/manifests/$bm" > "$d/kept"
   cut -c${PATH_COLUMN}- "$d/kept" > "$d/link"
+  staged_ok=""
   if mv -T "$staged" "$inc" 2>/dev/null; then
     # the staged tree is the base's files: take out what goes or changes, add what was sent
     sed 1d "$d/delta/drop" > "$d/gone"
     (cd "$inc" && xargs -r -d '\\n' rm -f -- < "$d/gone" && sed -n 's|/[^/]*$||p' "$d/gone" | sort -u | xargs -r -d '\\n' rmdir -p --ignore-fail-on-non-empty -- 2>/dev/null) || true
     cp -al "$d/release/." "$inc/"
-    echo staged
-  else
+    # it must now hold exactly the new release's files, or it is not used
+    if [ "$(find "$inc" ! -type d | wc -l)" -eq $(( $(wc -l < "$d/link") + $(wc -l < "$d/delta/add") )) ]; then staged_ok=yes; echo staged; else rm -rf "$inc"; fi
+  fi
+  if [ -z "$staged_ok" ]; then
     mv -T "$d/release" "$inc"
     list="$d/link" src="$app/releases/$base" dst="$inc"
     ${LINK_LISTED}
@@ -92,7 +95,9 @@ const STAGER = `set -eu
 app=$1 id=$2 mf=$3; s="$app/.slipway/staged"; t="$s/$id.tmp.$$"
 sleep "$4"
 export LC_ALL=C
-for f in "$s"/*; do case "$f" in *.tmp.*|"$s/$id") ;; *) if [ -e "$f" ]; then rm -rf "$f"; fi ;; esac; done
+# another release's tree is renamed away before it is deleted: a deploy taking it at this moment
+# (a rename too) gets all of it or none of it
+for f in "$s"/*; do case "$f" in *.tmp.*|"$s/$id") ;; *) if [ -e "$f" ]; then g="$f.tmp.gone.$$"; if mv -T "$f" "$g" 2>/dev/null; then rm -rf "$g"; fi; fi ;; esac; done
 find "$s" -maxdepth 1 -name '*.tmp.*' -mmin +30 -exec rm -rf {} +
 [ ! -e "$s/$id" ] || exit 0
 mkdir "$t"; list="$t.list" src="$app/releases/$id" dst="$t"

@@ -143,6 +143,21 @@ describe('delta transfer into a folder', () => {
     assert.equal(readFileSync(path.join(r1, 'server.js'), 'utf8'), 'v1', 'the base release is untouched');
     assert.ok(lstatSync(path.join(r1, 'link')).isSymbolicLink());
     assert.equal(statSync(path.join(r2, 'old.txt')).ino, statSync(path.join(r1, 'old.txt')).ino, 'unchanged files are hard links');
+
+    // the stager of a newer release drops an older one's staged tree (renamed away first)
+    await host.run(stageArgv(l, 'R1', `R1.${first.manifest.digest}`, 0));
+    for (let i = 0; i < 100 && !existsSync(staged); i++) await new Promise((r) => setTimeout(r, 50));
+    await host.run(stageArgv(l, 'R2', `R2.${second.manifest.digest}`, 0));
+    const staged2 = path.join(l.meta, 'staged', 'R2');
+    for (let i = 0; i < 100 && !existsSync(staged2); i++) await new Promise((r) => setTimeout(r, 50));
+    assert.deepEqual(readdirSync(path.join(l.meta, 'staged')), ['R2']);
+    // a staged tree that lacks a file (damaged, or taken while being deleted) is not used
+    rmSync(path.join(staged2, 'run.sh'));
+    writeFileSync(path.join(src, 'server.js'), 'v3');
+    const third = await ship('R3', ['link', 'new/b.js', 'old.txt', 'run.sh', 'server.js']);
+    assert.deepEqual([third.stats.filesSent, third.stats.base, third.stats.staged], [1, 'R2', false]);
+    assert.deepEqual(tree(l.release('R3')), ['link', 'new', 'new/b.js', 'old.txt', 'run.sh', 'server.js']);
+    assert.equal(readFileSync(path.join(l.release('R3'), 'server.js'), 'utf8'), 'v3');
   });
 });
 
