@@ -1,7 +1,7 @@
 // Commands are built by pure functions as argument arrays: compared exactly.
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
@@ -12,7 +12,7 @@ import { supervisorRuntime } from '../../src/runtime/supervisor.ts';
 import { systemdRuntime } from '../../src/runtime/systemd.ts';
 import { envFileContent, healthArgv } from '../../src/server/release.ts';
 import { parseEnvFile } from '../../src/runtime/supervisor-daemon.ts';
-import { parseKeys, sshCommand, sshOptions } from '../../src/transport/ssh.ts';
+import { parseKeys, socketDir, sshCommand, sshOptions } from '../../src/transport/ssh.ts';
 
 const cfg = resolveEnvironment(parseConfig('app: shop\nrun: node server.js\nport: 8080\nenvironments:\n  production:\n    hosts: [deploy@web1:2222]\n', '/apps/shop/slipway.yml'), 'production');
 const target = cfg.targets[0]!;
@@ -27,6 +27,22 @@ describe('command building', () => {
       `sh -c 'echo "$1"' slipway 'it'\\''s'`,
     ]);
     assert.ok(!sshOptions(target, { controlPath: 'x' }).some((a) => /StrictHostKeyChecking/i.test(a)), 'host key checking is never relaxed');
+  });
+
+  it('the control socket folder is private: made 0700, refused when others can enter it', () => {
+    const run = mkdtempSync(path.join(os.tmpdir(), 'slipway-run-'));
+    const saved = process.env.XDG_RUNTIME_DIR;
+    process.env.XDG_RUNTIME_DIR = run;
+    try {
+      assert.equal(socketDir(), path.join(run, 'slipway'));
+      assert.equal(statSync(path.join(run, 'slipway')).mode & 0o777, 0o700);
+      chmodSync(path.join(run, 'slipway'), 0o755);
+      assert.throws(() => socketDir(), /slipway: the SSH control socket folder must be a folder owned by you with mode 0700/);
+    } finally {
+      process.env.XDG_RUNTIME_DIR = saved;
+      if (saved === undefined) delete process.env.XDG_RUNTIME_DIR;
+      rmSync(run, { recursive: true, force: true });
+    }
   });
 
   it('andThen runs two argvs in one command: the second only if the first succeeded, values never part of the script', () => {
