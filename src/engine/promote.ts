@@ -14,7 +14,7 @@ import { hashFiles, parseManifest, PATH_COLUMN } from '../release/content.ts';
 import { appendHistory } from '../server/history.ts';
 import { sh, type Layout } from '../server/layout.ts';
 import { checkHealth } from '../server/release.ts';
-import { readState, type HostState } from '../server/state.ts';
+import { findRelease, readState, type HostState } from '../server/state.ts';
 import type { Host } from '../transport/host.ts';
 import { liveTarget } from './activate.ts';
 import { deploy, type DeployResult } from './deploy.ts';
@@ -38,7 +38,7 @@ export async function promote(from: ResolvedConfig, to: ResolvedConfig, reporter
     const states = new Map<Host, HostState>();
     await eachHost(s.hosts, async (h) => void states.set(h, await readState(h, s.layout)));
     const live = liveRelease(from, s.hosts, states);
-    const id = opts.release ? keptRelease(s.hosts[0]!, states.get(s.hosts[0]!)!, opts.release, from.environment) : live;
+    const id = opts.release ? findRelease(s.hosts[0]!, states.get(s.hosts[0]!)!, opts.release, from.environment).id : live;
     const info = states.get(s.hosts[0]!)!.releases.find((r) => r.id === id)!;
     if (info.status === 'bad') {
       throw new SlipwayError('guardrail', `promotion refused: ${id} is marked bad in ${from.environment}`, { hint: 'a bad release is never promoted; deploy a fixed one to the first environment' });
@@ -61,13 +61,6 @@ export async function promote(from: ResolvedConfig, to: ResolvedConfig, reporter
     release = await reporter.step(`Fetch ${id} from ${s.hosts[0]!.name}`, () => fetchRelease(s.hosts[0]!, s.layout, id, manifestFile, info, to));
   });
   return deploy(to, reporter, { allowDirty: false, command: opts.command, lockWait: opts.lockWait, force: opts.force, promote: { from: from.environment, release: async () => release! } });
-}
-
-/** A release kept on the host, by id or unique prefix. */
-function keptRelease(host: Host, state: HostState, id: string, env: string): string {
-  const match = state.releases.filter((r) => r.id === id || r.id.startsWith(id));
-  if (match.length !== 1) throw new SlipwayError('failure', `${host.name}: ${match.length ? `"${id}" matches several releases` : `no release "${id}"`}`, { hint: `see: slipway releases ${env}` });
-  return match[0]!.id;
 }
 
 /** The one release live on every host of the environment. */
@@ -112,10 +105,7 @@ export async function markBad(cfg: ResolvedConfig, reporter: Reporter, id: strin
   return withSession(cfg, reporter, async (s) => {
     const states = new Map<Host, HostState>();
     await eachHost(s.hosts, async (h) => void states.set(h, await readState(h, s.layout)));
-    const first = states.get(s.hosts[0]!)!;
-    const match = first.releases.filter((r) => r.id === id || r.id.startsWith(id));
-    if (match.length !== 1) throw new SlipwayError('failure', `${s.hosts[0]!.name}: ${match.length ? `"${id}" matches several releases` : `no release "${id}"`}`, { hint: `see: slipway releases ${cfg.environment}` });
-    const target = match[0]!;
+    const target = findRelease(s.hosts[0]!, states.get(s.hosts[0]!)!, id, cfg.environment);
     const [user, machine] = whoami().split('@') as [string, string];
     await reporter.step(`Mark ${target.id} bad`, () =>
       eachHost(s.hosts, (h) =>

@@ -4,7 +4,7 @@
 import { SlipwayError } from '../errors.ts';
 import type { Reporter } from '../output/reporter.ts';
 import { historyAppend } from '../server/history.ts';
-import { rollbackTarget, type HostState } from '../server/state.ts';
+import { findRelease, rollbackTarget, type HostState } from '../server/state.ts';
 import type { Host } from '../transport/host.ts';
 import { activate, healthError, recentLogs, restore } from './activate.ts';
 import { notifier, type Notifier } from './notify.ts';
@@ -65,12 +65,9 @@ function chooseTarget(hosts: Host[], states: Map<Host, HostState>, id: string | 
   const first = states.get(hosts[0]!)!;
   let target: string;
   if (id) {
-    const match = first.releases.filter((r) => r.id === id || r.id.startsWith(id));
-    if (match.length !== 1) {
-      throw new SlipwayError('failure', `${hosts[0]!.name}: ${match.length ? `"${id}" matches several releases` : `no release "${id}"`}`, { hint: `see: slipway releases ${env}` });
-    }
-    if (match[0]!.status === 'bad') throw new SlipwayError('guardrail', `${hosts[0]!.name}: release ${match[0]!.id} is marked bad; rollback refuses it`, { hint: `pick another release: slipway releases ${env}` });
-    target = match[0]!.id;
+    const named = findRelease(hosts[0]!, first, id, env);
+    if (named.status === 'bad') throw new SlipwayError('guardrail', `${hosts[0]!.name}: release ${named.id} is marked bad; rollback refuses it`, { hint: `pick another release: slipway releases ${env}` });
+    target = named.id;
   } else {
     const t = rollbackTarget(first);
     if (!t) throw new SlipwayError('failure', `${hosts[0]!.name}: no earlier healthy release (not failed, not marked bad) to roll back to`, { hint: `see: slipway releases ${env}` });

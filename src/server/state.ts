@@ -1,5 +1,6 @@
 // What a host holds for the app: the current release, the releases on disk,
 // and the history, read in one round trip.
+import { SlipwayError } from '../errors.ts';
 import type { Host } from '../transport/host.ts';
 import { parseHistory, type HistoryRecord } from './history.ts';
 import { NOT_SET_UP, sh, type Layout } from './layout.ts';
@@ -105,6 +106,13 @@ export function afterDeploy(state: HostState, id: string, record: HistoryRecord)
   const history = [...state.history, record];
   const slots = [...new Set([...state.slots, id, ...(state.current ? [state.current] : [])])];
   return { ...buildState(`releases/${id}`, ids, history, slots), manifests: state.manifests };
+}
+
+/** A release kept on the host, by id or unique prefix; otherwise an error naming the host. */
+export function findRelease(host: Host, state: HostState, id: string, env: string): ReleaseInfo {
+  const match = state.releases.filter((r) => r.id === id || r.id.startsWith(id));
+  if (match.length !== 1) throw new SlipwayError('failure', `${host.name}: ${match.length ? `"${id}" matches several releases` : `no release "${id}"`}`, { hint: `see: slipway releases ${env}` });
+  return match[0]!;
 }
 
 /** The release a plain rollback goes to: the newest kept release before the current one that did not fail and is not marked bad. */
