@@ -258,7 +258,11 @@ function daemon(appDir: string, slot: string | undefined): void {
     }
   };
 
+  // The last request wins: a restart that arrives while a stop (say, the old
+  // slot's drain timer) is still waiting for the app to exit keeps the daemon.
+  let exiting = false;
   process.on('SIGHUP', () => {
+    exiting = false;
     queue = queue.then(async () => {
       await stopChild();
       state.generation += 1;
@@ -267,8 +271,10 @@ function daemon(appDir: string, slot: string | undefined): void {
     });
   });
   const shutdown = () => {
+    exiting = true;
     queue = queue.then(async () => {
       await stopChild();
+      if (!exiting) return;
       Object.assign(state, { state: 'stopped', pid: undefined });
       save();
       process.exit(0);

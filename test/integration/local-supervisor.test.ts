@@ -1,6 +1,7 @@
 // The local target: a folder on this machine, the app run by slipway's own
 // supervisor (detached, restarted with backoff, stopped TERM-then-KILL).
 import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -107,6 +108,32 @@ describe('the local target under the supervisor', () => {
     assert.match(log, /ignoring SIGTERM/);
     assert.match(log, /app did not stop within 1s of SIGTERM: SIGKILL/);
     assert.equal((await get(`${URL}/`)).body, `after stubborn (release ${JSON.parse(d.stdout).release})\n`);
+  });
+
+  it('a restart that arrives while a stop waits for the app to exit wins: the app runs again', async () => {
+    // the old blue/green slot's drain timer may still be stopping it when the next deploy starts that slot
+    const supervisor = path.join(appDir(), '.slipway/bin/supervisor.cjs');
+    const stateFile = path.join(appDir(), '.slipway/supervisor/main/state.json');
+    const before = JSON.parse(readFileSync(stateFile, 'utf8')) as { generation: number; daemon_pid: number };
+    const stop = spawn(process.execPath, [supervisor, 'stop', appDir()], { stdio: 'ignore' });
+    const stopped = new Promise<number | null>((resolve) => stop.on('exit', resolve));
+    try {
+      // the stubborn app ignores SIGTERM, so the daemon stays in 'stopping' for stop_timeout (1 s)
+      for (let i = 0; i < 100 && JSON.parse(readFileSync(stateFile, 'utf8')).state !== 'stopping'; i++) await sleep(10);
+      assert.equal(JSON.parse(readFileSync(stateFile, 'utf8')).state, 'stopping');
+      const restart = spawnSync(process.execPath, [supervisor, 'restart', appDir()], { encoding: 'utf8', timeout: 30_000 });
+      assert.equal(restart.status, 0, restart.stderr);
+      const after = JSON.parse(readFileSync(stateFile, 'utf8')) as { generation: number; daemon_pid: number; state: string };
+      assert.deepEqual([after.state, after.daemon_pid, after.generation], ['running', before.daemon_pid, before.generation + 1]);
+      // 'running' means started; give it the moment it needs to listen
+      let health = 0;
+      for (let i = 0; i < 100 && health !== 200; i++) health = (await get(`${URL}/health`)).status || (await sleep(50), 0);
+      assert.equal(health, 200);
+    } finally {
+      stop.kill();
+      await stopped;
+    }
+    assert.equal((await status()).state, 'running');
   });
 
   it('exec runs in the current release with the app environment', async () => {
