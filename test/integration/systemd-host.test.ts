@@ -189,14 +189,17 @@ describe('deploying to a systemd host over SSH', { skip }, () => {
     assert.equal(ex.stdout.trim(), `hello\n/srv/hello/releases/${current()}\nproduction`);
   });
 
-  it('quick restarts in a row are not refused by systemd\'s start-rate limit', async () => {
-    // systemd refuses a sixth start within 10 s by default; deliberate restarts must not count
-    const started = Date.now();
+  it('quick restarts in a row are not refused by systemd\'s start-rate limit', async (t) => {
+    // systemd refuses a sixth start within 10 s by default; deliberate restarts must not count.
+    // A drop-in widens the window to 10 minutes, so a slow machine still puts all seven inside it.
+    const dropIn = '/etc/systemd/system/slipway-hello.service.d';
+    host.exec('sh', '-c', 'mkdir -p "$1" && printf "[Unit]\\nStartLimitIntervalSec=600\\nStartLimitBurst=5\\n" >"$1/limit.conf" && systemctl daemon-reload', 'sh', dropIn);
+    t.after(() => host.exec('sh', '-c', 'rm -rf "$1" && systemctl daemon-reload', 'sh', dropIn));
+    assert.match(host.exec('systemctl', 'show', 'slipway-hello.service', '--property=StartLimitIntervalUSec'), /StartLimitIntervalUSec=10min/);
     for (let i = 0; i < 7; i++) {
       const r = await run('restart', 'production');
       assert.equal(r.exitCode, 0, `restart ${i + 1}: ${r.all}`);
     }
-    assert.ok(Date.now() - started < 10_000, 'the restarts must fall within systemd\'s 10 s window for this test to mean anything');
     assert.equal((await get(`${URL}/`)).status, 200);
     assert.match(host.exec('systemctl', 'show', 'slipway-hello.service', '--property=Restart'), /Restart=on-failure/, 'crash loops are still limited');
   });
