@@ -4,9 +4,9 @@
 // that differ plus the list of paths that go, and let the host hard-link every
 // other file from that release. The host rebuilds the new manifest and checks
 // its digest, so a mismatch can never pass unnoticed.
-import { createReadStream, readlinkSync } from 'node:fs';
+import { createReadStream, readFileSync, readlinkSync } from 'node:fs';
 import path from 'node:path';
-import { PassThrough } from 'node:stream';
+import { PassThrough, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
 import tar from 'tar-stream';
@@ -133,7 +133,7 @@ export async function transfer(
   const counted = new PassThrough();
   counted.on('data', (chunk: Buffer) => (bytesSent += chunk.length));
   const gzip = createGzip({ level: 6 });
-  const packing = pipeline(pack(release.srcDir, send, drop, onProgress), gzip, counted).then(
+  const packing = pipeline(pack(release.srcDir, send, drop, onProgress), batched(), gzip, counted).then(
     () => undefined,
     (e: Error) => e,
   );
@@ -161,6 +161,32 @@ async function baseManifest(host: Host, l: Layout, file: string): Promise<string
   return r.stdout;
 }
 
+/** Files up to this size are read whole; larger ones are streamed. */
+const WHOLE_FILE = 1024 * 1024;
+
+/** Joins small chunks into chunks of about 1 MiB: gzip runs in a worker thread, and
+ * a hand-off per tar block of a small file costs more than compressing it. */
+function batched(limit = 1024 * 1024): Transform {
+  let parts: Buffer[] = [];
+  let size = 0;
+  const take = () => {
+    const out = Buffer.concat(parts, size);
+    parts = [];
+    size = 0;
+    return out;
+  };
+  return new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      parts.push(chunk);
+      size += chunk.length;
+      done(null, size >= limit ? take() : undefined);
+    },
+    flush(done) {
+      done(null, size ? take() : undefined);
+    },
+  });
+}
+
 /** The tar stream: control files first, then each file to send, read as it goes. */
 function pack(srcDir: string, send: Entry[], drop: string[], onProgress?: (percent: number) => void): tar.Pack {
   const p = tar.pack();
@@ -177,6 +203,11 @@ function pack(srcDir: string, send: Entry[], drop: string[], onProgress?: (perce
         const mtime = new Date(e.mtimeMs);
         if (e.kind === 'l') {
           p.entry({ name, type: 'symlink', linkname: readlinkSync(abs), mtime });
+        } else if (e.size <= WHOLE_FILE) {
+          // read whole: a stream per small file costs more than the file itself
+          const data = readFileSync(abs);
+          if (data.length !== e.size) throw new Error(`${e.path} changed while it was being sent (${e.size} bytes when hashed, ${data.length} now)`);
+          await new Promise<void>((resolve, reject) => p.entry({ name, mode: e.kind === 'x' ? 0o755 : 0o644, mtime }, data, (err) => (err ? reject(err) : resolve())));
         } else {
           const entry = p.entry({ name, size: e.size, mode: e.kind === 'x' ? 0o755 : 0o644, mtime });
           await pipeline(createReadStream(abs), entry);

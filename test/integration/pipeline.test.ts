@@ -142,6 +142,10 @@ ${extra}`;
 
   it('plan shows every step on every host and leaves both hosts byte for byte unchanged', async () => {
     const snapshot = (h: TestHost) => h.exec('sh', '-c', 'find /srv/pipe /etc/systemd/system -xdev \\( -type f -o -type l \\) -print0 | sort -z | xargs -0 sh -c \'for f; do printf "%s %s\\n" "$(stat -c "%s %Y %a %U" "$f")" "$f"; [ -f "$f" ] && sha256sum "$f"; done; true\' sh');
+    // the previous deploy stages the next tree in the background (after a pause): let it finish
+    // (its last step renames the tree into place) first, so that the snapshots compare what plan could have changed
+    const stagerDone = 'c=$(readlink /srv/pipe/current 2>/dev/null) || exit 0; for i in $(seq 1 100); do [ -d "/srv/pipe/.slipway/staged/${c##*/}" ] && exit 0; sleep 0.1; done; echo "the stager did not finish" >&2; exit 1';
+    for (const h of [staging, production]) h.exec('sh', '-c', stagerDone);
     const before = [snapshot(staging), snapshot(production)];
     change(app, 'Hello v2');
     const p = await run('plan', 'production');
