@@ -4,7 +4,7 @@
 // that differ plus the list of paths that go, and let the host hard-link every
 // other file from that release. The host rebuilds the new manifest and checks
 // its digest, so a mismatch can never pass unnoticed.
-import { createReadStream, readFileSync, readlinkSync } from 'node:fs';
+import { closeSync, createReadStream, fstatSync, openSync, readFileSync, readlinkSync } from 'node:fs';
 import path from 'node:path';
 import { PassThrough, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -139,10 +139,15 @@ export async function transfer(
   );
   const r = await host.run(sh(APPLY, l.appDir, release.id, base ?? '', baseFile, release.manifest.digest), { input: counted, reject: false });
   const packError = await packing;
+  if (packError && !/premature close|EPIPE/i.test(packError.message)) {
+    // the host saw a cut-off stream because reading here failed: that is the cause to report
+    throw new SlipwayError('failure', `${host.name}: transfer failed while reading the release here: ${packError.message}`, {
+      hint: 'the previous release is still serving; deploy again (a file that changed while it was sent is hashed again)',
+    });
+  }
   if (r.exitCode !== 0 || packError) {
-    const local = packError && !/premature close|EPIPE/i.test(packError.message) ? `reading the release here: ${packError.message}\n` : '';
     throw new SlipwayError(r.exitCode === 255 ? 'connection' : 'failure', `${host.name}: transfer failed (exit code ${r.exitCode})`, {
-      details: `${local}${tail(r.stderr.trim() || r.stdout.trim(), 15)}`.trim(),
+      details: tail(r.stderr.trim() || r.stdout.trim(), 15),
       hint: `the previous release is still serving; check the connection and the free space on the host (df -h ${l.appDir}), then deploy again`,
     });
   }
@@ -187,30 +192,47 @@ function batched(limit = 1024 * 1024): Transform {
   });
 }
 
+/** One tar entry, resolved once the pack has taken it. A failure stops the whole pack, which
+ * then errors each unfinished entry too: that is reported through the callback and the pack. */
+function add(p: tar.Pack, header: Parameters<tar.Pack['entry']>[0], data?: Buffer): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const done = (err?: Error | null) => (err ? reject(err) : resolve());
+    const entry = data ? p.entry(header, data, done) : p.entry(header, done);
+    entry.on('error', () => undefined);
+  });
+}
+
 /** The tar stream: control files first, then each file to send, read as it goes. */
 function pack(srcDir: string, send: Entry[], drop: string[], onProgress?: (percent: number) => void): tar.Pack {
   const p = tar.pack();
   const total = send.reduce((n, e) => n + e.size, 0) || 1;
   void (async () => {
     try {
-      p.entry({ name: 'delta/drop', mode: 0o644 }, `\n${drop.map((d) => `${d}\n`).join('')}`);
-      p.entry({ name: 'delta/add', mode: 0o644 }, send.map((e) => `${e.hash} ${e.kind} ${e.path}\n`).join(''));
+      await add(p, { name: 'delta/drop', mode: 0o644 }, Buffer.from(`\n${drop.map((d) => `${d}\n`).join('')}`));
+      await add(p, { name: 'delta/add', mode: 0o644 }, Buffer.from(send.map((e) => `${e.hash} ${e.kind} ${e.path}\n`).join('')));
       let done = 0;
       let shown = -1;
       for (const e of send) {
         const abs = e.src ?? path.join(srcDir, e.path);
         const name = `release/${e.path}`;
         const mtime = new Date(e.mtimeMs);
+        const changed = (now: number) => new Error(`${e.path} changed while it was being sent (${e.size} bytes when hashed, ${now} now)`);
         if (e.kind === 'l') {
-          p.entry({ name, type: 'symlink', linkname: readlinkSync(abs), mtime });
+          await add(p, { name, type: 'symlink', linkname: readlinkSync(abs), mtime });
         } else if (e.size <= WHOLE_FILE) {
           // read whole: a stream per small file costs more than the file itself
           const data = readFileSync(abs);
-          if (data.length !== e.size) throw new Error(`${e.path} changed while it was being sent (${e.size} bytes when hashed, ${data.length} now)`);
-          await new Promise<void>((resolve, reject) => p.entry({ name, mode: e.kind === 'x' ? 0o755 : 0o644, mtime }, data, (err) => (err ? reject(err) : resolve())));
+          if (data.length !== e.size) throw changed(data.length);
+          await add(p, { name, mode: e.kind === 'x' ? 0o755 : 0o644, mtime }, data);
         } else {
+          const fd = openSync(abs, 'r');
+          const now = fstatSync(fd).size;
+          if (now !== e.size) {
+            closeSync(fd);
+            throw changed(now);
+          }
           const entry = p.entry({ name, size: e.size, mode: e.kind === 'x' ? 0o755 : 0o644, mtime });
-          await pipeline(createReadStream(abs), entry);
+          await pipeline(createReadStream('', { fd, end: e.size - 1 }), entry);
         }
         done += e.size;
         const pct = Math.floor((done / total) * 100);

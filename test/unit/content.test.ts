@@ -115,6 +115,27 @@ describe('delta transfer into a folder', () => {
     assert.equal(readFileSync(`${l.manifests}/R2.${second.manifest.digest}`, 'utf8'), second.manifest.text);
   });
 
+  it('streams files over 1 MiB, and fails the transfer when a file changed after it was hashed', async () => {
+    const { src, l, host, ship } = setup();
+    const big = Buffer.alloc(3 * 1024 * 1024 + 7);
+    for (let i = 0; i < big.length; i += 4096) big.writeUInt32LE(i, i);
+    writeFileSync(path.join(src, 'big.bin'), big);
+    const first = await ship('R1', ['big.bin', 'server.js']);
+    assert.equal(first.stats.filesSent, 2);
+    assert.ok(readFileSync(path.join(l.release('R1'), 'big.bin')).equals(big), 'the large file arrives byte for byte');
+
+    writeFileSync(path.join(src, 'server.js'), 'v2');
+    const manifest = hashFiles(src, ['big.bin', 'server.js']);
+    writeFileSync(path.join(src, 'server.js'), 'v2 and more'); // edited between hashing and sending
+    await assert.rejects(transfer(host, l, { id: 'R2', srcDir: src, manifest }, await readState(host, l)), /local: transfer failed while reading the release here: server\.js changed while it was being sent \(2 bytes when hashed, 11 now\)/);
+    writeFileSync(path.join(src, 'big.bin'), big.subarray(1)); // a large file, the same
+    const again = hashFiles(src, ['big.bin', 'server.js']);
+    writeFileSync(path.join(src, 'big.bin'), big);
+    await assert.rejects(transfer(host, l, { id: 'R3', srcDir: src, manifest: again }, await readState(host, l)), /big\.bin changed while it was being sent \(3145734 bytes when hashed, 3145735 now\)/);
+    assert.ok(!existsSync(l.release('R2')) && !existsSync(l.release('R3')));
+    assert.equal(readFileSync(path.join(l.release('R1'), 'server.js'), 'utf8'), 'v1');
+  });
+
   it('starts from the tree staged after the previous deploy: removes what went, adds what was sent, base untouched', async () => {
     const { src, l, host, ship } = setup();
     const first = await ship('R1', ['lib/deep dir/a -x.js', 'link', 'old.txt', 'run.sh', 'server.js']);
