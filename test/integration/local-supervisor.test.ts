@@ -2,7 +2,7 @@
 // supervisor (detached, restarted with backoff, stopped TERM-then-KILL).
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { change, commit, get, makeApp, slipway } from '../helpers/env.ts';
@@ -77,6 +77,28 @@ describe('the local target under the supervisor', () => {
     const s = await status();
     assert.equal(s.state, 'running');
     assert.equal(s.release, first);
+  });
+
+  it('a deploy window refuses a deploy, recorded, with nothing changed; --force overrides it, recorded too', async () => {
+    writeFileSync(path.join(app, 'slipway.yml'), `${CONFIG}    windows: { block: ["* 00:00-24:00"] }\n`);
+    commit(app, 'blocked');
+    const history = () => readFileSync(path.join(appDir(), '.slipway/history.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { event: string; release: string; reason?: string; forced?: string[] });
+    const current = readlinkSync(path.join(appDir(), 'current'));
+    const r = await run('deploy', 'demo');
+    assert.equal(r.exitCode, 8, r.all);
+    assert.match(r.stderr, /demo: deploys are blocked now \(\* 00:00-24:00; it is \w{3} \d\d:\d\d UTC\)/);
+    assert.match(r.stderr, /pass --force \(the override is recorded in the history\)/);
+    assert.equal(readlinkSync(path.join(appDir(), 'current')), current);
+    assert.deepEqual([history().at(-1)!.event, history().at(-1)!.reason?.startsWith('demo: deploys are blocked now')], ['halted', true]);
+
+    const f = await run('deploy', 'demo', '--force', '--json');
+    assert.equal(f.exitCode, 0, f.all);
+    const { release } = JSON.parse(f.stdout) as { release: string };
+    const started = history().find((h) => h.event === 'started' && h.release === release)!;
+    assert.match(started.forced!.join(), /^window: deploys are blocked now \(\* 00:00-24:00; it is /);
+    assert.equal(history().at(-1)!.event, 'succeeded');
+    writeFileSync(path.join(app, 'slipway.yml'), CONFIG);
+    commit(app, 'no window');
   });
 
   it('restarts a crashed app with growing backoff, visible in status', async () => {
