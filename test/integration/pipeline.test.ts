@@ -42,6 +42,21 @@ describe('a staging → production pipeline', { skip }, () => {
       .trim()
       .split('\n')
       .map((l) => JSON.parse(l) as { event: string; release: string; reason?: string; by?: string; promoted_from?: string; guardrails?: string[] });
+  /** Run a deploy or promote that waits for approval, answer it with `answer` (given what it printed), and return its result. */
+  const answered = async (args: string[], answer: (waiting: string) => Promise<void>) => {
+    const child = slipway(app, args, env());
+    try {
+      let waiting = '';
+      child.stderr!.on('data', (c: Buffer) => (waiting += c.toString()));
+      for (let i = 0; i < 200 && !/Waiting for approval of/.test(waiting); i++) await new Promise((r) => setTimeout(r, 100));
+      await answer(waiting);
+      const r = await child;
+      captured.push(r.all ?? '');
+      return r;
+    } finally {
+      child.kill();
+    }
+  };
   const config = (extra = '') => `app: pipe
 run: node server.js
 port: 3000
@@ -191,21 +206,12 @@ ${extra}`;
     assert.equal(d.exitCode, 0, d.all);
     const id = current(staging);
     events.length = 0;
-    const promoting = slipway(app, ['promote', 'staging', 'production'], env());
-    let p: Awaited<typeof promoting>;
-    try {
-      let waiting = '';
-      promoting.stderr!.on('data', (c: Buffer) => (waiting += c.toString()));
-      for (let i = 0; i < 200 && !/Waiting for approval of/.test(waiting); i++) await new Promise((r) => setTimeout(r, 100));
+    const p = await answered(['promote', 'staging', 'production'], async (waiting) => {
       assert.match(waiting, new RegExp(`slipway approve ${id}`));
       assert.equal(current(production), '', 'nothing goes live before the approval');
       const approve = await run('approve', id);
       assert.equal(approve.exitCode, 0, approve.all);
-      p = await promoting;
-    } finally {
-      promoting.kill();
-    }
-    captured.push(p.all ?? '');
+    });
     assert.equal(p.exitCode, 0, p.all);
     assert.doesNotMatch(p.all ?? '', /Select files|Build/, 'no rebuild');
     assert.equal(current(production), id, 'the very same release id');
@@ -236,6 +242,25 @@ ${extra}`;
     assert.equal(history(production).filter((e) => e.event === 'rejected').length, 1);
     writeFileSync(path.join(app, 'slipway.yml'), config());
     commit(app, 'approval back');
+  });
+
+  it('a deploy rejected from a second process stops with nothing switched; who rejected it and why are recorded', async () => {
+    const before = current(production);
+    change(app, 'Hello rejected');
+    const r = await answered(['deploy', 'production'], async (waiting) => {
+      const id = /Waiting for approval of (\S+) in production/.exec(waiting)?.[1];
+      assert.ok(id, waiting);
+      const reject = await run('reject', id, '--reason', 'not during the sale');
+      assert.equal(reject.exitCode, 0, reject.all);
+      assert.match(reject.stderr + reject.stdout, new RegExp(`${id} rejected in production by \\S+@\\S+`));
+    });
+    assert.equal(r.exitCode, 8, r.all);
+    assert.match(r.stderr, /production: the deploy of \S+ was rejected by \S+@\S+: not during the sale/);
+    assert.equal(current(production), before);
+    assert.match(served(production), /^Hello v2/);
+    const rejected = history(production).filter((e) => e.event === 'rejected').at(-1)!;
+    assert.match(rejected.by!, /@/);
+    assert.match(rejected.reason!, /was rejected by \S+@\S+: not during the sale$/);
   });
 
   it('a release that fails its verification window is rolled back, marked bad, skipped by rollback and refused by promote', async () => {
