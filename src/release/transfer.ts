@@ -169,7 +169,7 @@ async function baseManifest(host: Host, l: Layout, file: string): Promise<string
 /** Files up to this size are read whole; larger ones are streamed. */
 const WHOLE_FILE = 1024 * 1024;
 
-/** Joins small chunks into chunks of about 1 MiB: gzip runs in a worker thread, and
+/** Joins small chunks into chunks of about 1 MiB: gzip runs on libuv's thread pool, and
  * a hand-off per tar block of a small file costs more than compressing it. */
 function batched(limit = 1024 * 1024): Transform {
   let parts: Buffer[] = [];
