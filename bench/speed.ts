@@ -17,6 +17,7 @@ import path from 'node:path';
 import { bootHost, SERVER_LAYER, testhostUnavailable, type TestHost } from '../test/helpers/testhost.ts';
 import { socketDir } from '../src/transport/ssh.ts';
 import { gitScript, installUnits, PORTS, rsyncScript, shipitfile, type Tool } from './baselines.ts';
+import { median } from './stats.ts';
 import { git, makeFixture, SIZES, type Size } from './fixtures.ts';
 import { renderChart } from './chart.ts';
 
@@ -52,11 +53,6 @@ interface Result {
 const work = mkdtempSync(path.join(os.tmpdir(), 'slipway-bench-'));
 const hosts: TestHost[] = [];
 const results: Result[] = [];
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-}
 
 /** Bytes both ways on the hosts' veth links. */
 function wireBytes(hs: TestHost[]): number {

@@ -6,6 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { ROOT } from '../test/helpers/env.ts';
+import { median } from './stats.ts';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 21);
 const bin = path.join(ROOT, 'bin/slipway.js');
@@ -26,7 +27,6 @@ for (let i = 0; i < RUNS; i++) {
   }
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const base = median(times.get('node -e 0')!);
 const results = [...times].map(([name, xs]) => ({ name, median: median(xs), min: Math.min(...xs), max: Math.max(...xs), ratio: median(xs) / base }));
 for (const r of results) {

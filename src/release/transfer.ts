@@ -202,6 +202,10 @@ function add(p: tar.Pack, header: Parameters<tar.Pack['entry']>[0], data?: Buffe
   });
 }
 
+function changedError(e: Entry, now: number): Error {
+  return new Error(`${e.path} changed while it was being sent (${e.size} bytes when hashed, ${now} now)`);
+}
+
 /** The tar stream: control files first, then each file to send, read as it goes. */
 function pack(srcDir: string, send: Entry[], drop: string[], onProgress?: (percent: number) => void): tar.Pack {
   const p = tar.pack();
@@ -216,22 +220,22 @@ function pack(srcDir: string, send: Entry[], drop: string[], onProgress?: (perce
         const abs = e.src ?? path.join(srcDir, e.path);
         const name = `release/${e.path}`;
         const mtime = new Date(e.mtimeMs);
-        const changed = (now: number) => new Error(`${e.path} changed while it was being sent (${e.size} bytes when hashed, ${now} now)`);
+        const mode = e.kind === 'x' ? 0o755 : 0o644;
         if (e.kind === 'l') {
           await add(p, { name, type: 'symlink', linkname: readlinkSync(abs), mtime });
         } else if (e.size <= WHOLE_FILE) {
           // read whole: a stream per small file costs more than the file itself
           const data = readFileSync(abs);
-          if (data.length !== e.size) throw changed(data.length);
-          await add(p, { name, mode: e.kind === 'x' ? 0o755 : 0o644, mtime }, data);
+          if (data.length !== e.size) throw changedError(e, data.length);
+          await add(p, { name, mode, mtime }, data);
         } else {
           const fd = openSync(abs, 'r');
           const now = fstatSync(fd).size;
           if (now !== e.size) {
             closeSync(fd);
-            throw changed(now);
+            throw changedError(e, now);
           }
-          const entry = p.entry({ name, size: e.size, mode: e.kind === 'x' ? 0o755 : 0o644, mtime });
+          const entry = p.entry({ name, size: e.size, mode, mtime });
           await pipeline(createReadStream('', { fd, end: e.size - 1 }), entry);
         }
         done += e.size;

@@ -128,7 +128,7 @@ describe('delta transfer into a folder', () => {
     const manifest = hashFiles(src, ['big.bin', 'server.js']);
     writeFileSync(path.join(src, 'server.js'), 'v2 and more'); // edited between hashing and sending
     await assert.rejects(transfer(host, l, { id: 'R2', srcDir: src, manifest }, await readState(host, l)), /local: transfer failed while reading the release here: server\.js changed while it was being sent \(2 bytes when hashed, 11 now\)/);
-    writeFileSync(path.join(src, 'big.bin'), big.subarray(1)); // a large file, the same
+    writeFileSync(path.join(src, 'big.bin'), big.subarray(1)); // the large file: one byte shorter when hashed than when sent
     const again = hashFiles(src, ['big.bin', 'server.js']);
     writeFileSync(path.join(src, 'big.bin'), big);
     await assert.rejects(transfer(host, l, { id: 'R3', srcDir: src, manifest: again }, await readState(host, l)), /big\.bin changed while it was being sent \(3145734 bytes when hashed, 3145735 now\)/);
