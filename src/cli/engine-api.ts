@@ -4,6 +4,7 @@ export { stringify } from 'yaml';
 export { loadConfig, resolveEnvironment } from '../config/load.ts';
 export { jsonSchema } from '../config/schema.ts';
 export { maintenance, restart, stop } from '../engine/control.ts';
+export { servingPort } from '../engine/activate.ts';
 export { deploy } from '../engine/deploy.ts';
 export { prepareRelease, writeArtifact } from '../engine/prepare.ts';
 export { prune } from '../engine/prune.ts';

@@ -2,7 +2,7 @@
 import { Option } from 'commander';
 import type { ResolvedConfig } from '../config/load.ts';
 import type { Session } from '../engine/session.ts';
-import { SlipwayError } from '../errors.ts';
+import { renderArgv, SlipwayError } from '../errors.ts';
 import type { ReleaseInfo } from '../server/state.ts';
 import type { Host } from '../transport/host.ts';
 import { api } from './api.ts';
@@ -23,6 +23,18 @@ export function releasesTable(releases: ReleaseInfo[]): string {
   const all = [head, ...rows];
   const widths = head.map((_, i) => Math.max(...all.map((r) => r[i]!.length)));
   return all.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd()).join('\n');
+}
+
+/**
+ * The shell command line `exec` runs: one word is a command line of its own (`"ls | wc -l"`);
+ * several words (`-- node -e "console.log(1)"`) are an argv, each word quoted so it arrives as typed.
+ */
+export function execCommandLine(words: string[]): string {
+  if (words.length === 1) {
+    if (!words[0]!.trim()) throw new SlipwayError('config', 'exec: the command is empty → slipway exec ENV -- COMMAND [ARGS…]');
+    return words[0]!;
+  }
+  return renderArgv(words);
 }
 
 export function registerInspectCommands(cli: Cli): void {
@@ -100,9 +112,10 @@ export function registerInspectCommands(cli: Cli): void {
     .action((env: string, command: string[], opts: { interactive: boolean; tty: boolean }) =>
       quietly(cli, cli.resolve(env), async (s) => {
         const o = { tty: opts.interactive || opts.tty };
-        const line = command.join(' ');
+        const line = execCommandLine(command);
         const codes = await api().eachHost(s.hosts.slice(0, o.tty ? 1 : undefined), async (h) => {
-          const { argv, sudo } = s.on(h).runtime.execArgv(s.on(h).cfg, line, { cwd: s.layout.current, tty: o.tty });
+          const port = await api().servingPort(s, h);
+          const { argv, sudo } = s.on(h).runtime.execArgv(s.on(h).cfg, line, { cwd: s.layout.current, tty: o.tty, port });
           if (s.hosts.length === 1) return h.attach(argv, { tty: o.tty, sudo });
           const r = await h.run(argv, { sudo, reject: false, onLine: (l) => process.stdout.write(`${prefix(s.hosts, h)}${l}\n`) });
           return r.exitCode;

@@ -1,11 +1,12 @@
 // Loading slipway.yml: parse, validate against the schema with exact
 // file:line:column positions, and merge an environment's overrides.
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { isUtf8 } from 'node:buffer';
 import path from 'node:path';
 import { isMap, isPair, isScalar, LineCounter, parseDocument, type Document } from 'yaml';
 import type { z } from 'zod';
 import { SlipwayError } from '../errors.ts';
-import { ConfigFile, Settings, type ConfigFileT, type SettingsT } from './schema.ts';
+import { ConfigFile, rootProblem, Settings, type ConfigFileT, type SettingsT } from './schema.ts';
 
 export const CONFIG_FILE = 'slipway.yml';
 
@@ -46,74 +47,162 @@ export interface LoadedConfig {
   dir: string;
   data: ConfigFileT;
   raw: Record<string, unknown>;
+  /** `file:line:col` of the deepest node that exists on a key path */
+  at(keyPath: readonly (string | number)[]): string;
 }
 
-export function loadConfig(file = CONFIG_FILE): LoadedConfig {
-  let text: string;
+/** Bigger than any real slipway.yml by far, small enough to refuse a hostile one at once. */
+export const MAX_CONFIG_BYTES = 256 * 1024;
+
+/** The config file: `file` as given, or, for the default name, the nearest one in this folder or above (as git and npm look). */
+export function findConfig(file = CONFIG_FILE, from = process.cwd()): string {
+  if (file !== CONFIG_FILE || existsSync(file)) return file;
+  for (let dir = path.resolve(from); ; dir = path.dirname(dir)) {
+    const candidate = path.join(dir, CONFIG_FILE);
+    if (existsSync(candidate)) return path.relative(process.cwd(), candidate) || CONFIG_FILE;
+    if (path.dirname(dir) === dir) return file;
+  }
+}
+
+export function loadConfig(given = CONFIG_FILE): LoadedConfig {
+  const file = findConfig(given);
+  let bytes: Buffer;
   try {
-    text = readFileSync(file, 'utf8');
-  } catch {
+    if (statSync(file).isDirectory()) throw new SlipwayError('config', `${file}: is a folder → pass the config file itself, e.g. --config ${path.join(file, CONFIG_FILE)}`);
+    bytes = readFileSync(file);
+  } catch (e) {
+    if (e instanceof SlipwayError) throw e;
     throw new SlipwayError('config', `${file}: not found`, { hint: 'run `slipway init` to write one, or pass --config FILE' });
   }
-  return parseConfig(text, file);
+  return parseConfig(decodeConfig(bytes, file), file);
+}
+
+/** The file's text, refusing what is not a config: too big, or not UTF-8 (never silently replaced). */
+export function decodeConfig(bytes: Uint8Array, file: string): string {
+  if (bytes.length > MAX_CONFIG_BYTES) {
+    throw new SlipwayError('config', `${file}:1:1: the file is ${bytes.length} bytes; a slipway.yml is at most ${MAX_CONFIG_BYTES} → is this the right file?`);
+  }
+  const strict = new TextDecoder('utf-8', { fatal: true });
+  try {
+    return strict.decode(bytes);
+  } catch {
+    const lines = Buffer.from(bytes).toString('latin1').split('\n');
+    let line = 0;
+    while (line < lines.length - 1 && isUtf8(Buffer.from(lines[line]!, 'latin1'))) line++;
+    const bad = Buffer.from(lines[line]!, 'latin1');
+    let col = 0;
+    while (col < bad.length && isUtf8(bad.subarray(0, col + 1))) col++;
+    // the longest valid prefix may end inside a character: count whole characters before the bad byte
+    const chars = [...new TextDecoder().decode(bad.subarray(0, col))].length;
+    throw new SlipwayError('config', `${file}:${line + 1}:${chars + 1}: the file is not UTF-8 text (byte 0x${bad[col]?.toString(16).padStart(2, '0')}) → save it as UTF-8`);
+  }
 }
 
 export function parseConfig(text: string, file: string): LoadedConfig {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: false });
-  const at = (offset: number) => {
+  const offsetAt = (offset: number) => {
     const p = lineCounter.linePos(offset);
     return `${file}:${p.line}:${p.col}`;
   };
+  const at = (keyPath: readonly (string | number)[]) => offsetAt(nodeOffset(keyNode(doc, keyPath.map(String))));
   const yamlError = doc.errors[0];
   if (yamlError) {
-    throw new SlipwayError('config', `${at(yamlError.pos[0])}: invalid YAML: ${yamlError.message.split('\n')[0]}`, {
-      hint: 'check the indentation and quoting on that line',
-    });
+    throw new SlipwayError('config', `${offsetAt(yamlError.pos[0])}: invalid YAML: ${yamlError.message.split('\n')[0]} → check the indentation and quoting on that line`);
   }
-  const raw = (doc.toJS() ?? {}) as unknown;
+  envValuesAsWritten(doc);
+  let raw: unknown;
+  try {
+    raw = doc.toJS({ maxAliasCount: 100 }) ?? {};
+  } catch (e) {
+    // yaml refuses an alias bomb while resolving (maxAliasCount)
+    throw new SlipwayError('config', `${file}:1:1: invalid YAML: ${(e as Error).message} → write the values out instead of repeating aliases`);
+  }
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
-    throw new SlipwayError('config', `${file}:1:1: expected a mapping of settings (app:, run:, environments: …)`);
+    throw new SlipwayError('config', `${file}:1:1: expected a mapping of settings (app:, run:, environments: …) → see \`slipway init\``);
   }
   const result = ConfigFile.safeParse(raw);
   if (!result.success) {
-    const lines = result.error.issues.map((issue) => describeIssue(issue, doc, at));
-    throw new SlipwayError('config', `${file}: invalid configuration\n${lines.join('\n')}`, {
-      hint: 'see `slipway config --schema` or the README\'s configuration reference',
-    });
+    const lines = result.error.issues.flatMap((issue) => describeIssue(issue, doc, offsetAt));
+    throw new SlipwayError('config', lines.join('\n'), { hint: 'see `slipway config --schema` or the README\'s configuration reference' });
   }
-  return { file, dir: path.dirname(path.resolve(file)), data: result.data, raw: raw as Record<string, unknown> };
+  return { file, dir: path.dirname(path.resolve(file)), data: result.data, raw: raw as Record<string, unknown>, at };
 }
 
-function describeIssue(issue: z.core.$ZodIssue, doc: Document, at: (offset: number) => string): string {
-  const keyPath = issue.path.map(String);
-  if (issue.code === 'unrecognized_keys') {
-    return issue.keys
-      .map((key) => {
-        const node = doc.getIn(keyPath, true);
-        let offset = nodeOffset(node);
-        if (isMap(node)) {
-          const pair = node.items.find((p) => isPair(p) && isScalar(p.key) && p.key.value === key);
-          if (pair && isScalar(pair.key) && pair.key.range) offset = pair.key.range[0];
-        }
-        const known = knownKeys(keyPath);
-        const guess = closest(key, known);
-        const hint = guess ? `did you mean "${guess}"?` : `known keys: ${known.join(', ')}`;
-        return `  ${at(offset)}: ${[...keyPath, key].join('.')}: unknown key; ${hint}`;
-      })
-      .join('\n');
+/**
+ * An env value is text: YAML would read `VERSION: 1.10` as 1.1 and `ZIP: 01234` as 1234, so a
+ * number or boolean under any `env:` becomes the text exactly as written.
+ */
+function envValuesAsWritten(doc: Document): void {
+  const envMaps: unknown[] = [doc.getIn(['env'], true)];
+  const envs = doc.getIn(['environments'], true);
+  if (isMap(envs)) {
+    for (const pair of envs.items) {
+      if (!isMap(pair.value)) continue;
+      envMaps.push(pair.value.get('env', true));
+      const roles = pair.value.get('roles', true);
+      if (isMap(roles)) for (const role of roles.items) if (isMap(role.value)) envMaps.push(role.value.get('env', true));
+    }
   }
-  // Point at the deepest node that exists on the path.
+  for (const map of envMaps) {
+    if (!isMap(map)) continue;
+    for (const pair of map.items) {
+      const v = pair.value;
+      if (isScalar(v) && v.type === 'PLAIN' && (typeof v.value === 'number' || typeof v.value === 'boolean') && typeof v.source === 'string') v.value = v.source;
+    }
+  }
+}
+
+function deepestNode(doc: Document, keyPath: string[]): unknown {
   let node: unknown = undefined;
   for (let i = keyPath.length; i >= 0 && node === undefined; i--) node = doc.getIn(keyPath.slice(0, i), true);
-  const where = at(nodeOffset(node));
+  return node;
+}
+
+/** Hints for zod's own messages, which say what is wrong but not what to write. */
+function withHint(message: string, expected?: string): string {
+  if (message.includes('→')) return message;
+  if (expected === 'number') return `${message} → write a number without quotes`;
+  if (expected === 'string') return `${message} → write text (quote it if YAML reads it as something else)`;
+  if (expected === 'array') return `${message} → write a list, e.g. [a, b]`;
+  if (expected === 'object') return `${message} → write a mapping of keys`;
+  return `${message} → see the README's configuration reference`;
+}
+
+function describeIssue(issue: z.core.$ZodIssue, doc: Document, at: (offset: number) => string): string[] {
+  const keyPath = issue.path.map(String);
+  if (issue.code === 'unrecognized_keys') {
+    return issue.keys.map((key) => {
+      const node = doc.getIn(keyPath, true);
+      let offset = nodeOffset(node);
+      if (isMap(node)) {
+        const pair = node.items.find((p) => isPair(p) && isScalar(p.key) && p.key.value === key);
+        if (pair && isScalar(pair.key) && pair.key.range) offset = pair.key.range[0];
+      }
+      const known = knownKeys(keyPath);
+      const guess = closest(key, known);
+      const hint = guess ? `did you mean "${guess}"?` : `known keys: ${known.join(', ')}`;
+      return `${at(offset)}: ${[...keyPath, key].join('.')}: unknown key → ${hint}`;
+    });
+  }
+  const where = at(nodeOffset(issue.code === 'invalid_key' ? keyNode(doc, keyPath) : deepestNode(doc, keyPath)));
   const name = keyPath.length ? keyPath.join('.') : '(top level)';
   let message = issue.message;
+  if (issue.code === 'invalid_key') message = `the name ${JSON.stringify(keyPath.at(-1))} ${issue.issues[0]?.message ?? 'is not allowed'}`;
   if (issue.code === 'invalid_type') {
     const value = doc.getIn(keyPath);
     message = value === undefined ? `required (expected ${issue.expected})` : `expected ${issue.expected}, got ${describeValue(value)}`;
   }
-  return `  ${where}: ${name}: ${message}`;
+  if (issue.code === 'invalid_union') message = `expected text, a number or true/false, got ${describeValue(doc.getIn(keyPath))}`;
+  return [`${where}: ${name}: ${withHint(message, issue.code === 'invalid_type' ? issue.expected : undefined)}`];
+}
+
+/** The key node of the last path element (an invalid record key points at the key, not its value). */
+function keyNode(doc: Document, keyPath: string[]): unknown {
+  const parent = doc.getIn(keyPath.slice(0, -1), true);
+  if (!isMap(parent)) return deepestNode(doc, keyPath);
+  const pair = parent.items.find((p) => isScalar(p.key) && String(p.key.value) === keyPath.at(-1));
+  return pair?.key ?? deepestNode(doc, keyPath);
 }
 
 function nodeOffset(node: unknown): number {
@@ -190,81 +279,81 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
 
 /** The settings for one environment: top level merged with the environment's overrides, defaults applied. */
 export function resolveEnvironment(loaded: LoadedConfig, environment: string): ResolvedConfig {
-  const { raw, data, file, dir } = loaded;
+  const { raw, data, file, dir, at } = loaded;
   const envNames = Object.keys(data.environments);
   const envRaw = (raw.environments as Record<string, Record<string, unknown>>)[environment];
   if (!envRaw) {
     const guess = closest(environment, envNames);
-    throw new SlipwayError('config', `${file}: no environment "${environment}"`, {
-      hint: `${guess ? `did you mean "${guess}"? ` : ''}environments defined: ${envNames.join(', ')}`,
-    });
+    throw new SlipwayError('config', `${at(['environments'])}: environments: no environment ${JSON.stringify(environment)} → ${guess ? `did you mean "${guess}"? ` : ''}environments defined: ${envNames.join(', ')}`);
   }
   const { app: _app, environments: _envs, ...top } = raw;
   const { hosts, roles, after, ...overrides } = envRaw as { hosts?: string[]; after?: string; roles?: Record<string, { hosts: string[] } & Record<string, unknown>> } & Record<string, unknown>;
   const envSettings = deepMerge(top, overrides);
   const settings = Settings.parse(envSettings);
-  const where = `${file}: environments.${environment}`;
+  const envPath = ['environments', environment];
+  const where = `${at(envPath)}: environments.${environment}`;
   if (after !== undefined) {
     if (!envNames.includes(after) || after === environment) {
-      throw new SlipwayError('config', `${where}.after: "${after}" is not another environment`, { hint: `environments defined: ${envNames.join(', ')}` });
+      throw new SlipwayError('config', `${at([...envPath, 'after'])}: environments.${environment}.after: "${after}" is not another environment → environments defined: ${envNames.join(', ')}`);
     }
     const order = [environment];
     for (let e: string | undefined = after; e; e = (raw.environments as Record<string, { after?: string }>)[e]?.after) {
-      if (order.includes(e)) throw new SlipwayError('config', `${where}.after: the order loops (${[...order, e].join(' → ')})`);
+      if (order.includes(e)) throw new SlipwayError('config', `${at([...envPath, 'after'])}: environments.${environment}.after: the order loops (${[...order, e].join(' > ')}) → remove one \`after\``);
       order.push(e);
     }
   }
   const roleList: [string, string[], Record<string, unknown>][] = [];
   if (hosts) roleList.push(['web', hosts, {}]);
   for (const [role, { hosts: roleHosts, ...roleOverrides }] of Object.entries(roles ?? {})) {
-    if (role === 'web' && hosts) throw new SlipwayError('config', `${where}: role "web" is defined twice (\`hosts\` is the web role)`, { hint: 'move those hosts under roles.web.hosts' });
+    if (role === 'web' && hosts) throw new SlipwayError('config', `${at([...envPath, 'roles', 'web'])}: environments.${environment}.roles.web: role "web" is defined twice (\`hosts\` is the web role) → move those hosts under roles.web.hosts`);
     roleList.push([role, roleHosts, roleOverrides]);
   }
   const targets = roleList.flatMap(([role, list]) => list.map((h) => ({ ...parseHost(h, settings), role })));
   const seen = new Map<string, string>();
   for (const t of targets) {
     const other = seen.get(t.name);
-    if (other) throw new SlipwayError('config', `${where}: host ${t.name} is listed twice (${other === t.role ? `in role ${t.role}` : `in roles ${other} and ${t.role}`})`, { hint: 'a host runs one role: list it once' });
+    if (other) throw new SlipwayError('config', `${where}: host ${t.name} is listed twice (${other === t.role ? `in role ${t.role}` : `in roles ${other} and ${t.role}`}) → a host runs one role: list it once`);
     seen.set(t.name, t.role);
   }
   const isLocal = targets.some((t) => t.kind === 'local');
   if (isLocal && targets.length > 1) {
-    throw new SlipwayError('config', `${where}.hosts: \`local\` cannot be mixed with other hosts`);
+    throw new SlipwayError('config', `${at([...envPath, 'hosts'])}: environments.${environment}.hosts: \`local\` cannot be mixed with other hosts → give the local target an environment of its own`);
   }
   const runtime = settings.runtime ?? (isLocal ? 'supervisor' : 'systemd');
   if (isLocal && runtime === 'systemd') {
-    throw new SlipwayError('config', `${where}: the local target runs apps with runtime: supervisor`, {
-      hint: 'remove `runtime: systemd` for this environment',
-    });
+    throw new SlipwayError('config', `${where}: the local target runs apps with runtime: supervisor → remove \`runtime: systemd\` for this environment`);
   }
   if (isLocal && settings.runtime === 'docker') {
-    throw new SlipwayError('config', `${where}: runtime: docker needs an SSH host`);
+    throw new SlipwayError('config', `${where}: runtime: docker needs an SSH host → list a server in hosts`);
   }
   const root = isLocal ? path.resolve(dir, settings.root) : settings.root;
+  const rootAt = `${at(envRaw.root !== undefined ? [...envPath, 'root'] : ['root'])}: root`;
   if (!path.isAbsolute(root)) {
-    throw new SlipwayError('config', `${file}: root: must be an absolute path on the host, got "${settings.root}"`);
+    throw new SlipwayError('config', `${rootAt}: must be an absolute path on the host, got "${settings.root}" → e.g. /srv`);
   }
+  const rootIssue = rootProblem(root);
+  if (isLocal && rootIssue?.includes('system folder')) throw new SlipwayError('config', `${rootAt}: ${rootIssue}`);
   const ssh = { ...settings.ssh, config_file: settings.ssh.config_file && path.resolve(dir, settings.ssh.config_file) };
+  if (ssh.config_file && !existsSync(ssh.config_file)) {
+    const sshAt = at((envRaw as { ssh?: { config_file?: string } }).ssh?.config_file !== undefined ? [...envPath, 'ssh', 'config_file'] : ['ssh', 'config_file']);
+    throw new SlipwayError('config', `${sshAt}: ssh.config_file: ${ssh.config_file} does not exist → create it, or fix the path (relative to slipway.yml)`);
+  }
   const resolved = (s: SettingsT, ts: Target[], label: string, checkRun = true): ResolvedConfig => {
     if (s.runtime === 'static' && !s.proxy) {
-      throw new SlipwayError('config', `${label}: runtime: static needs a proxy section (Caddy serves the files)`, { hint: 'add `proxy:` with `port:` or `domain:`' });
+      throw new SlipwayError('config', `${label}: runtime: static needs a proxy section (Caddy serves the files) → add \`proxy:\` with \`port:\` or \`domain:\``);
     }
     if (checkRun && !s.run && runtime !== 'static' && runtime !== 'docker') {
-      throw new SlipwayError('config', `${file}: run: required for ${label === where ? `environment "${environment}"` : label.replace(`${file}: `, '')}`, {
-        hint: 'add `run: node server.js` (the command that starts your app) at the top level, in the environment or in the role',
-      });
+      throw new SlipwayError('config', `${label}: run: required → add \`run: node server.js\` (the command that starts your app) at the top level, in the environment or in the role`);
     }
     if (isLocal && s.proxy) {
-      throw new SlipwayError('config', `${label}: proxy (Caddy) needs an SSH host; the local target serves the app directly on its port`, {
-        hint: 'set `proxy` in the environments that have servers rather than at the top level',
-      });
+      throw new SlipwayError('config', `${label}: proxy (Caddy) needs an SSH host; the local target serves the app directly on its port → set \`proxy\` in the environments that have servers rather than at the top level`);
     }
     return { ...s, ssh, app: data.app, environment, run: s.run ?? '', runtime, user: s.user ?? data.app, root, targets: ts, dir, file, appDir: path.posix.join(root, data.app), roles: {} };
   };
   // `run` is checked per role: with roles, the environment itself may have none
   const cfg = { ...resolved(settings, targets, where, false), after };
   for (const [role, , roleOverrides] of roleList) {
-    const label = roles?.[role] ? `${where}.roles.${role}` : where;
+    const label = roles?.[role] ? `${at([...envPath, 'roles', role])}: environments.${environment}.roles.${role}` : where;
     cfg.roles[role] = resolved(Settings.parse(deepMerge(envSettings, roleOverrides)), targets.filter((t) => t.role === role), label);
   }
   return cfg;

@@ -4,16 +4,84 @@
 // environment can override any part of a section without repeating the rest.
 import { z } from 'zod';
 
-const name = z.string().regex(/^[a-z][a-z0-9-]{0,39}$/, 'use lowercase letters, digits and "-", starting with a letter');
-const command = z.string().min(1).refine((s) => !s.includes('\n'), 'must be a single line');
+const name = z.string().regex(/^[a-z][a-z0-9-]{0,39}$/, 'use lowercase letters, digits and "-", starting with a letter → e.g. `shop` or `api-2`');
+// Control characters end a line of a unit file, a header or an env file: no generated file may get one.
+const CONTROL = /[\x00-\x1f\x7f]/;
+const command = z
+  .string()
+  .min(1, 'is empty → write the command, or remove the key')
+  .refine((s) => !CONTROL.test(s.replaceAll('\t', '')), 'has a line break or control character → write one command on one line (chain with && or put it in a script)');
 const seconds = z.number().positive();
+export const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const envName = z.string().regex(ENV_NAME, 'is not a variable name → use letters, digits and _, not starting with a digit, e.g. DATABASE_URL');
+// The loader turns YAML numbers and booleans into the text as written (`1.10` stays "1.10").
+const envValue = z
+  .union([z.string(), z.number(), z.boolean()])
+  .refine((v) => typeof v !== 'string' || !/[\n\r\0]/.test(v), 'has a line break or NUL, which an env file cannot hold → put multi-line values in a shared file and read it from the app');
+
+/** Why a path written relative to a folder would leave it, or undefined when it stays inside. */
+export function relativePathProblem(p: string, what = 'path'): string | undefined {
+  if (CONTROL.test(p)) return `${what} has a control character (a line break?) → remove it`;
+  if (p.startsWith('/') || p.startsWith('~')) return `${what} must be relative to the app folder, got "${p}" → drop the leading "${p[0]}"`;
+  if (p.split('/').includes('..')) return `${what} leaves its folder ("..") → write a path inside the app folder`;
+  return undefined;
+}
+
+/** A path relative to the app (or release) folder that stays inside it. */
+const relativePath = (what: string) =>
+  z
+    .string()
+    .min(1, `is empty → write a ${what} relative to the app folder`)
+    .superRefine((p, ctx) => {
+      const problem = relativePathProblem(p, what);
+      if (problem) ctx.addIssue({ code: 'custom', message: problem });
+    });
+
+/** A path linked from `shared/` into every release: a plain relative path, not the release itself, not a glob. */
+const sharedPath = (what: string) =>
+  relativePath(what).superRefine((p, ctx) => {
+    if (p.replace(/\/+$/, '').split('/').every((seg) => seg === '' || seg === '.')) ctx.addIssue({ code: 'custom', message: `${what} names the release folder itself → name a folder or file inside it, e.g. storage` });
+    else if (/[*?[\]{}]/.test(p)) ctx.addIssue({ code: 'custom', message: `${what} is a glob ("${p}") → list each path` });
+  });
+
+// Characters a folder name needs on a server, and nothing a unit file, a shell or Caddy's JSON could read differently.
+const ROOT_CHARS = /^[A-Za-z0-9._/+@-]+$/;
+/** Folders of the operating system: an app folder there could overwrite or expose the system (`root: /`, `app: etc`). */
+export const SYSTEM_FOLDERS = ['/', '/bin', '/boot', '/dev', '/etc', '/lib', '/lib32', '/lib64', '/libx32', '/proc', '/root', '/run', '/sbin', '/sys', '/usr', '/var', '/home', '/tmp', '/opt', '/mnt', '/media'];
+const INSIDE_SYSTEM = ['/bin', '/boot', '/dev', '/etc', '/lib', '/lib32', '/lib64', '/libx32', '/proc', '/run', '/sbin', '/sys', '/usr'];
+
+/** Why `root` cannot hold apps, or undefined. Relative roots (the local target) are checked once resolved. */
+export function rootProblem(root: string): string | undefined {
+  if (!ROOT_CHARS.test(root)) return `"${root}" has a space, quote or other special character → use letters, digits and . _ - + @ / only, e.g. /srv`;
+  if (root.split('/').some((seg) => seg === '..' || seg === '.') || root.includes('//')) return `"${root}" is not a plain path ("." , ".." or "//") → write it without them, e.g. /srv`;
+  if (!root.startsWith('/')) return undefined;
+  const clean = root.replace(/\/+$/, '') || '/';
+  if (SYSTEM_FOLDERS.includes(clean) || INSIDE_SYSTEM.some((f) => clean.startsWith(`${f}/`))) return `"${root}" is a system folder → use a folder of its own for apps, e.g. /srv or /opt/apps`;
+  return undefined;
+}
+
+// An OpenSSH destination: no leading "-" (ssh would read an option), no spaces or shell characters.
+const SSH_USER = /^[A-Za-z0-9_][A-Za-z0-9._-]*$/;
+const SSH_HOST = /^[A-Za-z0-9_][A-Za-z0-9._-]*$/;
+
+/** Why a host entry is not `[user@]host[:port]`, an alias or `local`, or undefined. */
+export function hostProblem(entry: string): string | undefined {
+  if (entry === 'local') return undefined;
+  const m = /^(?:([^@]*)@)?([^:@]*)(?::([^:]*))?$/.exec(entry);
+  const hint = 'write `host`, `user@host`, `user@host:port`, an ssh config alias, or `local`';
+  if (!m) return `"${entry}" is not a host → ${hint}`;
+  const [, user, host = '', port] = m;
+  if (user !== undefined && !SSH_USER.test(user)) return `user "${user}" is not a login name (letters, digits, . _ -, not starting with "-") → ${hint}`;
+  if (!SSH_HOST.test(host)) return `host "${host}" is not a host name or alias (letters, digits, . _ -, not starting with "-") → ${hint}`;
+  if (port !== undefined && !(/^\d{1,5}$/.test(port) && Number(port) >= 1 && Number(port) <= 65535)) return `port "${port}" is not between 1 and 65535 → write the SSH port, e.g. ${host}:22`;
+  return undefined;
+}
 
 const DAY = '(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)';
 /** a deploy window: days (`Mon`, `Mon-Fri`, `Sat,Sun`, `*`) and a time range, which may wrap past midnight */
 export const WINDOW = new RegExp(`^(\\*|${DAY}(?:-${DAY})?(?:,${DAY}(?:-${DAY})?)*) ([01]\\d|2[0-3]):[0-5]\\d-([01]\\d|2[0-4]):[0-5]\\d$`);
 const WINDOW_HINT = 'write DAYS HH:MM-HH:MM, e.g. `Mon-Fri 09:00-17:00` or `* 22:00-02:00`';
 
-export const HOST_PATTERN = /^(local|(?:[A-Za-z0-9._-]+@)?[A-Za-z0-9._-]+(?::\d{1,5})?)$/;
 
 const settingsShape = {
   run: command.optional().describe('Command that starts the app, run by /bin/sh in the current release (e.g. `node server.js`). The app must listen on $PORT. Required, except for `runtime: static` and `runtime: docker` (where it replaces the image\'s CMD).'),
@@ -21,30 +89,30 @@ const settingsShape = {
   docker: z
     .strictObject({
       build: z.enum(['local', 'remote']).default('local').describe('`local`: build the image here and ship it over SSH (`docker save`, only the layers the host lacks, into `docker load`); `remote`: build it on the host from the release.'),
-      dockerfile: z.string().min(1).default('Dockerfile').describe('Dockerfile, relative to the app folder.'),
-      workdir: z.string().startsWith('/').default('/app').describe('Folder in the container where `shared.dirs` are mounted.'),
+      dockerfile: relativePath('Dockerfile path').default('Dockerfile').describe('Dockerfile, relative to the app folder.'),
+      workdir: z.string().regex(/^\/[A-Za-z0-9._/+@-]*$/, 'must be an absolute path in the container of plain characters → e.g. /app').refine((p) => !p.split('/').includes('..'), 'must not contain ".." → e.g. /app').default('/app').describe('Folder in the container where `shared.dirs` are mounted.'),
     })
     .default({ build: 'local', dockerfile: 'Dockerfile', workdir: '/app' })
     .describe('With `runtime: docker`: how images are built. Containers run with `--network host` (the app listens on $PORT), restart unless stopped, get the env file, and keep the images of kept releases so a rollback needs no build and no pull.'),
-  static_dir: z.string().min(1).default('.').describe('With `runtime: static`: the folder of the release Caddy serves (e.g. `dist`).'),
+  static_dir: relativePath('folder').default('.').describe('With `runtime: static`: the folder of the release Caddy serves (e.g. `dist`).'),
   port: z.number().int().min(1).max(65535).default(3000).describe('Port the app listens on (passed as $PORT); the HTTP health check calls it on 127.0.0.1.'),
-  root: z.string().min(1).default('/srv').describe('Directory holding apps on the host; this app lives in `<root>/<app>`. For the `local` target a relative path is resolved from slipway.yml\'s folder.'),
+  root: z.string().min(1).superRefine((r, ctx) => { const problem = rootProblem(r); if (problem) ctx.addIssue({ code: 'custom', message: problem }); }).default('/srv').describe('Directory holding apps on the host; this app lives in `<root>/<app>`. For the `local` target a relative path is resolved from slipway.yml\'s folder.'),
   user: name.optional().describe('Unprivileged service user the app runs as under systemd; created by `setup`. Default: the app name.'),
   build: z.array(command).default([]).describe('Commands run locally, in order, in the app folder before files are selected (e.g. `npm run build`).'),
-  include: z.array(z.string().min(1)).default(['**']).describe('Globs selecting the release\'s files. Files ignored by git are shipped only when a pattern other than `**` matches them (e.g. `dist/**`).'),
-  exclude: z.array(z.string().min(1)).default([]).describe('Globs removed from the selection (`.git` never ships).'),
+  include: z.array(relativePath('glob')).default(['**']).describe('Globs selecting the release\'s files. Files ignored by git are shipped only when a pattern other than `**` matches them (e.g. `dist/**`).'),
+  exclude: z.array(relativePath('glob')).default([]).describe('Globs removed from the selection (`.git` never ships).'),
   shared: z
     .strictObject({
-      dirs: z.array(z.string().min(1)).default([]).describe('Folders kept across releases in `shared/` and linked into each release (e.g. `storage`).'),
-      files: z.array(z.string().min(1)).default([]).describe('Files kept in `shared/` and linked into each release (e.g. `.env`); they must exist on the host.'),
+      dirs: z.array(sharedPath('folder')).default([]).describe('Folders kept across releases in `shared/` and linked into each release (e.g. `storage`).'),
+      files: z.array(sharedPath('file')).default([]).describe('Files kept in `shared/` and linked into each release (e.g. `.env`); they must exist on the host.'),
     })
     .default({ dirs: [], files: [] })
     .describe('Persistent paths linked into every release.'),
   install: z
     .strictObject({
       command: command.optional().describe('Dependency install run on the host in the new release (e.g. `npm ci --omit=dev`). Unset: no install step.'),
-      lockfile: z.string().min(1).default('package-lock.json').describe('File whose content (with the command) keys the install cache; with no such file the install always runs.'),
-      paths: z.array(z.string().min(1)).default(['node_modules']).describe('What the install produces; cached per lockfile hash and hard-linked into later releases.'),
+      lockfile: relativePath('lockfile').default('package-lock.json').describe('File whose content (with the command) keys the install cache; with no such file the install always runs.'),
+      paths: z.array(sharedPath('path')).default(['node_modules']).describe('What the install produces; cached per lockfile hash and hard-linked into later releases.'),
       once: z
         .boolean()
         .default(false)
@@ -63,7 +131,7 @@ const settingsShape = {
     .describe('Hook commands, run by /bin/sh with SLIPWAY_APP, SLIPWAY_ENV, SLIPWAY_RELEASE, SLIPWAY_RELEASE_PATH, SLIPWAY_PREVIOUS_RELEASE, SLIPWAY_REVISION, SLIPWAY_DEPLOYER and SLIPWAY_HOST set, as the app user with its env file.'),
   health: z
     .strictObject({
-      path: z.string().startsWith('/').default('/').describe('HTTP path requested on 127.0.0.1:$PORT on the host.'),
+      path: z.string().regex(/^\/[\x21-\x7e]*$/, 'must start with / and hold no space or control character → e.g. /health (encode a space as %20)').default('/').describe('HTTP path requested on 127.0.0.1:$PORT on the host.'),
       status: z.number().int().min(100).max(599).default(200).describe('Expected HTTP status.'),
       command: command.optional().describe('Instead of HTTP: a command run in the release on the host that must exit 0.'),
       timeout: seconds.default(30).describe('Seconds the check may take to pass before the release is rolled back.'),
@@ -72,8 +140,8 @@ const settingsShape = {
     })
     .default({ path: '/', status: 200, timeout: 30, interval: 0.5, request_timeout: 5 })
     .describe('Health check after every restart; failing it restores the previous release.'),
-  env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'environment variable names are letters, digits and _'), z.union([z.string(), z.number(), z.boolean()])).default({}).describe('Plain environment variables for the app, written to its env file.'),
-  secrets: z.array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/)).default([]).describe('Names of secret variables, read from the deploying machine\'s environment at deploy time, written to the env file (mode 0400) and never printed.'),
+  env: z.record(envName, envValue).default({}).describe('Plain environment variables for the app, written to its env file.'),
+  secrets: z.array(envName).default([]).describe('Names of secret variables, read from the deploying machine\'s environment at deploy time, written to the env file (mode 0400) and never printed.'),
   keep_releases: z.number().int().min(2).default(5).describe('Releases kept on each host; the current one and the one before it are never pruned.'),
   log_max_size: z.number().positive().default(10).describe('Supervisor runtime: megabytes after which the app\'s log file is rotated (app.log → app.log.1 …, three kept).'),
   stop_timeout: seconds.default(10).describe('Seconds between SIGTERM and SIGKILL when stopping the app.'),
@@ -162,9 +230,9 @@ const settingsShape = {
     .describe('Notified when a deploy starts, succeeds, fails, waits for approval, and on rollbacks. Retried three times; a failing webhook never fails a deploy.'),
   ssh: z
     .strictObject({
-      user: z.string().min(1).optional().describe('SSH login user when the host entry has none (default: your ssh config, then your local user).'),
+      user: z.string().regex(SSH_USER, 'is not a login name (letters, digits, . _ -, not starting with "-") → e.g. deploy').optional().describe('SSH login user when the host entry has none (default: your ssh config, then your local user).'),
       port: z.number().int().min(1).max(65535).optional().describe('SSH port when the host entry has none.'),
-      config_file: z.string().min(1).optional().describe('An ssh_config file to use instead of ~/.ssh/config (relative to slipway.yml).'),
+      config_file: z.string().min(1).refine((p) => !CONTROL.test(p), 'has a control character → remove it').optional().describe('An ssh_config file to use instead of ~/.ssh/config (relative to slipway.yml).'),
       persist: z
         .number()
         .int()
@@ -179,7 +247,12 @@ const settingsShape = {
 export const Settings = z.strictObject(settingsShape);
 
 const hostList = z
-  .array(z.string().regex(HOST_PATTERN, 'write hosts as `host`, `user@host`, `user@host:port`, an ssh config alias, or `local`'))
+  .array(
+    z.string().superRefine((h, ctx) => {
+      const problem = hostProblem(h);
+      if (problem) ctx.addIssue({ code: 'custom', message: problem });
+    }),
+  )
   .min(1);
 
 /** What a role may set for its hosts: how the app runs there, not what the release is. */

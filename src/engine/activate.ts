@@ -66,6 +66,14 @@ export async function activate(s: Session, host: Host, id: string, onSwitch: () 
   return { ...r, switched: true };
 }
 
+/** $PORT for commands run as the app (exec, hooks, checks): behind the proxy the live slot's, which changes with every deploy. */
+export async function servingPort(s: Session, host: Host): Promise<number> {
+  const { cfg } = s.on(host);
+  if (!isProxied(cfg) || cfg.runtime === 'static') return cfg.port;
+  const live = await liveSlot(host, cfg);
+  return live ? slotPort(cfg, live) : cfg.port;
+}
+
 /** Where the live app answers: through Caddy for a static site (as visitors see it), else its port. The live slot's port behind Caddy is not fixed: go through Caddy there too. */
 export function liveTarget(cfg: ResolvedConfig): HealthTarget {
   return isProxied(cfg) ? siteTarget(cfg) : { port: cfg.port };

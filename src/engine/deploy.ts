@@ -19,7 +19,7 @@ import { afterDeploy, planPrune, type HostState } from '../server/state.ts';
 import type { Host } from '../transport/host.ts';
 import { dockerEnvContent, dockerEnvFile, imageTag } from '../runtime/docker.ts';
 import { buildImageLocally, buildImageOnHost, saveImage, shipImage, type SavedImage } from '../runtime/docker-image.ts';
-import { activate, healthError, recentLogs, restore } from './activate.ts';
+import { activate, healthError, recentLogs, restore, servingPort } from './activate.ts';
 import { buildDepsOnce, manifestFor } from './deps.ts';
 import { awaitApproval, readApproval, runHostChecks, runLocalChecks, VerificationError, verifyWindow, waitForConditions } from './guardrails.ts';
 import { notifier, type Notifier } from './notify.ts';
@@ -421,8 +421,9 @@ async function runHooks(s: Session, group: Host[], tag: string, phase: 'before_a
           SLIPWAY_HOST: h.name,
         };
         const { cfg: roleCfg, runtime } = s.on(h);
+        const port = await servingPort(s, h);
         for (const command of roleCfg.hooks[phase]) {
-          const { argv, sudo } = runtime.execArgv(roleCfg, command, { cwd: l.release(release.id), env: vars });
+          const { argv, sudo } = runtime.execArgv(roleCfg, command, { cwd: l.release(release.id), env: vars, port });
           const r = await h.run(argv, { sudo, reject: false, onLine: reporter.opts.verbose ? (line) => reporter.info(`  [${h.name}] ${line}`) : undefined });
           if (r.exitCode !== 0) {
             throw new SlipwayError('hook', `${h.name}: ${phase} hook failed (exit ${r.exitCode}): ${command}`, {

@@ -10,7 +10,7 @@ import type { Reporter } from '../output/reporter.ts';
 import { sh, type Layout } from '../server/layout.ts';
 import { checkHealth } from '../server/release.ts';
 import type { Host } from '../transport/host.ts';
-import { liveTarget } from './activate.ts';
+import { liveTarget, servingPort } from './activate.ts';
 import { eachHost, withSession, type Session } from './session.ts';
 
 /** Run the `on: local` checks here, in the app folder; the first failure throws. Returns what passed. */
@@ -153,7 +153,8 @@ while :; do
     if out=$("$@" 2>&1); then echo "passed after $n attempt(s)"; exit 0; fi
     last=$(printf '%s\\n' "$out" | tail -n 5)
   fi
-  if [ "$(date +%s)" -ge "$end" ]; then echo "not met after $n attempt(s) in \${total}s; $last"; exit 42; fi
+  # printf, not echo: dash's echo rewrites backslashes (\\t …) in the command's output
+  if [ "$(date +%s)" -ge "$end" ]; then printf 'not met after %s attempt(s) in %ss; %s\\n' "$n" "$total" "$last"; exit 42; fi
   sleep "$interval"
 done`;
 
@@ -169,7 +170,7 @@ export async function waitForConditions(s: Session, group: Host[], tag: string, 
     await s.reporter.step(`${tag}Wait for ${what} (up to ${w.timeout}s)`, () =>
       eachHost(group, async (h) => {
         const { cfg, runtime } = s.on(h);
-        const exec = w.command ? runtime.execArgv(cfg, w.command, { cwd: releaseDir }) : { argv: [], sudo: false };
+        const exec = w.command ? runtime.execArgv(cfg, w.command, { cwd: releaseDir, port: await servingPort(s, h) }) : { argv: [], sudo: false };
         const r = await h.run(sh(WAIT_FOR, w.http ? 'http' : 'command', w.http ?? '', String(w.status), String(Math.ceil(w.timeout)), String(w.interval), ...exec.argv), { reject: false, sudo: exec.sudo });
         if (r.exitCode !== 0) {
           throw new SlipwayError('guardrail', `${h.name}: wait_for ${what}: ${r.stdout.trim() || `exit ${r.exitCode}`}`, { hint: 'nothing was switched; the previous release is serving' });
@@ -200,7 +201,7 @@ export async function verifyWindow(s: Session, group: Host[], tag: string, id: s
         const health = await checkHealth(h, { ...cfg.health, timeout: 1 }, liveTarget(cfg), l.release(id));
         if (!health.ok) throw verifyFailed(h, `health check: ${health.report}`);
         if (v.command) {
-          const { argv, sudo } = s.on(h).runtime.execArgv(cfg, v.command, { cwd: l.release(id) });
+          const { argv, sudo } = s.on(h).runtime.execArgv(cfg, v.command, { cwd: l.release(id), port: await servingPort(s, h) });
           const r = await h.run(argv, { reject: false, sudo });
           if (r.exitCode !== 0) throw verifyFailed(h, `\`${v.command}\` exited ${r.exitCode}: ${tail(r.stdout.trim() || r.stderr.trim(), 5)}`);
         }

@@ -99,9 +99,9 @@ export const dockerRuntime: Runtime = {
   logsArgv(cfg, { lines, follow, since }) {
     return { argv: sh(LOGS, String(lines), since ?? '', follow ? 'yes' : '', ...instances(cfg).map((one) => containerName(cfg.app, one))), sudo: true };
   },
-  execArgv(cfg, command, { cwd, env = {}, tty }) {
+  execArgv(cfg, command, { cwd, env = {}, tty, port }) {
     const l = layout(cfg.appDir);
-    const argv = ['docker', 'run', '--rm', tty ? '-it' : '-i', '--network', 'host', '--env-file', dockerEnvFile(cfg), '--env', `PORT=${cfg.port}`];
+    const argv = ['docker', 'run', '--rm', tty ? '-it' : '-i', '--network', 'host', '--env-file', dockerEnvFile(cfg), '--env', `PORT=${port ?? cfg.port}`];
     for (const [k, v] of Object.entries(env)) argv.push('--env', `${k}=${v}`);
     for (const d of cfg.shared.dirs) argv.push('--volume', `${l.shared}/${d}:${path.posix.join(cfg.docker.workdir, d)}`);
     return { argv: sh(EXEC, cwd, cfg.app, command, ...argv), sudo: true };

@@ -21,6 +21,14 @@ export interface RuntimeStatus {
   detail?: string;
 }
 
+export interface ExecOptions {
+  cwd: string;
+  env?: Record<string, string>;
+  tty?: boolean;
+  /** $PORT: the port of the instance that serves (behind the proxy, the live slot's); default `port` */
+  port?: number;
+}
+
 export interface Runtime {
   /** install or update what runs the app (unit files, supervisor); true when something changed */
   configure(host: Host, cfg: ResolvedConfig): Promise<boolean>;
@@ -37,6 +45,6 @@ export interface Runtime {
   status(host: Host, cfg: ResolvedConfig): Promise<RuntimeStatus[]>;
   /** argv printing (or following) the app's log, and whether it needs root */
   logsArgv(cfg: ResolvedConfig, opts: { lines: number; follow: boolean; since?: string }): { argv: string[]; sudo: boolean };
-  /** argv running a shell command as the app would run: its user, env file and PORT, in `cwd` */
-  execArgv(cfg: ResolvedConfig, command: string, opts: { cwd: string; env?: Record<string, string>; tty?: boolean }): { argv: string[]; sudo: boolean };
+  /** argv running a shell command as the app would run: its user, env file, sandbox and PORT (`port`: the live slot's), in `cwd` */
+  execArgv(cfg: ResolvedConfig, command: string, opts: ExecOptions): { argv: string[]; sudo: boolean };
 }

@@ -77,8 +77,8 @@ export const supervisorRuntime: Runtime = {
     if (since) throw new SlipwayError('config', '--since needs timestamps the supervisor\'s log file does not have (journald and docker have them)', { hint: 'use -n LINES' });
     return { argv: ['tail', '-n', String(lines), ...(follow ? ['-F'] : []), path.posix.join(layout(cfg.appDir).logs, 'app.log')], sudo: false };
   },
-  execArgv(cfg, command, { cwd, env = {} }) {
-    const pairs = Object.entries(env).map(([k, v]) => `${k}=${v}`);
+  execArgv(cfg, command, { cwd, env = {}, port }) {
+    const pairs = Object.entries({ ...env, ...(port ? { PORT: String(port) } : {}) }).map(([k, v]) => `${k}=${v}`);
     return { argv: ['node', daemonPath(cfg), 'exec', cfg.appDir, cwd, ...pairs, '--', command], sudo: false };
   },
 };

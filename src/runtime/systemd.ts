@@ -15,49 +15,86 @@ export function unitName(app: string, slot?: Slot | ''): string {
 
 /** Quote one word for a systemd command line: double quotes, C escapes, and %/$ doubled so systemd expands nothing. */
 export function systemdQuote(word: string): string {
-  return `"${word.replace(/[\\"]/g, (c) => `\\${c}`).replaceAll('%', '%%').replaceAll('$', '$$$$')}"`;
+  return `"${word.replace(/[\\"]/g, (c) => `\\${c}`).replaceAll('\t', '\\t').replaceAll('%', '%%').replaceAll('$', '$$$$')}"`;
+}
+
+/**
+ * A value written into a unit file as it is (paths, names, numbers). The config refuses anything
+ * else long before, so this only guards the file against a value that slipped through.
+ */
+export function unitValue(value: string | number): string {
+  const v = String(value);
+  if (!/^[A-Za-z0-9._/+@:=-]+$/.test(v)) throw new Error(`internal: ${JSON.stringify(v)} cannot be written into a unit file unquoted`);
+  return v;
+}
+
+/**
+ * The sandbox of the app, and of everything run as the app (exec, hooks, wait_for, verify): the same
+ * properties in the unit and on every \`systemd-run\`. Not MemoryDenyWriteExecute (JIT runtimes such as
+ * Node need writable code pages) nor PrivateNetwork (the app serves the network).
+ */
+export function sandboxProperties(sharedDir: string): string[] {
+  return [
+    'NoNewPrivileges=yes',
+    'ProtectSystem=strict',
+    `ReadWritePaths=${unitValue(sharedDir)}`,
+    'ProtectHome=yes',
+    'PrivateTmp=yes',
+    'PrivateDevices=yes',
+    'ProtectKernelTunables=yes',
+    'ProtectKernelModules=yes',
+    'ProtectKernelLogs=yes',
+    'ProtectControlGroups=yes',
+    'ProtectClock=yes',
+    'ProtectHostname=yes',
+    'ProtectProc=invisible',
+    'RestrictSUIDSGID=yes',
+    'RestrictRealtime=yes',
+    'RestrictNamespaces=yes',
+    'RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX',
+    'LockPersonality=yes',
+    'CapabilityBoundingSet=',
+    'AmbientCapabilities=',
+    'SystemCallArchitectures=native',
+    'SystemCallFilter=@system-service',
+    'SystemCallFilter=~@privileged @resources',
+    'SystemCallErrorNumber=EPERM',
+    'RemoveIPC=yes',
+    'KeyringMode=private',
+    'DevicePolicy=closed',
+    'UMask=0077',
+  ];
 }
 
 type UnitInput = Pick<ResolvedConfig, 'app' | 'environment' | 'appDir' | 'user' | 'port' | 'run' | 'stop_timeout'> & { slots?: boolean };
 
 /** The unit file (pure): the single unit, or with `slots` the template for slots a and b. */
 export function systemdUnit(cfg: UnitInput): string {
-  const l = layout(cfg.appDir);
+  const l = layout(unitValue(cfg.appDir));
   const where = cfg.slots
-    ? `WorkingDirectory=${cfg.appDir}/slots/%i
+    ? `WorkingDirectory=${l.appDir}/slots/%i
 EnvironmentFile=-${l.envFile}
 EnvironmentFile=${l.meta}/slot-%i.env`
     : `WorkingDirectory=${l.current}
 EnvironmentFile=-${l.envFile}
-Environment=PORT=${cfg.port}`;
+Environment=PORT=${unitValue(cfg.port)}`;
   return `# Managed by slipway: \`slipway setup\` and \`slipway deploy\` overwrite this file.
 [Unit]
-Description=slipway app ${cfg.app} (${cfg.environment})${cfg.slots ? ', slot %i' : ''}
+Description=slipway app ${unitValue(cfg.app)} (${unitValue(cfg.environment)})${cfg.slots ? ', slot %i' : ''}
 After=network-online.target
 Wants=network-online.target
 
 [Service]
 Type=simple
-User=${cfg.user}
-Group=${cfg.user}
+User=${unitValue(cfg.user)}
+Group=${unitValue(cfg.user)}
 ${where}
 ExecStart=/bin/sh -c ${systemdQuote(execIfSimple(cfg.run))}
 Restart=on-failure
 RestartSec=1
-TimeoutStopSec=${Math.ceil(cfg.stop_timeout)}
-SyslogIdentifier=${cfg.app}
-NoNewPrivileges=yes
-ProtectSystem=strict
-ReadWritePaths=${l.shared}
-ProtectHome=yes
-PrivateTmp=yes
-PrivateDevices=yes
-ProtectKernelTunables=yes
-ProtectKernelModules=yes
-ProtectControlGroups=yes
-RestrictSUIDSGID=yes
-RestrictRealtime=yes
-LockPersonality=yes
+TimeoutStopSec=${unitValue(Math.ceil(cfg.stop_timeout))}
+SyslogIdentifier=${unitValue(cfg.app)}
+${sandboxProperties(l.shared).join('\n')}
 
 [Install]
 WantedBy=multi-user.target
@@ -162,11 +199,14 @@ export const systemdRuntime: Runtime = {
   logsArgv(cfg, opts) {
     return { argv: journalArgv(cfg.proxy ? `slipway-${cfg.app}@*.service` : unitName(cfg.app), opts), sudo: true };
   },
-  execArgv(cfg, command, { cwd, env = {}, tty }) {
+  execArgv(cfg, command, { cwd, env = {}, tty, port }) {
     const l = layout(cfg.appDir);
-    const argv = ['systemd-run', '--quiet', '--wait', '--collect', tty ? '--pty' : '--pipe', `--uid=${cfg.user}`, `--gid=${cfg.user}`, `--working-directory=${cwd}`, `--property=EnvironmentFile=-${l.envFile}`, `--setenv=PORT=${cfg.port}`];
+    const argv = ['systemd-run', '--quiet', '--wait', '--collect', tty ? '--pty' : '--pipe', `--uid=${cfg.user}`, `--gid=${cfg.user}`, `--working-directory=${cwd}`, `--property=EnvironmentFile=-${l.envFile}`, `--setenv=PORT=${port ?? cfg.port}`];
+    for (const p of sandboxProperties(l.shared)) argv.push(`--property=${p}`);
     for (const [k, v] of Object.entries(env)) argv.push(`--setenv=${k}=${v}`);
-    argv.push('--', '/bin/sh', '-c', command);
+    // systemd expands $VAR and ${VAR} in a transient unit's command line (systemd-run before v254
+    // cannot turn that off); $$ is its escape for a literal $, so the shell gets the command as written.
+    argv.push('--', '/bin/sh', '-c', command.replaceAll('$', () => '$$'));
     return { argv, sudo: true };
   },
 };

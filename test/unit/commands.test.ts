@@ -9,7 +9,7 @@ import { andThen } from '../../src/server/layout.ts';
 import { resolveEnvironment, parseConfig } from '../../src/config/load.ts';
 import { renderArgv, shellQuote } from '../../src/errors.ts';
 import { supervisorRuntime } from '../../src/runtime/supervisor.ts';
-import { systemdRuntime } from '../../src/runtime/systemd.ts';
+import { sandboxProperties, systemdRuntime, systemdUnit } from '../../src/runtime/systemd.ts';
 import { envFileContent, healthArgv } from '../../src/server/release.ts';
 import { parseEnvFile } from '../../src/runtime/supervisor-daemon.ts';
 import { parseKeys, socketDir, sshCommand, sshOptions } from '../../src/transport/ssh.ts';
@@ -80,10 +80,18 @@ describe('command building', () => {
 
   it('systemd: logs, exec as the service user with the env file, under sudo', () => {
     assert.deepEqual(systemdRuntime.logsArgv(cfg, { lines: 50, follow: true }), { argv: ['journalctl', '--unit', 'slipway-shop.service', '--lines', '50', '--no-pager', '--output', 'short-iso', '--follow'], sudo: true });
-    assert.deepEqual(systemdRuntime.execArgv(cfg, 'npm run migrate', { cwd: '/srv/shop/releases/R', env: { SLIPWAY_RELEASE: 'R' } }), {
-      argv: ['systemd-run', '--quiet', '--wait', '--collect', '--pipe', '--uid=shop', '--gid=shop', '--working-directory=/srv/shop/releases/R', '--property=EnvironmentFile=-/srv/shop/.slipway/env', '--setenv=PORT=8080', '--setenv=SLIPWAY_RELEASE=R', '--', '/bin/sh', '-c', 'npm run migrate'],
+    const sandbox = sandboxProperties('/srv/shop/shared').map((p) => `--property=${p}`);
+    assert.deepEqual(systemdRuntime.execArgv(cfg, 'test "$$" -gt 0 && echo ${HOME:-x}', { cwd: '/srv/shop/releases/R', env: { SLIPWAY_RELEASE: 'R' }, port: 8081 }), {
+      argv: [
+        'systemd-run', '--quiet', '--wait', '--collect', '--pipe', '--uid=shop', '--gid=shop', '--working-directory=/srv/shop/releases/R', '--property=EnvironmentFile=-/srv/shop/.slipway/env', '--setenv=PORT=8081',
+        ...sandbox,
+        '--setenv=SLIPWAY_RELEASE=R', '--', '/bin/sh', '-c', 'test "$$$$" -gt 0 && echo $${HOME:-x}',
+      ],
       sudo: true,
     });
+    // the exec runs in the unit's own sandbox: the same properties, in the same order
+    assert.deepEqual(sandbox.map((p) => p.replace('--property=', '')), systemdUnit({ app: 'shop', environment: 'p', appDir: '/srv/shop', user: 'shop', port: 1, run: 'x', stop_timeout: 1 }).split('\n').filter((l) => sandbox.includes(`--property=${l}`)));
+    assert.ok(sandbox.includes('--property=PrivateTmp=yes') && sandbox.includes('--property=CapabilityBoundingSet='));
   });
 
   it('supervisor: logs and exec through the bundled daemon', () => {
@@ -93,6 +101,7 @@ describe('command building', () => {
       argv: ['node', '/srv/shop/.slipway/bin/supervisor.cjs', 'exec', '/srv/shop', '/srv/shop/current', 'A=b c', '--', 'ls'],
       sudo: false,
     });
+    assert.deepEqual(supervisorRuntime.execArgv(cfg, 'ls', { cwd: '/srv/shop/current', port: 3001 }).argv.slice(-3), ['PORT=3001', '--', 'ls']);
   });
 
   it('env file: written with escapes, read back identically by the supervisor', () => {

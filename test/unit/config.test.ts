@@ -50,7 +50,7 @@ describe('config', () => {
     assert.equal(staging.runtime, 'systemd');
     assert.equal(staging.user, 'shop');
     assert.deepEqual(staging.health, { path: '/up', status: 200, timeout: 5, interval: 0.5, request_timeout: 5 });
-    assert.deepEqual(staging.env, { NODE_ENV: 'staging', WORKERS: 4 });
+    assert.deepEqual(staging.env, { NODE_ENV: 'staging', WORKERS: '4' });
     assert.deepEqual(staging.targets, [{ name: 'deploy@staging.example.com:2222', kind: 'ssh', host: 'staging.example.com', user: 'deploy', port: 2222, role: 'web' }]);
     assert.equal(staging.keep_releases, 5);
     const prod = resolveEnvironment(loaded, 'production');
@@ -69,33 +69,32 @@ describe('config', () => {
   it('rejects unknown keys with file:line:column, the key path and a suggestion', () => {
     assert.equal(
       configError('app: shop\nrun: x\nhelth:\n  path: /\nenvironments:\n  production:\n    hosts: [a]\n    health:\n      timout: 3\n'),
-      'slipway.yml: invalid configuration\n' +
-        '  slipway.yml:9:7: environments.production.health.timout: unknown key; did you mean "timeout"?\n' +
-        '  slipway.yml:3:1: helth: unknown key; did you mean "health"?',
+      'slipway.yml:9:7: environments.production.health.timout: unknown key → did you mean "timeout"?\n' +
+        'slipway.yml:3:1: helth: unknown key → did you mean "health"?',
     );
   });
 
   it('rejects wrong types with the position of the value and what was found', () => {
     assert.equal(
       configError('app: shop\nrun: x\nport: "eighty"\nenvironments:\n  production:\n    hosts: [a]\n'),
-      'slipway.yml: invalid configuration\n  slipway.yml:3:7: port: expected number, got string "eighty"',
+      'slipway.yml:3:7: port: expected number, got string "eighty" → write a number without quotes',
     );
     assert.equal(
       configError('app: shop\nenvironments:\n  production:\n    hosts: ["bad host!"]\n'),
-      'slipway.yml: invalid configuration\n  slipway.yml:4:13: environments.production.hosts.0: write hosts as `host`, `user@host`, `user@host:port`, an ssh config alias, or `local`',
+      'slipway.yml:4:13: environments.production.hosts.0: host "bad host!" is not a host name or alias (letters, digits, . _ -, not starting with "-") → write `host`, `user@host`, `user@host:port`, an ssh config alias, or `local`',
     );
   });
 
   it('reports missing required keys and invalid YAML with positions', () => {
-    assert.equal(configError('run: x\nenvironments:\n  p:\n    hosts: [a]\n'), 'slipway.yml: invalid configuration\n  slipway.yml:1:1: app: required (expected string)');
-    assert.equal(configError('app: shop\nenvironments:\n  p:\n   hosts: [a]\n  bad\n'), 'slipway.yml:5:3: invalid YAML: Implicit map keys need to be followed by map values');
-    assert.equal(configError('app: shop\napp: two\n'), 'slipway.yml:2:1: invalid YAML: Map keys must be unique');
+    assert.equal(configError('run: x\nenvironments:\n  p:\n    hosts: [a]\n'), 'slipway.yml:1:1: app: required (expected string) → write text (quote it if YAML reads it as something else)');
+    assert.equal(configError('app: shop\nenvironments:\n  p:\n   hosts: [a]\n  bad\n'), 'slipway.yml:5:3: invalid YAML: Implicit map keys need to be followed by map values → check the indentation and quoting on that line');
+    assert.equal(configError('app: shop\napp: two\n'), 'slipway.yml:2:1: invalid YAML: Map keys must be unique → check the indentation and quoting on that line');
   });
 
   it('names the environment and the fix when run is missing or the environment is unknown', () => {
     const loaded = parseConfig('app: shop\nenvironments:\n  production:\n    hosts: [a]\n', 'slipway.yml');
-    assert.throws(() => resolveEnvironment(loaded, 'production'), /run: required for environment "production"/);
-    assert.throws(() => resolveEnvironment(loaded, 'prodution'), (e: SlipwayError) => e.message === 'slipway.yml: no environment "prodution"' && e.hint === 'did you mean "production"? environments defined: production');
+    assert.throws(() => resolveEnvironment(loaded, 'production'), /slipway\.yml:3:3: environments\.production: run: required → add `run: node server\.js`/);
+    assert.throws(() => resolveEnvironment(loaded, 'prodution'), (e: SlipwayError) => e.message === 'slipway.yml:2:1: environments: no environment "prodution" → did you mean "production"? environments defined: production');
   });
 
   it('refuses systemd on the local target and local mixed with hosts', () => {
@@ -140,7 +139,7 @@ environments:
   it('roles: a host runs one role; a role without a run command is refused by name', () => {
     const env = (body: string) => () => resolveEnvironment(parseConfig(`app: a\nenvironments:\n  p:\n${body}`, 'slipway.yml'), 'p');
     assert.throws(env('    run: x\n    hosts: [h1]\n    roles:\n      worker:\n        hosts: [h1]\n'), /host h1 is listed twice \(in roles web and worker\)/);
-    assert.throws(env('    roles:\n      worker:\n        hosts: [h1]\n'), /run: required for environments\.p\.roles\.worker/);
+    assert.throws(env('    roles:\n      worker:\n        hosts: [h1]\n'), /slipway\.yml:5:7: environments\.p\.roles\.worker: run: required →/);
     assert.throws(env('    run: x\n'), /list the environment's `hosts`, or its `roles`/);
     assert.throws(env('    run: x\n    hosts: [h1]\n    roles:\n      worker:\n        hosts: [h2]\n        root: /x\n'), /slipway.yml:9:9: environments\.p\.roles\.worker\.root: unknown key/);
   });
