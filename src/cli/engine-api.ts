@@ -18,3 +18,4 @@ export { checkSecret, formatSecrets, parseSecrets, readSecrets, secretsPaths, wr
 export { answer } from '../engine/guardrails.ts';
 export { markBad, promote } from '../engine/promote.ts';
 export { plan, renderPlan } from '../engine/plan.ts';
+export { webhookLabel } from '../engine/notify.ts';

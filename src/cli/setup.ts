@@ -38,14 +38,36 @@ export function registerSetupCommands(cli: Cli): void {
       const loaded = api().loadConfig(cli.globals().config);
       const names = env ? [env] : Object.keys(loaded.data.environments);
       const merged = Object.fromEntries(names.map((n) => [n, redacted(api().resolveEnvironment(loaded, n))]));
-      process.stdout.write(cli.globals().json ? `${JSON.stringify(merged, null, 2)}\n` : api().stringify(merged));
+      // no anchors: settings shared by several environments are printed in full in each
+      process.stdout.write(cli.globals().json ? `${JSON.stringify(merged, null, 2)}\n` : api().stringify(merged, { aliasDuplicateObjects: false }));
     });
 }
 
-/** The merged config as shown to people: secrets appear by name only. */
+/** Sections that only one runtime reads: shown for that runtime only. */
+const RUNTIME_SECTIONS: Record<string, ResolvedConfig['runtime'][]> = { docker: ['docker'], static_dir: ['static'], log_max_size: ['supervisor'] };
+
+/**
+ * The merged config as a user wrote it, for one environment: hosts and roles, the settings that
+ * apply to its runtime, secrets by name only and webhook URLs by origin only (their path is often a token).
+ */
 export function redacted(cfg: ResolvedConfig): Record<string, unknown> {
-  const { dir: _dir, file: _file, targets, secrets, ...rest } = cfg;
-  return { ...rest, hosts: targets.map((t) => t.name), secrets: Object.fromEntries(secrets.map((s) => [s, process.env[s] === undefined ? '(not set)' : '[redacted]'])) };
+  const { dir: _dir, file: _file, appDir: _appDir, targets, roles, secrets, webhooks, environment: _env, ...rest } = cfg;
+  const settings = Object.fromEntries(Object.entries(rest).filter(([k]) => !RUNTIME_SECTIONS[k] || RUNTIME_SECTIONS[k].includes(cfg.runtime)));
+  const roleNames = Object.keys(roles);
+  const byRole = roleNames.length > 1 || roleNames[0] !== 'web' ? { roles: Object.fromEntries(roleNames.map((r) => [r, roleOverrides(cfg, roles[r]!)])) } : {};
+  return {
+    ...settings,
+    hosts: targets.map((t) => t.name),
+    ...byRole,
+    secrets: Object.fromEntries(secrets.map((s) => [s, process.env[s] === undefined ? '(not set)' : '[redacted]'])),
+    webhooks: webhooks.map((w) => ({ ...w, url: `${api().webhookLabel(w.url)}/[redacted]` })),
+  };
+}
+
+/** A role's hosts and the settings it changes from the environment's. */
+function roleOverrides(env: ResolvedConfig, role: ResolvedConfig): Record<string, unknown> {
+  const changed = Object.entries(role).filter(([k, v]) => !['targets', 'roles'].includes(k) && JSON.stringify(v) !== JSON.stringify(env[k as keyof ResolvedConfig]));
+  return { hosts: role.targets.map((t) => t.name), ...Object.fromEntries(changed) };
 }
 
 function initialConfig(dir: string): string {

@@ -10,7 +10,7 @@
 import os from 'node:os';
 import type { ResolvedConfig } from '../config/load.ts';
 import { SlipwayError } from '../errors.ts';
-import { formatBytes, type Reporter } from '../output/reporter.ts';
+import { formatBytes, MIN_SECRET_LENGTH, type Reporter } from '../output/reporter.ts';
 import { stageArgv, transfer } from '../release/transfer.ts';
 import { appendHistory, historyAppend, type HistoryRecord } from '../server/history.ts';
 import { andThen } from '../server/layout.ts';
@@ -61,6 +61,9 @@ export function appEnvironment(cfg: ResolvedConfig, source: NodeJS.ProcessEnv = 
   const vars: Record<string, string> = Object.fromEntries(Object.entries(cfg.env).map(([k, v]) => [k, String(v)]));
   const secretValues = new Set<string>();
   const secret = (name: string, value: string) => {
+    if (value && value.length < MIN_SECRET_LENGTH) {
+      throw new SlipwayError('config', `${cfg.file}: secret ${name} is shorter than ${MIN_SECRET_LENGTH} characters → a value that short cannot be told apart from ordinary output to redact it: use a longer one, or make it a plain \`env\` value`);
+    }
     vars[name] = value;
     if (value) secretValues.add(value);
   };

@@ -11,7 +11,7 @@ import { execa } from 'execa';
 import type { ResolvedConfig } from '../config/load.ts';
 import { SlipwayError } from '../errors.ts';
 import type { Reporter } from '../output/reporter.ts';
-import { cacheDir, hashCacheFile, hashFiles, manifestOf, type Manifest } from '../release/content.ts';
+import { hashCacheFile, privateCacheDir, hashFiles, manifestOf, type Manifest } from '../release/content.ts';
 import { walk } from '../release/manifest.ts';
 
 export interface BuiltDeps {
@@ -41,7 +41,7 @@ export async function buildDepsOnce(
   release: { id: string; srcDir: string; files: string[]; manifest: Manifest; installKey: string },
 ): Promise<BuiltDeps> {
   const command = cfg.install.command!;
-  const root = path.join(cacheDir(), 'install', createHash('sha256').update(path.resolve(cfg.dir)).digest('hex').slice(0, 16));
+  const root = privateCacheDir('install', createHash('sha256').update(path.resolve(cfg.dir)).digest('hex').slice(0, 16));
   // without a lockfile there is no key: built for this release only
   const out = path.join(root, release.installKey || `release-${release.id}`);
   if (existsSync(out)) {

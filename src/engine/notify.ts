@@ -59,11 +59,13 @@ export function notifier(cfg: Pick<ResolvedConfig, 'app' | 'environment' | 'webh
   const user = `${os.userInfo().username}@${os.hostname()}`;
   // one queue per webhook: its events arrive in order
   const queues = cfg.webhooks.map(() => Promise.resolve());
+  // a webhook's URL often carries its token: never printed, even in a fetch error
+  reporter.addSecrets(cfg.webhooks.map((h) => h.url));
   return {
     send(event, details) {
       const at = new Date();
       cfg.webhooks.forEach((hook, i) => {
-        const body = reporter.redact(JSON.stringify(payload(cfg, hook.format, event, details, at, user)));
+        const body = reporter.redactedJson(payload(cfg, hook.format, event, details, at, user));
         queues[i] = queues[i]!.then(() => deliver(hook.url, body)).then(
           () => undefined,
           (e: Error) => reporter.warn(`webhook ${webhookLabel(hook.url)}: ${event} not delivered after ${ATTEMPTS} attempts (${reporter.redact(e.message)})`),

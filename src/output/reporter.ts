@@ -1,6 +1,6 @@
 // Human output goes to stderr as a live step list with timings; results for
 // scripts go to stdout (--json). Every line passes through redaction.
-import { renderArgv } from '../errors.ts';
+import { renderArgv, shellQuote } from '../errors.ts';
 
 export interface StepRecord {
   title: string;
@@ -29,15 +29,30 @@ export class Reporter {
     this.tty = !!out.isTTY;
   }
 
-  /** Values that must never appear in output. */
+  /** Values that must never appear in output, in any of the forms output gives them. */
   addSecrets(values: string[]): void {
-    this.secrets.push(...values.filter((v) => v.length >= 3));
+    const forms = values.filter((v) => v.length >= MIN_SECRET_LENGTH).flatMap(secretForms);
+    // longest first: a form that contains another is replaced whole
+    this.secrets = [...new Set([...this.secrets, ...forms])].sort((a, b) => b.length - a.length);
   }
 
   redact(text: string): string {
     let s = text;
     for (const v of this.secrets) s = s.split(v).join('[redacted]');
     return s;
+  }
+
+  /** A value with every string in it redacted, before it is encoded (JSON would escape a secret's quotes first). */
+  redactValue<T>(value: T): T {
+    if (typeof value === 'string') return this.redact(value) as T;
+    if (Array.isArray(value)) return value.map((v) => this.redactValue(v)) as T;
+    if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, this.redactValue(v)])) as T;
+    return value;
+  }
+
+  /** JSON text of a value, redacted before and after encoding. */
+  redactedJson(value: unknown, indent?: number): string {
+    return this.redact(JSON.stringify(this.redactValue(value), null, indent));
   }
 
   private write(line: string): void {
@@ -106,8 +121,17 @@ export class Reporter {
 
   /** Print a result object for scripts (--json). */
   json(value: unknown): void {
-    process.stdout.write(`${this.redact(JSON.stringify(value, null, 2))}\n`);
+    process.stdout.write(`${this.redactedJson(value, 2)}\n`);
   }
+}
+
+/** Shorter secrets would be found in ordinary words and numbers: they are refused, not redacted. */
+export const MIN_SECRET_LENGTH = 4;
+
+/** The forms a secret takes in output: as is, JSON-escaped, shell-quoted, URL-encoded and base64. */
+export function secretForms(v: string): string[] {
+  const b64 = Buffer.from(v).toString('base64');
+  return [v, JSON.stringify(v).slice(1, -1), shellQuote(v), v.replaceAll("'", "'\\''"), encodeURIComponent(v), b64, b64.replace(/=+$/, '')];
 }
 
 export function formatMs(ms: number): string {

@@ -3,7 +3,7 @@
 // size, mtime and inode, so an unchanged file costs one lstat and no read.
 // Comparing two manifests says exactly which files a host lacks.
 import { createHash } from 'node:crypto';
-import { closeSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, readSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, readSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { SlipwayError } from '../errors.ts';
@@ -76,6 +76,16 @@ export function cacheDir(): string {
   return path.join(process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache'), 'slipway');
 }
 
+/** A folder in the cache, made with the cache private (0700): file lists and hashes say what a project holds. */
+export function privateCacheDir(...sub: string[]): string {
+  const root = cacheDir();
+  mkdirSync(root, { recursive: true, mode: 0o700 });
+  chmodSync(root, 0o700);
+  const dir = path.join(root, ...sub);
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  return dir;
+}
+
 /**
  * Hash the release's files under dir. With a cache file, a file whose size,
  * mtime and inode match the cached entry is not read again. Files modified in
@@ -139,9 +149,9 @@ function writeJsonIfChanged(file: string, before: HashCache, after: HashCache): 
   const keys = Object.keys(after);
   if (keys.length === Object.keys(before).length && keys.every((k) => before[k]?.join() === after[k]!.join())) return;
   try {
-    mkdirSync(path.dirname(file), { recursive: true });
+    privateCacheDir(path.relative(cacheDir(), path.dirname(file)));
     const tmp = `${file}.${process.pid}`;
-    writeFileSync(tmp, JSON.stringify(after));
+    writeFileSync(tmp, JSON.stringify(after), { mode: 0o600 });
     renameSync(tmp, file);
   } catch {
     /* a cache that cannot be written only costs speed */
@@ -169,8 +179,8 @@ export const manifestStore = {
   put(text: string): void {
     try {
       const file = this.file(digestOf(text));
-      mkdirSync(path.dirname(file), { recursive: true });
-      writeFileSync(`${file}.${process.pid}`, text);
+      privateCacheDir('manifests');
+      writeFileSync(`${file}.${process.pid}`, text, { mode: 0o600 });
       renameSync(`${file}.${process.pid}`, file);
       const dir = path.dirname(file);
       const all = readdirSync(dir).map((f) => ({ f, t: statSync(path.join(dir, f)).mtimeMs })).sort((a, b) => b.t - a.t);

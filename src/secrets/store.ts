@@ -77,12 +77,18 @@ export async function readSecrets(cfg: { dir: string; app: string; environment: 
   if (!existsSync(p.file)) return {};
   const age = await import('age-encryption');
   const d = new age.Decrypter();
-  d.addIdentity(identity(p, cfg.environment));
+  const key = identity(p, cfg.environment);
+  try {
+    d.addIdentity(key);
+  } catch {
+    // the library's message quotes the key: name only where it came from
+    throw new SlipwayError('config', `${process.env[p.keyVar]?.trim() ? `$${p.keyVar}` : p.keyFile}: not an age secret key`, { hint: 'an age key is one line starting with AGE-SECRET-KEY-1 (from `slipway secrets init` or age-keygen)' });
+  }
   let text: string;
   try {
     text = await d.decrypt(age.armor.decode(readFileSync(p.file, 'utf8')), 'text');
   } catch (e) {
-    throw new SlipwayError('config', `${p.file}: cannot decrypt with the ${cfg.environment} key (${(e as Error).message})`, {
+    throw new SlipwayError('config', `${p.file}: cannot decrypt with the ${cfg.environment} key (${(e as Error).message.split(key).join('[key]')})`, {
       hint: `is this ${cfg.environment}'s key? Each environment has its own (${p.keyFile} or $${p.keyVar})`,
     });
   }

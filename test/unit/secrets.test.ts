@@ -7,6 +7,8 @@ import { after, before, describe, it } from 'node:test';
 import { appEnvironment } from '../../src/engine/deploy.ts';
 import { resolveEnvironment, parseConfig } from '../../src/config/load.ts';
 import { formatSecrets, parseSecrets, readSecrets, secretsPaths, writeSecrets } from '../../src/secrets/store.ts';
+import { Reporter, secretForms } from '../../src/output/reporter.ts';
+import { renderArgv, SlipwayError } from '../../src/errors.ts';
 
 describe('secrets', () => {
   let dir: string;
@@ -61,6 +63,21 @@ describe('secrets', () => {
     assert.deepEqual(await readSecrets(production()), { DB_PASSWORD: 'prod-pass' });
   });
 
+  it('a malformed key in $SLIPWAY_AGE_KEY_<ENV> is refused without printing it', async () => {
+    const pp = secretsPaths(production());
+    const key = readFileSync(pp.keyFile, 'utf8').split('\n').find((l) => l.startsWith('AGE-SECRET-KEY-'))!;
+    const broken = `${key.slice(0, -3)}${key.slice(-3) === 'QQQ' ? 'PPP' : 'QQQ'}`;
+    process.env[pp.keyVar] = broken;
+    try {
+      await assert.rejects(readSecrets(production()), (e: SlipwayError) => {
+        const shown = `${e.message}\n${e.hint}`;
+        return e.kind === 'config' && shown.includes(`$${pp.keyVar}`) && !shown.includes(broken.slice(16, 40)) && !shown.includes(broken.slice(-20));
+      });
+    } finally {
+      delete process.env[pp.keyVar];
+    }
+  });
+
   it('without the key, the error says where to put it', async () => {
     const p = secretsPaths(production());
     rmSync(p.keyFile);
@@ -69,9 +86,39 @@ describe('secrets', () => {
 
   it('a deploy\'s environment takes every secret of the file, and names in `secrets:` from the file first, then the shell', () => {
     const cfg = resolveEnvironment(parseConfig('app: shop\nrun: node s.js\nsecrets: [DB_PASSWORD, TOKEN]\nenv: { MODE: prod }\nenvironments:\n  production:\n    hosts: [web1]\n', '/apps/shop/slipway.yml'), 'production');
-    const env = appEnvironment(cfg, { TOKEN: 'from-shell', DB_PASSWORD: 'shell-loses' }, { DB_PASSWORD: 'from-file', EXTRA: 'x' });
-    assert.deepEqual(env.vars, { MODE: 'prod', DB_PASSWORD: 'from-file', EXTRA: 'x', TOKEN: 'from-shell' });
-    assert.deepEqual(env.secretValues.sort(), ['from-file', 'from-shell', 'x']);
+    const env = appEnvironment(cfg, { TOKEN: 'from-shell', DB_PASSWORD: 'shell-loses' }, { DB_PASSWORD: 'from-file', EXTRA: 'xyzw' });
+    assert.deepEqual(env.vars, { MODE: 'prod', DB_PASSWORD: 'from-file', EXTRA: 'xyzw', TOKEN: 'from-shell' });
+    assert.deepEqual(env.secretValues.sort(), ['from-file', 'from-shell', 'xyzw']);
+    // shorter values could not be told apart from ordinary output: refused, naming the secret only
+    assert.throws(() => appEnvironment(cfg, { TOKEN: 'abc', DB_PASSWORD: 'long-enough' }), (e: SlipwayError) => e.kind === 'config' && /secret TOKEN is shorter than 4 characters →/.test(e.message) && !e.message.includes('abc'));
     assert.throws(() => appEnvironment(cfg, {}, {}), /secret DB_PASSWORD is not set: not in secrets\/production\.age, nor in this shell's environment/);
+  });
+});
+
+describe('redaction', () => {
+  const planted = ['pa"ss\\word', 'tab\there', 'dollar$HOME$1', "it's-a-secret", 'ünïcødé-🔑-key', 'plain-secret-value'];
+  const reporter = new Reporter({ json: false, verbose: false });
+  reporter.addSecrets(planted);
+
+  it('finds every planted secret in each form output gives it: raw, JSON, shell-quoted, URL-encoded, base64', () => {
+    for (const v of planted) {
+      const texts = [v, JSON.stringify({ v }), JSON.stringify(v, null, 2), renderArgv(['echo', v]), `https://x.test/?t=${encodeURIComponent(v)}`, Buffer.from(v).toString('base64')];
+      for (const t of texts) {
+        const out = reporter.redact(`before ${t} after`);
+        assert.ok(out.includes('[redacted]'), `not redacted: ${t}`);
+        for (const form of secretForms(v)) assert.ok(!out.includes(form), `a form of ${JSON.stringify(v)} survived in ${out}`);
+      }
+    }
+  });
+
+  it('--json output redacts values before encoding them', () => {
+    const value = { error: { message: `failed: ${planted[0]}`, nested: [planted[1], { deep: planted[4] }] } };
+    assert.equal(reporter.redactedJson(value), '{"error":{"message":"failed: [redacted]","nested":["[redacted]",{"deep":"[redacted]"}]}}');
+  });
+
+  it('ignores values too short to redact (those are refused at deploy time)', () => {
+    const r = new Reporter({ json: false, verbose: false });
+    r.addSecrets(['ab', '']);
+    assert.equal(r.redact('a tab b'), 'a tab b');
   });
 });
