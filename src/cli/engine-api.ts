@@ -12,7 +12,7 @@ export { rollback } from '../engine/rollback.ts';
 export { eachHost, withSession } from '../engine/session.ts';
 export { setup } from '../engine/setup.ts';
 export { isProxied, liveSlot } from '../proxy/caddy.ts';
-export { describeHolder, forceReleaseLock, isStale, readLock } from '../server/lock.ts';
+export { describeHolder, forceReleaseLock, isRunningHere, isStale, readLock } from '../server/lock.ts';
 export { readState } from '../server/state.ts';
 export { checkSecret, formatSecrets, parseSecrets, readSecrets, secretsPaths, writeSecrets } from '../secrets/store.ts';
 export { answer } from '../engine/guardrails.ts';

@@ -7,6 +7,13 @@ import type { ReleaseInfo } from '../server/state.ts';
 import type { Host } from '../transport/host.ts';
 import { api } from './api.ts';
 import type { Cli } from './main.ts';
+import { seconds } from './deploy.ts';
+
+/** A lock as `status` and `lock status` show it: who, and STALE when its process is provably gone. */
+function lockLine(info: Parameters<ReturnType<typeof api>['describeHolder']>[0]): string {
+  const stale = api().isStale(info) ? ' — STALE: that process is gone; clear it with `slipway lock release`' : '';
+  return `locked by ${api().describeHolder(info)}${stale}`;
+}
 
 /** Read-only commands connect without a step line. */
 function quietly<T>(cli: Cli, cfg: ResolvedConfig, fn: (s: Session) => Promise<T>): Promise<T> {
@@ -83,7 +90,7 @@ export function registerInspectCommands(cli: Cli): void {
           process.stdout.write(`${name}: ${r.state}${r.pid ? `, pid ${r.pid}` : ''}${r.release ? `, release ${r.release}` : ''}${r.restarts !== undefined ? `, ${r.restarts} restart(s)` : ''}${r.since ? `, since ${r.since}` : ''}\n`);
           if (r.detail) process.stdout.write(`  ${r.detail}\n`);
         }
-        for (const h of perHost) if (h[0]?.lock) process.stdout.write(`${h[0].host}: locked by ${api().describeHolder(h[0].lock)}\n`);
+        for (const h of perHost) if (h[0]?.lock) process.stdout.write(`${h[0].host}: ${lockLine(h[0].lock)}\n`);
       }),
     );
 
@@ -130,21 +137,30 @@ export function registerInspectCommands(cli: Cli): void {
     .description('who holds the lock, if anyone')
     .action((env: string) =>
       quietly(cli, cli.resolve(env), async (s) => {
-        const held = await api().eachHost(s.hosts, async (h) => ({ host: h.name, lock: await api().readLock(h, s.layout) }));
+        const held = await api().eachHost(s.hosts, async (h) => {
+          const info = await api().readLock(h, s.layout);
+          return { host: h.name, lock: info, ...(info ? { stale: api().isStale(info) } : {}) };
+        });
         if (cli.globals().json) return cli.reporter().json(held);
         for (const { host, lock: info } of held) {
-          process.stdout.write(`${host}: ${info ? `locked by ${api().describeHolder(info)}${api().isStale(info) ? ' — STALE: that process is gone; clear it with `slipway lock release`' : ''}` : 'unlocked'}\n`);
+          process.stdout.write(`${host}: ${info ? lockLine(info) : 'unlocked'}\n`);
         }
       }),
     );
   lock
     .command('release <env>')
-    .description('remove the lock (after checking that no deploy is running)')
-    .action((env: string) =>
+    .description('remove the lock: refused while its deploy runs on this machine; one from another machine needs --force')
+    .option('--force', 'remove a lock held from another machine (make sure that deploy is gone)', false)
+    .action((env: string, o: { force: boolean }) =>
       quietly(cli, cli.resolve(env), async (s) => {
         await api().eachHost(s.hosts, async (h) => {
           const info = await api().readLock(h, s.layout);
           if (!info) return cli.reporter().info(`${h.name}: not locked`);
+          const holder = api().describeHolder(info);
+          if (api().isRunningHere(info)) throw new SlipwayError('locked', `${h.name}: the lock is held by a deploy still running here: ${holder}`, { hint: `wait for it, or stop it (kill ${info.pid}); its lock is released when it ends` });
+          if (!api().isStale(info) && !o.force && info.user) {
+            throw new SlipwayError('locked', `${h.name}: the lock is held from another machine: ${holder}`, { hint: `if that deploy is gone: slipway lock release ${env} --force` });
+          }
           await api().forceReleaseLock(h, s.layout);
           cli.reporter().info(`${h.name}: released the lock held by ${api().describeHolder(info)}`);
         });
@@ -172,10 +188,11 @@ export function registerInspectCommands(cli: Cli): void {
     });
 
   p.command('prune <env>')
-    .description('delete releases beyond keep_releases (never the current one or the one before it)')
-    .action((env: string) =>
+    .description('delete releases beyond keep_releases, failed ones first (never the current one, its rollback target, or a running slot)')
+    .option('--lock-wait <seconds>', 'wait this long for another deploy to finish', seconds)
+    .action((env: string, o: { lockWait?: number }) =>
       api().withSession(cli.resolve(env), cli.reporter(), async (s) => {
-        const removed = await api().prune(s);
+        const removed = await api().prune(s, cli.commandLine, { lockWait: o.lockWait });
         if (cli.globals().json) cli.reporter().json(removed);
       }),
     );

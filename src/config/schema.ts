@@ -142,7 +142,7 @@ const settingsShape = {
     .describe('Health check after every restart; failing it restores the previous release.'),
   env: z.record(envName, envValue).default({}).describe('Plain environment variables for the app, written to its env file.'),
   secrets: z.array(envName).default([]).describe('Names of secret variables, read from the deploying machine\'s environment at deploy time, written to the env file (mode 0400) and never printed.'),
-  keep_releases: z.number().int().min(2).default(5).describe('Releases kept on each host; the current one and the one before it are never pruned.'),
+  keep_releases: z.number().int().min(2).default(5).describe('Releases kept on each host (at least 2): the current one first, then those a rollback can go to, then other healthy ones; failed and bad ones are pruned first. A release a blue/green slot still runs is kept on top.'),
   log_max_size: z.number().positive().default(10).describe('Supervisor runtime: megabytes after which the app\'s log file is rotated (app.log → app.log.1 …, three kept).'),
   stop_timeout: seconds.default(10).describe('Seconds between SIGTERM and SIGKILL when stopping the app.'),
   lock_wait: z.number().min(0).default(0).describe('Seconds a deploy waits for another deploy\'s lock before failing (also `--lock-wait`).'),

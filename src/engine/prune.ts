@@ -1,18 +1,21 @@
 // Keep the newest `keep_releases` releases; never the current one or the one before it.
 import { imageTag } from '../runtime/docker.ts';
-import { removeReleases } from '../server/release.ts';
-import { planPrune, readState } from '../server/state.ts';
+import { removeReleasesArgv } from '../server/release.ts';
+import { planPrune } from '../server/state.ts';
 import type { Host } from '../transport/host.ts';
-import { eachHost, type Session } from './session.ts';
+import { eachHost, withLock, type Session } from './session.ts';
 
-export async function prune(s: Session, opts: { quiet?: boolean } = {}): Promise<Record<string, string[]>> {
-  const removed = await eachHost(s.hosts, async (h) => {
-    const state = await readState(h, s.layout);
-    const ids = planPrune(state, s.cfg.keep_releases);
-    await removeReleases(h, s.layout, ids, state.manifests);
-    await removeImages(s, h, ids);
-    return [h.name, ids] as const;
-  });
+export async function prune(s: Session, command: string, opts: { quiet?: boolean; lockWait?: number } = {}): Promise<Record<string, string[]>> {
+  // under the deploy lock: a deploy running meanwhile may be about to switch to a release pruning would pick
+  const removed = await withLock(s, command, opts.lockWait, (held) =>
+    eachHost(s.hosts, async (h) => {
+      const state = held.states.get(h)!;
+      const ids = planPrune(state, s.cfg.keep_releases);
+      await held.finish(h, ids.length ? removeReleasesArgv(s.layout, ids, state.manifests) : ['true']);
+      await removeImages(s, h, ids);
+      return [h.name, ids] as const;
+    }),
+  );
   reportPruned(s, removed, opts.quiet);
   return Object.fromEntries(removed);
 }

@@ -30,6 +30,7 @@ export interface TransferStats {
 
 /** The release to hard-link from: the current one, else the newest with a stored manifest. */
 export function chooseBase(state: HostState): string | undefined {
+  // state.current is set only while its release is on disk: one deleted by hand is no base
   if (state.current && state.manifests[state.current]) return state.current;
   return state.releases.map((r) => r.id).filter((id) => state.manifests[id]).pop();
 }

@@ -18,8 +18,14 @@ export interface LockInfo {
 
 const HELD = 41;
 
+// All or nothing: the lock is written whole in a folder of its own, then renamed into place, so
+// a full disk or a kill mid-write leaves no lock without its holder (an old empty one is replaced).
 const ACQUIRE = `[ -d "$2" ] || exit ${NOT_SET_UP}
-if mkdir "$1" 2>/dev/null; then cat > "$1/info.json"; else cat "$1/info.json" 2>/dev/null || echo '{}'; exit ${HELD}; fi`;
+tmp="$1.new.$$"; rm -rf "$tmp"
+if ! { mkdir "$tmp" && cat > "$tmp/info.json"; }; then rm -rf "$tmp"; echo "could not write the lock in $2 (is the disk full?)" >&2; exit 1; fi
+if mv -T "$tmp" "$1" 2>/dev/null; then exit 0; fi
+rm -rf "$tmp"
+cat "$1/info.json" 2>/dev/null || echo '{}'; exit ${HELD}`;
 
 // Remove the lock only if it still carries the expected token (ours, or the stale one we saw).
 const RELEASE_IF = `grep -qF "\\"token\\":\\"$2\\"" "$1/info.json" 2>/dev/null || [ "$2" = "" -a ! -s "$1/info.json" ] || exit 0
@@ -32,6 +38,11 @@ export function newLockInfo(command: string): LockInfo {
 export function describeHolder(info: Partial<LockInfo>): string {
   if (!info.user) return 'another deploy (no details recorded)';
   return `${info.user}@${info.machine} (pid ${info.pid}) since ${info.time}, running \`${info.command}\``;
+}
+
+/** Held by a deploy that provably still runs: on this machine, its process alive. */
+export function isRunningHere(info: Partial<LockInfo>, machine = os.hostname()): boolean {
+  return info.machine === machine && typeof info.pid === 'number' && !isStale(info, machine);
 }
 
 /** Provably stale: taken on this machine by a process that no longer exists. */

@@ -168,10 +168,6 @@ export function removeReleasesArgv(l: Layout, ids: string[], manifests: Record<s
   return sh(REMOVE, `${l.meta}/trash/${Date.now()}`, ...ids.map((id) => l.release(id)), ...files);
 }
 
-export async function removeReleases(host: Host, l: Layout, ids: string[], manifests: Record<string, string>): Promise<void> {
-  if (ids.length) await host.run(removeReleasesArgv(l, ids, manifests));
-}
-
 const ENSURE_SHARED = `set -e
 owner=$1; shift
 for d; do

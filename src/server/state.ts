@@ -82,7 +82,9 @@ export function parseState(stdout: string): HostState {
 
 /** Pure: combine the current link, the release folders and the history. */
 export function buildState(link: string, ids: string[], history: HistoryRecord[], slots: string[] = []): HostState {
-  const current = link ? link.replace(/^.*\//, '') : undefined;
+  // a `current` whose release was deleted by hand serves nothing: the host has no current release
+  const linked = link ? link.replace(/^.*\//, '') : undefined;
+  const current = linked && ids.includes(linked) ? linked : undefined;
   const releases = [...ids].sort().map((id): ReleaseInfo => {
     const events = history.filter((h) => h.release === id);
     const started = events.find((e) => e.event === 'started');
@@ -121,17 +123,16 @@ export function rollbackTarget(state: HostState): ReleaseInfo | undefined {
   return before.reverse().find((r) => r.status === 'ok');
 }
 
-/** Releases to delete: beyond the newest `keep`, never the current one, the one before it, the rollback target, nor one a slot runs. */
+/**
+ * Releases to delete. `keep` releases stay, chosen in this order: the current one, the releases a
+ * rollback can go to (healthy, older than current, newest first), other healthy ones (newer than
+ * current, after a rollback), then failed, bad and incomplete ones; a release a slot runs always stays.
+ */
 export function planPrune(state: HostState, keep: number): string[] {
-  const ids = state.releases.map((r) => r.id).sort();
-  const protectedIds = new Set<string>(state.slots);
-  if (state.current) {
-    protectedIds.add(state.current);
-    const before = ids.filter((id) => id < state.current!).pop();
-    if (before) protectedIds.add(before);
-  }
-  const target = rollbackTarget(state);
-  if (target) protectedIds.add(target.id);
-  const kept = new Set(ids.slice(-keep));
-  return ids.filter((id) => !kept.has(id) && !protectedIds.has(id));
+  const newestFirst = [...state.releases].sort((a, b) => b.id.localeCompare(a.id));
+  const current = state.current;
+  const rank = (r: ReleaseInfo) => (r.id === current ? 0 : r.status !== 'ok' ? 3 : current && r.id > current ? 2 : 1);
+  const ranked = [0, 1, 2, 3].flatMap((n) => newestFirst.filter((r) => rank(r) === n));
+  const kept = new Set([...ranked.slice(0, keep).map((r) => r.id), ...state.slots]);
+  return state.releases.map((r) => r.id).filter((id) => !kept.has(id)).sort();
 }

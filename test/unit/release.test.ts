@@ -11,6 +11,7 @@ import { layout } from '../../src/server/layout.ts';
 import { LocalHost } from '../../src/transport/local.ts';
 import { isStale } from '../../src/server/lock.ts';
 import { afterDeploy, buildState, parseState, planPrune, readState, rollbackTarget, stateArgv } from '../../src/server/state.ts';
+import { chooseBase } from '../../src/release/transfer.ts';
 
 describe('release ids', () => {
   it('sort by time and carry the short sha and dirtiness', () => {
@@ -75,11 +76,32 @@ describe('host state', () => {
     assert.equal(rollbackTarget(buildState('releases/R1', ['R1', 'R2'], history)), undefined);
   });
 
-  it('prune keeps the newest N, the current one, the one before it and the rollback target', () => {
-    assert.deepEqual(planPrune(buildState('releases/R4', ['R1', 'R2', 'R3', 'R4', 'R5'], history), 2), ['R1']);
-    assert.deepEqual(planPrune(buildState('releases/R2', ['R1', 'R2', 'R3', 'R4', 'R5'], history), 2), ['R3']);
+  it('prune keeps N releases: the current one, then rollback targets, then other healthy ones, failed ones last; running slots always', () => {
+    // R3 failed, R5 incomplete
+    assert.deepEqual(planPrune(buildState('releases/R4', ['R1', 'R2', 'R3', 'R4', 'R5'], history), 2), ['R1', 'R3', 'R5']);
+    assert.deepEqual(planPrune(buildState('releases/R4', ['R1', 'R2', 'R3', 'R4', 'R5'], history), 3), ['R3', 'R5']);
+    // after a rollback to R2: R1 is its rollback target; R4 (rolled back from) comes next
+    assert.deepEqual(planPrune(buildState('releases/R2', ['R1', 'R2', 'R3', 'R4', 'R5'], history), 2), ['R3', 'R4', 'R5']);
+    assert.deepEqual(planPrune(buildState('releases/R2', ['R1', 'R2', 'R3', 'R4', 'R5'], history), 3), ['R3', 'R5']);
     assert.deepEqual(planPrune(buildState('releases/R5', ['R1', 'R2', 'R3', 'R4', 'R5'], history), 5), []);
-    assert.deepEqual(planPrune(buildState('releases/R4', ['R1', 'R2', 'R3', 'R4', 'R5'], history, ['R1', 'R4']), 2), []);
+    assert.deepEqual(planPrune(buildState('releases/R4', ['R1', 'R2', 'R3', 'R4', 'R5'], history, ['R1', 'R4']), 2), ['R3', 'R5']);
+  });
+
+  it('three failed deploys do not push healthy releases out: the next good deploy keeps N rollback targets', () => {
+    const ids = ['R01', 'R02', 'R03', 'R04', 'R05', 'R06', 'R07', 'R08', 'R09'];
+    const ok = ['R01', 'R02', 'R03', 'R04', 'R05', 'R09'];
+    const h = ids.flatMap((id) => [rec('started', id), rec(ok.includes(id) ? 'succeeded' : 'failed', id)]);
+    const state = buildState('releases/R09', ids, h);
+    assert.deepEqual(planPrune(state, 5), ['R01', 'R06', 'R07', 'R08']);
+    const kept = state.releases.filter((r) => !planPrune(state, 5).includes(r.id));
+    assert.deepEqual(kept.map((r) => [r.id, r.status]), [['R02', 'ok'], ['R03', 'ok'], ['R04', 'ok'], ['R05', 'ok'], ['R09', 'ok']]);
+  });
+
+  it('a current link whose release was deleted by hand means no current release (the next deploy transfers everything)', () => {
+    const s = buildState('releases/R9', ['R1', 'R2'], history);
+    assert.equal(s.current, undefined);
+    assert.equal(chooseBase({ ...s, manifests: { R9: 'R9.x', R2: 'R2.y' } }), 'R2');
+    assert.equal(chooseBase({ ...buildState('releases/R9', [], history), manifests: { R9: 'R9.x' } }), undefined);
   });
 
   it('the state after a deploy (what its pruning works from) has the new release current and the previous one protected', () => {
@@ -87,7 +109,7 @@ describe('host state', () => {
     const after = afterDeploy(before, 'R6', rec('succeeded', 'R6'));
     assert.equal(after.current, 'R6');
     assert.deepEqual(after.releases.map((r) => [r.id, r.status]), [['R1', 'ok'], ['R2', 'ok'], ['R3', 'failed'], ['R4', 'ok'], ['R6', 'ok']]);
-    // R2 was current (a rollback) and may still drain on a slot: kept along with R4 (before R6) and the newest two
+    // R2 was current (a rollback) and may still drain on a slot: kept along with R6 and its rollback target R4
     assert.deepEqual(planPrune(after, 2), ['R1', 'R3']);
   });
 
