@@ -13,6 +13,18 @@ export function seconds(value: string): number {
   return n;
 }
 
+/** A count (`-n 20`): a whole number of at least 1. */
+export function count(value: string): number {
+  if (!/^[1-9]\d*$/.test(value)) throw new InvalidArgumentError('expected a whole number of at least 1, e.g. 20');
+  return Number(value);
+}
+
+/** A release id or its unique prefix, as `slipway releases` shows it: never empty, never a path. */
+export function releaseArg(value: string): string {
+  if (!/^[0-9A-Za-z-]+$/.test(value)) throw new InvalidArgumentError('expected a release id (or its start) as `slipway releases ENV` shows it, e.g. 20261122T0315');
+  return value;
+}
+
 /** `--limit`: a host count or a percentage */
 export function hostLimit(value: string): number | string {
   if (/^[1-9]\d*$/.test(value)) return Number(value);
@@ -58,7 +70,7 @@ export function registerDeployCommands(cli: Cli): void {
     .command('promote <from> <to>')
     .description('deploy to <to> the very release that is live and healthy in <from> (same files, same checksum, no rebuild)')
     .option('--force', 'promote a release that never passed <from>, to an environment not `after: <from>`, or outside the deploy windows (recorded)', false)
-    .option('--release <id>', 'promote this kept release of <from> instead of the live one (it must have passed there)')
+    .option('--release <id>', 'promote this kept release of <from> instead of the live one (it must have passed there)', releaseArg)
     .option('--lock-wait <seconds>', 'wait this long for another deploy to finish', seconds)
     .action(async (from: string, to: string, o: { force: boolean; lockWait?: number; release?: string }) => {
       const reporter = cli.reporter();
@@ -67,7 +79,8 @@ export function registerDeployCommands(cli: Cli): void {
     });
 
   cli.program
-    .command('mark-bad <env> <release>')
+    .command('mark-bad <env>')
+    .argument('<release>', 'release id (or its start)', releaseArg)
     .description('mark a release bad: rollbacks skip it and it is never promoted (it stays live until you roll back)')
     .option('--reason <text>', 'why, for the history')
     .action(async (env: string, id: string, o: { reason?: string }) => {
@@ -98,7 +111,8 @@ export function registerDeployCommands(cli: Cli): void {
   }
 
   cli.program
-    .command('rollback <env> [release]')
+    .command('rollback <env>')
+    .argument('[release]', 'release id (or its start); default: the previous healthy release', releaseArg)
     .description('make the previous healthy release (or the given one) live again: no build, no transfer')
     .option('--lock-wait <seconds>', 'wait this long for another deploy to finish', seconds)
     .action(async (env: string, id: string | undefined, o: { lockWait?: number }) => {

@@ -7,7 +7,7 @@ import type { ReleaseInfo } from '../server/state.ts';
 import type { Host } from '../transport/host.ts';
 import { api } from './api.ts';
 import type { Cli } from './main.ts';
-import { seconds } from './deploy.ts';
+import { count, seconds } from './deploy.ts';
 
 /** A lock as `status` and `lock status` show it: who, and STALE when its process is provably gone. */
 function lockLine(info: Parameters<ReturnType<typeof api>['describeHolder']>[0]): string {
@@ -58,7 +58,7 @@ export function registerInspectCommands(cli: Cli): void {
 
   p.command('history <env>')
     .description('deploy history recorded on the hosts: started, succeeded, failed, rolled back')
-    .option('-n, --lines <n>', 'last N events (of the last 500 on each host)', (v) => Number(v), 20)
+    .option('-n, --lines <n>', 'last N events (of the last 500 on each host)', count, 20)
     .action((env: string, o: { lines: number }) =>
       quietly(cli, cli.resolve(env), async (s) => {
         const states = await api().eachHost(s.hosts, (h) => api().readState(h, s.layout));
@@ -97,7 +97,7 @@ export function registerInspectCommands(cli: Cli): void {
   p.command('logs <env>')
     .description('the app\'s output (journald or supervisor log files)')
     .option('-f, --follow', 'keep printing new lines', false)
-    .option('-n, --lines <n>', 'lines to show', (v) => Number(v), 100)
+    .option('-n, --lines <n>', 'lines to show', count, 100)
     .option('--since <time>', 'only lines since then, e.g. "10 min ago" or "2026-11-22 10:00" (journald, docker)')
     .action((env: string, o: { follow: boolean; lines: number; since?: string }) =>
       quietly(cli, cli.resolve(env), async (s) => {

@@ -1,15 +1,16 @@
 // Making a release on the deploying machine: refuse a dirty tree, run the
 // build, select the files, name the release. Or unpack a built artifact.
 import { createHash } from 'node:crypto';
-import { createReadStream, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createReadStream, lstatSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
 import type { ResolvedConfig } from '../config/load.ts';
 import { SlipwayError } from '../errors.ts';
+import { relativePathProblem } from '../config/schema.ts';
 import type { Reporter } from '../output/reporter.ts';
 import { gitInfo } from '../release/git.ts';
-import { releaseId } from '../release/id.ts';
+import { isReleaseId, releaseId } from '../release/id.ts';
 import { hashCacheFile, hashFiles, type Manifest } from '../release/content.ts';
 import { filterPaths, selectFiles } from '../release/manifest.ts';
 import type { BuiltDeps } from './deps.ts';
@@ -121,8 +122,36 @@ export async function writeArtifact(release: PreparedRelease, cfg: ResolvedConfi
 }
 
 /** Verify an artifact against its .sha256 file and unpack it for transfer. */
+interface ArtifactManifest {
+  app: string;
+  id: string;
+  sha?: string;
+  subject?: string;
+  files: string[];
+}
+
+/** The artifact's manifest, checked before any of it is used: its id becomes a folder name on every host. */
+export function checkArtifactManifest(m: unknown, file: string, app: string): ArtifactManifest {
+  const bad = (what: string) => new SlipwayError('config', `${file}: ${what} → deploy an artifact written by \`slipway build --output\``);
+  if (!m || typeof m !== 'object') throw bad('not a slipway artifact (its manifest is not an object)');
+  const a = m as Partial<Record<keyof ArtifactManifest, unknown>>;
+  if (typeof a.app !== 'string' || typeof a.id !== 'string' || !Array.isArray(a.files)) throw bad('not a slipway artifact (its manifest lacks app, id or files)');
+  if (a.app !== app) throw new SlipwayError('config', `${file}: artifact of app ${JSON.stringify(a.app)}, not "${app}" → build it from this app`);
+  if (!isReleaseId(a.id)) throw bad(`release id ${JSON.stringify(a.id)} is not one slipway makes (e.g. 20261122T031500042Z-1a2b3c4)`);
+  if (a.sha !== undefined && (typeof a.sha !== 'string' || !/^[0-9a-f]{7,64}$/.test(a.sha))) throw bad(`git sha ${JSON.stringify(a.sha)} is not a commit id`);
+  if (a.subject !== undefined && typeof a.subject !== 'string') throw bad('the commit subject is not text');
+  for (const f of a.files) {
+    const problem = typeof f === 'string' ? relativePathProblem(f, `file ${JSON.stringify(f)}`) : 'a file name is not text';
+    if (problem || f === '') throw bad(`${problem ?? 'an empty file name'} (listed in the artifact)`);
+  }
+  return a as ArtifactManifest;
+}
+
 export async function openArtifact(cfg: ResolvedConfig, file: string): Promise<PreparedRelease> {
   let expected: string;
+  const kind = statSync(file, { throwIfNoEntry: false });
+  if (!kind) throw new SlipwayError('config', `${file}: not found → pass the .tar.gz written by \`slipway build --output\``);
+  if (!kind.isFile()) throw new SlipwayError('config', `${file}: is a folder, not an artifact → pass the .tar.gz written by \`slipway build --output\``);
   try {
     expected = readFileSync(`${file}.sha256`, 'utf8').trim().split(/\s+/)[0]!;
   } catch {
@@ -135,9 +164,17 @@ export async function openArtifact(cfg: ResolvedConfig, file: string): Promise<P
   const dir = mkdtempSync(path.join(os.tmpdir(), 'slipway-release-'));
   const cleanup = () => rmSync(dir, { recursive: true, force: true });
   try {
-    await execa('tar', ['-xzf', file, '-C', dir]);
-    const m = JSON.parse(readFileSync(path.join(dir, MANIFEST), 'utf8')) as { app: string; id: string; sha?: string; subject?: string; files: string[] };
-    if (m.app !== cfg.app) throw new SlipwayError('config', `${file}: artifact of app "${m.app}", not "${cfg.app}"`);
+    const untar = await execa('tar', ['-xzf', file, '-C', dir, '--no-same-owner', '--no-same-permissions'], { reject: false });
+    if (untar.exitCode !== 0) throw new SlipwayError('config', `${file}: not a complete .tar.gz (${untar.stderr.split('\n')[0] || `tar exited ${untar.exitCode}`}) → rebuild it with \`slipway build --output\``);
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(readFileSync(path.join(dir, MANIFEST), 'utf8'));
+    } catch {
+      throw new SlipwayError('config', `${file}: not a slipway artifact (no ${MANIFEST} inside) → deploy an artifact written by \`slipway build --output\``);
+    }
+    const m = checkArtifactManifest(parsed, file, cfg.app);
+    const missing = m.files.find((f) => !lstatSync(path.join(dir, f), { throwIfNoEntry: false }));
+    if (missing) throw new SlipwayError('config', `${file}: ${JSON.stringify(missing)} is listed but not in the artifact → rebuild it with \`slipway build --output\``);
     const files = filterPaths(m.files, { include: ['**'], exclude: sharedPaths(cfg) });
     return { id: m.id, sha: m.sha, subject: m.subject, srcDir: dir, files, manifest: hashFiles(dir, files), installKey: installKey(cfg, dir, files), cleanup };
   } catch (e) {

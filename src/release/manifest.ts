@@ -6,6 +6,7 @@ import { execa } from 'execa';
 import ignore from 'ignore';
 import picomatch from 'picomatch';
 import fg from 'fast-glob';
+import { SlipwayError } from '../errors.ts';
 
 export interface ManifestRules {
   include: string[];
@@ -19,7 +20,13 @@ export async function selectFiles(dir: string, rules: ManifestRules): Promise<st
   const explicit = rules.include.filter((p) => p !== '**' && p !== '**/*');
   const notIgnored = await listNotIgnored(dir);
   const explicitly = explicit.length ? await walk(dir, explicit) : [];
-  return filterPaths([...notIgnored, ...explicitly], rules);
+  const candidates = [...notIgnored, ...explicitly];
+  // the manifest and the transfer list paths one per line: such a name can be neither shipped nor dropped unseen
+  const unshippable = candidates.find((p) => /[\x00-\x1f\x7f]/.test(p));
+  if (unshippable) {
+    throw new SlipwayError('config', `${JSON.stringify(unshippable)}: a file name with a line break or control character cannot be shipped → rename it, or list it in .gitignore`);
+  }
+  return filterPaths(candidates, rules);
 }
 
 /** The pure part: apply include/exclude to candidate paths, dedupe, sort. */
