@@ -116,10 +116,10 @@ export function registerInspectCommands(cli: Cli): void {
     .addOption(new Option('-i, --interactive', 'interactive: attach a terminal (consoles, REPLs)').default(false))
     .addOption(new Option('-t, --tty').hideHelp().default(false))
     .argument('<command...>')
-    .action((env: string, command: string[], opts: { interactive: boolean; tty: boolean }) =>
-      quietly(cli, cli.resolve(env), async (s) => {
+    .action((env: string, command: string[], opts: { interactive: boolean; tty: boolean }) => {
+      const line = execCommandLine(command);
+      return quietly(cli, cli.resolve(env), async (s) => {
         const o = { tty: opts.interactive || opts.tty };
-        const line = execCommandLine(command);
         const codes = await api().eachHost(s.hosts.slice(0, o.tty ? 1 : undefined), async (h) => {
           const port = await api().servingPort(s, h);
           const { argv, sudo } = s.on(h).runtime.execArgv(s.on(h).cfg, line, { cwd: s.layout.current, tty: o.tty, port });
@@ -128,8 +128,8 @@ export function registerInspectCommands(cli: Cli): void {
           return r.exitCode;
         });
         process.exitCode = codes.find((c) => c !== 0) ?? 0;
-      }),
-    );
+      });
+    });
 
   const lock = p.command('lock').description('the deploy lock on each host');
   lock

@@ -3,7 +3,7 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { isUtf8 } from 'node:buffer';
 import path from 'node:path';
-import { isMap, isPair, isScalar, LineCounter, parseDocument, type Document } from 'yaml';
+import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document } from 'yaml';
 import type { z } from 'zod';
 import { SlipwayError } from '../errors.ts';
 import { ConfigFile, rootProblem, Settings, type ConfigFileT, type SettingsT } from './schema.ts';
@@ -193,7 +193,7 @@ function describeIssue(issue: z.core.$ZodIssue, doc: Document, at: (offset: numb
     const value = doc.getIn(keyPath);
     message = value === undefined ? `required (expected ${issue.expected})` : `expected ${issue.expected}, got ${describeValue(value)}`;
   }
-  if (issue.code === 'invalid_union') message = `expected text, a number or true/false, got ${describeValue(doc.getIn(keyPath))}`;
+  if (issue.code === 'invalid_union') message = `expected text, a number or true/false, got ${describeValue(doc.getIn(keyPath, true))}`;
   return [`${where}: ${name}: ${withHint(message, issue.code === 'invalid_type' ? issue.expected : undefined)}`];
 }
 
@@ -211,6 +211,9 @@ function nodeOffset(node: unknown): number {
 }
 
 function describeValue(v: unknown): string {
+  if (isSeq(v)) return 'a list';
+  if (isMap(v)) return 'a mapping';
+  if (isScalar(v)) return describeValue(v.value);
   if (v === null) return 'null';
   if (Array.isArray(v)) return 'a list';
   if (typeof v === 'object') return 'a mapping';

@@ -52,9 +52,9 @@ const INSIDE_SYSTEM = ['/bin', '/boot', '/dev', '/etc', '/lib', '/lib32', '/lib6
 
 /** Why `root` cannot hold apps, or undefined. Relative roots (the local target) are checked once resolved. */
 export function rootProblem(root: string): string | undefined {
-  if (!ROOT_CHARS.test(root)) return `"${root}" has a space, quote or other special character → use letters, digits and . _ - + @ / only, e.g. /srv`;
-  if (root.split('/').some((seg) => seg === '..' || seg === '.') || root.includes('//')) return `"${root}" is not a plain path ("." , ".." or "//") → write it without them, e.g. /srv`;
+  if (!ROOT_CHARS.test(root)) return `${JSON.stringify(root)} has a space, quote or other special character → use letters, digits and . _ - + @ / only, e.g. /srv`;
   if (!root.startsWith('/')) return undefined;
+  if (root.split('/').some((seg) => seg === '..' || seg === '.') || root.includes('//')) return `"${root}" is not a plain path ("." , ".." or "//") → write it without them, e.g. /srv`;
   const clean = root.replace(/\/+$/, '') || '/';
   if (SYSTEM_FOLDERS.includes(clean) || INSIDE_SYSTEM.some((f) => clean.startsWith(`${f}/`))) return `"${root}" is a system folder → use a folder of its own for apps, e.g. /srv or /opt/apps`;
   return undefined;

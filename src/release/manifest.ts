@@ -1,6 +1,6 @@
 // Which files make a release: include/exclude globs over the app folder,
 // honouring .gitignore unless a pattern other than `**` names the path.
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { execa } from 'execa';
 import ignore from 'ignore';
@@ -22,7 +22,7 @@ export async function selectFiles(dir: string, rules: ManifestRules): Promise<st
   const explicitly = explicit.length ? await walk(dir, explicit) : [];
   const candidates = [...notIgnored, ...explicitly];
   // the manifest and the transfer list paths one per line: such a name can be neither shipped nor dropped unseen
-  const unshippable = candidates.find((p) => /[\x00-\x1f\x7f]/.test(p));
+  const unshippable = candidates.find((p) => CONTROL.test(p)) ?? unshippableName(dir, explicit);
   if (unshippable) {
     throw new SlipwayError('config', `${JSON.stringify(unshippable)}: a file name with a line break or control character cannot be shipped → rename it, or list it in .gitignore`);
   }
@@ -55,7 +55,26 @@ async function listNotIgnored(dir: string): Promise<string[]> {
   } catch {
     /* no .gitignore */
   }
+  const unshippable = unshippableName(dir, ['**']);
+  if (unshippable && !ig.ignores(unshippable)) return [unshippable];
   return (await walk(dir, ['**'])).filter((p) => !ig.ignores(p));
+}
+
+const CONTROL = /[\x00-\x1f\x7f]/;
+
+/** A name with a control character under the folders the patterns walk: fast-glob never lists such names. */
+function unshippableName(dir: string, patterns: string[]): string | undefined {
+  for (const base of new Set(patterns.map((p) => picomatch.scan(p).base))) {
+    let names: string[];
+    try {
+      names = readdirSync(path.join(dir, base), { recursive: true, encoding: 'utf8' });
+    } catch {
+      continue; // no such folder: nothing to ship from it
+    }
+    const bad = names.find((n) => CONTROL.test(n) && !n.split(path.sep).includes('.git'));
+    if (bad) return path.posix.join(base, bad);
+  }
+  return undefined;
 }
 
 /** Files and symlinks (to files or folders, not followed) matching the patterns. */
