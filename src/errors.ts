@@ -37,13 +37,22 @@ export class CommandError extends SlipwayError {
   readonly stdout: string;
   readonly stderr: string;
   constructor(where: string, argv: readonly string[], exitStatus: number | undefined, stdout: string, stderr: string, signal?: string) {
-    const how = signal ? `was killed by ${signal}` : `exited with code ${exitStatus}`;
+    const how = signal ? `killed by ${signal}` : `exit ${exitStatus}`;
     const out = [stderr.trim(), stdout.trim()].filter(Boolean).join('\n');
-    super('failure', `${where}: command ${how}: ${renderArgv(argv)}`, { details: out ? tail(out, 40) : undefined });
+    // the command's own last word (`sh: 1: npm: not found`) first: it is what history and webhooks keep
+    const cause = stderr.trim().split('\n').at(-1) || stdout.trim().split('\n').at(-1) || 'no output';
+    super('failure', `${where}: ${cause} (${how})`, { details: [...(out ? [tail(out, 40)] : []), `command: ${renderArgv(shortArgv(argv))}`].join('\n') });
     this.exitStatus = exitStatus;
     this.stdout = stdout;
     this.stderr = stderr;
   }
+}
+
+/** An argv as people read it: slipway's own `sh -c` scripts by their first line only. */
+export function shortArgv(argv: readonly string[]): readonly string[] {
+  const i = argv.indexOf('-c');
+  if (i < 0 || !/(^|\/)sh$/.test(argv[i - 1] ?? '') || !argv[i + 1]?.includes('\n')) return argv;
+  return [...argv.slice(0, i + 1), `<script: ${argv[i + 1]!.split('\n')[0]!.slice(0, 40)}…>`, ...argv.slice(i + 2)];
 }
 
 /** Render an argv for display (copy-pasteable into a POSIX shell). */

@@ -1,6 +1,6 @@
 // Human output goes to stderr as a live step list with timings; results for
 // scripts go to stdout (--json). Every line passes through redaction.
-import { renderArgv, shellQuote } from '../errors.ts';
+import { renderArgv, shellQuote, shortArgv } from '../errors.ts';
 
 export interface StepRecord {
   title: string;
@@ -72,8 +72,7 @@ export class Reporter {
   /** For --verbose: every command, on every host. */
   readonly command = (host: string, argv: readonly string[]): void => {
     if (!this.opts.verbose) return;
-    const shown = argv[0] === 'sh' && argv[1] === '-c' ? ['sh', '-c', `<script ${argv[2]!.split('\n')[0]!.slice(0, 40)}…>`, ...argv.slice(3)] : argv;
-    this.write(`  $ [${host}] ${renderArgv(shown)}`);
+    this.write(`  $ [${host}] ${renderArgv(shortArgv(argv))}`);
   };
 
   async step<T>(title: string, fn: (c: StepControl) => Promise<T>): Promise<T> {

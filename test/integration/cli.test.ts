@@ -43,7 +43,12 @@ describe('the command line', () => {
     const merged = JSON.parse(r.stdout).local;
     assert.equal(merged.port, 3900);
     assert.deepEqual(merged.hosts, ['local']);
-    assert.equal(merged.appDir, path.join(dir, '.slipway-local/shop-front'));
+    assert.equal(merged.root, path.join(dir, '.slipway-local'));
+    // what the user wrote, merged: no internal fields, no other runtime's settings
+    for (const internal of ['appDir', 'dir', 'file', 'targets', 'environment', 'docker', 'static_dir']) assert.equal(merged[internal], undefined, internal);
+    const yaml = await slipway(dir, ['config']);
+    assert.equal(yaml.exitCode, 0, yaml.all);
+    assert.doesNotMatch(yaml.stdout, /[&*]a\d/, 'no YAML anchors or aliases');
     const schema = await slipway(dir, ['config', '--schema']);
     assert.equal(JSON.parse(schema.stdout).title, 'slipway.yml');
   });
@@ -55,7 +60,7 @@ describe('the command line', () => {
     assert.match(bad.stderr, /bad\.yml:3:16: keep_releases: Too small: expected number to be >=2/);
     const env = await slipway(dir, ['deploy', 'prodution']);
     assert.equal(env.exitCode, 2);
-    assert.match(env.stderr, /no environment "prodution"\n {2}→ did you mean "production"\?/);
+    assert.match(env.stderr, /slipway\.yml:\d+:1: environments: no environment "prodution" → did you mean "production"\?/);
     const missing = await slipway(dir, ['-c', 'nope.yml', 'status', 'production']);
     assert.equal(missing.exitCode, 2);
     assert.match(missing.stderr, /nope\.yml: not found\n {2}→ run `slipway init`/);

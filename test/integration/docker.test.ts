@@ -92,7 +92,11 @@ describe('the docker runtime behind Caddy', { skip }, () => {
     assert.match((await run('logs', 'production', '-n', '20')).stdout, /hello listening on 127\.0\.0\.1:399[12]/);
     const ex = await run('exec', 'production', '--', 'id -un; pwd; echo $PORT');
     assert.equal(ex.exitCode, 0, ex.all);
-    assert.equal(ex.stdout.trim(), 'nobody\n/app\n3991');
+    const [user, cwd, port] = ex.stdout.trim().split('\n');
+    assert.deepEqual([user, cwd], ['nobody', '/app']);
+    // $PORT is the live slot's: the instance that answers through the proxy
+    assert.match(port!, /^399[12]$/);
+    assert.equal((await get(`http://127.0.0.1:${port}/`)).body, (await get(URL)).body);
   });
 
   it('docker.build: remote builds the image on the host from the release', async () => {

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import { andThen } from '../../src/server/layout.ts';
 import { resolveEnvironment, parseConfig } from '../../src/config/load.ts';
-import { renderArgv, shellQuote } from '../../src/errors.ts';
+import { CommandError, renderArgv, shellQuote } from '../../src/errors.ts';
 import { supervisorRuntime } from '../../src/runtime/supervisor.ts';
 import { sandboxProperties, systemdRuntime, systemdUnit } from '../../src/runtime/systemd.ts';
 import { envFileContent, healthArgv } from '../../src/server/release.ts';
@@ -114,5 +114,16 @@ describe('command building', () => {
 
   it('parseKeys reads known_hosts and ssh-keyscan lines, hashed or not', () => {
     assert.deepEqual(parseKeys('|1|abc=|def= ssh-ed25519 AAAAkey1\n# comment\n[127.0.0.1]:22 ecdsa-sha2-nistp256 AAAAkey2 root@h\n'), ['ssh-ed25519 AAAAkey1', 'ecdsa-sha2-nistp256 AAAAkey2']);
+  });
+});
+
+describe('a failed host command', () => {
+  it('says the command\'s own cause first (what history keeps), the output and a short command after', () => {
+    const script = 'set -eu\ncd "$1"\nnpm ci --omit=dev';
+    const e = new CommandError('web1', ['sh', '-c', script, 'slipway', '/srv/shop'], 127, '', 'sh: 1: npm: not found\n');
+    assert.equal(e.message, 'web1: sh: 1: npm: not found (exit 127)');
+    assert.equal(e.details, "sh: 1: npm: not found\ncommand: sh -c '<script: set -eu…>' slipway /srv/shop");
+    assert.equal(new CommandError('web1', ['false'], 1, '', '').message, 'web1: no output (exit 1)');
+    assert.equal(new CommandError('web1', ['x'], undefined, 'partial\nlast words\n', '', 'SIGKILL').message, 'web1: last words (killed by SIGKILL)');
   });
 });
