@@ -19,6 +19,7 @@ export interface StepControl {
 export class Reporter {
   readonly steps: StepRecord[] = [];
   private secrets: string[] = [];
+  private spaced: RegExp[] = [];
   private live?: { title: string; start: number; note: string; timer?: NodeJS.Timeout };
   private readonly tty: boolean;
 
@@ -31,14 +32,17 @@ export class Reporter {
 
   /** Values that must never appear in output, in any of the forms output gives them. */
   addSecrets(values: string[]): void {
-    const forms = values.filter((v) => v.length >= MIN_SECRET_LENGTH).flatMap(secretForms);
+    const kept = values.filter((v) => v.length >= MIN_SECRET_LENGTH);
     // longest first: a form that contains another is replaced whole
-    this.secrets = [...new Set([...this.secrets, ...forms])].sort((a, b) => b.length - a.length);
+    this.secrets = [...new Set([...this.secrets, ...kept.flatMap(secretForms)])].sort((a, b) => b.length - a.length);
+    // log viewers turn a tab into spaces (journalctl does): whitespace inside a secret matches any run of it
+    this.spaced.push(...kept.filter((v) => /\s/.test(v)).map((v) => new RegExp(v.split(/\s+/).map(escapeRegExp).join('\\s+'), 'g')));
   }
 
   redact(text: string): string {
     let s = text;
     for (const v of this.secrets) s = s.split(v).join('[redacted]');
+    for (const re of this.spaced) s = s.replace(re, '[redacted]');
     return s;
   }
 
@@ -122,6 +126,10 @@ export class Reporter {
   json(value: unknown): void {
     process.stdout.write(`${this.redactedJson(value, 2)}\n`);
   }
+}
+
+function escapeRegExp(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
 /** Shorter secrets would be found in ordinary words and numbers: they are refused, not redacted. */

@@ -111,6 +111,10 @@ describe('redaction', () => {
     }
   });
 
+  it('a secret with a tab is found where a log viewer turned the tab into spaces', () => {
+    assert.equal(reporter.redact('vault[1]: tab        here done'), 'vault[1]: [redacted] done');
+  });
+
   it('--json output redacts values before encoding them', () => {
     const value = { error: { message: `failed: ${planted[0]}`, nested: [planted[1], { deep: planted[4] }] } };
     assert.equal(reporter.redactedJson(value), '{"error":{"message":"failed: [redacted]","nested":["[redacted]",{"deep":"[redacted]"}]}}');
