@@ -52,6 +52,14 @@ const withRun = (name: string, run: string, says: RegExp): Case => {
   const text = `app: shop\nrun: ${run}\n${HOSTS}`;
   return { name, text, at: run, key: 'run', says };
 };
+/** A config whose one host is `entry`, refused at the entry itself. */
+const hostCase = (name: string, entry: string, says: RegExp): Case => ({
+  name,
+  text: `${BASE}environments:\n  production:\n    hosts: [${JSON.stringify(entry)}]\n`,
+  at: JSON.stringify(entry),
+  key: 'environments.production.hosts.0',
+  says,
+});
 const inEnv = (name: string, line: string, at: string, key: string, says: RegExp): Case => ({ name, text: config('', line), at, key, says });
 
 const LEAVES = /leaves its folder/;
@@ -157,17 +165,17 @@ const CASES: Case[] = [
   top('secret name with a dash', 'secrets: [DB-URL]', 'DB-URL', 'secrets.0', /not a variable name/),
   top('secret name empty', 'secrets: [""]', '""', 'secrets.0', /not a variable name/),
   // hosts and ssh
-  { name: 'host -oProxyCommand', text: `${BASE}environments:\n  production:\n    hosts: ["-oProxyCommand=id"]\n`, at: '"-oProxyCommand=id"', key: 'environments.production.hosts.0', says: /not starting with "-"/ },
-  { name: 'host port 0', text: `${BASE}environments:\n  production:\n    hosts: ["web1:0"]\n`, at: '"web1:0"', key: 'environments.production.hosts.0', says: /port "0" is not between 1 and 65535/ },
-  { name: 'host port 70000', text: `${BASE}environments:\n  production:\n    hosts: ["web1:70000"]\n`, at: '"web1:70000"', key: 'environments.production.hosts.0', says: /port "70000"/ },
-  { name: 'host port not a number', text: `${BASE}environments:\n  production:\n    hosts: ["web1:ssh"]\n`, at: '"web1:ssh"', key: 'environments.production.hosts.0', says: /port "ssh"/ },
-  { name: 'host empty port', text: `${BASE}environments:\n  production:\n    hosts: ["web1:"]\n`, at: '"web1:"', key: 'environments.production.hosts.0', says: /port ""/ },
-  { name: 'host user with a leading dash', text: `${BASE}environments:\n  production:\n    hosts: ["-l@web1"]\n`, at: '"-l@web1"', key: 'environments.production.hosts.0', says: /user "-l" is not a login name/ },
-  { name: 'host user empty', text: `${BASE}environments:\n  production:\n    hosts: ["@web1"]\n`, at: '"@web1"', key: 'environments.production.hosts.0', says: /user "" is not a login name/ },
-  { name: 'host with a space', text: `${BASE}environments:\n  production:\n    hosts: ["web 1"]\n`, at: '"web 1"', key: 'environments.production.hosts.0', says: /host "web 1"/ },
-  { name: 'host with $', text: `${BASE}environments:\n  production:\n    hosts: ["$(id)"]\n`, at: '"$(id)"', key: 'environments.production.hosts.0', says: /host "\$\(id\)"/ },
-  { name: 'host empty', text: `${BASE}environments:\n  production:\n    hosts: [""]\n`, at: '""', key: 'environments.production.hosts.0', says: /host ""/ },
-  { name: 'host two @', text: `${BASE}environments:\n  production:\n    hosts: ["a@b@c"]\n`, at: '"a@b@c"', key: 'environments.production.hosts.0', says: /is not a host/ },
+  hostCase('host -oProxyCommand', '-oProxyCommand=id', /not starting with "-"/),
+  hostCase('host port 0', 'web1:0', /port "0" is not between 1 and 65535/),
+  hostCase('host port 70000', 'web1:70000', /port "70000"/),
+  hostCase('host port not a number', 'web1:ssh', /port "ssh"/),
+  hostCase('host empty port', 'web1:', /port ""/),
+  hostCase('host user with a leading dash', '-l@web1', /user "-l" is not a login name/),
+  hostCase('host user empty', '@web1', /user "" is not a login name/),
+  hostCase('host with a space', 'web 1', /host "web 1"/),
+  hostCase('host with $', '$(id)', /host "\$\(id\)"/),
+  hostCase('host empty', '', /host ""/),
+  hostCase('host two @', 'a@b@c', /is not a host/),
   { name: 'host list empty', text: `${BASE}environments:\n  production:\n    hosts: []\n`, at: '[]', key: 'environments.production.hosts', says: /→/ },
   top('ssh.user with a leading dash', 'ssh: { user: -oX }', '-oX', 'ssh.user', /not a login name/),
   top('ssh.user with a space', 'ssh: { user: "a b" }', '"a b"', 'ssh.user', /not a login name/),
