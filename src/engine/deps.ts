@@ -12,7 +12,7 @@ import type { ResolvedConfig } from '../config/load.ts';
 import { SlipwayError } from '../errors.ts';
 import type { Reporter } from '../output/reporter.ts';
 import { hashCacheFile, privateCacheDir, hashFiles, manifestOf, type Manifest } from '../release/content.ts';
-import { walk } from '../release/manifest.ts';
+import { refuseUnshippable, walk } from '../release/manifest.ts';
 
 export interface BuiltDeps {
   /** the release's files plus the dependencies */
@@ -70,7 +70,7 @@ export async function buildDepsOnce(
       pruneBuilds(root, out);
     });
   }
-  const files = await walk(out, cfg.install.paths.flatMap((p) => [p, `${p}/**`]));
+  const files = refuseUnshippable(await walk(out, cfg.install.paths.flatMap((p) => [p, `${p}/**`])));
   const built = hashFiles(out, files, hashCacheFile(out)).entries.map((e) => ({ ...e, src: path.join(out, e.path) }));
   const under = (f: string) => cfg.install.paths.some((p) => f === p || f.startsWith(`${p}/`));
   return { manifest: manifestOf([...release.manifest.entries.filter((e) => !under(e.path)), ...built]), platform: localPlatform() };

@@ -1,11 +1,10 @@
 // Which files make a release: include/exclude globs over the app folder,
 // honouring .gitignore unless a pattern other than `**` names the path.
-import { readdirSync, readFileSync } from 'node:fs';
+import { lstatSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { execa } from 'execa';
 import ignore from 'ignore';
 import picomatch from 'picomatch';
-import fg from 'fast-glob';
 import { SlipwayError } from '../errors.ts';
 
 export interface ManifestRules {
@@ -20,13 +19,19 @@ export async function selectFiles(dir: string, rules: ManifestRules): Promise<st
   const explicit = rules.include.filter((p) => p !== '**' && p !== '**/*');
   const notIgnored = await listNotIgnored(dir);
   const explicitly = explicit.length ? await walk(dir, explicit) : [];
-  const candidates = [...notIgnored, ...explicitly];
-  // the manifest and the transfer list paths one per line: such a name can be neither shipped nor dropped unseen
-  const unshippable = candidates.find((p) => CONTROL.test(p)) ?? unshippableName(dir, explicit);
-  if (unshippable) {
-    throw new SlipwayError('config', `${JSON.stringify(unshippable)}: a file name with a line break or control character cannot be shipped → rename it, or list it in .gitignore`);
-  }
-  return filterPaths(candidates, rules);
+  return filterPaths(refuseUnshippable([...notIgnored, ...explicitly]), rules);
+}
+
+const CONTROL = /[\x00-\x1f\x7f]/;
+
+/**
+ * The paths, once none has a control character: the manifest and the transfer list paths one per
+ * line, so such a name can be neither shipped nor dropped unseen (a glob's `**` never matches it).
+ */
+export function refuseUnshippable(paths: string[]): string[] {
+  const bad = paths.find((p) => CONTROL.test(p));
+  if (bad) throw new SlipwayError('config', `${JSON.stringify(bad)}: a file name with a line break or control character cannot be shipped → rename it, or list it in .gitignore`);
+  return paths;
 }
 
 /** The pure part: apply include/exclude to candidate paths, dedupe, sort. */
@@ -55,30 +60,36 @@ async function listNotIgnored(dir: string): Promise<string[]> {
   } catch {
     /* no .gitignore */
   }
-  const unshippable = unshippableName(dir, ['**']);
-  if (unshippable && !ig.ignores(unshippable)) return [unshippable];
   return (await walk(dir, ['**'])).filter((p) => !ig.ignores(p));
 }
 
-const CONTROL = /[\x00-\x1f\x7f]/;
-
-/** A name with a control character under the folders the patterns walk: fast-glob never lists such names. */
-function unshippableName(dir: string, patterns: string[]): string | undefined {
-  for (const base of new Set(patterns.map((p) => picomatch.scan(p).base))) {
-    let names: string[];
-    try {
-      names = readdirSync(path.join(dir, base), { recursive: true, encoding: 'utf8' });
-    } catch {
-      continue; // no such folder: nothing to ship from it
-    }
-    const bad = names.find((n) => CONTROL.test(n) && !n.split(path.sep).includes('.git'));
-    if (bad) return path.posix.join(base, bad);
+/**
+ * Files and symlinks (to files or folders, not followed) matching the patterns, `.git` left out.
+ * Names with a control character are listed whatever the patterns say, so that the caller can
+ * refuse them (`refuseUnshippable`) rather than lose them.
+ */
+export async function walk(dir: string, patterns: string[]): Promise<string[]> {
+  // a pattern starting with "!" takes paths away (as in gitignore and fast-glob)
+  const positive = patterns.filter((p) => !p.startsWith('!'));
+  const negative = patterns.filter((p) => p.startsWith('!')).map((p) => p.slice(1));
+  const included = picomatch(positive, { dot: true });
+  const excluded = negative.length ? picomatch(negative, { dot: true }) : () => false;
+  const matches = (p: string) => included(p) && !excluded(p);
+  const out = new Set<string>();
+  for (const base of new Set(positive.map((p) => picomatch.scan(p).base))) {
+    const st = lstatSync(path.join(dir, base), { throwIfNoEntry: false });
+    const found = !st ? [] : st.isDirectory() ? listUnder(dir, base) : [base];
+    for (const p of found) if (CONTROL.test(p) || matches(p)) out.add(p);
   }
-  return undefined;
+  return [...out];
 }
 
-/** Files and symlinks (to files or folders, not followed) matching the patterns. */
-export async function walk(dir: string, patterns: string[]): Promise<string[]> {
-  const entries = await fg(patterns, { cwd: dir, dot: true, onlyFiles: false, markDirectories: true, followSymbolicLinks: false, ignore: ALWAYS_EXCLUDED });
-  return entries.filter((p) => !p.endsWith('/'));
+/** Every file and symlink below `rel` (a folder of root), not entering `.git`. */
+function listUnder(root: string, rel: string, out: string[] = []): string[] {
+  for (const e of readdirSync(path.join(root, rel), { withFileTypes: true })) {
+    const p = rel ? `${rel}/${e.name}` : e.name;
+    if (!e.isDirectory()) out.push(p);
+    else if (e.name !== '.git') listUnder(root, p, out);
+  }
+  return out;
 }
