@@ -3,10 +3,10 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { isUtf8 } from 'node:buffer';
 import path from 'node:path';
-import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document } from 'yaml';
+import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document } from 'yaml';
 import type { z } from 'zod';
 import { SlipwayError } from '../errors.ts';
-import { ConfigFile, rootProblem, Settings, type ConfigFileT, type SettingsT } from './schema.ts';
+import { ConfigFile, Settings, systemFolderProblem, type ConfigFileT, type SettingsT } from './schema.ts';
 
 export const CONFIG_FILE = 'slipway.yml';
 
@@ -173,12 +173,7 @@ function describeIssue(issue: z.core.$ZodIssue, doc: Document, at: (offset: numb
   const keyPath = issue.path.map(String);
   if (issue.code === 'unrecognized_keys') {
     return issue.keys.map((key) => {
-      const node = doc.getIn(keyPath, true);
-      let offset = nodeOffset(node);
-      if (isMap(node)) {
-        const pair = node.items.find((p) => isPair(p) && isScalar(p.key) && p.key.value === key);
-        if (pair && isScalar(pair.key) && pair.key.range) offset = pair.key.range[0];
-      }
+      const offset = nodeOffset(keyNode(doc, [...keyPath, key]));
       const known = knownKeys(keyPath);
       const guess = closest(key, known);
       const hint = guess ? `did you mean "${guess}"?` : `known keys: ${known.join(', ')}`;
@@ -334,8 +329,9 @@ export function resolveEnvironment(loaded: LoadedConfig, environment: string): R
   if (!path.isAbsolute(root)) {
     throw new SlipwayError('config', `${rootAt}: must be an absolute path on the host, got "${settings.root}" → e.g. /srv`);
   }
-  const rootIssue = rootProblem(root);
-  if (isLocal && rootIssue?.includes('system folder')) throw new SlipwayError('config', `${rootAt}: ${rootIssue}`);
+  // a relative root (the local target) was checked for its characters only: check where it leads
+  const systemFolder = isLocal && systemFolderProblem(root);
+  if (systemFolder) throw new SlipwayError('config', `${rootAt}: ${systemFolder}`);
   const ssh = { ...settings.ssh, config_file: settings.ssh.config_file && path.resolve(dir, settings.ssh.config_file) };
   if (ssh.config_file && !existsSync(ssh.config_file)) {
     const sshAt = at((envRaw as { ssh?: { config_file?: string } }).ssh?.config_file !== undefined ? [...envPath, 'ssh', 'config_file'] : ['ssh', 'config_file']);

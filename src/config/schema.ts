@@ -55,6 +55,11 @@ export function rootProblem(root: string): string | undefined {
   if (!ROOT_CHARS.test(root)) return `${JSON.stringify(root)} has a space, quote or other special character → use letters, digits and . _ - + @ / only, e.g. /srv`;
   if (!root.startsWith('/')) return undefined;
   if (root.split('/').some((seg) => seg === '..' || seg === '.') || root.includes('//')) return `"${root}" is not a plain path ("." , ".." or "//") → write it without them, e.g. /srv`;
+  return systemFolderProblem(root);
+}
+
+/** Why an absolute, plain `root` is a system folder, or undefined. */
+export function systemFolderProblem(root: string): string | undefined {
   const clean = root.replace(/\/+$/, '') || '/';
   if (SYSTEM_FOLDERS.includes(clean) || INSIDE_SYSTEM.some((f) => clean.startsWith(`${f}/`))) return `"${root}" is a system folder → use a folder of its own for apps, e.g. /srv or /opt/apps`;
   return undefined;

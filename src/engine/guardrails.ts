@@ -193,6 +193,8 @@ export async function verifyWindow(s: Session, group: Host[], tag: string, id: s
   const v = s.cfg.verify;
   await s.reporter.step(`${tag}Verify for ${v.duration}s`, async (c) => {
     const end = Date.now() + v.duration * 1000;
+    // the release went live before the window: its slot, and so its port, stays put during it
+    const ports = v.command ? new Map(await Promise.all(group.map(async (h) => [h, await servingPort(s, h)] as const))) : undefined;
     let rounds = 0;
     do {
       s.checkInterrupted();
@@ -201,7 +203,7 @@ export async function verifyWindow(s: Session, group: Host[], tag: string, id: s
         const health = await checkHealth(h, { ...cfg.health, timeout: 1 }, liveTarget(cfg), l.release(id));
         if (!health.ok) throw verifyFailed(h, `health check: ${health.report}`);
         if (v.command) {
-          const { argv, sudo } = s.on(h).runtime.execArgv(cfg, v.command, { cwd: l.release(id), port: await servingPort(s, h) });
+          const { argv, sudo } = s.on(h).runtime.execArgv(cfg, v.command, { cwd: l.release(id), port: ports?.get(h) });
           const r = await h.run(argv, { reject: false, sudo });
           if (r.exitCode !== 0) throw verifyFailed(h, `\`${v.command}\` exited ${r.exitCode}: ${tail(r.stdout.trim() || r.stderr.trim(), 5)}`);
         }

@@ -8,6 +8,7 @@
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { ENV_NAME } from '../config/schema.ts';
 import { SlipwayError } from '../errors.ts';
 
 export interface SecretsPaths {
@@ -27,7 +28,6 @@ export function secretsPaths(cfg: { dir: string; app: string; environment: strin
   };
 }
 
-const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /** KEY=value lines (pure). The value is the rest of the line, as is; # starts a comment line. */
 export function parseSecrets(text: string, where: string): Record<string, string> {
@@ -37,7 +37,7 @@ export function parseSecrets(text: string, where: string): Record<string, string
     const eq = line.indexOf('=');
     const name = eq > 0 ? line.slice(0, eq).trim() : '';
     // the line itself may hold a value: the message names only its number
-    if (!NAME.test(name)) throw new SlipwayError('config', `${where}:${i + 1}: expected NAME=value (NAME: letters, digits and _)`);
+    if (!ENV_NAME.test(name)) throw new SlipwayError('config', `${where}:${i + 1}: expected NAME=value (NAME: letters, digits and _)`);
     out[name] = line.slice(eq + 1);
   });
   return out;
@@ -51,7 +51,7 @@ export function formatSecrets(values: Record<string, string>): string {
 }
 
 export function checkSecret(name: string, value: string): void {
-  if (!NAME.test(name)) throw new SlipwayError('config', `secret name "${name}": use letters, digits and _ (not starting with a digit)`);
+  if (!ENV_NAME.test(name)) throw new SlipwayError('config', `secret name "${name}": use letters, digits and _ (not starting with a digit)`);
   if (/[\n\r\0]/.test(value)) throw new SlipwayError('config', `secret ${name}: a value cannot contain a line break or a NUL byte`, { hint: 'encode it (base64) and decode it in the app' });
 }
 
