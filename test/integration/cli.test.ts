@@ -1,6 +1,7 @@
 // The CLI as a user meets it: init, config, --version, and errors for bad input.
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -70,5 +71,35 @@ describe('the command line', () => {
     const wait = await slipway(dir, ['deploy', 'local', '--lock-wait', 'soon']);
     assert.equal(wait.exitCode, 2);
     assert.match(wait.stderr, /expected a number of seconds/);
+  });
+
+  it('lock release: refused while its deploy runs here, --force for another machine\'s, free for a dead one; status says STALE', async () => {
+    const lock = path.join(dir, '.slipway-local/shop-front/.slipway/lock');
+    const hold = (info: object) => {
+      mkdirSync(lock, { recursive: true });
+      writeFileSync(path.join(lock, 'info.json'), JSON.stringify({ user: 'ana', time: '2026-12-01T10:00:00.000Z', command: 'slipway deploy local', token: 't', ...info }));
+    };
+    hold({ machine: os.hostname(), pid: process.pid });
+    const running = await slipway(dir, ['lock', 'release', 'local']);
+    assert.equal(running.exitCode, 3, running.all);
+    assert.match(running.stderr, new RegExp(`local: the lock is held by a deploy still running here: ana@${os.hostname()} \\(pid ${process.pid}\\)`));
+    assert.ok(existsSync(lock), 'a running deploy keeps its lock');
+
+    hold({ machine: 'laptop-of-ana', pid: 4242 });
+    const other = await slipway(dir, ['lock', 'release', 'local']);
+    assert.equal(other.exitCode, 3, other.all);
+    assert.match(other.stderr, /the lock is held from another machine: ana@laptop-of-ana \(pid 4242\)[^]*→ if that deploy is gone: slipway lock release local --force/);
+    assert.ok(existsSync(lock));
+    const forced = await slipway(dir, ['lock', 'release', 'local', '--force']);
+    assert.equal(forced.exitCode, 0, forced.all);
+    assert.ok(!existsSync(lock));
+
+    const dead = spawnSync('true').pid!;
+    hold({ machine: os.hostname(), pid: dead });
+    const status = await slipway(dir, ['lock', 'status', 'local']);
+    assert.match(status.stdout, new RegExp(`local: locked by ana@${os.hostname()} \\(pid ${dead}\\).* — STALE: that process is gone`));
+    const stale = await slipway(dir, ['lock', 'release', 'local']);
+    assert.equal(stale.exitCode, 0, stale.all);
+    assert.ok(!existsSync(lock));
   });
 });
