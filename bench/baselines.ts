@@ -20,12 +20,24 @@ const DIRS: Record<Baseline, string> = { rsync: '/srv/rsync/app', git: '/srv/git
 export function installUnits(h: TestHost): void {
   h.exec('sh', '-c', 'printf "%s" "$1" > /usr/local/bin/bench-wait && chmod +x /usr/local/bin/bench-wait', 'sh', WAIT);
   for (const tool of ['rsync', 'git', 'shipit'] as const) {
-    const unit = `[Service]\nWorkingDirectory=${DIRS[tool]}\nExecStart=/usr/bin/node server.js\nEnvironment=PORT=${PORTS[tool]}\n`;
-    h.exec('sh', '-c', `mkdir -p /srv/${tool} && printf '%s' "$1" > /etc/systemd/system/bench-${tool}.service && systemctl daemon-reload`, 'sh', unit);
+    const unit =
+      `[Service]\nWorkingDirectory=${DIRS[tool]}\nExecStart=/usr/bin/node ` +
+      `server.js\nEnvironment=PORT=${PORTS[tool]}\n`;
+    h.exec(
+      'sh',
+      '-c',
+      `mkdir -p /srv/${tool} && printf '%s' "$1" > /etc/systemd/system/bench-${tool}.service && systemctl ` +
+        `daemon-reload`,
+      'sh',
+      unit,
+    );
   }
 }
 
-/** Waiting for the health check (every 20 ms, as slipway's first polls; 30 s at most): what every tool's timing includes. */
+/**
+ * Waiting for the health check (every 20 ms, as slipway's first polls; 30 s at most): what every tool's timing
+ * includes.
+ */
 const WAIT = `#!/bin/sh
 i=0
 until curl -fs -o /dev/null "http://127.0.0.1:$1/health"; do i=$((i+1)); [ $i -lt 1500 ] || exit 1; sleep 0.02; done
@@ -87,14 +99,22 @@ export function shipitfile(dir: string, repo: string, hosts: TestHost[]): string
     user: 'root',
     host: h.address,
     port: h.sshPort,
-    extraSshOptions: { IdentityFile: path.join(h.dir, 'id'), IdentitiesOnly: 'yes', UserKnownHostsFile: path.join(h.dir, 'known_hosts'), GlobalKnownHostsFile: '/dev/null' },
+    extraSshOptions: {
+      IdentityFile: path.join(h.dir, 'id'),
+      IdentitiesOnly: 'yes',
+      UserKnownHostsFile: path.join(h.dir, 'known_hosts'),
+      GlobalKnownHostsFile: '/dev/null',
+    },
   }));
   writeFileSync(
     file,
     `module.exports = (shipit) => {
   require(${JSON.stringify(createRequire(import.meta.url).resolve('shipit-deploy'))})(shipit);
   shipit.initConfig({
-    default: { deployTo: '/srv/shipit', repositoryUrl: ${JSON.stringify(repo)}, branch: 'main', ignores: ['.git'], keepReleases: 5, shallowClone: true },
+    default: {
+      deployTo: '/srv/shipit', repositoryUrl: ${JSON.stringify(repo)}, branch: 'main',
+      ignores: ['.git'], keepReleases: 5, shallowClone: true,
+    },
     bench: { servers: ${JSON.stringify(servers)} },
   });
   shipit.blTask('install', () => shipit.remote('cd /srv/shipit/current && sh install.sh'));

@@ -16,7 +16,11 @@ export const SIZES: Record<Size, { files: number; bytes: number }> = {
   large: { files: 50_000, bytes: 500_000_000 },
 };
 
-const WORDS = 'const let function return if else for while await async import export from require module exports this new class extends super null undefined true false typeof instanceof value result options config callback error data buffer stream request response handler index length push map filter reduce Object Array String Number Promise JSON parse stringify resolve reject then catch'.split(' ');
+const WORDS =
+  'const let function return if else for while await async import export from require module exports this new ' +
+  'class extends super null undefined true false typeof instanceof value result options config callback error ' +
+  'data buffer stream request response handler index length push map filter reduce Object Array String ' +
+  'Number Promise JSON parse stringify resolve reject then catch'.split(' ');
 
 /** xorshift32: the same bytes on every run */
 function prng(seed: number): () => number {
@@ -33,7 +37,10 @@ function code(rand: () => number, bytes: number): string {
   const parts: string[] = [];
   let n = 0;
   while (n < bytes) {
-    const line = `  ${WORDS[Math.floor(rand() * WORDS.length)]} ${WORDS[Math.floor(rand() * WORDS.length)]}_${Math.floor(rand() * 10000)} = ${WORDS[Math.floor(rand() * WORDS.length)]}(${Math.floor(rand() * 1e6)});\n`;
+    const line =
+      `  ${WORDS[Math.floor(rand() * WORDS.length)]} ` +
+      `${WORDS[Math.floor(rand() * WORDS.length)]}_${Math.floor(rand() * 10000)} = ` +
+      `${WORDS[Math.floor(rand() * WORDS.length)]}(${Math.floor(rand() * 1e6)});\n`;
     parts.push(line);
     n += line.length;
   }
@@ -57,7 +64,11 @@ i=0; while [ $i -lt 200 ]; do sha256sum package-lock.json > "deps/mod$i.js"; i=$
 `;
 
 export function git(dir: string, ...args: string[]): string {
-  return execFileSync('git', ['-c', 'user.email=bench@example.com', '-c', 'user.name=bench', ...args], { cwd: dir, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+  return execFileSync('git', ['-c', 'user.email=bench@example.com', '-c', 'user.name=bench', ...args], {
+    cwd: dir,
+    encoding: 'utf8',
+    maxBuffer: 64 * 1024 * 1024,
+  });
 }
 
 /** Write the app into dir (a new git repository) and commit it. */
@@ -82,7 +93,8 @@ export function makeFixture(dir: string, size: Size): { files: number; bytes: nu
   const avg = (spec.bytes - bytes) / rest;
   for (let i = 0; i < rest; i++) {
     const pkg = `pkg-${Math.floor(i / 20)}`;
-    const rel = size === 'small' ? `src/lib/m${i}.js` : `node_modules/${pkg}/lib/${i % 20 === 0 ? 'index' : `part${i}`}.js`;
+    const rel =
+      size === 'small' ? `src/lib/m${i}.js` : `node_modules/${pkg}/lib/${i % 20 === 0 ? 'index' : `part${i}`}.js`;
     // sizes spread from a tenth to twice the average
     write(rel, code(rand, Math.floor(avg * (0.1 + rand() * 1.9))));
   }

@@ -68,17 +68,39 @@ function timed(argv: string[], opts: { cwd: string; env?: Record<string, string>
   const memFile = path.join(work, 'mem');
   const before = wireBytes(hs);
   const start = process.hrtime.bigint();
-  const r = spawnSync('/usr/bin/time', ['-f', '%M', '-o', memFile, ...argv], { cwd: opts.cwd, env: { ...process.env, ...opts.env }, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+  const r = spawnSync('/usr/bin/time', ['-f', '%M', '-o', memFile, ...argv], {
+    cwd: opts.cwd,
+    env: { ...process.env, ...opts.env },
+    encoding: 'utf8',
+    maxBuffer: 64 * 1024 * 1024,
+  });
   const seconds = Number(process.hrtime.bigint() - start) / 1e9;
   if (r.status !== 0) throw new Error(`${argv.join(' ')} failed (${r.status}):\n${r.stdout}\n${r.stderr}`);
-  return { seconds, bytes: wireBytes(hs) - before, peakKiB: Number(readFileSync(memFile, 'utf8').trim().split('\n').pop()) };
+  return {
+    seconds,
+    bytes: wireBytes(hs) - before,
+    peakKiB: Number(readFileSync(memFile, 'utf8').trim().split('\n').pop()),
+  };
 }
 
 function record(scenario: string, tool: Tool, samples: Sample[]): void {
   const s = samples.map((x) => x.seconds);
-  const r = { scenario, tool, runs: samples.length, median: median(s), min: Math.min(...s), max: Math.max(...s), bytes: median(samples.map((x) => x.bytes)), peak_kib: Math.max(...samples.map((x) => x.peakKiB)) };
+  const r = {
+    scenario,
+    tool,
+    runs: samples.length,
+    median: median(s),
+    min: Math.min(...s),
+    max: Math.max(...s),
+    bytes: median(samples.map((x) => x.bytes)),
+    peak_kib: Math.max(...samples.map((x) => x.peakKiB)),
+  };
   results.push(r);
-  console.log(`${scenario.padEnd(28)} ${tool.padEnd(8)} median ${r.median.toFixed(3)}s (min ${r.min.toFixed(3)}, max ${r.max.toFixed(3)})  ${(r.bytes / 1024).toFixed(1)} KiB on the wire  peak ${(r.peak_kib / 1024).toFixed(0)} MiB`);
+  console.log(
+    `${scenario.padEnd(28)} ${tool.padEnd(8)} median ${r.median.toFixed(3)}s (min ${r.min.toFixed(3)}, max ` +
+      `${r.max.toFixed(3)})  ${(r.bytes / 1024).toFixed(1)} KiB on the wire  peak ` +
+      `${(r.peak_kib / 1024).toFixed(0)} MiB`,
+  );
 }
 
 function serves(hs: TestHost[], tool: Tool, expect: string): void {
@@ -91,7 +113,12 @@ function serves(hs: TestHost[], tool: Tool, expect: string): void {
 
 /** Close slipway's persistent SSH masters to these hosts (untimed): the next run pays the handshake. */
 function closeMasters(hs: TestHost[]): void {
-  for (const h of hs) spawnSync('ssh', ['-F', path.join(work, 'ssh_config'), '-o', `ControlPath=${socketDir()}/%C`, '-O', 'exit', h.name], { stdio: 'ignore' });
+  for (const h of hs)
+    spawnSync(
+      'ssh',
+      ['-F', path.join(work, 'ssh_config'), '-o', `ControlPath=${socketDir()}/%C`, '-O', 'exit', h.name],
+      { stdio: 'ignore' },
+    );
 }
 
 let version = 0;
@@ -105,7 +132,8 @@ function changeOne(dir: string): string {
 
 function main(): void {
   console.log(`booting ${Math.max(...HOST_COUNTS)} hosts…`);
-  for (let i = 1; i <= Math.max(...HOST_COUNTS); i++) hosts.push(bootHost(`bench${i}`, 22, { address: `10.77.${40 + i}.2`, layer: SERVER_LAYER }));
+  for (let i = 1; i <= Math.max(...HOST_COUNTS); i++)
+    hosts.push(bootHost(`bench${i}`, 22, { address: `10.77.${40 + i}.2`, layer: SERVER_LAYER }));
   const sshConfig = path.join(work, 'ssh_config');
   writeFileSync(sshConfig, hosts.map((h) => readFileSync(h.sshConfig, 'utf8')).join('\n'));
   for (const h of hosts) installUnits(h);
@@ -120,7 +148,23 @@ function main(): void {
     const made = makeFixture(dir, size);
     const cache = path.join(work, `cache-${size}`);
     const slipwayYml = (n: number) =>
-      `app: bench\nrun: node server.js\nport: 3000\nhealth: { path: /health, timeout: 30 }\ninstall: { command: sh install.sh, paths: [deps] }\nkeep_releases: 3\nssh: { config_file: ${sshConfig} }\nrollout: { concurrency: 10 }\nenvironments:\n  bench:\n    hosts: [${hosts.slice(0, n).map((h) => h.name).join(', ')}]\n`;
+      [
+        'app: bench',
+        'run: node server.js',
+        'port: 3000',
+        'health: { path: /health, timeout: 30 }',
+        'install: { command: sh install.sh, paths: [deps] }',
+        'keep_releases: 3',
+        `ssh: { config_file: ${sshConfig} }`,
+        'rollout: { concurrency: 10 }',
+        'environments:',
+        '  bench:',
+        `    hosts: [${hosts
+          .slice(0, n)
+          .map((h) => h.name)
+          .join(', ')}]`,
+        '',
+      ].join('\n');
     const setEnv = (n: number) => {
       writeFileSync(path.join(dir, 'slipway.yml'), slipwayYml(n));
       git(dir, 'add', 'slipway.yml');
@@ -140,15 +184,42 @@ function main(): void {
       switch (tool) {
         case 'slipway-cold':
           closeMasters(hs);
-          return timed(['node', slipwayBin, ...(mode === 'rollback' ? ['rollback', 'bench'] : ['deploy', 'bench'])], { cwd: dir, env: { XDG_CACHE_HOME: cache } }, hs);
+          return timed(
+            ['node', slipwayBin, ...(mode === 'rollback' ? ['rollback', 'bench'] : ['deploy', 'bench'])],
+            { cwd: dir, env: { XDG_CACHE_HOME: cache } },
+            hs,
+          );
         case 'slipway':
-          return timed(['node', slipwayBin, ...(mode === 'rollback' ? ['rollback', 'bench'] : ['deploy', 'bench'])], { cwd: dir, env: { XDG_CACHE_HOME: cache } }, hs);
+          return timed(
+            ['node', slipwayBin, ...(mode === 'rollback' ? ['rollback', 'bench'] : ['deploy', 'bench'])],
+            { cwd: dir, env: { XDG_CACHE_HOME: cache } },
+            hs,
+          );
         case 'rsync':
-          return timed(['bash', rsync, ...names], { cwd: dir, env: { SRC: dir, SSH_CONFIG: sshConfig, INSTALL: flag } }, hs);
+          return timed(
+            ['bash', rsync, ...names],
+            { cwd: dir, env: { SRC: dir, SSH_CONFIG: sshConfig, INSTALL: flag } },
+            hs,
+          );
         case 'git':
-          return timed(['bash', gitPull, ...names], { cwd: dir, env: { REPO: dir, SSH_CONFIG: sshConfig, INSTALL: flag, MODE: mode } }, hs);
+          return timed(
+            ['bash', gitPull, ...names],
+            { cwd: dir, env: { REPO: dir, SSH_CONFIG: sshConfig, INSTALL: flag, MODE: mode } },
+            hs,
+          );
         case 'shipit':
-          return timed(['node', shipitBin, 'bench', mode === 'rollback' ? 'rollback' : 'deploy', ...(install ? ['install'] : []), 'restart'], { cwd: shipitDirFor(hs.length) }, hs);
+          return timed(
+            [
+              'node',
+              shipitBin,
+              'bench',
+              mode === 'rollback' ? 'rollback' : 'deploy',
+              ...(install ? ['install'] : []),
+              'restart',
+            ],
+            { cwd: shipitDirFor(hs.length) },
+            hs,
+          );
       }
     };
     const one = [hosts[0]!];
@@ -166,16 +237,30 @@ function main(): void {
       for (const tool of TOOLS) {
         if (tool.startsWith('slipway')) {
           // a stager from the previous run may still be writing: try until it is gone
-          hosts[0]!.exec('sh', '-c', 'for i in 1 2 3 4 5 6 7 8 9 10; do rm -rf /srv/bench/releases/* /srv/bench/current /srv/bench/.slipway/manifests /srv/bench/.slipway/cache /srv/bench/.slipway/staged 2>/dev/null && exit 0; sleep 0.5; done; exit 1');
+          hosts[0]!.exec(
+            'sh',
+            '-c',
+            'for i in 1 2 3 4 5 6 7 8 9 10; do rm -rf /srv/bench/releases/* /srv/bench/current ' +
+              '/srv/bench/.slipway/manifests /srv/bench/.slipway/cache /srv/bench/.slipway/staged 2>/dev/null ' +
+              '&& exit 0; sleep 0.5; done; exit 1',
+          );
           rmSync(cache, { recursive: true, force: true });
         }
-        firstSamples.get(tool)!.push(run(tool, one, 'first', true)); // every tool installs dependencies on an empty host
+        // every tool installs dependencies on an empty host
+        firstSamples.get(tool)!.push(run(tool, one, 'first', true));
         serves(one, tool, msg);
       }
     }
-    if (SCENARIOS.has('first')) for (const tool of TOOLS) record(`${size}: first deploy`, tool, firstSamples.get(tool)!);
+    if (SCENARIOS.has('first'))
+      for (const tool of TOOLS) record(`${size}: first deploy`, tool, firstSamples.get(tool)!);
 
-    const repeat = (scenario: string, hs: TestHost[], prepare: () => string, mode: 'deploy' | 'rollback' = 'deploy', install = false) => {
+    const repeat = (
+      scenario: string,
+      hs: TestHost[],
+      prepare: () => string,
+      mode: 'deploy' | 'rollback' = 'deploy',
+      install = false,
+    ) => {
       const samples = new Map<Tool, Sample[]>(TOOLS.map((t) => [t, []]));
       for (let i = 0; i < RUNS; i++) {
         for (const tool of TOOLS) {
@@ -191,16 +276,20 @@ function main(): void {
     if (SCENARIOS.has('one-file')) repeat('one-file change', one, () => changeOne(dir));
 
     let lock = 0;
-    if (SCENARIOS.has('lockfile')) repeat(
-      'lockfile change',
-      one,
-      () => {
-        writeFileSync(path.join(dir, 'package-lock.json'), `{ "name": "bench", "lockfileVersion": 3, "packages": { "": { "version": "${++lock}" } } }\n`);
-        return changeOne(dir);
-      },
-      'deploy',
-      true,
-    );
+    if (SCENARIOS.has('lockfile'))
+      repeat(
+        'lockfile change',
+        one,
+        () => {
+          writeFileSync(
+            path.join(dir, 'package-lock.json'),
+            `{ "name": "bench", "lockfileVersion": 3, "packages": { "": { "version": "${++lock}" } } }\n`,
+          );
+          return changeOne(dir);
+        },
+        'deploy',
+        true,
+      );
 
     // rollback: each tool deploys version N+1 (untimed), then goes back to N (timed)
     const rollbackSamples = new Map<Tool, Sample[]>(TOOLS.map((t) => [t, []]));
@@ -216,7 +305,8 @@ function main(): void {
         serves(one, tool, back);
       }
     }
-    if (SCENARIOS.has('rollback')) for (const tool of TOOLS) record(`${size}: rollback`, tool, rollbackSamples.get(tool)!);
+    if (SCENARIOS.has('rollback'))
+      for (const tool of TOOLS) record(`${size}: rollback`, tool, rollbackSamples.get(tool)!);
 
     if (size === 'medium' && SCENARIOS.has('hosts')) {
       for (const n of HOST_COUNTS) {
@@ -242,7 +332,11 @@ function main(): void {
 function ratios(results: Result[]): Record<string, Record<string, number>> {
   const out: Record<string, Record<string, number>> = {};
   for (const r of results.filter((x) => x.tool === 'slipway' || x.tool === 'slipway-cold')) {
-    out[`${r.scenario} (${r.tool})`] = Object.fromEntries(results.filter((x) => x.scenario === r.scenario && !x.tool.startsWith('slipway')).map((b) => [`slipway/${b.tool}`, Number((r.median / b.median).toFixed(3))]));
+    out[`${r.scenario} (${r.tool})`] = Object.fromEntries(
+      results
+        .filter((x) => x.scenario === r.scenario && !x.tool.startsWith('slipway'))
+        .map((b) => [`slipway/${b.tool}`, Number((r.median / b.median).toFixed(3))]),
+    );
   }
   return out;
 }
@@ -251,14 +345,23 @@ try {
   main();
   // scenarios not run this time keep their results from an earlier run (each scenario's tools always come from one run)
   const file = path.join(ROOT, 'bench/results/speed.json');
-  const earlier = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as { results: Result[] }).results.filter((r) => !results.some((x) => x.scenario === r.scenario)) : [];
+  const earlier = existsSync(file)
+    ? (JSON.parse(readFileSync(file, 'utf8')) as { results: Result[] }).results.filter(
+        (r) => !results.some((x) => x.scenario === r.scenario),
+      )
+    : [];
   const all = [...earlier, ...results];
   const out = { machine: { cpus: os.cpus().length, node: process.version }, results: all, ratios: ratios(all) };
   mkdirSync(path.dirname(file), { recursive: true });
   writeFileSync(file, `${JSON.stringify(out, null, 2)}\n`);
   writeFileSync(path.join(ROOT, 'bench/results/speed.svg'), renderChart(all));
   console.log('\nslipway / baseline (median time; below 1 means slipway is faster):');
-  for (const [scenario, r] of Object.entries(out.ratios)) console.log(`  ${scenario.padEnd(30)} ${Object.entries(r).map(([k, v]) => `${k} ${v}`).join('   ')}`);
+  for (const [scenario, r] of Object.entries(out.ratios))
+    console.log(
+      `  ${scenario.padEnd(30)} ${Object.entries(r)
+        .map(([k, v]) => `${k} ${v}`)
+        .join('   ')}`,
+    );
   console.log('\nwrote bench/results/speed.json and bench/results/speed.svg');
 } finally {
   for (const h of hosts) h.down();

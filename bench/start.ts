@@ -28,10 +28,25 @@ for (let i = 0; i < RUNS; i++) {
 }
 
 const base = median(times.get('node -e 0')!);
-const results = [...times].map(([name, xs]) => ({ name, median: median(xs), min: Math.min(...xs), max: Math.max(...xs), ratio: median(xs) / base }));
+const results = [...times].map(([name, xs]) => ({
+  name,
+  median: median(xs),
+  min: Math.min(...xs),
+  max: Math.max(...xs),
+  ratio: median(xs) / base,
+}));
 for (const r of results) {
-  console.log(`${r.name.padEnd(18)} median ${r.median.toFixed(0).padStart(4)} ms (min ${r.min.toFixed(0)}, max ${r.max.toFixed(0)})  ${r.ratio.toFixed(2)}x bare node`);
+  console.log(
+    `${r.name.padEnd(18)} median ${r.median.toFixed(0).padStart(4)} ms (min ${r.min.toFixed(0)}, max ` +
+      `${r.max.toFixed(0)})  ${r.ratio.toFixed(2)}x bare node`,
+  );
 }
 const version = results.find((r) => r.name === 'slipway --version')!;
-console.log(`\nslipway --version: ${version.median.toFixed(0)} ms, ${(version.median - base).toFixed(0)} ms over bare Node (target: under 150 ms) ${version.median < 150 ? 'met' : 'NOT met'}`);
-writeFileSync(path.join(ROOT, 'bench/results/start.json'), `${JSON.stringify({ runs: RUNS, node: process.version, results }, null, 2)}\n`);
+console.log(
+  `\nslipway --version: ${version.median.toFixed(0)} ms, ${(version.median - base).toFixed(0)} ms over bare ` +
+    `Node (target: under 150 ms) ${version.median < 150 ? 'met' : 'NOT met'}`,
+);
+writeFileSync(
+  path.join(ROOT, 'bench/results/start.json'),
+  `${JSON.stringify({ runs: RUNS, node: process.version, results }, null, 2)}\n`,
+);

@@ -29,7 +29,14 @@ function load(url: string, seconds?: number): { instance: autocannon.Instance; d
   const done = new Promise<Run>((resolve, reject) => {
     instance = autocannon({ url, connections: CONNECTIONS, overallRate: RATE, duration: seconds ?? 3600 }, (err, r) => {
       if (err) return reject(err);
-      resolve({ requests: r.requests.total, errors: r.errors, non2xx: r.non2xx, p50: r.latency.p50, p99: r.latency.p99, seconds: (Date.now() - started) / 1000 });
+      resolve({
+        requests: r.requests.total,
+        errors: r.errors,
+        non2xx: r.non2xx,
+        p50: r.latency.p50,
+        p99: r.latency.p99,
+        seconds: (Date.now() - started) / 1000,
+      });
     });
   });
   return { instance, done };
@@ -82,24 +89,58 @@ try {
   await must(blue, ['deploy', 'production']);
   await must(plain, ['deploy', 'production']);
   // The baseline sits behind the same Caddy: a second site on :8481 to the single instance's port.
-  const site = { listen: [':8481'], routes: [{ handle: [{ handler: 'reverse_proxy', upstreams: [{ dial: '127.0.0.1:3981' }] }] }] };
-  host.exec('sh', '-c', `printf '%s' '${JSON.stringify(site)}' | curl -fsS -X PUT -H 'Content-Type: application/json' --data-binary @- http://localhost:2019/config/apps/http/servers/bench_plain`);
+  const site = {
+    listen: [':8481'],
+    routes: [{ handle: [{ handler: 'reverse_proxy', upstreams: [{ dial: '127.0.0.1:3981' }] }] }],
+  };
+  host.exec(
+    'sh',
+    '-c',
+    `printf '%s' '${JSON.stringify(site)}' | curl -fsS -X PUT -H 'Content-Type: application/json' --data-binary ` +
+      `@- http://localhost:2019/config/apps/http/servers/bench_plain`,
+  );
 
   const bg = await measure('blue/green', blue, 'production', 'http://127.0.0.1:8471/');
   const sr = await measure('stop-and-restart', plain, 'production', 'http://127.0.0.1:8481/');
 
   const row = (name: string, m: { steady: Run; switching: Run }) =>
-    `${name.padEnd(18)} ${String(m.switching.requests).padStart(8)} ${String(m.switching.errors).padStart(7)} ${String(m.switching.non2xx).padStart(7)}   ${`${m.steady.p50} / ${m.steady.p99}`.padStart(9)} ms   ${`${m.switching.p50} / ${m.switching.p99}`.padStart(9)} ms   ${(m.switching.p99 / Math.max(1, m.steady.p99)).toFixed(1)}x`;
-  console.log(`\nsteady load ${RATE} req/s over ${CONNECTIONS} connections through Caddy; ${CYCLES} deploys + ${CYCLES} rollbacks per mode\n`);
+    `${name.padEnd(18)} ${String(m.switching.requests).padStart(8)} ${String(m.switching.errors).padStart(7)} ` +
+    `${String(m.switching.non2xx).padStart(7)}   ${`${m.steady.p50} / ${m.steady.p99}`.padStart(9)} ms   ` +
+    `${`${m.switching.p50} / ${m.switching.p99}`.padStart(9)} ms   ` +
+    `${(m.switching.p99 / Math.max(1, m.steady.p99)).toFixed(1)}x`;
+  console.log(
+    `\nsteady load ${RATE} req/s over ${CONNECTIONS} connections through Caddy; ${CYCLES} deploys + ${CYCLES} ` +
+      `rollbacks per mode\n`,
+  );
   console.log('mode               requests  errors non-2xx   steady p50/p99       switching p50/p99    p99 ratio');
   console.log(row('blue/green', bg));
   console.log(row('stop-and-restart', sr));
-  console.log(`\nfailed or non-2xx requests: blue/green ${bg.switching.errors + bg.switching.non2xx}, stop-and-restart ${sr.switching.errors + sr.switching.non2xx}`);
+  console.log(
+    `\nfailed or non-2xx requests: blue/green ${bg.switching.errors + bg.switching.non2xx}, stop-and-restart ` +
+      `${sr.switching.errors + sr.switching.non2xx}`,
+  );
   if (bg.switching.errors > 0) {
-    console.log('(blue/green errors are connections closed before any response: idle keep-alive connections that Caddy 2.6 closes on each config reload; autocannon does not retry them as browsers do)');
+    console.log(
+      '(blue/green errors are connections closed before any response: idle keep-alive connections that Caddy ' +
+        '2.6 closes on each config reload; autocannon does not retry them as browsers do)',
+    );
   }
   mkdirSync(path.join(ROOT, 'bench/results'), { recursive: true });
-  writeFileSync(path.join(ROOT, 'bench/results/zero-downtime.json'), `${JSON.stringify({ date: new Date().toISOString(), rate: RATE, connections: CONNECTIONS, cycles: CYCLES, bluegreen: bg, stop_and_restart: sr }, null, 2)}\n`);
+  writeFileSync(
+    path.join(ROOT, 'bench/results/zero-downtime.json'),
+    `${JSON.stringify(
+      {
+        date: new Date().toISOString(),
+        rate: RATE,
+        connections: CONNECTIONS,
+        cycles: CYCLES,
+        bluegreen: bg,
+        stop_and_restart: sr,
+      },
+      null,
+      2,
+    )}\n`,
+  );
 } finally {
   host.down();
   rmSync(blue, { recursive: true, force: true });

@@ -5,7 +5,9 @@ import { fileURLToPath } from 'node:url';
 
 const bundle = new URL('../dist/slipway.mjs', import.meta.url);
 if (!existsSync(bundle)) {
-  process.stderr.write(`✖ slipway is not built → run: npm run build (in ${fileURLToPath(new URL('..', import.meta.url))})\n`);
+  process.stderr.write(
+    `✖ slipway is not built → run: npm run build (in ${fileURLToPath(new URL('..', import.meta.url))})\n`,
+  );
   process.exit(1);
 }
 await import(bundle.href);

@@ -19,4 +19,10 @@ await build({
   define: { SLIPWAY_VERSION: JSON.stringify(version) },
   banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
 });
-await build({ ...common, entryPoints: ['src/runtime/supervisor-entry.ts'], outfile: 'dist/supervisor.cjs', format: 'cjs', target: 'node18' });
+await build({
+  ...common,
+  entryPoints: ['src/runtime/supervisor-entry.ts'],
+  outfile: 'dist/supervisor.cjs',
+  format: 'cjs',
+  target: 'node18',
+});

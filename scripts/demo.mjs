@@ -25,14 +25,21 @@ const freePort = () =>
   });
 
 function git(...args) {
-  execFileSync('git', ['-c', 'user.name=slipway demo', '-c', 'user.email=demo@localhost', ...args], { cwd: app, stdio: 'ignore' });
+  execFileSync('git', ['-c', 'user.name=slipway demo', '-c', 'user.email=demo@localhost', ...args], {
+    cwd: app,
+    stdio: 'ignore',
+  });
 }
 
 const timings = [];
 function slipway(title, ...args) {
   console.log(`\n${bold(`$ slipway ${args.join(' ')}`)}`);
   const start = performance.now();
-  const r = spawnSync(process.execPath, [cli, ...args, '--json'], { cwd: app, stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8' });
+  const r = spawnSync(process.execPath, [cli, ...args, '--json'], {
+    cwd: app,
+    stdio: ['ignore', 'pipe', 'inherit'],
+    encoding: 'utf8',
+  });
   const ms = performance.now() - start;
   if (r.status !== 0) {
     console.error(`demo: \`slipway ${args.join(' ')}\` failed (exit ${r.status})`);
@@ -58,7 +65,10 @@ git('init', '-q');
 git('add', '-A');
 git('commit', '-q', '-m', 'Hello from slipway');
 
-console.log(`slipway demo: the example app in ${path.relative(root, app)}, deployed to a folder on this machine (${path.relative(root, path.join(app, '.slipway-local'))})`);
+console.log(
+  `slipway demo: the example app in ${path.relative(root, app)}, deployed to a folder on this machine ` +
+    `(${path.relative(root, path.join(app, '.slipway-local'))})`,
+);
 slipway('setup', 'setup', 'demo');
 const first = slipway('first deploy', 'deploy', 'demo');
 await show(port);
@@ -78,7 +88,10 @@ console.log('\nHow long each command took (end to end, including starting the CL
 for (const [title, ms] of timings) console.log(`  ${title.padEnd(18)} ${(ms / 1000).toFixed(2)}s`);
 console.log(`\nThe first release ${first.release} is live again.`);
 if (keep) {
-  console.log(`The app keeps running on port ${port}. Try: cd ${path.relative(process.cwd(), app)} && node ${path.relative(app, cli)} status demo`);
+  console.log(
+    `The app keeps running on port ${port}. Try: cd ${path.relative(process.cwd(), app)} && node ` +
+      `${path.relative(app, cli)} status demo`,
+  );
 } else {
   stopPrevious();
   console.log('Stopped the demo app (run `npm run demo -- --keep` to leave it running).');

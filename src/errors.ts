@@ -36,12 +36,21 @@ export class CommandError extends SlipwayError {
   readonly exitStatus: number | undefined;
   readonly stdout: string;
   readonly stderr: string;
-  constructor(where: string, argv: readonly string[], exitStatus: number | undefined, stdout: string, stderr: string, signal?: string) {
+  constructor(
+    where: string,
+    argv: readonly string[],
+    exitStatus: number | undefined,
+    stdout: string,
+    stderr: string,
+    signal?: string,
+  ) {
     const how = signal ? `killed by ${signal}` : `exit ${exitStatus}`;
     const out = [stderr.trim(), stdout.trim()].filter(Boolean).join('\n');
     // the command's own last word (`sh: 1: npm: not found`) first: it is what history and webhooks keep
     const cause = stderr.trim().split('\n').at(-1) || stdout.trim().split('\n').at(-1) || 'no output';
-    super('failure', `${where}: ${cause} (${how})`, { details: [...(out ? [tail(out, 40)] : []), `command: ${renderArgv(shortArgv(argv))}`].join('\n') });
+    super('failure', `${where}: ${cause} (${how})`, {
+      details: [...(out ? [tail(out, 40)] : []), `command: ${renderArgv(shortArgv(argv))}`].join('\n'),
+    });
     this.exitStatus = exitStatus;
     this.stdout = stdout;
     this.stderr = stderr;

@@ -21,7 +21,10 @@ export function count(value: string): number {
 
 /** A release id or its unique prefix, as `slipway releases` shows it: never empty, never a path. */
 export function releaseArg(value: string): string {
-  if (!/^[0-9A-Za-z-]+$/.test(value)) throw new InvalidArgumentError('expected a release id (or its start) as `slipway releases ENV` shows it, e.g. 20261122T0315');
+  if (!/^[0-9A-Za-z-]+$/.test(value))
+    throw new InvalidArgumentError(
+      'expected a release id (or its start) as `slipway releases ENV` shows it, e.g. 20261122T0315',
+    );
   return value;
 }
 
@@ -39,22 +42,38 @@ export function registerDeployCommands(cli: Cli): void {
     .option('--allow-dirty', 'deploy uncommitted changes (the release id ends in -dirty)', false)
     .option('--artifact <file>', 'deploy a release built with `slipway build --output` (checked against FILE.sha256)')
     .option('--lock-wait <seconds>', 'wait this long for another deploy to finish', seconds)
-    .option('--limit <n|pct>', 'rolling deploy: N hosts (or N% of them) at a time, each group healthy before the next', hostLimit)
+    .option(
+      '--limit <n|pct>',
+      'rolling deploy: N hosts (or N% of them) at a time, each group healthy before the next',
+      hostLimit,
+    )
     .option('--pause <seconds>', 'wait this long between groups of a rolling deploy', seconds)
     .option('--force', 'deploy outside the deploy windows (the override is recorded)', false)
-    .action(async (env: string, o: { allowDirty: boolean; artifact?: string; lockWait?: number; limit?: number | string; pause?: number; force: boolean }) => {
-      const reporter = cli.reporter();
-      const result = await api().deploy(cli.resolve(env), reporter, {
-        allowDirty: o.allowDirty,
-        artifact: o.artifact && path.resolve(o.artifact),
-        lockWait: o.lockWait,
-        limit: o.limit,
-        pause: o.pause,
-        force: o.force,
-        command: cli.commandLine,
-      });
-      if (cli.globals().json) reporter.json({ ok: true, ...result });
-    });
+    .action(
+      async (
+        env: string,
+        o: {
+          allowDirty: boolean;
+          artifact?: string;
+          lockWait?: number;
+          limit?: number | string;
+          pause?: number;
+          force: boolean;
+        },
+      ) => {
+        const reporter = cli.reporter();
+        const result = await api().deploy(cli.resolve(env), reporter, {
+          allowDirty: o.allowDirty,
+          artifact: o.artifact && path.resolve(o.artifact),
+          lockWait: o.lockWait,
+          limit: o.limit,
+          pause: o.pause,
+          force: o.force,
+          command: cli.commandLine,
+        });
+        if (cli.globals().json) reporter.json({ ok: true, ...result });
+      },
+    );
 
   cli.program
     .command('plan <env>')
@@ -68,13 +87,29 @@ export function registerDeployCommands(cli: Cli): void {
 
   cli.program
     .command('promote <from> <to>')
-    .description('deploy to <to> the very release that is live and healthy in <from> (same files, same checksum, no rebuild)')
-    .option('--force', 'promote a release that never passed <from>, to an environment not `after: <from>`, or outside the deploy windows (recorded)', false)
-    .option('--release <id>', 'promote this kept release of <from> instead of the live one (it must have passed there)', releaseArg)
+    .description(
+      'deploy to <to> the very release that is live and healthy in <from> (same files, same checksum, no rebuild)',
+    )
+    .option(
+      '--force',
+      'promote a release that never passed <from>, to an environment not `after: <from>`, or outside the deploy ' +
+        'windows (recorded)',
+      false,
+    )
+    .option(
+      '--release <id>',
+      'promote this kept release of <from> instead of the live one (it must have passed there)',
+      releaseArg,
+    )
     .option('--lock-wait <seconds>', 'wait this long for another deploy to finish', seconds)
     .action(async (from: string, to: string, o: { force: boolean; lockWait?: number; release?: string }) => {
       const reporter = cli.reporter();
-      const result = await api().promote(cli.resolve(from), cli.resolve(to), reporter, { force: o.force, lockWait: o.lockWait, release: o.release, command: cli.commandLine });
+      const result = await api().promote(cli.resolve(from), cli.resolve(to), reporter, {
+        force: o.force,
+        lockWait: o.lockWait,
+        release: o.release,
+        command: cli.commandLine,
+      });
       if (cli.globals().json) reporter.json({ ok: true, promoted_from: from, ...result });
     });
 
@@ -85,7 +120,10 @@ export function registerDeployCommands(cli: Cli): void {
     .option('--reason <text>', 'why, for the history')
     .action(async (env: string, id: string, o: { reason?: string }) => {
       const reporter = cli.reporter();
-      const result = await api().markBad(cli.resolve(env), reporter, id, { reason: o.reason, command: cli.commandLine });
+      const result = await api().markBad(cli.resolve(env), reporter, id, {
+        reason: o.reason,
+        command: cli.commandLine,
+      });
       if (cli.globals().json) reporter.json({ ok: true, ...result });
       else reporter.info(`${result.release} is marked bad in ${env}`);
     });
@@ -102,9 +140,20 @@ export function registerDeployCommands(cli: Cli): void {
       .action(async (id: string, o: { env?: string; reason?: string }) => {
         const reporter = cli.reporter();
         const loaded = api().loadConfig(cli.globals().config);
-        const envs = o.env ? [o.env] : Object.keys(loaded.data.environments).filter((e) => api().resolveEnvironment(loaded, e).approval.required);
-        if (!envs.length) throw new SlipwayError('config', `${loaded.file}: no environment requires approval`, { hint: 'pass --env ENV' });
-        const result = await api().answer(envs.map((e) => api().resolveEnvironment(loaded, e)), reporter, id, answer, o.reason);
+        const envs = o.env
+          ? [o.env]
+          : Object.keys(loaded.data.environments).filter((e) => api().resolveEnvironment(loaded, e).approval.required);
+        if (!envs.length)
+          throw new SlipwayError('config', `${loaded.file}: no environment requires approval`, {
+            hint: 'pass --env ENV',
+          });
+        const result = await api().answer(
+          envs.map((e) => api().resolveEnvironment(loaded, e)),
+          reporter,
+          id,
+          answer,
+          o.reason,
+        );
         if (cli.globals().json) reporter.json({ ok: true, ...result });
         else reporter.info(`${id} ${answer} in ${result.environment} by ${result.by}`);
       });
@@ -117,7 +166,11 @@ export function registerDeployCommands(cli: Cli): void {
     .option('--lock-wait <seconds>', 'wait this long for another deploy to finish', seconds)
     .action(async (env: string, id: string | undefined, o: { lockWait?: number }) => {
       const reporter = cli.reporter();
-      const result = await api().rollback(cli.resolve(env), reporter, { id, lockWait: o.lockWait, command: cli.commandLine });
+      const result = await api().rollback(cli.resolve(env), reporter, {
+        id,
+        lockWait: o.lockWait,
+        command: cli.commandLine,
+      });
       if (cli.globals().json) reporter.json({ ok: true, ...result });
     });
 
@@ -139,10 +192,14 @@ export function registerDeployCommands(cli: Cli): void {
           c.done(`${path.basename(a.file)}, ${formatBytes(statSync(a.file).size)}`);
           return a;
         });
-        reporter.info(`Release ${release.id}: ${artifact.file}\n  sha256 ${artifact.sha256} (in ${artifact.file}.sha256)\n  deploy it with: slipway deploy <env> --artifact ${o.output}`);
+        reporter.info(
+          `Release ${release.id}: ${artifact.file}\n  sha256 ${artifact.sha256} (in ${artifact.file}.sha256)\n  ` +
+            `deploy it with: slipway deploy <env> --artifact ${o.output}`,
+        );
       } else {
         reporter.info(`Release ${release.id}: ${release.files.length} files (use --output FILE to write an artifact)`);
       }
-      if (cli.globals().json) reporter.json({ ok: true, release: release.id, sha: release.sha, files: release.files.length, artifact });
+      if (cli.globals().json)
+        reporter.json({ ok: true, release: release.id, sha: release.sha, files: release.files.length, artifact });
     });
 }

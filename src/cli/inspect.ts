@@ -25,11 +25,28 @@ function prefix(hosts: Host[], h: Host): string {
 }
 
 export function releasesTable(releases: ReleaseInfo[]): string {
-  const rows = [...releases].reverse().map((r) => [r.current ? '*' : ' ', r.id, r.status, (r.sha ?? '').slice(0, 7), r.user ?? '', r.time ? r.time.replace('T', ' ').slice(0, 19) : '', r.subject ?? '']);
+  const rows = [...releases]
+    .reverse()
+    .map((r) => [
+      r.current ? '*' : ' ',
+      r.id,
+      r.status,
+      (r.sha ?? '').slice(0, 7),
+      r.user ?? '',
+      r.time ? r.time.replace('T', ' ').slice(0, 19) : '',
+      r.subject ?? '',
+    ]);
   const head = [' ', 'RELEASE', 'STATUS', 'SHA', 'BY', 'WHEN (UTC)', 'SUBJECT'];
   const all = [head, ...rows];
   const widths = head.map((_, i) => Math.max(...all.map((r) => r[i]!.length)));
-  return all.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd()).join('\n');
+  return all
+    .map((r) =>
+      r
+        .map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!)))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
 }
 
 /**
@@ -38,7 +55,8 @@ export function releasesTable(releases: ReleaseInfo[]): string {
  */
 export function execCommandLine(words: string[]): string {
   if (words.length === 1) {
-    if (!words[0]!.trim()) throw new SlipwayError('config', 'exec: the command is empty → slipway exec ENV -- COMMAND [ARGS…]');
+    if (!words[0]!.trim())
+      throw new SlipwayError('config', 'exec: the command is empty → slipway exec ENV -- COMMAND [ARGS…]');
     return words[0]!;
   }
   return renderArgv(words);
@@ -51,8 +69,17 @@ export function registerInspectCommands(cli: Cli): void {
     .action((env: string) =>
       quietly(cli, cli.resolve(env), async (s) => {
         const states = await api().eachHost(s.hosts, (h) => api().readState(h, s.layout));
-        if (cli.globals().json) return cli.reporter().json(Object.fromEntries(s.hosts.map((h, i) => [h.name, { current: states[i]!.current, releases: states[i]!.releases }])));
-        s.hosts.forEach((h, i) => process.stdout.write(`${s.hosts.length > 1 ? `${h.name}:\n` : ''}${releasesTable(states[i]!.releases)}\n`));
+        if (cli.globals().json)
+          return cli
+            .reporter()
+            .json(
+              Object.fromEntries(
+                s.hosts.map((h, i) => [h.name, { current: states[i]!.current, releases: states[i]!.releases }]),
+              ),
+            );
+        s.hosts.forEach((h, i) => {
+          process.stdout.write(`${s.hosts.length > 1 ? `${h.name}:\n` : ''}${releasesTable(states[i]!.releases)}\n`);
+        });
       }),
     );
 
@@ -62,12 +89,18 @@ export function registerInspectCommands(cli: Cli): void {
     .action((env: string, o: { lines: number }) =>
       quietly(cli, cli.resolve(env), async (s) => {
         const states = await api().eachHost(s.hosts, (h) => api().readState(h, s.layout));
-        const events = states.flatMap((st) => st.history).sort((a, b) => a.time.localeCompare(b.time)).slice(-o.lines);
+        const events = states
+          .flatMap((st) => st.history)
+          .sort((a, b) => a.time.localeCompare(b.time))
+          .slice(-o.lines);
         if (cli.globals().json) return cli.reporter().json(events);
         for (const e of events) {
           const took = e.duration_ms !== undefined ? ` in ${(e.duration_ms / 1000).toFixed(1)}s` : '';
           const from = e.event === 'rolled_back' && e.previous ? ` (from ${e.previous})` : '';
-          process.stdout.write(`${e.time.replace('T', ' ').slice(0, 19)}  ${e.host.padEnd(12)} ${e.event.padEnd(11)} ${e.release}${from}  by ${e.user}@${e.machine}${took}${e.reason ? `  — ${e.reason}` : ''}\n`);
+          process.stdout.write(
+            `${e.time.replace('T', ' ').slice(0, 19)}  ${e.host.padEnd(12)} ${e.event.padEnd(11)} ` +
+              `${e.release}${from}  by ${e.user}@${e.machine}${took}${e.reason ? `  — ${e.reason}` : ''}\n`,
+          );
         }
       }),
     );
@@ -79,15 +112,32 @@ export function registerInspectCommands(cli: Cli): void {
         const perHost = await api().eachHost(s.hosts, async (h) => {
           // with Caddy down the slots are still worth showing; which one is live is then unknown
           const { cfg, runtime } = s.on(h);
-          const live = api().isProxied(cfg) && cfg.runtime !== 'static' ? await api().liveSlot(h, cfg).catch((e: Error) => void cli.reporter().warn(e.message)) : undefined;
+          const live =
+            api().isProxied(cfg) && cfg.runtime !== 'static'
+              ? await api()
+                  .liveSlot(h, cfg)
+                  .catch((e: Error) => void cli.reporter().warn(e.message))
+              : undefined;
           const lock = await api().readLock(h, s.layout);
-          return (await runtime.status(h, cfg)).map((st) => ({ host: h.name, ...st, ...(st.slot ? { live: st.slot === live } : {}), lock }));
+          return (await runtime.status(h, cfg)).map((st) => ({
+            host: h.name,
+            ...st,
+            ...(st.slot ? { live: st.slot === live } : {}),
+            lock,
+          }));
         });
         const rows = perHost.flat();
         if (cli.globals().json) return cli.reporter().json(rows);
         for (const r of rows) {
           const name = r.slot ? `${r.host} slot ${r.slot}${r.live ? ' (live)' : ''}` : r.host;
-          process.stdout.write(`${name}: ${r.state}${r.pid ? `, pid ${r.pid}` : ''}${r.release ? `, release ${r.release}` : ''}${r.restarts !== undefined ? `, ${r.restarts} restart(s)` : ''}${r.since ? `, since ${r.since}` : ''}\n`);
+          const facts = [
+            r.state,
+            r.pid && `pid ${r.pid}`,
+            r.release && `release ${r.release}`,
+            r.restarts !== undefined && `${r.restarts} restart(s)`,
+            r.since && `since ${r.since}`,
+          ];
+          process.stdout.write(`${name}: ${facts.filter(Boolean).join(', ')}\n`);
           if (r.detail) process.stdout.write(`  ${r.detail}\n`);
         }
         for (const h of perHost) if (h[0]?.lock) process.stdout.write(`${h[0].host}: ${lockLine(h[0].lock)}\n`);
@@ -95,24 +145,30 @@ export function registerInspectCommands(cli: Cli): void {
     );
 
   p.command('logs <env>')
-    .description('the app\'s output (journald or supervisor log files)')
+    .description("the app's output (journald or supervisor log files)")
     .option('-f, --follow', 'keep printing new lines', false)
     .option('-n, --lines <n>', 'lines to show', count, 100)
     .option('--since <time>', 'only lines since then, e.g. "10 min ago" or "2026-11-22 10:00" (journald, docker)')
     .action((env: string, o: { follow: boolean; lines: number; since?: string }) =>
       quietly(cli, cli.resolve(env), async (s) => {
-        const logs = (h: Host) => s.on(h).runtime.logsArgv(s.on(h).cfg, { lines: o.lines, follow: o.follow, since: o.since });
+        const logs = (h: Host) =>
+          s.on(h).runtime.logsArgv(s.on(h).cfg, { lines: o.lines, follow: o.follow, since: o.since });
         if (s.hosts.length === 1) {
           const { argv, sudo } = logs(s.hosts[0]!);
           process.exitCode = await s.hosts[0]!.attach(argv, { sudo });
           return;
         }
-        await api().eachHost(s.hosts, (h) => h.run(logs(h).argv, { sudo: logs(h).sudo, onLine: (line) => process.stdout.write(`${prefix(s.hosts, h)}${line}\n`) }));
+        await api().eachHost(s.hosts, (h) =>
+          h.run(logs(h).argv, {
+            sudo: logs(h).sudo,
+            onLine: (line) => process.stdout.write(`${prefix(s.hosts, h)}${line}\n`),
+          }),
+        );
       }),
     );
 
   p.command('exec <env>')
-    .description('run a command in the current release with the app\'s user and environment: slipway exec ENV -- CMD')
+    .description("run a command in the current release with the app's user and environment: slipway exec ENV -- CMD")
     .addOption(new Option('-i, --interactive', 'interactive: attach a terminal (consoles, REPLs)').default(false))
     .addOption(new Option('-t, --tty').hideHelp().default(false))
     .argument('<command...>')
@@ -122,9 +178,15 @@ export function registerInspectCommands(cli: Cli): void {
         const o = { tty: opts.interactive || opts.tty };
         const codes = await api().eachHost(s.hosts.slice(0, o.tty ? 1 : undefined), async (h) => {
           const port = await api().servingPort(s, h);
-          const { argv, sudo } = s.on(h).runtime.execArgv(s.on(h).cfg, line, { cwd: s.layout.current, tty: o.tty, port });
+          const { argv, sudo } = s
+            .on(h)
+            .runtime.execArgv(s.on(h).cfg, line, { cwd: s.layout.current, tty: o.tty, port });
           if (s.hosts.length === 1) return h.attach(argv, { tty: o.tty, sudo });
-          const r = await h.run(argv, { sudo, reject: false, onLine: (l) => process.stdout.write(`${prefix(s.hosts, h)}${l}\n`) });
+          const r = await h.run(argv, {
+            sudo,
+            reject: false,
+            onLine: (l) => process.stdout.write(`${prefix(s.hosts, h)}${l}\n`),
+          });
           return r.exitCode;
         });
         process.exitCode = codes.find((c) => c !== 0) ?? 0;
@@ -149,7 +211,9 @@ export function registerInspectCommands(cli: Cli): void {
     );
   lock
     .command('release <env>')
-    .description('remove the lock: refused while its deploy runs on this machine; one from another machine needs --force')
+    .description(
+      'remove the lock: refused while its deploy runs on this machine; one from another machine needs --force',
+    )
     .option('--force', 'remove a lock held from another machine (make sure that deploy is gone)', false)
     .action((env: string, o: { force: boolean }) =>
       quietly(cli, cli.resolve(env), async (s) => {
@@ -157,9 +221,14 @@ export function registerInspectCommands(cli: Cli): void {
           const info = await api().readLock(h, s.layout);
           if (!info) return cli.reporter().info(`${h.name}: not locked`);
           const holder = api().describeHolder(info);
-          if (api().isRunningHere(info)) throw new SlipwayError('locked', `${h.name}: the lock is held by a deploy still running here: ${holder}`, { hint: `wait for it, or stop it (kill ${info.pid}); its lock is released when it ends` });
+          if (api().isRunningHere(info))
+            throw new SlipwayError('locked', `${h.name}: the lock is held by a deploy still running here: ${holder}`, {
+              hint: `wait for it, or stop it (kill ${info.pid}); its lock is released when it ends`,
+            });
           if (!api().isStale(info) && !o.force && info.user) {
-            throw new SlipwayError('locked', `${h.name}: the lock is held from another machine: ${holder}`, { hint: `if that deploy is gone: slipway lock release ${env} --force` });
+            throw new SlipwayError('locked', `${h.name}: the lock is held from another machine: ${holder}`, {
+              hint: `if that deploy is gone: slipway lock release ${env} --force`,
+            });
           }
           await api().forceReleaseLock(h, s.layout);
           cli.reporter().info(`${h.name}: released the lock held by ${api().describeHolder(info)}`);
@@ -180,15 +249,27 @@ export function registerInspectCommands(cli: Cli): void {
     });
 
   p.command('maintenance <env> <state>')
-    .description('on: answer every request with 503 and a maintenance page (through the proxy); off: serve the app again')
-    .option('-m, --message <text>', 'text of the maintenance page', 'We are doing some maintenance and will be back shortly.')
+    .description(
+      'on: answer every request with 503 and a maintenance page (through the proxy); off: serve the app again',
+    )
+    .option(
+      '-m, --message <text>',
+      'text of the maintenance page',
+      'We are doing some maintenance and will be back shortly.',
+    )
     .action(async (env: string, state: string, o: { message: string }) => {
-      if (state !== 'on' && state !== 'off') throw new SlipwayError('config', `maintenance: expected "on" or "off", got "${state}"`);
-      await api().withSession(cli.resolve(env), cli.reporter(), (s) => api().maintenance(s, state === 'on', o.message, cli.commandLine));
+      if (state !== 'on' && state !== 'off')
+        throw new SlipwayError('config', `maintenance: expected "on" or "off", got "${state}"`);
+      await api().withSession(cli.resolve(env), cli.reporter(), (s) =>
+        api().maintenance(s, state === 'on', o.message, cli.commandLine),
+      );
     });
 
   p.command('prune <env>')
-    .description('delete releases beyond keep_releases, failed ones first (never the current one, its rollback target, or a running slot)')
+    .description(
+      'delete releases beyond keep_releases, failed ones first (never the current one, its rollback target, or ' +
+        'a running slot)',
+    )
     .option('--lock-wait <seconds>', 'wait this long for another deploy to finish', seconds)
     .action((env: string, o: { lockWait?: number }) =>
       api().withSession(cli.resolve(env), cli.reporter(), async (s) => {
@@ -197,4 +278,3 @@ export function registerInspectCommands(cli: Cli): void {
       }),
     );
 }
-

@@ -29,7 +29,10 @@ export interface Cli {
 
 export async function main(argv: string[]): Promise<number> {
   const program = new Command('slipway')
-    .description('Deploy apps to your own servers over SSH: versioned releases, atomic switch, health-checked restart, instant rollback.')
+    .description(
+      'Deploy apps to your own servers over SSH: versioned releases, atomic switch, health-checked restart, ' +
+        'instant rollback.',
+    )
     .version(typeof SLIPWAY_VERSION === 'string' ? SLIPWAY_VERSION : 'dev', '-V, --version')
     .addOption(new Option('-c, --config <file>', 'config file').default('slipway.yml').env('SLIPWAY_CONFIG'))
     .option('--json', 'print results as JSON on stdout (progress stays on stderr)', false)
@@ -60,11 +63,20 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 export function renderError(e: unknown, reporter: Reporter, json: boolean): number {
-  const err = e instanceof SlipwayError ? e : new SlipwayError('failure', e instanceof Error ? e.message : String(e), { details: process.env.SLIPWAY_DEBUG && e instanceof Error ? e.stack : undefined });
+  const err =
+    e instanceof SlipwayError
+      ? e
+      : new SlipwayError('failure', e instanceof Error ? e.message : String(e), {
+          details: process.env.SLIPWAY_DEBUG && e instanceof Error ? e.stack : undefined,
+        });
   const lines = [`✖ ${err.message}`];
   if (err.details) lines.push(...err.details.split('\n').map((l) => `    ${l}`));
   if (err.hint) lines.push(`  → ${err.hint}`);
   process.stderr.write(`${reporter.redact(lines.join('\n'))}\n`);
-  if (json) reporter.json({ ok: false, error: { kind: err.kind, exit_code: err.exitCode, message: err.message, details: err.details, hint: err.hint } });
+  if (json)
+    reporter.json({
+      ok: false,
+      error: { kind: err.kind, exit_code: err.exitCode, message: err.message, details: err.details, hint: err.hint },
+    });
   return err.exitCode;
 }

@@ -14,7 +14,11 @@ async function readStdin(): Promise<string> {
 }
 
 export function registerSecretsCommands(cli: Cli): void {
-  const secrets = cli.program.command('secrets').description("an environment's secrets, encrypted with age in secrets/<env>.age (its key stays outside the repository)");
+  const secrets = cli.program
+    .command('secrets')
+    .description(
+      "an environment's secrets, encrypted with age in secrets/<env>.age (its key stays outside the repository)",
+    );
   const target = (env: string) => {
     const cfg = cli.resolve(env);
     return { dir: cfg.dir, app: cfg.app, environment: cfg.environment };
@@ -31,10 +35,11 @@ export function registerSecretsCommands(cli: Cli): void {
 
   secrets
     .command('get <env> <name>')
-    .description('print one secret\'s value on stdout')
+    .description("print one secret's value on stdout")
     .action(async (env: string, name: string) => {
       const values = await api().readSecrets(target(env));
-      if (!(name in values)) throw new SlipwayError('config', `${env}: no secret ${name}`, { hint: `see: slipway secrets list ${env}` });
+      if (!(name in values))
+        throw new SlipwayError('config', `${env}: no secret ${name}`, { hint: `see: slipway secrets list ${env}` });
       process.stdout.write(`${values[name]}\n`);
     });
 
@@ -57,7 +62,8 @@ export function registerSecretsCommands(cli: Cli): void {
     .action(async (env: string, name: string) => {
       const t = target(env);
       const values = await api().readSecrets(t);
-      if (!(name in values)) throw new SlipwayError('config', `${env}: no secret ${name}`, { hint: `see: slipway secrets list ${env}` });
+      if (!(name in values))
+        throw new SlipwayError('config', `${env}: no secret ${name}`, { hint: `see: slipway secrets list ${env}` });
       delete values[name];
       await api().writeSecrets(t, values);
       report(cli, t, undefined, `${name} removed`);
@@ -65,7 +71,9 @@ export function registerSecretsCommands(cli: Cli): void {
 
   secrets
     .command('edit <env>')
-    .description('edit the secrets as NAME=value lines in $VISUAL or $EDITOR (a private temporary file, removed afterwards)')
+    .description(
+      'edit the secrets as NAME=value lines in $VISUAL or $EDITOR (a private temporary file, removed afterwards)',
+    )
     .action(async (env: string) => {
       const t = target(env);
       const before = await api().readSecrets(t);
@@ -73,11 +81,20 @@ export function registerSecretsCommands(cli: Cli): void {
       const dir = mkdtempSync(path.join(existsSync('/dev/shm') ? '/dev/shm' : os.tmpdir(), 'slipway-secrets-'));
       const file = path.join(dir, `${env}.env`);
       try {
-        writeFileSync(file, `# ${env} secrets: NAME=value, one per line; saved encrypted when you close the editor\n${api().formatSecrets(before)}`, { mode: 0o600 });
+        writeFileSync(
+          file,
+          `# ${env} secrets: NAME=value, one per line; saved encrypted when you close the ` +
+            `editor\n${api().formatSecrets(before)}`,
+          { mode: 0o600 },
+        );
         const editor = process.env.VISUAL || process.env.EDITOR || 'vi';
         // the editor setting may carry arguments ("code --wait"): split into words, never interpreted
         const r = spawnSync('/bin/sh', ['-c', '$1 "$2"', 'slipway-edit', editor, file], { stdio: 'inherit' });
-        if (r.status !== 0) throw new SlipwayError('failure', `the editor (${editor}) exited with ${r.status ?? r.signal}; nothing changed`);
+        if (r.status !== 0)
+          throw new SlipwayError(
+            'failure',
+            `the editor (${editor}) exited with ${r.status ?? r.signal}; nothing changed`,
+          );
         const after = api().parseSecrets(readFileSync(file, 'utf8'), `${env} secrets`);
         for (const [k, v] of Object.entries(after)) api().checkSecret(k, v);
         const changed = JSON.stringify(Object.entries(after).sort()) !== JSON.stringify(Object.entries(before).sort());
@@ -90,15 +107,22 @@ export function registerSecretsCommands(cli: Cli): void {
     });
 }
 
-function report(cli: Cli, t: { dir: string; app: string; environment: string }, createdKey: string | undefined, what: string): void {
+function report(
+  cli: Cli,
+  t: { dir: string; app: string; environment: string },
+  createdKey: string | undefined,
+  what: string,
+): void {
   const p = api().secretsPaths(t);
   const lines = [`${what} in ${path.relative(process.cwd(), p.file) || p.file} (commit it)`];
   if (createdKey) {
     lines.push(
-      `Created the ${t.environment} key: ${createdKey} (mode 0600). Keep it out of the repository; give it to whoever deploys ${t.environment}, or set $${p.keyVar} in CI.`,
+      `Created the ${t.environment} key: ${createdKey} (mode 0600). Keep it out of the repository; give it to ` +
+        `whoever deploys ${t.environment}, or set $${p.keyVar} in CI.`,
       `Its public half is in ${path.relative(process.cwd(), p.recipients) || p.recipients} (commit it).`,
     );
   }
-  if (cli.globals().json) cli.reporter().json({ ok: true, environment: t.environment, file: p.file, created_key: createdKey });
+  if (cli.globals().json)
+    cli.reporter().json({ ok: true, environment: t.environment, file: p.file, created_key: createdKey });
   else for (const l of lines) cli.reporter().info(l);
 }

@@ -13,9 +13,14 @@ export function registerSetupCommands(cli: Cli): void {
     .option('--force', 'overwrite an existing file', false)
     .action((o: { force: boolean }) => {
       const file = cli.globals().config;
-      if (existsSync(file) && !o.force) throw new SlipwayError('config', `${file} already exists`, { hint: 'edit it, or pass --force to overwrite' });
+      if (existsSync(file) && !o.force)
+        throw new SlipwayError('config', `${file} already exists`, { hint: 'edit it, or pass --force to overwrite' });
       writeFileSync(file, initialConfig(path.dirname(path.resolve(file))));
-      cli.reporter().info(`Wrote ${file}. Next: set your host under environments.production.hosts, then run: slipway setup production`);
+      cli
+        .reporter()
+        .info(
+          `Wrote ${file}. Next: set your host under environments.production.hosts, then run: slipway setup production`,
+        );
     });
 
   cli.program
@@ -39,22 +44,45 @@ export function registerSetupCommands(cli: Cli): void {
       const names = env ? [env] : Object.keys(loaded.data.environments);
       const merged = Object.fromEntries(names.map((n) => [n, redacted(api().resolveEnvironment(loaded, n))]));
       // no anchors: settings shared by several environments are printed in full in each
-      process.stdout.write(cli.globals().json ? `${JSON.stringify(merged, null, 2)}\n` : api().stringify(merged, { aliasDuplicateObjects: false }));
+      process.stdout.write(
+        cli.globals().json
+          ? `${JSON.stringify(merged, null, 2)}\n`
+          : api().stringify(merged, { aliasDuplicateObjects: false }),
+      );
     });
 }
 
 /** Sections that only one runtime reads: shown for that runtime only. */
-const RUNTIME_SECTIONS: Record<string, ResolvedConfig['runtime'][]> = { docker: ['docker'], static_dir: ['static'], log_max_size: ['supervisor'] };
+const RUNTIME_SECTIONS: Record<string, ResolvedConfig['runtime'][]> = {
+  docker: ['docker'],
+  static_dir: ['static'],
+  log_max_size: ['supervisor'],
+};
 
 /**
  * The merged config as a user wrote it, for one environment: hosts and roles, the settings that
  * apply to its runtime, secrets by name only and webhook URLs by origin only (their path is often a token).
  */
 export function redacted(cfg: ResolvedConfig): Record<string, unknown> {
-  const { dir: _dir, file: _file, appDir: _appDir, targets, roles, secrets, webhooks, environment: _env, ...rest } = cfg;
-  const settings = Object.fromEntries(Object.entries(rest).filter(([k]) => !RUNTIME_SECTIONS[k] || RUNTIME_SECTIONS[k].includes(cfg.runtime)));
+  const {
+    dir: _dir,
+    file: _file,
+    appDir: _appDir,
+    targets,
+    roles,
+    secrets,
+    webhooks,
+    environment: _env,
+    ...rest
+  } = cfg;
+  const settings = Object.fromEntries(
+    Object.entries(rest).filter(([k]) => !RUNTIME_SECTIONS[k] || RUNTIME_SECTIONS[k].includes(cfg.runtime)),
+  );
   const roleNames = Object.keys(roles);
-  const byRole = roleNames.length > 1 || roleNames[0] !== 'web' ? { roles: Object.fromEntries(roleNames.map((r) => [r, roleOverrides(cfg, roles[r]!)])) } : {};
+  const byRole =
+    roleNames.length > 1 || roleNames[0] !== 'web'
+      ? { roles: Object.fromEntries(roleNames.map((r) => [r, roleOverrides(cfg, roles[r]!)])) }
+      : {};
   return {
     ...settings,
     hosts: targets.map((t) => t.name),
@@ -66,7 +94,10 @@ export function redacted(cfg: ResolvedConfig): Record<string, unknown> {
 
 /** A role's hosts and the settings it changes from the environment's. */
 function roleOverrides(env: ResolvedConfig, role: ResolvedConfig): Record<string, unknown> {
-  const changed = Object.entries(role).filter(([k, v]) => !['targets', 'roles'].includes(k) && JSON.stringify(v) !== JSON.stringify(env[k as keyof ResolvedConfig]));
+  const changed = Object.entries(role).filter(
+    ([k, v]) =>
+      !['targets', 'roles'].includes(k) && JSON.stringify(v) !== JSON.stringify(env[k as keyof ResolvedConfig]),
+  );
   return { hosts: role.targets.map((t) => t.name), ...Object.fromEntries(changed) };
 }
 
@@ -75,7 +106,11 @@ function initialConfig(dir: string): string {
   let run = 'node server.js';
   let hasLock = false;
   try {
-    const pkg = JSON.parse(readFileSync(path.join(dir, 'package.json'), 'utf8')) as { name?: string; scripts?: Record<string, string>; main?: string };
+    const pkg = JSON.parse(readFileSync(path.join(dir, 'package.json'), 'utf8')) as {
+      name?: string;
+      scripts?: Record<string, string>;
+      main?: string;
+    };
     if (pkg.name) name = pkg.name.replace(/^@[^/]+\//, '');
     if (pkg.scripts?.start) run = pkg.scripts.start;
     else if (pkg.main) run = `node ${pkg.main}`;
@@ -83,7 +118,12 @@ function initialConfig(dir: string): string {
   } catch {
     /* not a Node app, or no package.json */
   }
-  const app = name.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^[^a-z]+/, '').slice(0, 40) || 'app';
+  const app =
+    name
+      .toLowerCase()
+      .replace(/[^a-z0-9-]+/g, '-')
+      .replace(/^[^a-z]+/, '')
+      .slice(0, 40) || 'app';
   return `# slipway.yml — see \`slipway config --schema\` and the README for every key.
 app: ${app}
 

@@ -16,7 +16,8 @@ function typeOf(p: Prop): string {
   if (p.enum) return p.enum.map((v) => `\`${String(v)}\``).join(' \\| ');
   if (p.anyOf) return p.anyOf.map(typeOf).join(' \\| ');
   if (p.type === 'array') return `list of ${typeOf(p.items ?? {})}`;
-  if (p.type === 'object' && p.additionalProperties && typeof p.additionalProperties === 'object') return `map of ${typeOf(p.additionalProperties)}`;
+  if (p.type === 'object' && p.additionalProperties && typeof p.additionalProperties === 'object')
+    return `map of ${typeOf(p.additionalProperties)}`;
   return Array.isArray(p.type) ? p.type.join(' \\| ') : (p.type ?? 'any');
 }
 
@@ -31,10 +32,14 @@ export function configReference(): string {
   const rows: string[] = ['| key | type | default | description |', '| --- | --- | --- | --- |'];
   const add = (key: string, p: Prop) => {
     const nested = p.type === 'object' && p.properties;
-    rows.push(`| \`${key}\` | ${nested ? 'mapping' : typeOf(p)} | ${fmtDefault(p)} | ${(p.description ?? '').replaceAll('|', '\\|')} |`);
+    rows.push(
+      `| \`${key}\` | ${nested ? 'mapping' : typeOf(p)} | ${fmtDefault(p)} | ` +
+        `${(p.description ?? '').replaceAll('|', '\\|')} |`,
+    );
     if (nested && key !== 'environments') for (const [k, v] of Object.entries(p.properties!)) add(`${key}.${k}`, v);
     // lists of mappings (checks, wait_for, webhooks): each entry's keys
-    if (p.type === 'array' && p.items?.properties) for (const [k, v] of Object.entries(p.items.properties)) add(`${key}[].${k}`, v);
+    if (p.type === 'array' && p.items?.properties)
+      for (const [k, v] of Object.entries(p.items.properties)) add(`${key}[].${k}`, v);
   };
   for (const [k, v] of Object.entries(schema.properties!)) {
     if (k === 'environments') continue;
@@ -46,6 +51,9 @@ export function configReference(): string {
   rows.push(`| \`environments.<name>.hosts\` | ${typeOf(env.hosts!)} | | ${env.hosts!.description} |`);
   rows.push(`| \`environments.<name>.after\` | string | | ${env.after!.description} |`);
   rows.push(`| \`environments.<name>.roles\` | mapping | | ${env.roles!.description} |`);
-  rows.push('| `environments.<name>.<setting>` | | | Any setting above except `app`, overriding it for this environment (mappings merge key by key, lists replace). |');
+  rows.push(
+    '| `environments.<name>.<setting>` | | | Any setting above except `app`, overriding it for this environment ' +
+      '(mappings merge key by key, lists replace). |',
+  );
   return rows.join('\n');
 }

@@ -54,7 +54,10 @@ export interface LoadedConfig {
 /** Bigger than any real slipway.yml by far, small enough to refuse a hostile one at once. */
 export const MAX_CONFIG_BYTES = 256 * 1024;
 
-/** The config file: `file` as given, or, for the default name, the nearest one in this folder or above (as git and npm look). */
+/**
+ * The config file: `file` as given, or, for the default name, the nearest one in this folder or above (as git and npm
+ * look).
+ */
 export function findConfig(file = CONFIG_FILE, from = process.cwd()): string {
   if (file !== CONFIG_FILE || existsSync(file)) return file;
   for (let dir = path.resolve(from); ; dir = path.dirname(dir)) {
@@ -68,11 +71,17 @@ export function loadConfig(given = CONFIG_FILE): LoadedConfig {
   const file = findConfig(given);
   let bytes: Buffer;
   try {
-    if (statSync(file).isDirectory()) throw new SlipwayError('config', `${file}: is a folder → pass the config file itself, e.g. --config ${path.join(file, CONFIG_FILE)}`);
+    if (statSync(file).isDirectory())
+      throw new SlipwayError(
+        'config',
+        `${file}: is a folder → pass the config file itself, e.g. --config ${path.join(file, CONFIG_FILE)}`,
+      );
     bytes = readFileSync(file);
   } catch (e) {
     if (e instanceof SlipwayError) throw e;
-    throw new SlipwayError('config', `${file}: not found`, { hint: 'run `slipway init` to write one, or pass --config FILE' });
+    throw new SlipwayError('config', `${file}: not found`, {
+      hint: 'run `slipway init` to write one, or pass --config FILE',
+    });
   }
   return parseConfig(decodeConfig(bytes, file), file);
 }
@@ -80,7 +89,11 @@ export function loadConfig(given = CONFIG_FILE): LoadedConfig {
 /** The file's text, refusing what is not a config: too big, or not UTF-8 (never silently replaced). */
 export function decodeConfig(bytes: Uint8Array, file: string): string {
   if (bytes.length > MAX_CONFIG_BYTES) {
-    throw new SlipwayError('config', `${file}:1:1: the file is ${bytes.length} bytes; a slipway.yml is at most ${MAX_CONFIG_BYTES} → is this the right file?`);
+    throw new SlipwayError(
+      'config',
+      `${file}:1:1: the file is ${bytes.length} bytes; a slipway.yml is at most ${MAX_CONFIG_BYTES} → is this ` +
+        `the right file?`,
+    );
   }
   const strict = new TextDecoder('utf-8', { fatal: true });
   try {
@@ -94,7 +107,11 @@ export function decodeConfig(bytes: Uint8Array, file: string): string {
     while (col < bad.length && isUtf8(bad.subarray(0, col + 1))) col++;
     // the longest valid prefix may end inside a character: count whole characters before the bad byte
     const chars = [...new TextDecoder().decode(bad.subarray(0, col))].length;
-    throw new SlipwayError('config', `${file}:${line + 1}:${chars + 1}: the file is not UTF-8 text (byte 0x${bad[col]?.toString(16).padStart(2, '0')}) → save it as UTF-8`);
+    throw new SlipwayError(
+      'config',
+      `${file}:${line + 1}:${chars + 1}: the file is not UTF-8 text (byte ` +
+        `0x${bad[col]?.toString(16).padStart(2, '0')}) → save it as UTF-8`,
+    );
   }
 }
 
@@ -108,7 +125,11 @@ export function parseConfig(text: string, file: string): LoadedConfig {
   const at = (keyPath: readonly (string | number)[]) => offsetAt(nodeOffset(keyNode(doc, keyPath.map(String))));
   const yamlError = doc.errors[0];
   if (yamlError) {
-    throw new SlipwayError('config', `${offsetAt(yamlError.pos[0])}: invalid YAML: ${yamlError.message.split('\n')[0]} → check the indentation and quoting on that line`);
+    throw new SlipwayError(
+      'config',
+      `${offsetAt(yamlError.pos[0])}: invalid YAML: ${yamlError.message.split('\n')[0]} → check the indentation ` +
+        `and quoting on that line`,
+    );
   }
   envValuesAsWritten(doc);
   let raw: unknown;
@@ -116,15 +137,23 @@ export function parseConfig(text: string, file: string): LoadedConfig {
     raw = doc.toJS({ maxAliasCount: 100 }) ?? {};
   } catch (e) {
     // yaml refuses an alias bomb while resolving (maxAliasCount)
-    throw new SlipwayError('config', `${file}:1:1: invalid YAML: ${(e as Error).message} → write the values out instead of repeating aliases`);
+    throw new SlipwayError(
+      'config',
+      `${file}:1:1: invalid YAML: ${(e as Error).message} → write the values out instead of repeating aliases`,
+    );
   }
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
-    throw new SlipwayError('config', `${file}:1:1: expected a mapping of settings (app:, run:, environments: …) → see \`slipway init\``);
+    throw new SlipwayError(
+      'config',
+      `${file}:1:1: expected a mapping of settings (app:, run:, environments: …) → see \`slipway init\``,
+    );
   }
   const result = ConfigFile.safeParse(raw);
   if (!result.success) {
     const lines = result.error.issues.flatMap((issue) => describeIssue(issue, doc, offsetAt));
-    throw new SlipwayError('config', lines.join('\n'), { hint: 'see `slipway config --schema` or the README\'s configuration reference' });
+    throw new SlipwayError('config', lines.join('\n'), {
+      hint: "see `slipway config --schema` or the README's configuration reference",
+    });
   }
   return { file, dir: path.dirname(path.resolve(file)), data: result.data, raw: raw as Record<string, unknown>, at };
 }
@@ -141,20 +170,27 @@ function envValuesAsWritten(doc: Document): void {
       if (!isMap(pair.value)) continue;
       envMaps.push(pair.value.get('env', true));
       const roles = pair.value.get('roles', true);
-      if (isMap(roles)) for (const role of roles.items) if (isMap(role.value)) envMaps.push(role.value.get('env', true));
+      if (isMap(roles))
+        for (const role of roles.items) if (isMap(role.value)) envMaps.push(role.value.get('env', true));
     }
   }
   for (const map of envMaps) {
     if (!isMap(map)) continue;
     for (const pair of map.items) {
       const v = pair.value;
-      if (isScalar(v) && v.type === 'PLAIN' && (typeof v.value === 'number' || typeof v.value === 'boolean') && typeof v.source === 'string') v.value = v.source;
+      if (
+        isScalar(v) &&
+        v.type === 'PLAIN' &&
+        (typeof v.value === 'number' || typeof v.value === 'boolean') &&
+        typeof v.source === 'string'
+      )
+        v.value = v.source;
     }
   }
 }
 
 function deepestNode(doc: Document, keyPath: string[]): unknown {
-  let node: unknown = undefined;
+  let node: unknown;
   for (let i = keyPath.length; i >= 0 && node === undefined; i--) node = doc.getIn(keyPath.slice(0, i), true);
   return node;
 }
@@ -183,12 +219,17 @@ function describeIssue(issue: z.core.$ZodIssue, doc: Document, at: (offset: numb
   const where = at(nodeOffset(issue.code === 'invalid_key' ? keyNode(doc, keyPath) : deepestNode(doc, keyPath)));
   const name = keyPath.length ? keyPath.join('.') : '(top level)';
   let message = issue.message;
-  if (issue.code === 'invalid_key') message = `the name ${JSON.stringify(keyPath.at(-1))} ${issue.issues[0]?.message ?? 'is not allowed'}`;
+  if (issue.code === 'invalid_key')
+    message = `the name ${JSON.stringify(keyPath.at(-1))} ${issue.issues[0]?.message ?? 'is not allowed'}`;
   if (issue.code === 'invalid_type') {
     const value = doc.getIn(keyPath);
-    message = value === undefined ? `required (expected ${issue.expected})` : `expected ${issue.expected}, got ${describeValue(value)}`;
+    message =
+      value === undefined
+        ? `required (expected ${issue.expected})`
+        : `expected ${issue.expected}, got ${describeValue(value)}`;
   }
-  if (issue.code === 'invalid_union') message = `expected text, a number or true/false, got ${describeValue(doc.getIn(keyPath, true))}`;
+  if (issue.code === 'invalid_union')
+    message = `expected text, a number or true/false, got ${describeValue(doc.getIn(keyPath, true))}`;
   return [`${where}: ${name}: ${withHint(message, issue.code === 'invalid_type' ? issue.expected : undefined)}`];
 }
 
@@ -220,7 +261,8 @@ function knownKeys(keyPath: string[]): string[] {
   let schema: unknown = ConfigFile;
   for (const key of keyPath) {
     schema = unwrap(schema);
-    const def = (schema as { _zod?: { def?: { type?: string; shape?: Record<string, unknown>; valueType?: unknown } } })._zod?.def;
+    const def = (schema as { _zod?: { def?: { type?: string; shape?: Record<string, unknown>; valueType?: unknown } } })
+      ._zod?.def;
     if (def?.type === 'record') schema = def.valueType;
     else if (def?.shape) schema = def.shape[key];
     else return [];
@@ -282,44 +324,80 @@ export function resolveEnvironment(loaded: LoadedConfig, environment: string): R
   const envRaw = (raw.environments as Record<string, Record<string, unknown>>)[environment];
   if (!envRaw) {
     const guess = closest(environment, envNames);
-    throw new SlipwayError('config', `${at(['environments'])}: environments: no environment ${JSON.stringify(environment)} → ${guess ? `did you mean "${guess}"? ` : ''}environments defined: ${envNames.join(', ')}`);
+    throw new SlipwayError(
+      'config',
+      `${at(['environments'])}: environments: no environment ${JSON.stringify(environment)} → ` +
+        `${guess ? `did you mean "${guess}"? ` : ''}environments defined: ${envNames.join(', ')}`,
+    );
   }
   const { app: _app, environments: _envs, ...top } = raw;
-  const { hosts, roles, after, ...overrides } = envRaw as { hosts?: string[]; after?: string; roles?: Record<string, { hosts: string[] } & Record<string, unknown>> } & Record<string, unknown>;
+  const { hosts, roles, after, ...overrides } = envRaw as {
+    hosts?: string[];
+    after?: string;
+    roles?: Record<string, { hosts: string[] } & Record<string, unknown>>;
+  } & Record<string, unknown>;
   const envSettings = deepMerge(top, overrides);
   const settings = Settings.parse(envSettings);
   const envPath = ['environments', environment];
   const where = `${at(envPath)}: environments.${environment}`;
   if (after !== undefined) {
     if (!envNames.includes(after) || after === environment) {
-      throw new SlipwayError('config', `${at([...envPath, 'after'])}: environments.${environment}.after: "${after}" is not another environment → environments defined: ${envNames.join(', ')}`);
+      throw new SlipwayError(
+        'config',
+        `${at([...envPath, 'after'])}: environments.${environment}.after: "${after}" is not another environment ` +
+          `→ environments defined: ${envNames.join(', ')}`,
+      );
     }
     const order = [environment];
     for (let e: string | undefined = after; e; e = (raw.environments as Record<string, { after?: string }>)[e]?.after) {
-      if (order.includes(e)) throw new SlipwayError('config', `${at([...envPath, 'after'])}: environments.${environment}.after: the order loops (${[...order, e].join(' > ')}) → remove one \`after\``);
+      if (order.includes(e))
+        throw new SlipwayError(
+          'config',
+          `${at([...envPath, 'after'])}: environments.${environment}.after: the order loops ` +
+            `(${[...order, e].join(' > ')}) → remove one \`after\``,
+        );
       order.push(e);
     }
   }
   const roleList: [string, string[], Record<string, unknown>][] = [];
   if (hosts) roleList.push(['web', hosts, {}]);
   for (const [role, { hosts: roleHosts, ...roleOverrides }] of Object.entries(roles ?? {})) {
-    if (role === 'web' && hosts) throw new SlipwayError('config', `${at([...envPath, 'roles', 'web'])}: environments.${environment}.roles.web: role "web" is defined twice (\`hosts\` is the web role) → move those hosts under roles.web.hosts`);
+    if (role === 'web' && hosts)
+      throw new SlipwayError(
+        'config',
+        `${at([...envPath, 'roles', 'web'])}: environments.${environment}.roles.web: role "web" is defined ` +
+          `twice (\`hosts\` is the web role) → move those hosts under roles.web.hosts`,
+      );
     roleList.push([role, roleHosts, roleOverrides]);
   }
   const targets = roleList.flatMap(([role, list]) => list.map((h) => ({ ...parseHost(h, settings), role })));
   const seen = new Map<string, string>();
   for (const t of targets) {
     const other = seen.get(t.name);
-    if (other) throw new SlipwayError('config', `${where}: host ${t.name} is listed twice (${other === t.role ? `in role ${t.role}` : `in roles ${other} and ${t.role}`}) → a host runs one role: list it once`);
+    if (other)
+      throw new SlipwayError(
+        'config',
+        `${where}: host ${t.name} is listed twice ` +
+          `(${other === t.role ? `in role ${t.role}` : `in roles ${other} and ${t.role}`}) → a host runs one ` +
+          `role: list it once`,
+      );
     seen.set(t.name, t.role);
   }
   const isLocal = targets.some((t) => t.kind === 'local');
   if (isLocal && targets.length > 1) {
-    throw new SlipwayError('config', `${at([...envPath, 'hosts'])}: environments.${environment}.hosts: \`local\` cannot be mixed with other hosts → give the local target an environment of its own`);
+    throw new SlipwayError(
+      'config',
+      `${at([...envPath, 'hosts'])}: environments.${environment}.hosts: \`local\` cannot be mixed with other ` +
+        `hosts → give the local target an environment of its own`,
+    );
   }
   const runtime = settings.runtime ?? (isLocal ? 'supervisor' : 'systemd');
   if (isLocal && runtime === 'systemd') {
-    throw new SlipwayError('config', `${where}: the local target runs apps with runtime: supervisor → remove \`runtime: systemd\` for this environment`);
+    throw new SlipwayError(
+      'config',
+      `${where}: the local target runs apps with runtime: supervisor → remove \`runtime: systemd\` for this ` +
+        `environment`,
+    );
   }
   if (isLocal && settings.runtime === 'docker') {
     throw new SlipwayError('config', `${where}: runtime: docker needs an SSH host → list a server in hosts`);
@@ -327,33 +405,76 @@ export function resolveEnvironment(loaded: LoadedConfig, environment: string): R
   const root = isLocal ? path.resolve(dir, settings.root) : settings.root;
   const rootAt = `${at(envRaw.root !== undefined ? [...envPath, 'root'] : ['root'])}: root`;
   if (!path.isAbsolute(root)) {
-    throw new SlipwayError('config', `${rootAt}: must be an absolute path on the host, got "${settings.root}" → e.g. /srv`);
+    throw new SlipwayError(
+      'config',
+      `${rootAt}: must be an absolute path on the host, got "${settings.root}" → e.g. /srv`,
+    );
   }
   // a relative root (the local target) was checked for its characters only: check where it leads
   const systemFolder = isLocal && systemFolderProblem(root);
   if (systemFolder) throw new SlipwayError('config', `${rootAt}: ${systemFolder}`);
   const ssh = { ...settings.ssh, config_file: settings.ssh.config_file && path.resolve(dir, settings.ssh.config_file) };
   if (ssh.config_file && !existsSync(ssh.config_file)) {
-    const sshAt = at((envRaw as { ssh?: { config_file?: string } }).ssh?.config_file !== undefined ? [...envPath, 'ssh', 'config_file'] : ['ssh', 'config_file']);
-    throw new SlipwayError('config', `${sshAt}: ssh.config_file: ${ssh.config_file} does not exist → create it, or fix the path (relative to slipway.yml)`);
+    const sshAt = at(
+      (envRaw as { ssh?: { config_file?: string } }).ssh?.config_file !== undefined
+        ? [...envPath, 'ssh', 'config_file']
+        : ['ssh', 'config_file'],
+    );
+    throw new SlipwayError(
+      'config',
+      `${sshAt}: ssh.config_file: ${ssh.config_file} does not exist → create it, or fix the path (relative to ` +
+        `slipway.yml)`,
+    );
   }
   const resolved = (s: SettingsT, ts: Target[], label: string, checkRun = true): ResolvedConfig => {
     if (s.runtime === 'static' && !s.proxy) {
-      throw new SlipwayError('config', `${label}: runtime: static needs a proxy section (Caddy serves the files) → add \`proxy:\` with \`port:\` or \`domain:\``);
+      throw new SlipwayError(
+        'config',
+        `${label}: runtime: static needs a proxy section (Caddy serves the files) → add \`proxy:\` with ` +
+          `\`port:\` or \`domain:\``,
+      );
     }
     if (checkRun && !s.run && runtime !== 'static' && runtime !== 'docker') {
-      throw new SlipwayError('config', `${label}: run: required → add \`run: node server.js\` (the command that starts your app) at the top level, in the environment or in the role`);
+      throw new SlipwayError(
+        'config',
+        `${label}: run: required → add \`run: node server.js\` (the command that starts your app) at the top ` +
+          `level, in the environment or in the role`,
+      );
     }
     if (isLocal && s.proxy) {
-      throw new SlipwayError('config', `${label}: proxy (Caddy) needs an SSH host; the local target serves the app directly on its port → set \`proxy\` in the environments that have servers rather than at the top level`);
+      throw new SlipwayError(
+        'config',
+        `${label}: proxy (Caddy) needs an SSH host; the local target serves the app directly on its port → set ` +
+          `\`proxy\` in the environments that have servers rather than at the top level`,
+      );
     }
-    return { ...s, ssh, app: data.app, environment, run: s.run ?? '', runtime, user: s.user ?? data.app, root, targets: ts, dir, file, appDir: path.posix.join(root, data.app), roles: {} };
+    return {
+      ...s,
+      ssh,
+      app: data.app,
+      environment,
+      run: s.run ?? '',
+      runtime,
+      user: s.user ?? data.app,
+      root,
+      targets: ts,
+      dir,
+      file,
+      appDir: path.posix.join(root, data.app),
+      roles: {},
+    };
   };
   // `run` is checked per role: with roles, the environment itself may have none
   const cfg = { ...resolved(settings, targets, where, false), after };
   for (const [role, , roleOverrides] of roleList) {
-    const label = roles?.[role] ? `${at([...envPath, 'roles', role])}: environments.${environment}.roles.${role}` : where;
-    cfg.roles[role] = resolved(Settings.parse(deepMerge(envSettings, roleOverrides)), targets.filter((t) => t.role === role), label);
+    const label = roles?.[role]
+      ? `${at([...envPath, 'roles', role])}: environments.${environment}.roles.${role}`
+      : where;
+    cfg.roles[role] = resolved(
+      Settings.parse(deepMerge(envSettings, roleOverrides)),
+      targets.filter((t) => t.role === role),
+      label,
+    );
   }
   return cfg;
 }

@@ -25,7 +25,12 @@ export interface Activation {
   switched: boolean;
 }
 
-export async function activate(s: Session, host: Host, id: string, onSwitch: () => void = () => undefined): Promise<Activation> {
+export async function activate(
+  s: Session,
+  host: Host,
+  id: string,
+  onSwitch: () => void = () => undefined,
+): Promise<Activation> {
   const { cfg, layout: l, runtime } = s.on(host);
   if (!isProxied(cfg) || cfg.runtime === 'static') {
     // in place: switch `current`, restart (nothing to restart for static files), check;
@@ -66,7 +71,10 @@ export async function activate(s: Session, host: Host, id: string, onSwitch: () 
   return { ...r, switched: true };
 }
 
-/** $PORT for commands run as the app (exec, hooks, checks): behind the proxy the live slot's, which changes with every deploy. */
+/**
+ * $PORT for commands run as the app (exec, hooks, checks): behind the proxy the live slot's, which changes with every
+ * deploy.
+ */
 export async function servingPort(s: Session, host: Host): Promise<number> {
   const { cfg } = s.on(host);
   if (!isProxied(cfg) || cfg.runtime === 'static') return cfg.port;
@@ -74,7 +82,10 @@ export async function servingPort(s: Session, host: Host): Promise<number> {
   return live ? slotPort(cfg, live) : cfg.port;
 }
 
-/** Where the live app answers: through Caddy for a static site (as visitors see it), else its port. The live slot's port behind Caddy is not fixed: go through Caddy there too. */
+/**
+ * Where the live app answers: through Caddy for a static site (as visitors see it), else its port. The live slot's
+ * port behind Caddy is not fixed: go through Caddy there too.
+ */
 export function liveTarget(cfg: ResolvedConfig): HealthTarget {
   return isProxied(cfg) ? siteTarget(cfg) : { port: cfg.port };
 }
@@ -82,7 +93,12 @@ export function liveTarget(cfg: ResolvedConfig): HealthTarget {
 /** A site checked through Caddy, as visitors see it. */
 function siteTarget(cfg: ProxiedConfig): HealthTarget {
   const { domain, port } = cfg.proxy;
-  return { port, site: domain ? { base: `https://${domain}`, resolve: `${domain}:443:127.0.0.1` } : { base: `http://127.0.0.1:${port}` } };
+  return {
+    port,
+    site: domain
+      ? { base: `https://${domain}`, resolve: `${domain}:443:127.0.0.1` }
+      : { base: `http://127.0.0.1:${port}` },
+  };
 }
 
 /** Put the previous release back (or, on a first deploy, stop the app and remove `current`). */

@@ -14,14 +14,29 @@ import { formatBytes, MIN_SECRET_LENGTH, type Reporter } from '../output/reporte
 import { stageArgv, transfer } from '../release/transfer.ts';
 import { appendHistory, historyAppend, type HistoryRecord } from '../server/history.ts';
 import { andThen } from '../server/layout.ts';
-import { ensureSharedDirs, envFileContent, finalizeRelease, install, removeReleasesArgv, writeEnvFile } from '../server/release.ts';
+import {
+  ensureSharedDirs,
+  envFileContent,
+  finalizeRelease,
+  install,
+  removeReleasesArgv,
+  writeEnvFile,
+} from '../server/release.ts';
 import { afterDeploy, planPrune, type HostState } from '../server/state.ts';
 import type { Host } from '../transport/host.ts';
 import { dockerEnvContent, dockerEnvFile, imageTag } from '../runtime/docker.ts';
 import { buildImageLocally, buildImageOnHost, saveImage, shipImage, type SavedImage } from '../runtime/docker-image.ts';
 import { activate, healthError, recentLogs, restore, servingPort } from './activate.ts';
 import { buildDepsOnce, manifestFor } from './deps.ts';
-import { awaitApproval, readApproval, runHostChecks, runLocalChecks, VerificationError, verifyWindow, waitForConditions } from './guardrails.ts';
+import {
+  awaitApproval,
+  readApproval,
+  runHostChecks,
+  runLocalChecks,
+  VerificationError,
+  verifyWindow,
+  waitForConditions,
+} from './guardrails.ts';
 import { notifier, type Notifier } from './notify.ts';
 import { windowRefusal } from './windows.ts';
 import { readSecrets } from '../secrets/store.ts';
@@ -57,12 +72,20 @@ export interface DeployResult {
  * The app's environment: plain vars, every secret of the environment's encrypted
  * secrets file, and each name in `secrets:` (from that file, else this shell's environment).
  */
-export function appEnvironment(cfg: ResolvedConfig, source: NodeJS.ProcessEnv = process.env, fromFile: Record<string, string> = {}): { vars: Record<string, string>; secretValues: string[] } {
+export function appEnvironment(
+  cfg: ResolvedConfig,
+  source: NodeJS.ProcessEnv = process.env,
+  fromFile: Record<string, string> = {},
+): { vars: Record<string, string>; secretValues: string[] } {
   const vars: Record<string, string> = Object.fromEntries(Object.entries(cfg.env).map(([k, v]) => [k, String(v)]));
   const secretValues = new Set<string>();
   const secret = (name: string, value: string) => {
     if (value && value.length < MIN_SECRET_LENGTH) {
-      throw new SlipwayError('config', `${cfg.file}: secret ${name} is shorter than ${MIN_SECRET_LENGTH} characters → a value that short cannot be told apart from ordinary output to redact it: use a longer one, or make it a plain \`env\` value`);
+      throw new SlipwayError(
+        'config',
+        `${cfg.file}: secret ${name} is shorter than ${MIN_SECRET_LENGTH} characters → a value that short ` +
+          `cannot be told apart from ordinary output to redact it: use a longer one, or make it a plain \`env\` value`,
+      );
     }
     vars[name] = value;
     if (value) secretValues.add(value);
@@ -71,9 +94,16 @@ export function appEnvironment(cfg: ResolvedConfig, source: NodeJS.ProcessEnv = 
   for (const name of cfg.secrets) {
     const value = fromFile[name] ?? source[name];
     if (value === undefined) {
-      throw new SlipwayError('config', `${cfg.file}: secret ${name} is not set: not in secrets/${cfg.environment}.age, nor in this shell's environment`, {
-        hint: `slipway secrets set ${cfg.environment} ${name} (encrypted in the repository), or export ${name}=… before deploying; it is written to the host's env file, never printed`,
-      });
+      throw new SlipwayError(
+        'config',
+        `${cfg.file}: secret ${name} is not set: not in secrets/${cfg.environment}.age, nor in this shell's ` +
+          `environment`,
+        {
+          hint:
+            `slipway secrets set ${cfg.environment} ${name} (encrypted in the repository), or export ` +
+            `${name}=… before deploying; it is written to the host's env file, never printed`,
+        },
+      );
     }
     secret(name, value);
   }
@@ -87,7 +117,10 @@ export async function deploy(cfg: ResolvedConfig, reporter: Reporter, opts: Depl
   try {
     const refusal = windowRefusal(cfg.windows, new Date(), cfg.file);
     if (refusal) {
-      if (!opts.force) throw new SlipwayError('guardrail', `${cfg.environment}: ${refusal}`, { hint: 'deploy inside a window, or pass --force (the override is recorded in the history)' });
+      if (!opts.force)
+        throw new SlipwayError('guardrail', `${cfg.environment}: ${refusal}`, {
+          hint: 'deploy inside a window, or pass --force (the override is recorded in the history)',
+        });
       reporter.warn(`${cfg.environment}: ${refusal}; deploying anyway (--force, recorded)`);
       run.forced.push(`window: ${refusal}`);
     }
@@ -97,13 +130,23 @@ export async function deploy(cfg: ResolvedConfig, reporter: Reporter, opts: Depl
     let release: PreparedRelease | undefined;
     const prepare = async () => {
       if (opts.promote) release = await opts.promote.release();
-      else if (opts.artifact) release = await reporter.step('Verify and unpack artifact', () => openArtifact(cfg, opts.artifact!));
+      else if (opts.artifact)
+        release = await reporter.step('Verify and unpack artifact', () => openArtifact(cfg, opts.artifact!));
       else release = await prepareRelease(cfg, reporter, { allowDirty: opts.allowDirty });
       // a promoted release is shipped as it is: its dependencies too, if the first environment got them built here
-      if (cfg.install.command && cfg.install.once && !opts.promote) release.deps = await buildDepsOnce(cfg, reporter, release);
+      if (cfg.install.command && cfg.install.once && !opts.promote)
+        release.deps = await buildDepsOnce(cfg, reporter, release);
     };
     try {
-      return await withSession(cfg, reporter, (s) => withLock(s, opts.command, opts.lockWait, (held) => deployLocked(s, held, release!, env.vars, opts, began, run)), { meanwhile: prepare });
+      return await withSession(
+        cfg,
+        reporter,
+        (s) =>
+          withLock(s, opts.command, opts.lockWait, (held) =>
+            deployLocked(s, held, release!, env.vars, opts, began, run),
+          ),
+        { meanwhile: prepare },
+      );
     } finally {
       release?.cleanup();
     }
@@ -139,7 +182,18 @@ async function recordHalt(cfg: ResolvedConfig, reporter: Reporter, command: stri
       (s) =>
         withLock(s, command, 0, (held) =>
           eachHost(s.hosts, async (h) => {
-            const { argv, input } = historyAppend(s.layout, { time: new Date().toISOString(), event: 'halted', app: cfg.app, environment: cfg.environment, host: h.name, release: '', user: held.info.user, machine: held.info.machine, command, reason: reporter.redact(reason) });
+            const { argv, input } = historyAppend(s.layout, {
+              time: new Date().toISOString(),
+              event: 'halted',
+              app: cfg.app,
+              environment: cfg.environment,
+              host: h.name,
+              release: '',
+              user: held.info.user,
+              machine: held.info.machine,
+              command,
+              reason: reporter.redact(reason),
+            });
             await held.finish(h, argv, input);
           }),
         ),
@@ -150,12 +204,22 @@ async function recordHalt(cfg: ResolvedConfig, reporter: Reporter, command: stri
   }
 }
 
-async function deployLocked(s: Session, held: Held, release: PreparedRelease, envVars: Record<string, string>, opts: DeployOptions, began: number, run: Guarded): Promise<DeployResult> {
+async function deployLocked(
+  s: Session,
+  held: Held,
+  release: PreparedRelease,
+  envVars: Record<string, string>,
+  opts: DeployOptions,
+  began: number,
+  run: Guarded,
+): Promise<DeployResult> {
   const { cfg, hosts, reporter, layout: l } = s;
   const { info: lock, states } = held;
   for (const h of hosts) {
     if (states.get(h)!.releases.some((r) => r.id === release.id)) {
-      throw new SlipwayError('failure', `${h.name}: release ${release.id} is already on the host`, { hint: `to make it live again: slipway rollback ${cfg.environment} ${release.id}` });
+      throw new SlipwayError('failure', `${h.name}: release ${release.id} is already on the host`, {
+        hint: `to make it live again: slipway rollback ${cfg.environment} ${release.id}`,
+      });
     }
   }
   const started: Host[] = [];
@@ -176,11 +240,17 @@ async function deployLocked(s: Session, held: Held, release: PreparedRelease, en
     ...(opts.promote ? { promoted_from: opts.promote.from } : {}),
     ...extra,
   });
-  const record = (host: Host, event: HistoryRecord['event'], extra: Partial<HistoryRecord> = {}) => appendHistory(host, l, recordOf(host, event, extra));
-  const recordAll = (event: HistoryRecord['event'], extra: Partial<HistoryRecord> = {}) => eachHost(hosts, (h) => record(h, event, extra));
+  const record = (host: Host, event: HistoryRecord['event'], extra: Partial<HistoryRecord> = {}) =>
+    appendHistory(host, l, recordOf(host, event, extra));
+  const recordAll = (event: HistoryRecord['event'], extra: Partial<HistoryRecord> = {}) =>
+    eachHost(hosts, (h) => record(h, event, extra));
   const groups = rolloutGroups(hosts, opts.limit ?? cfg.rollout.limit);
   const pause = opts.pause ?? cfg.rollout.pause;
-  const event = { release: release.id, hosts: hosts.map((h) => h.name), ...(opts.promote ? { promoted_from: opts.promote.from } : {}) };
+  const event = {
+    release: release.id,
+    hosts: hosts.map((h) => h.name),
+    ...(opts.promote ? { promoted_from: opts.promote.from } : {}),
+  };
   // asked once, before the first group runs any hook or goes live
   let approving: Promise<void> | undefined;
   const approve = () =>
@@ -188,7 +258,11 @@ async function deployLocked(s: Session, held: Held, release: PreparedRelease, en
       if (!cfg.approval.required) return;
       await recordAll('approval_requested');
       const a = await awaitApproval(s, release.id, () =>
-        run.notify.send('waiting_for_approval', { ...event, approve: `slipway approve ${release.id}`, reject: `slipway reject ${release.id}` }),
+        run.notify.send('waiting_for_approval', {
+          ...event,
+          approve: `slipway approve ${release.id}`,
+          reject: `slipway reject ${release.id}`,
+        }),
       ).catch(async (e: unknown) => {
         const answer = (await readApproval(hosts[0]!, l, release.id).catch(() => undefined)) ?? undefined;
         await recordAll('rejected', { by: answer?.by, reason: reporter.redact(firstLine(e)) });
@@ -204,7 +278,9 @@ async function deployLocked(s: Session, held: Held, release: PreparedRelease, en
     run.notify.send('started', { ...event, previous: states.get(hosts[0]!)?.current });
     if (cfg.runtime === 'docker' && cfg.docker.build === 'local') {
       const verbose = reporter.opts.verbose ? (line: string) => reporter.info(`  ${line}`) : undefined;
-      await reporter.step(`Build image ${imageTag(cfg.app, release.id)}`, () => buildImageLocally(cfg, release.id, release.srcDir, verbose));
+      await reporter.step(`Build image ${imageTag(cfg.app, release.id)}`, () =>
+        buildImageLocally(cfg, release.id, release.srcDir, verbose),
+      );
       image = await saveImage(cfg, release.id);
     }
     for (const [i, group] of groups.entries()) {
@@ -215,16 +291,36 @@ async function deployLocked(s: Session, held: Held, release: PreparedRelease, en
       s.checkInterrupted();
       started.push(...group);
       const tag = groups.length > 1 ? `[${i + 1}/${groups.length}: ${group.map((h) => h.name).join(', ')}] ` : '';
-      const sent = await deployGroup({ s, group, tag, release, envVars, states, activated, image, record: (h, e) => record(h, e, e === 'started' && run.forced.length ? { forced: run.forced } : {}), approve, run });
+      const sent = await deployGroup({
+        s,
+        group,
+        tag,
+        release,
+        envVars,
+        states,
+        activated,
+        image,
+        record: (h, e) => record(h, e, e === 'started' && run.forced.length ? { forced: run.forced } : {}),
+        approve,
+        run,
+      });
       bytesSent += sent;
       // the last group's success is recorded with the pruning and the unlock, in one round trip
-      if (i < groups.length - 1) await eachHost(group, (h) => record(h, 'succeeded', { duration_ms: Date.now() - began, guardrails: run.passed }), cfg.rollout.concurrency);
+      if (i < groups.length - 1)
+        await eachHost(
+          group,
+          (h) => record(h, 'succeeded', { duration_ms: Date.now() - began, guardrails: run.passed }),
+          cfg.rollout.concurrency,
+        );
     }
     const last = new Set(groups.at(-1));
     const pruned = await eachHost(
       hosts,
       async (h) => {
-        const succeeded = recordOf(h, 'succeeded', { duration_ms: Date.now() - began, ...(run.passed.length ? { guardrails: run.passed } : {}) });
+        const succeeded = recordOf(h, 'succeeded', {
+          duration_ms: Date.now() - began,
+          ...(run.passed.length ? { guardrails: run.passed } : {}),
+        });
         const state = states.get(h)!;
         const ids = planPrune(afterDeploy(state, release.id, succeeded), cfg.keep_releases);
         // one round trip: [record the success,] [prune,] stage the next deploy's tree, unlock
@@ -234,7 +330,11 @@ async function deployLocked(s: Session, held: Held, release: PreparedRelease, en
           ...(ids.length ? [removeReleasesArgv(l, ids, state.manifests)] : []),
           stageArgv(l, release.id, `${release.id}.${manifestFor(release, state.platform).digest}`),
         ];
-        await held.finish(h, steps.reduce((a, b) => andThen(a, b)), history?.input);
+        await held.finish(
+          h,
+          steps.reduce((a, b) => andThen(a, b)),
+          history?.input,
+        );
         activated.delete(h);
         await removeImages(s, h, ids);
         return [h.name, ids] as const;
@@ -244,7 +344,10 @@ async function deployLocked(s: Session, held: Held, release: PreparedRelease, en
     reportPruned(s, pruned, true);
     run.reported = true;
     run.notify.send('succeeded', { ...event, duration_ms: Date.now() - began });
-    reporter.info(`Release ${release.id} is live on ${hosts.map((h) => h.name).join(', ')} (${((Date.now() - began) / 1000).toFixed(2)}s)`);
+    reporter.info(
+      `Release ${release.id} is live on ${hosts.map((h) => h.name).join(', ')} ` +
+        `(${((Date.now() - began) / 1000).toFixed(2)}s)`,
+    );
     return {
       release: release.id,
       previous: Object.fromEntries(hosts.map((h) => [h.name, states.get(h)?.current])),
@@ -258,17 +361,29 @@ async function deployLocked(s: Session, held: Held, release: PreparedRelease, en
     const reason = reporter.redact(firstLine(e));
     if (!started.length) {
       // a guardrail (or a failure) before anything was sent: nothing changed
-      await recordAll('halted', { reason, ...(run.forced.length ? { forced: run.forced } : {}) }).catch((err: Error) => reporter.warn(`could not record the halt: ${err.message}`));
+      await recordAll('halted', { reason, ...(run.forced.length ? { forced: run.forced } : {}) }).catch((err: Error) =>
+        reporter.warn(`could not record the halt: ${err.message}`),
+      );
       run.notify.send('failed', { ...event, reason });
       throw e;
     }
-    const restored = await failed(s, e, started, activated, states, (h, extra) => record(h, 'failed', { duration_ms: Date.now() - began, ...extra }));
+    const restored = await failed(s, e, started, activated, states, (h, extra) =>
+      record(h, 'failed', { duration_ms: Date.now() - began, ...extra }),
+    );
     if (e instanceof VerificationError) {
-      await eachHost(started, (h) => record(h, 'marked_bad', { by: 'slipway (verification failed)', reason })).catch((err: Error) => reporter.warn(`could not mark ${release.id} bad: ${err.message}`));
+      await eachHost(started, (h) => record(h, 'marked_bad', { by: 'slipway (verification failed)', reason })).catch(
+        (err: Error) => reporter.warn(`could not mark ${release.id} bad: ${err.message}`),
+      );
       reporter.warn(`Release ${release.id} is marked bad: rollbacks skip it and it is never promoted`);
     }
     run.notify.send('failed', { ...event, reason, duration_ms: Date.now() - began });
-    if (restored.length) run.notify.send('rolled_back', { ...event, release: states.get(restored[0]!)?.current, hosts: restored.map((h) => h.name), reason: `restored after: ${reason}` });
+    if (restored.length)
+      run.notify.send('rolled_back', {
+        ...event,
+        release: states.get(restored[0]!)?.current,
+        hosts: restored.map((h) => h.name),
+        reason: `restored after: ${reason}`,
+      });
     throw e;
   } finally {
     image?.cleanup();
@@ -299,7 +414,8 @@ async function deployGroup(g: GroupDeploy): Promise<number> {
   const shipped = (h: Host) => manifestFor(release, states.get(h)!.platform);
   const bytesSent = await reporter.step(`${tag}Transfer ${release.files.length} files`, async (c) => {
     // the transfer writes only into incoming/: recording the start can go alongside
-    const ship = (h: Host) => transfer(h, l, { ...release, manifest: shipped(h) }, states.get(h)!, (pct) => c.progress(`${pct}%`));
+    const ship = (h: Host) =>
+      transfer(h, l, { ...release, manifest: shipped(h) }, states.get(h)!, (pct) => c.progress(`${pct}%`));
     const stats = await each(async (h) => (await Promise.all([ship(h), g.record(h, 'started')]))[0]);
     const sent = stats.reduce((n, t) => n + t.bytesSent, 0);
     c.done(`${stats.reduce((n, t) => n + t.filesSent, 0)} changed, ${formatBytes(sent)} sent`);
@@ -312,9 +428,12 @@ async function deployGroup(g: GroupDeploy): Promise<number> {
       const owner = cfg.runtime === 'systemd' ? cfg.user : undefined;
       // independent of each other: one round trip's time instead of four
       await Promise.all([
-        ensureSharedDirs(h, l, cfg.shared.dirs, owner).then(() => finalizeRelease(h, l, release.id, shipped(h).digest, cfg.shared, release.sha ?? release.id)),
+        ensureSharedDirs(h, l, cfg.shared.dirs, owner).then(() =>
+          finalizeRelease(h, l, release.id, shipped(h).digest, cfg.shared, release.sha ?? release.id),
+        ),
         writeEnvFile(h, l.envFile, envFileContent({ ...g.envVars, ...roleEnv(s.on(h).cfg) }), owner),
-        cfg.runtime === 'docker' && writeEnvFile(h, dockerEnvFile(cfg), dockerEnvContent({ ...g.envVars, ...roleEnv(s.on(h).cfg) }), 'root'),
+        cfg.runtime === 'docker' &&
+          writeEnvFile(h, dockerEnvFile(cfg), dockerEnvContent({ ...g.envVars, ...roleEnv(s.on(h).cfg) }), 'root'),
         s.on(h).runtime.configure(h, s.on(h).cfg),
       ]);
     }),
@@ -325,8 +444,23 @@ async function deployGroup(g: GroupDeploy): Promise<number> {
   const installing = group.filter((h) => shipped(h) === release.manifest);
   if (cfg.install.command && installing.length) {
     await reporter.step(`${tag}Install: ${cfg.install.command}`, async (c) => {
-      const how = await eachHost(installing, (h) => install(h, l, l.release(release.id), cfg.install.command!, release.installKey, cfg.install.paths, reporter.opts.verbose ? (line) => reporter.info(`  [${h.name}] ${line}`) : undefined), cfg.rollout.concurrency);
-      const on = release.deps ? ` on ${installing.map((h) => h.name).join(', ')} (another platform than this machine)` : '';
+      const how = await eachHost(
+        installing,
+        (h) =>
+          install(
+            h,
+            l,
+            l.release(release.id),
+            cfg.install.command!,
+            release.installKey,
+            cfg.install.paths,
+            reporter.opts.verbose ? (line) => reporter.info(`  [${h.name}] ${line}`) : undefined,
+          ),
+        cfg.rollout.concurrency,
+      );
+      const on = release.deps
+        ? ` on ${installing.map((h) => h.name).join(', ')} (another platform than this machine)`
+        : '';
       c.done(`${how.every((x) => x === 'cached') ? 'unchanged lockfile: reused' : 'installed'}${on}`);
     });
   }
@@ -334,7 +468,9 @@ async function deployGroup(g: GroupDeploy): Promise<number> {
   await g.approve();
   await runHooks(s, group, tag, 'before_activate', release, states);
   s.checkInterrupted();
-  g.run.passed.push(...(await waitForConditions(s, group, tag, l.release(release.id))).filter((p) => !g.run.passed.includes(p)));
+  g.run.passed.push(
+    ...(await waitForConditions(s, group, tag, l.release(release.id))).filter((p) => !g.run.passed.includes(p)),
+  );
   s.checkInterrupted();
 
   await reporter.step(`${tag}${cfg.proxy ? 'Start, health check, switch' : 'Switch, restart, health check'}`, () =>
@@ -358,21 +494,39 @@ function roleEnv(roleCfg: ResolvedConfig): Record<string, string> {
 }
 
 /** The release's image on a group's hosts: shipped from here (only missing layers), or built on each host. */
-async function dockerImage(s: Session, group: Host[], tag: string, release: PreparedRelease, image: SavedImage | undefined): Promise<void> {
+async function dockerImage(
+  s: Session,
+  group: Host[],
+  tag: string,
+  release: PreparedRelease,
+  image: SavedImage | undefined,
+): Promise<void> {
   const { cfg, reporter, layout: l } = s;
   const verbose = reporter.opts.verbose ? (line: string) => reporter.info(`  ${line}`) : undefined;
   if (!image) {
-    await reporter.step(`${tag}Build image on the host`, () => eachHost(group, (h) => buildImageOnHost(h, cfg, release.id, l.release(release.id), verbose), cfg.rollout.concurrency));
+    await reporter.step(`${tag}Build image on the host`, () =>
+      eachHost(
+        group,
+        (h) => buildImageOnHost(h, cfg, release.id, l.release(release.id), verbose),
+        cfg.rollout.concurrency,
+      ),
+    );
     return;
   }
   await reporter.step(`${tag}Ship image`, async (c) => {
     const shipped = await eachHost(group, (h) => shipImage(h, image), cfg.rollout.concurrency);
     const first = shipped[0]!;
-    c.done(`${first.sent} layer(s) sent, ${first.skipped} already on the host, ${formatBytes(shipped.reduce((n, x) => n + x.bytes, 0))}`);
+    c.done(
+      `${first.sent} layer(s) sent, ${first.skipped} already on the host, ` +
+        `${formatBytes(shipped.reduce((n, x) => n + x.bytes, 0))}`,
+    );
   });
 }
 
-/** The failure path: restore every host that was switched (all groups so far), record the failure. Never throws; returns the hosts put back. */
+/**
+ * The failure path: restore every host that was switched (all groups so far), record the failure. Never throws;
+ * returns the hosts put back.
+ */
 async function failed(
   s: Session,
   error: unknown,
@@ -387,8 +541,12 @@ async function failed(
   if (switched.length) {
     await s.reporter
       .step(`Restore previous release on ${switched.map((h) => h.name).join(', ')}`, async (c) => {
-        const results = await Promise.allSettled(switched.map(async (h) => outcomes.set(h, await restore(s, h, states.get(h)?.current))));
-        const bad = results.flatMap((r, i) => (r.status === 'rejected' ? [`${switched[i]!.name}: ${(r.reason as Error).message}`] : []));
+        const results = await Promise.allSettled(
+          switched.map(async (h) => outcomes.set(h, await restore(s, h, states.get(h)?.current))),
+        );
+        const bad = results.flatMap((r, i) =>
+          r.status === 'rejected' ? [`${switched[i]!.name}: ${(r.reason as Error).message}`] : [],
+        );
         if (bad.length) throw new Error(bad.join('; '));
         c.done([...outcomes.entries()].map(([h, o]) => `${h.name}: ${o}`).join('; '));
       })
@@ -396,15 +554,22 @@ async function failed(
   }
   await Promise.all(
     started.map((h) =>
-      recordFailed(h, { reason: `${reason} (${outcomes.get(h) ?? (activated.has(h) ? 'restore failed' : 'current release untouched')})` }).catch((e: Error) =>
-        s.reporter.warn(`${h.name}: could not record the failure: ${e.message}`),
-      ),
+      recordFailed(h, {
+        reason: `${reason} (${outcomes.get(h) ?? (activated.has(h) ? 'restore failed' : 'current release untouched')})`,
+      }).catch((e: Error) => s.reporter.warn(`${h.name}: could not record the failure: ${e.message}`)),
     ),
   );
   return [...outcomes.keys()];
 }
 
-async function runHooks(s: Session, group: Host[], tag: string, phase: 'before_activate' | 'after_activate', release: PreparedRelease, states: Map<Host, HostState>): Promise<void> {
+async function runHooks(
+  s: Session,
+  group: Host[],
+  tag: string,
+  phase: 'before_activate' | 'after_activate',
+  release: PreparedRelease,
+  states: Map<Host, HostState>,
+): Promise<void> {
   const { cfg, reporter, layout: l } = s;
   const commands = new Set(group.flatMap((h) => s.on(h).cfg.hooks[phase]));
   if (commands.size === 0) return;
@@ -427,11 +592,20 @@ async function runHooks(s: Session, group: Host[], tag: string, phase: 'before_a
         const port = await servingPort(s, h);
         for (const command of roleCfg.hooks[phase]) {
           const { argv, sudo } = runtime.execArgv(roleCfg, command, { cwd: l.release(release.id), env: vars, port });
-          const r = await h.run(argv, { sudo, reject: false, onLine: reporter.opts.verbose ? (line) => reporter.info(`  [${h.name}] ${line}`) : undefined });
+          const r = await h.run(argv, {
+            sudo,
+            reject: false,
+            onLine: reporter.opts.verbose ? (line) => reporter.info(`  [${h.name}] ${line}`) : undefined,
+          });
           if (r.exitCode !== 0) {
             throw new SlipwayError('hook', `${h.name}: ${phase} hook failed (exit ${r.exitCode}): ${command}`, {
-              details: [r.stderr.trim(), r.stdout.trim()].filter(Boolean).join('\n').split('\n').slice(-30).join('\n') || undefined,
-              hint: phase === 'before_activate' ? 'the new release was not activated; the previous one is still serving' : 'the previous release was restored',
+              details:
+                [r.stderr.trim(), r.stdout.trim()].filter(Boolean).join('\n').split('\n').slice(-30).join('\n') ||
+                undefined,
+              hint:
+                phase === 'before_activate'
+                  ? 'the new release was not activated; the previous one is still serving'
+                  : 'the previous release was restored',
             });
           }
         }

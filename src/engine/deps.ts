@@ -28,32 +28,58 @@ export function localPlatform(): string {
 }
 
 /** The manifest a host receives: with the dependencies when its platform is the one they were built on (pure). */
-export function manifestFor(release: { manifest: Manifest; deps?: BuiltDeps }, hostPlatform: string | undefined): Manifest {
+export function manifestFor(
+  release: { manifest: Manifest; deps?: BuiltDeps },
+  hostPlatform: string | undefined,
+): Manifest {
   return release.deps && hostPlatform === release.deps.platform ? release.deps.manifest : release.manifest;
 }
 
 const KEEP = 3;
 
-/** Build (or reuse) the dependencies for a release and return the release's manifest with them. */
-export async function buildDepsOnce(
-  cfg: ResolvedConfig,
-  reporter: Reporter,
-  release: { id: string; srcDir: string; files: string[]; manifest: Manifest; installKey: string },
-): Promise<BuiltDeps> {
-  const command = cfg.install.command!;
-  const root = privateCacheDir('install', createHash('sha256').update(path.resolve(cfg.dir)).digest('hex').slice(0, 16));
+type DepsRelease = { id: string; srcDir: string; files: string[]; manifest: Manifest; installKey: string };
+
+/** Where this machine keeps the dependencies built for a release's lockfile. */
+function depsBuildDir(cfg: ResolvedConfig, release: Pick<DepsRelease, 'id' | 'installKey'>): string {
+  const root = privateCacheDir(
+    'install',
+    createHash('sha256').update(path.resolve(cfg.dir)).digest('hex').slice(0, 16),
+  );
   // without a lockfile there is no key: built for this release only
-  const out = path.join(root, release.installKey || `release-${release.id}`);
+  return path.join(root, release.installKey || `release-${release.id}`);
+}
+
+/** The dependencies already built here for this lockfile, without building anything (for `plan`). */
+export async function builtDeps(cfg: ResolvedConfig, release: DepsRelease): Promise<BuiltDeps | undefined> {
+  const out = depsBuildDir(cfg, release);
+  return existsSync(out) ? withDeps(cfg, release, out) : undefined;
+}
+
+/** Build (or reuse) the dependencies for a release and return the release's manifest with them. */
+export async function buildDepsOnce(cfg: ResolvedConfig, reporter: Reporter, release: DepsRelease): Promise<BuiltDeps> {
+  const command = cfg.install.command!;
+  const out = depsBuildDir(cfg, release);
   if (existsSync(out)) {
-    reporter.info(`Install: ${command}: reused the result built here for this lockfile`);
+    await reporter.step(`Install here, once: ${command}`, async (c) => c.done('reused: built here for this lockfile'));
   } else {
     await reporter.step(`Install here, once: ${command}`, async () => {
       const work = mkdtempSync(path.join(os.tmpdir(), 'slipway-install-'));
       try {
-        for (const f of release.files) cpSync(path.join(release.srcDir, f), path.join(work, f), { verbatimSymlinks: true, preserveTimestamps: true });
+        for (const f of release.files)
+          cpSync(path.join(release.srcDir, f), path.join(work, f), {
+            verbatimSymlinks: true,
+            preserveTimestamps: true,
+          });
         const r = await execa('/bin/sh', ['-c', command], { cwd: work, reject: false, all: true });
         if (r.exitCode !== 0) {
-          throw new SlipwayError('failure', `install command failed here (exit ${r.exitCode}): ${command}`, { details: String(r.all ?? '').trim().split('\n').slice(-30).join('\n') || undefined });
+          throw new SlipwayError('failure', `install command failed here (exit ${r.exitCode}): ${command}`, {
+            details:
+              String(r.all ?? '')
+                .trim()
+                .split('\n')
+                .slice(-30)
+                .join('\n') || undefined,
+          });
         }
         const tmp = `${out}.tmp.${process.pid}`;
         rmSync(tmp, { recursive: true, force: true });
@@ -67,13 +93,26 @@ export async function buildDepsOnce(
       } finally {
         rmSync(work, { recursive: true, force: true });
       }
-      pruneBuilds(root, out);
+      pruneBuilds(path.dirname(out), out);
     });
   }
-  const files = refuseUnshippable(await walk(out, cfg.install.paths.flatMap((p) => [p, `${p}/**`])));
+  return withDeps(cfg, release, out);
+}
+
+/** The release's manifest with the dependencies built in `out` in place of its own install paths. */
+async function withDeps(cfg: ResolvedConfig, release: DepsRelease, out: string): Promise<BuiltDeps> {
+  const files = refuseUnshippable(
+    await walk(
+      out,
+      cfg.install.paths.flatMap((p) => [p, `${p}/**`]),
+    ),
+  );
   const built = hashFiles(out, files, hashCacheFile(out)).entries.map((e) => ({ ...e, src: path.join(out, e.path) }));
   const under = (f: string) => cfg.install.paths.some((p) => f === p || f.startsWith(`${p}/`));
-  return { manifest: manifestOf([...release.manifest.entries.filter((e) => !under(e.path)), ...built]), platform: localPlatform() };
+  return {
+    manifest: manifestOf([...release.manifest.entries.filter((e) => !under(e.path)), ...built]),
+    platform: localPlatform(),
+  };
 }
 
 /** Keep the newest builds (and the one in use). */

@@ -18,12 +18,21 @@ export async function runLocalChecks(cfg: ResolvedConfig, reporter: Reporter): P
   const passed: string[] = [];
   for (const check of cfg.checks.filter((c) => c.on === 'local')) {
     await reporter.step(`Check: ${check.run}`, async () => {
-      const r = await execa('/bin/sh', ['-c', check.run], { cwd: cfg.dir, reject: false, all: true, timeout: check.timeout * 1000 });
+      const r = await execa('/bin/sh', ['-c', check.run], {
+        cwd: cfg.dir,
+        reject: false,
+        all: true,
+        timeout: check.timeout * 1000,
+      });
       if (r.exitCode !== 0) {
-        throw new SlipwayError('guardrail', `check failed${r.timedOut ? ` (timed out after ${check.timeout}s)` : ` (exit ${r.exitCode})`}: ${check.run}`, {
-          details: tail(String(r.all ?? '').trim(), 30) || undefined,
-          hint: 'nothing was changed on any host; fix it and deploy again',
-        });
+        throw new SlipwayError(
+          'guardrail',
+          `check failed${r.timedOut ? ` (timed out after ${check.timeout}s)` : ` (exit ${r.exitCode})`}: ${check.run}`,
+          {
+            details: tail(String(r.all ?? '').trim(), 30) || undefined,
+            hint: 'nothing was changed on any host; fix it and deploy again',
+          },
+        );
       }
     });
     passed.push(`check: ${check.run}`);
@@ -37,12 +46,30 @@ export async function runHostChecks(s: Session): Promise<string[]> {
   for (const check of s.cfg.checks.filter((c) => c.on === 'host')) {
     await s.reporter.step(`Check on ${s.hosts.map((h) => h.name).join(', ')}: ${check.run}`, () =>
       eachHost(s.hosts, async (h) => {
-        const r = await h.run(['timeout', String(check.timeout), 'sh', '-c', 'cd "$1" && sh -c "$2"', 'slipway', s.layout.appDir, check.run], { reject: false });
+        const r = await h.run(
+          [
+            'timeout',
+            String(check.timeout),
+            'sh',
+            '-c',
+            'cd "$1" && sh -c "$2"',
+            'slipway',
+            s.layout.appDir,
+            check.run,
+          ],
+          { reject: false },
+        );
         if (r.exitCode !== 0) {
-          throw new SlipwayError('guardrail', `${h.name}: check failed${r.exitCode === 124 ? ` (timed out after ${check.timeout}s)` : ` (exit ${r.exitCode})`}: ${check.run}`, {
-            details: tail([r.stderr.trim(), r.stdout.trim()].filter(Boolean).join('\n'), 30) || undefined,
-            hint: 'nothing was switched; fix it and deploy again',
-          });
+          throw new SlipwayError(
+            'guardrail',
+            `${h.name}: check ` +
+              `failed${r.exitCode === 124 ? ` (timed out after ${check.timeout}s)` : ` (exit ${r.exitCode})`}: ` +
+              `${check.run}`,
+            {
+              details: tail([r.stderr.trim(), r.stdout.trim()].filter(Boolean).join('\n'), 30) || undefined,
+              hint: 'nothing was switched; fix it and deploy again',
+            },
+          );
         }
       }),
     );
@@ -90,14 +117,32 @@ export async function readApproval(host: Host, l: Layout, id: string): Promise<A
 }
 
 /** Answer a pending approval; throws if there is none for this release or it was answered already. */
-export async function answerApproval(host: Host, l: Layout, id: string, answer: 'approved' | 'rejected', reason?: string): Promise<Approval> {
+export async function answerApproval(
+  host: Host,
+  l: Layout,
+  id: string,
+  answer: 'approved' | 'rejected',
+  reason?: string,
+): Promise<Approval> {
   const before = await readApproval(host, l, id);
-  if (!before) throw new SlipwayError('guardrail', `${host.name}: no deploy of ${id} is waiting for approval`, { hint: 'check the release id the waiting deploy printed' });
-  const record: Approval = { ...before, state: answer, by: whoami(), at: new Date().toISOString(), ...(reason ? { reason } : {}) };
+  if (!before)
+    throw new SlipwayError('guardrail', `${host.name}: no deploy of ${id} is waiting for approval`, {
+      hint: 'check the release id the waiting deploy printed',
+    });
+  const record: Approval = {
+    ...before,
+    state: answer,
+    by: whoami(),
+    at: new Date().toISOString(),
+    ...(reason ? { reason } : {}),
+  };
   const r = await host.run(sh(ANSWER, APPROVALS(l), id), { input: JSON.stringify(record), reject: false });
   if (r.exitCode === ANSWERED) {
     const done = JSON.parse(r.stdout) as Approval;
-    throw new SlipwayError('guardrail', `${host.name}: the deploy of ${id} was already ${done.state} by ${done.by} at ${done.at}`);
+    throw new SlipwayError(
+      'guardrail',
+      `${host.name}: the deploy of ${id} was already ${done.state} by ${done.by} at ${done.at}`,
+    );
   }
   if (r.exitCode !== 0) throw new SlipwayError('guardrail', `${host.name}: no deploy of ${id} is waiting for approval`);
   return record;
@@ -110,11 +155,20 @@ export async function answerApproval(host: Host, l: Layout, id: string, answer: 
 export async function awaitApproval(s: Session, id: string, onWaiting: (a: Approval) => void): Promise<Approval> {
   const host = s.hosts[0]!;
   const l = s.layout;
-  const request: Approval = { state: 'pending', release: id, environment: s.cfg.environment, requested_by: whoami(), requested_at: new Date().toISOString() };
+  const request: Approval = {
+    state: 'pending',
+    release: id,
+    environment: s.cfg.environment,
+    requested_by: whoami(),
+    requested_at: new Date().toISOString(),
+  };
   await host.run(sh(REQUEST, APPROVALS(l), id), { input: JSON.stringify(request) });
   onWaiting(request);
   const timeout = s.cfg.approval.timeout;
-  s.reporter.info(`Waiting for approval of ${id} in ${s.cfg.environment} (up to ${timeout}s): slipway approve ${id}   or: slipway reject ${id}`);
+  s.reporter.info(
+    `Waiting for approval of ${id} in ${s.cfg.environment} (up to ${timeout}s): slipway approve ${id}   or: ` +
+      `slipway reject ${id}`,
+  );
   return s.reporter.step('Approval', async (c) => {
     const end = Date.now() + timeout * 1000;
     for (;;) {
@@ -125,12 +179,26 @@ export async function awaitApproval(s: Session, id: string, onWaiting: (a: Appro
         return a;
       }
       if (a?.state === 'rejected') {
-        throw new SlipwayError('guardrail', `${s.cfg.environment}: the deploy of ${id} was rejected by ${a.by}${a.reason ? `: ${a.reason}` : ''}`, { hint: 'nothing was switched; the previous release is serving' });
+        throw new SlipwayError(
+          'guardrail',
+          `${s.cfg.environment}: the deploy of ${id} was rejected by ${a.by}${a.reason ? `: ${a.reason}` : ''}`,
+          { hint: 'nothing was switched; the previous release is serving' },
+        );
       }
       if (Date.now() >= end) {
-        const r = await host.run(sh(ANSWER, APPROVALS(l), id), { input: JSON.stringify({ ...request, state: 'rejected', by: 'slipway (timeout)', at: new Date().toISOString() }), reject: false });
+        const r = await host.run(sh(ANSWER, APPROVALS(l), id), {
+          input: JSON.stringify({
+            ...request,
+            state: 'rejected',
+            by: 'slipway (timeout)',
+            at: new Date().toISOString(),
+          }),
+          reject: false,
+        });
         if (r.exitCode === ANSWERED) continue; // answered at the last moment: read that answer
-        throw new SlipwayError('guardrail', `${s.cfg.environment}: no approval for ${id} within ${timeout}s`, { hint: 'nothing was switched; deploy again when someone can approve it' });
+        throw new SlipwayError('guardrail', `${s.cfg.environment}: no approval for ${id} within ${timeout}s`, {
+          hint: 'nothing was switched; deploy again when someone can approve it',
+        });
       }
       await new Promise((r) => setTimeout(r, 1000));
     }
@@ -154,7 +222,9 @@ while :; do
     last=$(printf '%s\\n' "$out" | tail -n 5)
   fi
   # printf, not echo: dash's echo rewrites backslashes (\\t …) in the command's output
-  if [ "$(date +%s)" -ge "$end" ]; then printf 'not met after %s attempt(s) in %ss; %s\\n' "$n" "$total" "$last"; exit 42; fi
+  if [ "$(date +%s)" -ge "$end" ]; then
+    printf 'not met after %s attempt(s) in %ss; %s\\n' "$n" "$total" "$last"; exit 42
+  fi
   sleep "$interval"
 done`;
 
@@ -162,7 +232,10 @@ export function describeCondition(w: ResolvedConfig['wait_for'][number]): string
   return w.http ? `${w.http} answering ${w.status}` : `\`${w.command}\``;
 }
 
-/** Poll each wait_for condition on every host of the group, in order (commands run as the app, in the new release); a timeout throws. */
+/**
+ * Poll each wait_for condition on every host of the group, in order (commands run as the app, in the new release); a
+ * timeout throws.
+ */
 export async function waitForConditions(s: Session, group: Host[], tag: string, releaseDir: string): Promise<string[]> {
   const passed: string[] = [];
   for (const w of s.cfg.wait_for) {
@@ -170,10 +243,27 @@ export async function waitForConditions(s: Session, group: Host[], tag: string, 
     await s.reporter.step(`${tag}Wait for ${what} (up to ${w.timeout}s)`, () =>
       eachHost(group, async (h) => {
         const { cfg, runtime } = s.on(h);
-        const exec = w.command ? runtime.execArgv(cfg, w.command, { cwd: releaseDir, port: await servingPort(s, h) }) : { argv: [], sudo: false };
-        const r = await h.run(sh(WAIT_FOR, w.http ? 'http' : 'command', w.http ?? '', String(w.status), String(Math.ceil(w.timeout)), String(w.interval), ...exec.argv), { reject: false, sudo: exec.sudo });
+        const exec = w.command
+          ? runtime.execArgv(cfg, w.command, { cwd: releaseDir, port: await servingPort(s, h) })
+          : { argv: [], sudo: false };
+        const r = await h.run(
+          sh(
+            WAIT_FOR,
+            w.http ? 'http' : 'command',
+            w.http ?? '',
+            String(w.status),
+            String(Math.ceil(w.timeout)),
+            String(w.interval),
+            ...exec.argv,
+          ),
+          { reject: false, sudo: exec.sudo },
+        );
         if (r.exitCode !== 0) {
-          throw new SlipwayError('guardrail', `${h.name}: wait_for ${what}: ${r.stdout.trim() || `exit ${r.exitCode}`}`, { hint: 'nothing was switched; the previous release is serving' });
+          throw new SlipwayError(
+            'guardrail',
+            `${h.name}: wait_for ${what}: ${r.stdout.trim() || `exit ${r.exitCode}`}`,
+            { hint: 'nothing was switched; the previous release is serving' },
+          );
         }
       }),
     );
@@ -186,7 +276,11 @@ export async function waitForConditions(s: Session, group: Host[], tag: string, 
 
 // $1 url ("" for none), $2 max
 const ERROR_RATE = `rate=$(curl -fs --max-time 5 "$1") || { echo "error rate: $1 did not answer"; exit 42; }
-awk -v r="$rate" -v m="$2" 'BEGIN { if (r !~ /^[0-9.eE+-]+$/) { print "error rate: not a number: " r; exit 42 } if (r + 0 > m + 0) { print "error rate " r " is above " m; exit 42 } print "error rate " r }'`;
+awk -v r="$rate" -v m="$2" 'BEGIN {
+  if (r !~ /^[0-9.eE+-]+$/) { print "error rate: not a number: " r; exit 42 }
+  if (r + 0 > m + 0) { print "error rate " r " is above " m; exit 42 }
+  print "error rate " r
+}'`;
 
 /** Keep checking the group for verify.duration seconds: health, then the command and the error rate. */
 export async function verifyWindow(s: Session, group: Host[], tag: string, id: string): Promise<void> {
@@ -194,7 +288,9 @@ export async function verifyWindow(s: Session, group: Host[], tag: string, id: s
   await s.reporter.step(`${tag}Verify for ${v.duration}s`, async (c) => {
     const end = Date.now() + v.duration * 1000;
     // the release went live before the window: its slot, and so its port, stays put during it
-    const ports = v.command ? new Map(await Promise.all(group.map(async (h) => [h, await servingPort(s, h)] as const))) : undefined;
+    const ports = v.command
+      ? new Map(await Promise.all(group.map(async (h) => [h, await servingPort(s, h)] as const)))
+      : undefined;
     let rounds = 0;
     do {
       s.checkInterrupted();
@@ -205,7 +301,11 @@ export async function verifyWindow(s: Session, group: Host[], tag: string, id: s
         if (v.command) {
           const { argv, sudo } = s.on(h).runtime.execArgv(cfg, v.command, { cwd: l.release(id), port: ports?.get(h) });
           const r = await h.run(argv, { reject: false, sudo });
-          if (r.exitCode !== 0) throw verifyFailed(h, `\`${v.command}\` exited ${r.exitCode}: ${tail(r.stdout.trim() || r.stderr.trim(), 5)}`);
+          if (r.exitCode !== 0)
+            throw verifyFailed(
+              h,
+              `\`${v.command}\` exited ${r.exitCode}: ${tail(r.stdout.trim() || r.stderr.trim(), 5)}`,
+            );
         }
         if (v.error_rate) {
           const r = await h.run(sh(ERROR_RATE, v.error_rate.url, String(v.error_rate.max)), { reject: false });
@@ -213,7 +313,8 @@ export async function verifyWindow(s: Session, group: Host[], tag: string, id: s
         }
       });
       rounds++;
-      if (Date.now() < end) await new Promise((r) => setTimeout(r, Math.min(v.interval * 1000, Math.max(0, end - Date.now()))));
+      if (Date.now() < end)
+        await new Promise((r) => setTimeout(r, Math.min(v.interval * 1000, Math.max(0, end - Date.now()))));
     } while (Date.now() < end);
     c.done(`${rounds} round(s) passed`);
   });
@@ -223,11 +324,19 @@ export async function verifyWindow(s: Session, group: Host[], tag: string, id: s
 export class VerificationError extends SlipwayError {}
 
 function verifyFailed(h: Host, why: string): VerificationError {
-  return new VerificationError('health', `${h.name}: verification failed: ${why}`, { hint: 'the previous release was restored and this one marked bad (slipway releases <env> shows it)' });
+  return new VerificationError('health', `${h.name}: verification failed: ${why}`, {
+    hint: 'the previous release was restored and this one marked bad (slipway releases <env> shows it)',
+  });
 }
 
 /** `slipway approve|reject ID`: answer the waiting deploy in the first of `envs` that has one. */
-export async function answer(envs: ResolvedConfig[], reporter: Reporter, id: string, state: 'approved' | 'rejected', reason?: string): Promise<Approval> {
+export async function answer(
+  envs: ResolvedConfig[],
+  reporter: Reporter,
+  id: string,
+  state: 'approved' | 'rejected',
+  reason?: string,
+): Promise<Approval> {
   for (const cfg of envs) {
     const found = await withSession(
       cfg,
@@ -241,5 +350,9 @@ export async function answer(envs: ResolvedConfig[], reporter: Reporter, id: str
     );
     if (found) return found;
   }
-  throw new SlipwayError('guardrail', `no deploy of ${id} is waiting for approval in ${envs.map((e) => e.environment).join(', ')}`, { hint: 'check the release id the waiting deploy printed, or pass --env' });
+  throw new SlipwayError(
+    'guardrail',
+    `no deploy of ${id} is waiting for approval in ${envs.map((e) => e.environment).join(', ')}`,
+    { hint: 'check the release id the waiting deploy printed, or pass --env' },
+  );
 }

@@ -28,7 +28,14 @@ export interface Notifier {
 const ATTEMPTS = 3;
 const TIMEOUT_MS = 5000;
 
-export function payload(cfg: Pick<ResolvedConfig, 'app' | 'environment'>, format: 'json' | 'slack', event: NotifyEvent, d: EventDetails, at: Date, user: string): unknown {
+export function payload(
+  cfg: Pick<ResolvedConfig, 'app' | 'environment'>,
+  format: 'json' | 'slack',
+  event: NotifyEvent,
+  d: EventDetails,
+  at: Date,
+  user: string,
+): unknown {
   const body = { event, app: cfg.app, environment: cfg.environment, time: at.toISOString(), user, ...d };
   if (format === 'json') return body;
   const what: Record<NotifyEvent, string> = {
@@ -38,7 +45,16 @@ export function payload(cfg: Pick<ResolvedConfig, 'app' | 'environment'>, format
     rolled_back: 'rolled back',
     waiting_for_approval: 'deploy waiting for approval',
   };
-  const lines = [`*${cfg.app}* ${cfg.environment}: ${what[event]}${d.release ? ` — ${d.release}` : ''}${d.hosts.length ? ` on ${d.hosts.join(', ')}` : ''}${d.duration_ms !== undefined ? ` (${(d.duration_ms / 1000).toFixed(1)}s)` : ''}`];
+  const lines = [
+    [
+      `*${cfg.app}* ${cfg.environment}: ${what[event]}`,
+      d.release && ` — ${d.release}`,
+      d.hosts.length && ` on ${d.hosts.join(', ')}`,
+      d.duration_ms !== undefined && ` (${(d.duration_ms / 1000).toFixed(1)}s)`,
+    ]
+      .filter(Boolean)
+      .join(''),
+  ];
   if (d.promoted_from) lines.push(`promoted from ${d.promoted_from}`);
   if (d.reason) lines.push(d.reason);
   if (d.approve) lines.push(`approve: \`${d.approve}\` · reject: \`${d.reject}\``);
@@ -68,7 +84,11 @@ export function notifier(cfg: Pick<ResolvedConfig, 'app' | 'environment' | 'webh
         const body = reporter.redactedJson(payload(cfg, hook.format, event, details, at, user));
         queues[i] = queues[i]!.then(() => deliver(hook.url, body)).then(
           () => undefined,
-          (e: Error) => reporter.warn(`webhook ${webhookLabel(hook.url)}: ${event} not delivered after ${ATTEMPTS} attempts (${reporter.redact(e.message)})`),
+          (e: Error) =>
+            reporter.warn(
+              `webhook ${webhookLabel(hook.url)}: ${event} not delivered after ${ATTEMPTS} attempts ` +
+                `(${reporter.redact(e.message)})`,
+            ),
         );
       });
     },
@@ -86,7 +106,12 @@ async function deliver(url: string, body: string): Promise<void> {
   let last: Error = new Error('not tried');
   for (let attempt = 1; attempt <= ATTEMPTS; attempt++) {
     try {
-      const r = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', 'user-agent': 'slipway' }, body, signal: AbortSignal.timeout(TIMEOUT_MS) });
+      const r = await fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'user-agent': 'slipway' },
+        body,
+        signal: AbortSignal.timeout(TIMEOUT_MS),
+      });
       await r.arrayBuffer().catch(() => undefined);
       if (r.ok) return;
       last = new Error(`HTTP ${r.status}`);

@@ -27,10 +27,20 @@ const PACK = `set -e
 cd "$1"
 cut -c${PATH_COLUMN}- ".slipway/manifests/$3" | tr '\\n' '\\0' | tar -C "releases/$2" --null -T - -czf -`;
 
-export async function promote(from: ResolvedConfig, to: ResolvedConfig, reporter: Reporter, opts: { force: boolean; command: string; lockWait?: number; release?: string }): Promise<DeployResult> {
+export async function promote(
+  from: ResolvedConfig,
+  to: ResolvedConfig,
+  reporter: Reporter,
+  opts: { force: boolean; command: string; lockWait?: number; release?: string },
+): Promise<DeployResult> {
   if (to.after !== from.environment) {
-    const why = `${to.environment} does not come after ${from.environment} (${to.after ? `its after: is ${to.after}` : 'it has no after:'})`;
-    if (!opts.force) throw new SlipwayError('guardrail', `promotion refused: ${why}`, { hint: `set \`after: ${from.environment}\` on ${to.environment} in ${to.file}, or pass --force` });
+    const why =
+      `${to.environment} does not come after ${from.environment} ` +
+      `(${to.after ? `its after: is ${to.after}` : 'it has no after:'})`;
+    if (!opts.force)
+      throw new SlipwayError('guardrail', `promotion refused: ${why}`, {
+        hint: `set \`after: ${from.environment}\` on ${to.environment} in ${to.file}, or pass --force`,
+      });
     reporter.warn(`${why}; promoting anyway (--force)`);
   }
   let release: PreparedRelease | undefined;
@@ -38,52 +48,105 @@ export async function promote(from: ResolvedConfig, to: ResolvedConfig, reporter
     const states = new Map<Host, HostState>();
     await eachHost(s.hosts, async (h) => void states.set(h, await readState(h, s.layout)));
     const live = liveRelease(from, s.hosts, states);
-    const id = opts.release ? findRelease(s.hosts[0]!, states.get(s.hosts[0]!)!, opts.release, from.environment).id : live;
+    const id = opts.release
+      ? findRelease(s.hosts[0]!, states.get(s.hosts[0]!)!, opts.release, from.environment).id
+      : live;
     const info = states.get(s.hosts[0]!)!.releases.find((r) => r.id === id)!;
     if (info.status === 'bad') {
-      throw new SlipwayError('guardrail', `promotion refused: ${id} is marked bad in ${from.environment}`, { hint: 'a bad release is never promoted; deploy a fixed one to the first environment' });
+      throw new SlipwayError('guardrail', `promotion refused: ${id} is marked bad in ${from.environment}`, {
+        hint: 'a bad release is never promoted; deploy a fixed one to the first environment',
+      });
     }
     if (info.status !== 'ok') {
-      const why = `${id} never passed ${from.environment} (its deploy ${info.status === 'failed' ? 'failed' : 'did not finish'})`;
-      if (!opts.force) throw new SlipwayError('guardrail', `promotion refused: ${why}`, { hint: `deploy it to ${from.environment} successfully first, or pass --force` });
+      const why =
+        `${id} never passed ${from.environment} (its deploy ` +
+        `${info.status === 'failed' ? 'failed' : 'did not finish'})`;
+      if (!opts.force)
+        throw new SlipwayError('guardrail', `promotion refused: ${why}`, {
+          hint: `deploy it to ${from.environment} successfully first, or pass --force`,
+        });
       reporter.warn(`${why}; promoting anyway (--force)`);
     }
-    if (id !== live) reporter.warn(`${id} is not live in ${from.environment} (${live} is): its health there is not checked now`);
-    else await reporter.step(`Check ${id} is healthy in ${from.environment}`, () =>
-      eachHost(s.hosts, async (h) => {
-        const { cfg, layout: l } = s.on(h);
-        const r = await checkHealth(h, { ...cfg.health, timeout: Math.min(cfg.health.timeout, 10) }, liveTarget(cfg), l.release(id));
-        if (!r.ok && !opts.force) throw new SlipwayError('guardrail', `promotion refused: ${h.name} (${from.environment}) is not healthy: ${r.report}`, { hint: 'fix or roll back there first, or pass --force' });
-      }),
-    );
+    if (id !== live)
+      reporter.warn(`${id} is not live in ${from.environment} (${live} is): its health there is not checked now`);
+    else
+      await reporter.step(`Check ${id} is healthy in ${from.environment}`, () =>
+        eachHost(s.hosts, async (h) => {
+          const { cfg, layout: l } = s.on(h);
+          const r = await checkHealth(
+            h,
+            { ...cfg.health, timeout: Math.min(cfg.health.timeout, 10) },
+            liveTarget(cfg),
+            l.release(id),
+          );
+          if (!r.ok && !opts.force)
+            throw new SlipwayError(
+              'guardrail',
+              `promotion refused: ${h.name} (${from.environment}) is not healthy: ${r.report}`,
+              { hint: 'fix or roll back there first, or pass --force' },
+            );
+        }),
+      );
     const manifestFile = states.get(s.hosts[0]!)!.manifests[id];
-    if (!manifestFile) throw new SlipwayError('failure', `${s.hosts[0]!.name}: ${id} has no stored manifest (deployed by an older slipway); it cannot be promoted byte for byte`, { hint: `deploy a new release to ${from.environment}` });
-    release = await reporter.step(`Fetch ${id} from ${s.hosts[0]!.name}`, () => fetchRelease(s.hosts[0]!, s.layout, id, manifestFile, info, to));
+    if (!manifestFile)
+      throw new SlipwayError(
+        'failure',
+        `${s.hosts[0]!.name}: ${id} has no stored manifest (deployed by an older slipway); it cannot be ` +
+          `promoted byte for byte`,
+        { hint: `deploy a new release to ${from.environment}` },
+      );
+    release = await reporter.step(`Fetch ${id} from ${s.hosts[0]!.name}`, () =>
+      fetchRelease(s.hosts[0]!, s.layout, id, manifestFile, info, to),
+    );
   });
-  return deploy(to, reporter, { allowDirty: false, command: opts.command, lockWait: opts.lockWait, force: opts.force, promote: { from: from.environment, release: async () => release! } });
+  return deploy(to, reporter, {
+    allowDirty: false,
+    command: opts.command,
+    lockWait: opts.lockWait,
+    force: opts.force,
+    promote: { from: from.environment, release: async () => release! },
+  });
 }
 
 /** The one release live on every host of the environment. */
 function liveRelease(cfg: ResolvedConfig, hosts: Host[], states: Map<Host, HostState>): string {
   const live = new Set(hosts.map((h) => states.get(h)!.current));
   const id = states.get(hosts[0]!)!.current;
-  if (!id) throw new SlipwayError('guardrail', `promotion refused: nothing is deployed in ${cfg.environment}`, { hint: `slipway deploy ${cfg.environment} first` });
-  if (live.size > 1) {
-    throw new SlipwayError('guardrail', `promotion refused: the hosts of ${cfg.environment} run different releases (${hosts.map((h) => `${h.name}: ${states.get(h)!.current ?? 'none'}`).join(', ')})`, {
-      hint: `finish or roll back the deploy in ${cfg.environment} first`,
+  if (!id)
+    throw new SlipwayError('guardrail', `promotion refused: nothing is deployed in ${cfg.environment}`, {
+      hint: `slipway deploy ${cfg.environment} first`,
     });
+  if (live.size > 1) {
+    throw new SlipwayError(
+      'guardrail',
+      `promotion refused: the hosts of ${cfg.environment} run different releases ` +
+        `(${hosts.map((h) => `${h.name}: ${states.get(h)!.current ?? 'none'}`).join(', ')})`,
+      {
+        hint: `finish or roll back the deploy in ${cfg.environment} first`,
+      },
+    );
   }
   return id;
 }
 
 /** The release's files, unpacked here and checked against its manifest's digest. */
-async function fetchRelease(host: Host, l: Layout, id: string, manifestFile: string, info: HostState['releases'][number], to: ResolvedConfig): Promise<PreparedRelease> {
+async function fetchRelease(
+  host: Host,
+  l: Layout,
+  id: string,
+  manifestFile: string,
+  info: HostState['releases'][number],
+  to: ResolvedConfig,
+): Promise<PreparedRelease> {
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'slipway-promote-'));
   const cleanup = () => rmSync(tmp, { recursive: true, force: true });
   try {
     const archive = path.join(tmp, 'release.tar.gz');
     const dir = path.join(tmp, 'release');
-    const [manifest] = await Promise.all([host.run(['cat', `${l.manifests}/${manifestFile}`]), host.run(sh(PACK, l.appDir, id, manifestFile), { outputFile: archive })]);
+    const [manifest] = await Promise.all([
+      host.run(['cat', `${l.manifests}/${manifestFile}`]),
+      host.run(sh(PACK, l.appDir, id, manifestFile), { outputFile: archive }),
+    ]);
     await execa('mkdir', [dir]);
     await execa('tar', ['-xzf', archive, '-C', dir, '--no-same-owner']);
     rmSync(archive);
@@ -91,9 +154,23 @@ async function fetchRelease(host: Host, l: Layout, id: string, manifestFile: str
     const got = hashFiles(dir, files);
     const expected = manifestFile.slice(-32);
     if (got.digest !== expected) {
-      throw new SlipwayError('failure', `${host.name}: the files of ${id} do not match its manifest (digest ${got.digest}, expected ${expected}); the release on the host was changed`, { hint: 'deploy a new release instead of promoting this one' });
+      throw new SlipwayError(
+        'failure',
+        `${host.name}: the files of ${id} do not match its manifest (digest ${got.digest}, expected ` +
+          `${expected}); the release on the host was changed`,
+        { hint: 'deploy a new release instead of promoting this one' },
+      );
     }
-    return { id, sha: info.sha, subject: info.subject, srcDir: dir, files, manifest: got, installKey: installKey(to, dir, files), cleanup };
+    return {
+      id,
+      sha: info.sha,
+      subject: info.subject,
+      srcDir: dir,
+      files,
+      manifest: got,
+      installKey: installKey(to, dir, files),
+      cleanup,
+    };
   } catch (e) {
     cleanup();
     throw e;
@@ -101,7 +178,12 @@ async function fetchRelease(host: Host, l: Layout, id: string, manifestFile: str
 }
 
 /** Mark a release bad on every host of the environment: rollbacks skip it, promotion refuses it. */
-export async function markBad(cfg: ResolvedConfig, reporter: Reporter, id: string, opts: { reason?: string; command: string }): Promise<{ release: string; current: boolean }> {
+export async function markBad(
+  cfg: ResolvedConfig,
+  reporter: Reporter,
+  id: string,
+  opts: { reason?: string; command: string },
+): Promise<{ release: string; current: boolean }> {
   return withSession(cfg, reporter, async (s) => {
     const states = new Map<Host, HostState>();
     await eachHost(s.hosts, async (h) => void states.set(h, await readState(h, s.layout)));
@@ -109,11 +191,27 @@ export async function markBad(cfg: ResolvedConfig, reporter: Reporter, id: strin
     const [user, machine] = whoami().split('@') as [string, string];
     await reporter.step(`Mark ${target.id} bad`, () =>
       eachHost(s.hosts, (h) =>
-        appendHistory(h, s.layout, { time: new Date().toISOString(), event: 'marked_bad', app: cfg.app, environment: cfg.environment, host: h.name, release: target.id, sha: target.sha, user, machine, by: whoami(), command: opts.command, ...(opts.reason ? { reason: opts.reason } : {}) }),
+        appendHistory(h, s.layout, {
+          time: new Date().toISOString(),
+          event: 'marked_bad',
+          app: cfg.app,
+          environment: cfg.environment,
+          host: h.name,
+          release: target.id,
+          sha: target.sha,
+          user,
+          machine,
+          by: whoami(),
+          command: opts.command,
+          ...(opts.reason ? { reason: opts.reason } : {}),
+        }),
       ),
     );
     const current = s.hosts.some((h) => states.get(h)!.current === target.id);
-    if (current) reporter.warn(`${target.id} is live in ${cfg.environment}: marking does not switch; run slipway rollback ${cfg.environment}`);
+    if (current)
+      reporter.warn(
+        `${target.id} is live in ${cfg.environment}: marking does not switch; run slipway rollback ${cfg.environment}`,
+      );
     return { release: target.id, current };
   });
 }

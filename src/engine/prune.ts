@@ -5,7 +5,11 @@ import { planPrune } from '../server/state.ts';
 import type { Host } from '../transport/host.ts';
 import { eachHost, withLock, type Session } from './session.ts';
 
-export async function prune(s: Session, command: string, opts: { quiet?: boolean; lockWait?: number } = {}): Promise<Record<string, string[]>> {
+export async function prune(
+  s: Session,
+  command: string,
+  opts: { quiet?: boolean; lockWait?: number } = {},
+): Promise<Record<string, string[]>> {
   // under the deploy lock: a deploy running meanwhile may be about to switch to a release pruning would pick
   const removed = await withLock(s, command, opts.lockWait, (held) =>
     eachHost(s.hosts, async (h) => {
@@ -22,10 +26,16 @@ export async function prune(s: Session, command: string, opts: { quiet?: boolean
 
 /** A docker release's image goes with it; images of kept releases stay for rollbacks. */
 export async function removeImages(s: Session, h: Host, ids: string[]): Promise<void> {
-  if (s.cfg.runtime === 'docker' && ids.length) await h.run(['docker', 'image', 'rm', ...ids.map((id) => imageTag(s.cfg.app, id))], { sudo: true, reject: false });
+  if (s.cfg.runtime === 'docker' && ids.length)
+    await h.run(['docker', 'image', 'rm', ...ids.map((id) => imageTag(s.cfg.app, id))], { sudo: true, reject: false });
 }
 
 export function reportPruned(s: Session, removed: (readonly [string, string[]])[], quiet = false): void {
   const total = removed.reduce((n, [, ids]) => n + ids.length, 0);
-  if (!quiet || total) s.reporter.info(total ? `Pruned ${total} old release(s): ${[...new Set(removed.flatMap(([, ids]) => ids))].join(', ')}` : 'Nothing to prune');
+  if (!quiet || total)
+    s.reporter.info(
+      total
+        ? `Pruned ${total} old release(s): ${[...new Set(removed.flatMap(([, ids]) => ids))].join(', ')}`
+        : 'Nothing to prune',
+    );
 }

@@ -17,7 +17,11 @@ export interface RollbackResult {
   duration_ms: number;
 }
 
-export async function rollback(cfg: ResolvedConfig, reporter: Reporter, opts: { id?: string; lockWait?: number; command: string }): Promise<RollbackResult> {
+export async function rollback(
+  cfg: ResolvedConfig,
+  reporter: Reporter,
+  opts: { id?: string; lockWait?: number; command: string },
+): Promise<RollbackResult> {
   const began = Date.now();
   const notify = notifier(cfg, reporter);
   try {
@@ -27,7 +31,13 @@ export async function rollback(cfg: ResolvedConfig, reporter: Reporter, opts: { 
   }
 }
 
-function rollbackIn(cfg: ResolvedConfig, reporter: Reporter, opts: { id?: string; lockWait?: number; command: string }, began: number, notify: Notifier): Promise<RollbackResult> {
+function rollbackIn(
+  cfg: ResolvedConfig,
+  reporter: Reporter,
+  opts: { id?: string; lockWait?: number; command: string },
+  began: number,
+  notify: Notifier,
+): Promise<RollbackResult> {
   return withSession(cfg, reporter, async (s) => {
     const { hosts, layout: l } = s;
     const switched: Host[] = [];
@@ -45,15 +55,41 @@ function rollbackIn(cfg: ResolvedConfig, reporter: Reporter, opts: { id?: string
           ),
         );
         await eachHost(hosts, (h) => {
-          const { argv, input } = historyAppend(l, { time: new Date().toISOString(), event: 'rolled_back', app: cfg.app, environment: cfg.environment, host: h.name, release: target, previous: states.get(h)!.current, user: lock.user, machine: lock.machine, command: opts.command, duration_ms: Date.now() - began });
+          const { argv, input } = historyAppend(l, {
+            time: new Date().toISOString(),
+            event: 'rolled_back',
+            app: cfg.app,
+            environment: cfg.environment,
+            host: h.name,
+            release: target,
+            previous: states.get(h)!.current,
+            user: lock.user,
+            machine: lock.machine,
+            command: opts.command,
+            duration_ms: Date.now() - began,
+          });
           return finish(h, argv, input);
         });
-        notify.send('rolled_back', { release: target, previous: states.get(hosts[0]!)?.current, hosts: hosts.map((h) => h.name), duration_ms: Date.now() - began });
-        reporter.info(`Release ${target} is live again on ${hosts.map((h) => h.name).join(', ')} (${((Date.now() - began) / 1000).toFixed(2)}s)`);
-        return { release: target, previous: Object.fromEntries(hosts.map((h) => [h.name, states.get(h)?.current])), duration_ms: Date.now() - began };
+        notify.send('rolled_back', {
+          release: target,
+          previous: states.get(hosts[0]!)?.current,
+          hosts: hosts.map((h) => h.name),
+          duration_ms: Date.now() - began,
+        });
+        reporter.info(
+          `Release ${target} is live again on ${hosts.map((h) => h.name).join(', ')} ` +
+            `(${((Date.now() - began) / 1000).toFixed(2)}s)`,
+        );
+        return {
+          release: target,
+          previous: Object.fromEntries(hosts.map((h) => [h.name, states.get(h)?.current])),
+          duration_ms: Date.now() - began,
+        };
       } catch (e) {
         for (const h of switched) {
-          await reporter.step(`${h.name}: switch back`, () => restore(s, h, states.get(h)?.current)).catch((err: Error) => reporter.warn(`${h.name}: ${err.message}`));
+          await reporter
+            .step(`${h.name}: switch back`, () => restore(s, h, states.get(h)?.current))
+            .catch((err: Error) => reporter.warn(`${h.name}: ${err.message}`));
         }
         throw e;
       }
@@ -66,16 +102,25 @@ function chooseTarget(hosts: Host[], states: Map<Host, HostState>, id: string | 
   let target: string;
   if (id) {
     const named = findRelease(hosts[0]!, first, id, env);
-    if (named.status === 'bad') throw new SlipwayError('guardrail', `${hosts[0]!.name}: release ${named.id} is marked bad; rollback refuses it`, { hint: `pick another release: slipway releases ${env}` });
+    if (named.status === 'bad')
+      throw new SlipwayError('guardrail', `${hosts[0]!.name}: release ${named.id} is marked bad; rollback refuses it`, {
+        hint: `pick another release: slipway releases ${env}`,
+      });
     target = named.id;
   } else {
     const t = rollbackTarget(first);
-    if (!t) throw new SlipwayError('failure', `${hosts[0]!.name}: no earlier healthy release (not failed, not marked bad) to roll back to`, { hint: `see: slipway releases ${env}` });
+    if (!t)
+      throw new SlipwayError(
+        'failure',
+        `${hosts[0]!.name}: no earlier healthy release (not failed, not marked bad) to roll back to`,
+        { hint: `see: slipway releases ${env}` },
+      );
     target = t.id;
   }
   for (const h of hosts) {
     const st = states.get(h)!;
-    if (!st.releases.some((r) => r.id === target)) throw new SlipwayError('failure', `${h.name}: release ${target} is not on this host`);
+    if (!st.releases.some((r) => r.id === target))
+      throw new SlipwayError('failure', `${h.name}: release ${target} is not on this host`);
     if (st.current === target) throw new SlipwayError('failure', `${h.name}: ${target} is already the current release`);
   }
   return target;

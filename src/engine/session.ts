@@ -26,14 +26,22 @@ export interface Session {
 }
 
 export function makeHosts(cfg: ResolvedConfig, reporter: Reporter): Host[] {
-  return cfg.targets.map((t) => (t.kind === 'local' ? new LocalHost(t, reporter.command) : new SshHost(t, { configFile: cfg.ssh.config_file, persist: cfg.ssh.persist }, reporter.command)));
+  return cfg.targets.map((t) =>
+    t.kind === 'local'
+      ? new LocalHost(t, reporter.command)
+      : new SshHost(t, { configFile: cfg.ssh.config_file, persist: cfg.ssh.persist }, reporter.command),
+  );
 }
 
 /**
  * Run fn on every host, at most `limit` at a time; if any fails, let the
  * running ones finish, start no more, then throw the first error.
  */
-export async function eachHost<T>(hosts: Host[], fn: (host: Host, index: number) => Promise<T>, limit = Infinity): Promise<T[]> {
+export async function eachHost<T>(
+  hosts: Host[],
+  fn: (host: Host, index: number) => Promise<T>,
+  limit = Infinity,
+): Promise<T[]> {
   const results: PromiseSettledResult<T>[] = new Array(hosts.length);
   let next = 0;
   let failed = false;
@@ -57,7 +65,8 @@ export async function eachHost<T>(hosts: Host[], fn: (host: Host, index: number)
 /** Rolling groups: `limit` hosts (or that percentage of them, at least one) per group, in order. */
 export function rolloutGroups<T>(hosts: T[], limit: number | string | undefined): T[][] {
   if (limit === undefined) return [hosts];
-  const size = typeof limit === 'number' ? limit : Math.max(1, Math.ceil((hosts.length * Number(limit.replace('%', ''))) / 100));
+  const size =
+    typeof limit === 'number' ? limit : Math.max(1, Math.ceil((hosts.length * Number(limit.replace('%', ''))) / 100));
   const groups: T[][] = [];
   for (let i = 0; i < hosts.length; i += size) groups.push(hosts.slice(i, i + size));
   return groups;
@@ -120,7 +129,8 @@ export async function withSession<T>(
     return await fn(session);
   } catch (e) {
     // killing the running commands makes them fail or lose their connection: that is the interrupt
-    if (signal && !(e instanceof SlipwayError && e.kind !== 'failure' && e.kind !== 'connection')) throw new SlipwayError('interrupted', `interrupted by ${signal}`, { cause: e });
+    if (signal && !(e instanceof SlipwayError && e.kind !== 'failure' && e.kind !== 'connection'))
+      throw new SlipwayError('interrupted', `interrupted by ${signal}`, { cause: e });
     throw e;
   } finally {
     await connecting; // a connection still being made is closed too, not left behind
@@ -144,7 +154,12 @@ export interface Held {
  * reading the host's state, released on every path, failures and interrupts
  * included.
  */
-export async function withLock<T>(s: Session, command: string, waitSeconds: number | undefined, fn: (held: Held) => Promise<T>): Promise<T> {
+export async function withLock<T>(
+  s: Session,
+  command: string,
+  waitSeconds: number | undefined,
+  fn: (held: Held) => Promise<T>,
+): Promise<T> {
   const info = newLockInfo(command);
   const locked = new Set<Host>();
   const states = new Map<Host, HostState>();
@@ -155,7 +170,7 @@ export async function withLock<T>(s: Session, command: string, waitSeconds: numb
           waitSeconds: waitSeconds ?? s.cfg.lock_wait,
           onWait: (holder) => s.reporter.info(`  ${h.name}: waiting for the deploy lock held by ${holder}`),
           onStale: (holder) => s.reporter.warn(`${h.name}: taking over a stale lock left by ${holder}`),
-          then: stateArgv(s.layout, true),
+          followedBy: stateArgv(s.layout, true),
         });
         locked.add(h);
         states.set(h, parseState(out));
@@ -171,7 +186,13 @@ export async function withLock<T>(s: Session, command: string, waitSeconds: numb
     });
   } finally {
     await Promise.all(
-      [...locked].map((h) => releaseLock(h, s.layout, info.token).catch(() => s.reporter.warn(`${h.name}: could not release the deploy lock; run: slipway lock release ${s.cfg.environment}`))),
+      [...locked].map((h) =>
+        releaseLock(h, s.layout, info.token).catch(() =>
+          s.reporter.warn(
+            `${h.name}: could not release the deploy lock; run: slipway lock release ${s.cfg.environment}`,
+          ),
+        ),
+      ),
     );
   }
 }

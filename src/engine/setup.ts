@@ -44,7 +44,8 @@ mk "$app/shared" 0750 "\${svc:-$login}"`;
 
 // Caddy runs in API mode: caddy-api.service resumes the config last set through
 // the admin API (autosaved), so a Caddy restart restores every app's site.
-const CADDY_API = `if systemctl is-enabled caddy.service >/dev/null 2>&1 || systemctl is-active caddy.service >/dev/null 2>&1; then
+const CADDY_API = `if systemctl is-enabled caddy.service >/dev/null 2>&1 ||
+  systemctl is-active caddy.service >/dev/null 2>&1; then
   systemctl disable --now caddy.service >/dev/null 2>&1; echo "stopped caddy.service (Caddyfile mode)"
 fi
 if ! systemctl is-active caddy-api.service >/dev/null 2>&1; then
@@ -76,7 +77,12 @@ async function setupHost(s: Session, h: Host): Promise<SetupResult> {
 
   if (!local && h.loginUser !== 'root') {
     const sudo = await h.run(['sudo', '-n', 'true'], { reject: false });
-    if (sudo.exitCode !== 0) throw new SlipwayError('failure', `${h.name}: ${h.loginUser} is not root and cannot use sudo without a password`, { hint: 'set up passwordless sudo for the deploy user, or connect as root for setup' });
+    if (sudo.exitCode !== 0)
+      throw new SlipwayError(
+        'failure',
+        `${h.name}: ${h.loginUser} is not root and cannot use sudo without a password`,
+        { hint: 'set up passwordless sudo for the deploy user, or connect as root for setup' },
+      );
   }
 
   await step('packages', async () => {
@@ -84,13 +90,24 @@ async function setupHost(s: Session, h: Host): Promise<SetupResult> {
     const missing = (await h.run(sh(MISSING, ...Object.keys(need)))).stdout.split('\n').filter(Boolean);
     if (!missing.length) return [];
     if (systemd && missing.includes('systemd-run')) {
-      throw new SlipwayError('config', `${h.name}: no systemd on this host`, { hint: 'set `runtime: supervisor` for this environment' });
+      throw new SlipwayError('config', `${h.name}: no systemd on this host`, {
+        hint: 'set `runtime: supervisor` for this environment',
+      });
     }
     const pkgs = [...new Set(missing.map((c) => need[c]!))];
-    if (local) throw new SlipwayError('failure', `this machine lacks ${missing.join(', ')}`, { hint: `install them (Debian/Ubuntu: sudo apt-get install ${pkgs.join(' ')})` });
+    if (local)
+      throw new SlipwayError('failure', `this machine lacks ${missing.join(', ')}`, {
+        hint: `install them (Debian/Ubuntu: sudo apt-get install ${pkgs.join(' ')})`,
+      });
     const r = await h.run(sh(APT_INSTALL, ...pkgs), { sudo: true, reject: false });
-    if (r.exitCode === 44) throw new SlipwayError('failure', `${h.name}: missing ${missing.join(', ')} and no apt-get to install them`, { hint: 'install them with the host\'s package manager, then run setup again' });
-    if (r.exitCode !== 0) throw new SlipwayError('failure', `${h.name}: apt-get install ${pkgs.join(' ')} failed`, { details: r.stderr.trim() || r.stdout.trim() });
+    if (r.exitCode === 44)
+      throw new SlipwayError('failure', `${h.name}: missing ${missing.join(', ')} and no apt-get to install them`, {
+        hint: "install them with the host's package manager, then run setup again",
+      });
+    if (r.exitCode !== 0)
+      throw new SlipwayError('failure', `${h.name}: apt-get install ${pkgs.join(' ')} failed`, {
+        details: r.stderr.trim() || r.stdout.trim(),
+      });
     return [`installed ${pkgs.join(', ')}`];
   });
 
@@ -108,19 +125,27 @@ async function setupHost(s: Session, h: Host): Promise<SetupResult> {
   });
 
   if (cfg.runtime === 'systemd' || cfg.runtime === 'supervisor') {
-    await step(systemd ? 'systemd unit' : 'supervisor', async () => ((await s.runtime.configure(h, cfg)) ? [systemd ? 'wrote the unit' : 'installed the supervisor'] : []));
+    await step(systemd ? 'systemd unit' : 'supervisor', async () =>
+      (await s.runtime.configure(h, cfg)) ? [systemd ? 'wrote the unit' : 'installed the supervisor'] : [],
+    );
   }
 
   if (isProxied(cfg)) {
     await step('Caddy', async () => {
       const r = await h.run(sh(CADDY_API, ADMIN), { sudo: true, reject: false });
-      if (r.exitCode !== 0) throw new SlipwayError('failure', `${h.name}: could not start Caddy in API mode (caddy-api.service)`, { details: r.stderr.trim() || r.stdout.trim(), hint: 'see: journalctl -u caddy-api' });
+      if (r.exitCode !== 0)
+        throw new SlipwayError('failure', `${h.name}: could not start Caddy in API mode (caddy-api.service)`, {
+          details: r.stderr.trim() || r.stdout.trim(),
+          hint: 'see: journalctl -u caddy-api',
+        });
       const done = r.stdout.split('\n').filter(Boolean);
       if (await ensureSite(h, cfg)) done.push(`site ${cfg.proxy.domain ?? `:${cfg.proxy.port}`} → ${cfg.app}`);
       return done;
     });
   }
 
-  reporter.info(changes.length ? `${h.name}: set up (${changes.length} change(s))` : `${h.name}: already set up, nothing changed`);
+  reporter.info(
+    changes.length ? `${h.name}: set up (${changes.length} change(s))` : `${h.name}: already set up, nothing changed`,
+  );
   return { host: h.name, changes };
 }

@@ -11,17 +11,33 @@ export interface Windows {
 }
 
 /** Day of week (0 = Sunday) and minutes since midnight of `at` in the time zone. */
-export function localTime(at: Date, timezone: string, file = 'slipway.yml'): { day: number; minutes: number; label: string } {
+export function localTime(
+  at: Date,
+  timezone: string,
+  file = 'slipway.yml',
+): { day: number; minutes: number; label: string } {
   let parts: Intl.DateTimeFormatPart[];
   try {
-    parts = new Intl.DateTimeFormat('en-US', { timeZone: timezone, weekday: 'short', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).formatToParts(at);
+    parts = new Intl.DateTimeFormat('en-US', {
+      timeZone: timezone,
+      weekday: 'short',
+      hour: '2-digit',
+      minute: '2-digit',
+      hourCycle: 'h23',
+    }).formatToParts(at);
   } catch {
-    throw new SlipwayError('config', `${file}: windows.timezone: unknown time zone "${timezone}"`, { hint: 'use an IANA name such as UTC, Europe/Berlin or America/New_York' });
+    throw new SlipwayError('config', `${file}: windows.timezone: unknown time zone "${timezone}"`, {
+      hint: 'use an IANA name such as UTC, Europe/Berlin or America/New_York',
+    });
   }
   const get = (t: string) => parts.find((p) => p.type === t)!.value;
   const hour = Number(get('hour'));
   const minute = Number(get('minute'));
-  return { day: DAYS.indexOf(get('weekday')), minutes: hour * 60 + minute, label: `${get('weekday')} ${get('hour')}:${get('minute')}` };
+  return {
+    day: DAYS.indexOf(get('weekday')),
+    minutes: hour * 60 + minute,
+    label: `${get('weekday')} ${get('hour')}:${get('minute')}`,
+  };
 }
 
 function days(spec: string): Set<number> {
@@ -39,7 +55,10 @@ function days(spec: string): Set<number> {
 
 const minutesOf = (hhmm: string) => Number(hhmm.slice(0, 2)) * 60 + Number(hhmm.slice(3));
 
-/** Whether a moment (day, minutes) falls in a window like `Mon-Fri 09:00-17:00`; a range past midnight belongs to the day it starts. */
+/**
+ * Whether a moment (day, minutes) falls in a window like `Mon-Fri 09:00-17:00`; a range past midnight belongs to the
+ * day it starts.
+ */
 export function inWindow(window: string, t: { day: number; minutes: number }): boolean {
   const [daySpec, range] = window.split(' ') as [string, string];
   const [start, end] = range.split('-').map(minutesOf) as [number, number];
@@ -56,6 +75,7 @@ export function windowRefusal(w: Windows, at: Date, file?: string): string | und
   const now = `it is ${t.label} ${w.timezone}`;
   const blocked = w.block.find((b) => inWindow(b, t));
   if (blocked) return `deploys are blocked now (${blocked}; ${now})`;
-  if (w.allow.length && !w.allow.some((a) => inWindow(a, t))) return `deploys are allowed only ${w.allow.join(', ')} (${now})`;
+  if (w.allow.length && !w.allow.some((a) => inWindow(a, t)))
+    return `deploys are allowed only ${w.allow.join(', ')} (${now})`;
   return undefined;
 }

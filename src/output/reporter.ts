@@ -36,7 +36,9 @@ export class Reporter {
     // longest first: a form that contains another is replaced whole
     this.secrets = [...new Set([...this.secrets, ...kept.flatMap(secretForms)])].sort((a, b) => b.length - a.length);
     // log viewers turn a tab into spaces (journalctl does): whitespace inside a secret matches any run of it
-    this.spaced.push(...kept.filter((v) => /\s/.test(v)).map((v) => new RegExp(v.split(/\s+/).map(escapeRegExp).join('\\s+'), 'g')));
+    this.spaced.push(
+      ...kept.filter((v) => /\s/.test(v)).map((v) => new RegExp(v.split(/\s+/).map(escapeRegExp).join('\\s+'), 'g')),
+    );
   }
 
   redact(text: string): string {
@@ -50,7 +52,8 @@ export class Reporter {
   redactValue<T>(value: T): T {
     if (typeof value === 'string') return this.redact(value) as T;
     if (Array.isArray(value)) return value.map((v) => this.redactValue(v)) as T;
-    if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, this.redactValue(v)])) as T;
+    if (value && typeof value === 'object')
+      return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, this.redactValue(v)])) as T;
     return value;
   }
 
@@ -109,7 +112,8 @@ export class Reporter {
     this.clearLive();
     this.live = undefined;
     this.steps.push({ title, ms, ok, ...(note ? { note } : {}) });
-    if (!this.opts.quiet) this.write(`${ok ? '✔' : '✖'} ${title.padEnd(36)} ${formatMs(ms).padStart(7)}${note ? `  ${note}` : ''}`);
+    if (!this.opts.quiet)
+      this.write(`${ok ? '✔' : '✖'} ${title.padEnd(36)} ${formatMs(ms).padStart(7)}${note ? `  ${note}` : ''}`);
   }
 
   private clearLive(): void {
@@ -119,7 +123,9 @@ export class Reporter {
   private drawLive(): void {
     if (!this.tty || !this.live || this.opts.quiet) return;
     const elapsed = formatMs(performance.now() - this.live.start);
-    this.out.write(`\r\x1b[K… ${this.live.title.padEnd(36)} ${elapsed.padStart(7)}${this.live.note ? `  ${this.live.note}` : ''}`);
+    this.out.write(
+      `\r\x1b[K… ${this.live.title.padEnd(36)} ${elapsed.padStart(7)}${this.live.note ? `  ${this.live.note}` : ''}`,
+    );
   }
 
   /** Print a result object for scripts (--json). */
@@ -138,7 +144,15 @@ export const MIN_SECRET_LENGTH = 4;
 /** The forms a secret takes in output: as is, JSON-escaped, shell-quoted, URL-encoded and base64. */
 export function secretForms(v: string): string[] {
   const b64 = Buffer.from(v).toString('base64');
-  return [v, JSON.stringify(v).slice(1, -1), shellQuote(v), v.replaceAll("'", "'\\''"), encodeURIComponent(v), b64, b64.replace(/=+$/, '')];
+  return [
+    v,
+    JSON.stringify(v).slice(1, -1),
+    shellQuote(v),
+    v.replaceAll("'", "'\\''"),
+    encodeURIComponent(v),
+    b64,
+    b64.replace(/=+$/, ''),
+  ];
 }
 
 export function formatMs(ms: number): string {

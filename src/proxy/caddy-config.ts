@@ -6,7 +6,9 @@ import type { ResolvedConfig } from '../config/load.ts';
 export type Slot = 'a' | 'b';
 export const SLOTS: readonly Slot[] = ['a', 'b'];
 
-type ProxyConfig = Pick<ResolvedConfig, 'app' | 'port' | 'runtime' | 'appDir' | 'static_dir'> & { proxy: NonNullable<ResolvedConfig['proxy']> };
+type ProxyConfig = Pick<ResolvedConfig, 'app' | 'port' | 'runtime' | 'appDir' | 'static_dir'> & {
+  proxy: NonNullable<ResolvedConfig['proxy']>;
+};
 
 export function slotPort(cfg: Pick<ResolvedConfig, 'port'>, slot: Slot): number {
   return slot === 'a' ? cfg.port : cfg.port + 1;
@@ -52,8 +54,14 @@ export function maintenanceRoute(cfg: ProxyConfig, message: string): Record<stri
       {
         handler: 'static_response',
         status_code: 503,
-        headers: { 'Content-Type': ['text/html; charset=utf-8'], 'Retry-After': ['120'], 'Cache-Control': ['no-store'] },
-        body: `<!doctype html><meta charset="utf-8"><title>Maintenance</title><h1>Down for maintenance</h1><p>${safe}</p>\n`,
+        headers: {
+          'Content-Type': ['text/html; charset=utf-8'],
+          'Retry-After': ['120'],
+          'Cache-Control': ['no-store'],
+        },
+        body:
+          `<!doctype html><meta charset="utf-8"><title>Maintenance</title><h1>Down for ` +
+          `maintenance</h1><p>${safe}</p>\n`,
       },
     ],
     terminal: true,
@@ -105,10 +113,15 @@ export function withSite(current: CaddyConfig | null, cfg: ProxyConfig): { confi
       if (server.routes.length === 0) delete servers[name];
     }
   }
-  const keptUpstreams = ((existing?.handle as { upstreams?: { dial: string }[] }[] | undefined)?.[0]?.upstreams) ?? upstreams(cfg.port);
+  const keptUpstreams =
+    (existing?.handle as { upstreams?: { dial: string }[] }[] | undefined)?.[0]?.upstreams ?? upstreams(cfg.port);
   const handler =
     cfg.runtime === 'static'
-      ? { handler: 'file_server', '@id': ids(cfg.app).proxy, root: path.posix.join(cfg.appDir, 'current', cfg.static_dir) }
+      ? {
+          handler: 'file_server',
+          '@id': ids(cfg.app).proxy,
+          root: path.posix.join(cfg.appDir, 'current', cfg.static_dir),
+        }
       : { handler: 'reverse_proxy', '@id': ids(cfg.app).proxy, upstreams: keptUpstreams };
   const route = { ...appRoute(cfg, 0), handle: [handler] };
   const name = serverName(cfg);
@@ -123,6 +136,8 @@ export function withSite(current: CaddyConfig | null, cfg: ProxyConfig): { confi
 /** JSON with keys sorted at every level: Caddy returns its config that way. */
 export function canonical(value: unknown): string {
   return JSON.stringify(value, (_k, v: unknown) =>
-    v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => a.localeCompare(b))) : v,
+    v && typeof v === 'object' && !Array.isArray(v)
+      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => a.localeCompare(b)))
+      : v,
   );
 }

@@ -15,16 +15,41 @@ export function isProxied(cfg: ResolvedConfig): cfg is ProxiedConfig {
 
 /** The curl argv for one admin request (pure). */
 export function adminArgv(method: string, path: string, withBody: boolean): string[] {
-  return ['curl', '-sS', '--max-time', '10', '-X', method, '-H', 'Content-Type: application/json', ...(withBody ? ['--data-binary', '@-'] : []), '-w', '\n%{http_code}', `${ADMIN}${path}`];
+  return [
+    'curl',
+    '-sS',
+    '--max-time',
+    '10',
+    '-X',
+    method,
+    '-H',
+    'Content-Type: application/json',
+    ...(withBody ? ['--data-binary', '@-'] : []),
+    '-w',
+    '\n%{http_code}',
+    `${ADMIN}${path}`,
+  ];
 }
 
-async function admin(host: Host, method: string, path: string, body?: unknown): Promise<{ status: number; body: string }> {
-  const r = await host.run(adminArgv(method, path, body !== undefined), { input: body === undefined ? undefined : JSON.stringify(body), reject: false });
+async function admin(
+  host: Host,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<{ status: number; body: string }> {
+  const r = await host.run(adminArgv(method, path, body !== undefined), {
+    input: body === undefined ? undefined : JSON.stringify(body),
+    reject: false,
+  });
   if (r.exitCode !== 0) {
-    throw new SlipwayError('failure', `${host.name}: Caddy's admin API (${ADMIN}) is not answering; nothing was switched`, {
-      details: r.stderr.trim(),
-      hint: 'check Caddy on the host: systemctl status caddy-api (slipway setup installs and starts it)',
-    });
+    throw new SlipwayError(
+      'failure',
+      `${host.name}: Caddy's admin API (${ADMIN}) is not answering; nothing was switched`,
+      {
+        details: r.stderr.trim(),
+        hint: 'check Caddy on the host: systemctl status caddy-api (slipway setup installs and starts it)',
+      },
+    );
   }
   const nl = r.stdout.lastIndexOf('\n');
   return { status: Number(r.stdout.slice(nl + 1)), body: r.stdout.slice(0, nl) };
@@ -32,7 +57,10 @@ async function admin(host: Host, method: string, path: string, body?: unknown): 
 
 async function expectOk(host: Host, what: string, res: Promise<{ status: number; body: string }>): Promise<string> {
   const r = await res;
-  if (r.status >= 300) throw new SlipwayError('failure', `${host.name}: Caddy refused to ${what} (HTTP ${r.status})`, { details: r.body.trim() });
+  if (r.status >= 300)
+    throw new SlipwayError('failure', `${host.name}: Caddy refused to ${what} (HTTP ${r.status})`, {
+      details: r.body.trim(),
+    });
   return r.body;
 }
 
@@ -47,7 +75,10 @@ export async function ensureSite(host: Host, cfg: ProxiedConfig): Promise<boolea
 /** The slot Caddy sends the app's traffic to. */
 export async function liveSlot(host: Host, cfg: ProxiedConfig): Promise<Slot | undefined> {
   const r = await admin(host, 'GET', `/id/${ids(cfg.app).proxy}/upstreams`);
-  if (r.status === 404) throw new SlipwayError('failure', `${host.name}: Caddy has no site for ${cfg.app}`, { hint: `run: slipway setup ${cfg.environment}` });
+  if (r.status === 404)
+    throw new SlipwayError('failure', `${host.name}: Caddy has no site for ${cfg.app}`, {
+      hint: `run: slipway setup ${cfg.environment}`,
+    });
   const list = JSON.parse(r.body) as { dial: string }[];
   const port = Number(list[0]?.dial.split(':').pop());
   return slotOfPort(cfg, port);
@@ -55,12 +86,21 @@ export async function liveSlot(host: Host, cfg: ProxiedConfig): Promise<Slot | u
 
 /** Send all new requests to the slot's port: one atomic config change; in-flight requests finish where they are. */
 export async function switchTo(host: Host, cfg: ProxiedConfig, port: number): Promise<void> {
-  await expectOk(host, 'switch the upstream', admin(host, 'PATCH', `/id/${ids(cfg.app).proxy}/upstreams`, upstreams(port)));
+  await expectOk(
+    host,
+    'switch the upstream',
+    admin(host, 'PATCH', `/id/${ids(cfg.app).proxy}/upstreams`, upstreams(port)),
+  );
 }
 
 export async function setMaintenance(host: Host, cfg: ProxiedConfig, on: boolean, message: string): Promise<void> {
   const id = ids(cfg.app).maintenance;
   const exists = (await admin(host, 'GET', `/id/${id}`)).status === 200;
   if (exists) await expectOk(host, 'remove the maintenance page', admin(host, 'DELETE', `/id/${id}`));
-  if (on) await expectOk(host, 'add the maintenance page', admin(host, 'PUT', `/config/apps/http/servers/${serverName(cfg)}/routes/0`, maintenanceRoute(cfg, message)));
+  if (on)
+    await expectOk(
+      host,
+      'add the maintenance page',
+      admin(host, 'PUT', `/config/apps/http/servers/${serverName(cfg)}/routes/0`, maintenanceRoute(cfg, message)),
+    );
 }

@@ -3,10 +3,25 @@
 // size, mtime and inode, so an unchanged file costs one lstat and no read.
 // Comparing two manifests says exactly which files a host lacks.
 import { createHash } from 'node:crypto';
-import { chmodSync, closeSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, readSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  closeSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  readSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { SlipwayError } from '../errors.ts';
+import { hasControlChar } from '../text.ts';
 
 /** f: regular file, x: executable file, l: symbolic link */
 export type Kind = 'f' | 'x' | 'l';
@@ -36,7 +51,8 @@ export function digestOf(text: string): string {
   return createHash('sha256').update(text).digest('hex').slice(0, 32);
 }
 
-const byPathBytes = (a: { path: string }, b: { path: string }) => Buffer.compare(Buffer.from(a.path), Buffer.from(b.path));
+const byPathBytes = (a: { path: string }, b: { path: string }) =>
+  Buffer.compare(Buffer.from(a.path), Buffer.from(b.path));
 
 export function manifestOf(entries: Entry[]): Manifest {
   const sorted = [...entries].sort(byPathBytes);
@@ -55,7 +71,10 @@ export function parseManifest(text: string): Map<string, { hash: string; kind: K
 }
 
 /** What a host holding `base` lacks to make `next`: files to send, and base paths that go or change. */
-export function diffManifests(base: Map<string, { hash: string; kind: Kind }>, next: Manifest): { send: Entry[]; drop: string[] } {
+export function diffManifests(
+  base: Map<string, { hash: string; kind: Kind }>,
+  next: Manifest,
+): { send: Entry[]; drop: string[] } {
   const send: Entry[] = [];
   const drop: string[] = [];
   const paths = new Set<string>();
@@ -98,8 +117,12 @@ export function hashFiles(dir: string, files: string[], cacheFile?: string): Man
   const recent = Date.now() - 2000;
   const entries: Entry[] = [];
   for (const rel of files) {
-    if (/[\n\r\x00-\x1f\x7f]/.test(rel)) {
-      throw new SlipwayError('config', `${path.join(dir, rel)}: file names with line breaks or control characters cannot be deployed`, { hint: 'rename the file, or exclude it in slipway.yml' });
+    if (hasControlChar(rel)) {
+      throw new SlipwayError(
+        'config',
+        `${path.join(dir, rel)}: file names with line breaks or control characters cannot be deployed`,
+        { hint: 'rename the file, or exclude it in slipway.yml' },
+      );
     }
     const abs = path.join(dir, rel);
     const st = lstatSync(abs);
@@ -107,7 +130,10 @@ export function hashFiles(dir: string, files: string[], cacheFile?: string): Man
     let hash: string;
     if (st.isSymbolicLink()) {
       kind = 'l';
-      hash = createHash('sha256').update(`link\0${readlinkSync(abs)}`).digest('hex').slice(0, 32);
+      hash = createHash('sha256')
+        .update(`link\0${readlinkSync(abs)}`)
+        .digest('hex')
+        .slice(0, 32);
     } else if (st.isFile()) {
       kind = st.mode & 0o111 ? 'x' : 'f';
       const c = cache[rel];
@@ -160,7 +186,11 @@ function writeJsonIfChanged(file: string, before: HashCache, after: HashCache): 
 
 /** The hash cache file for a source folder. */
 export function hashCacheFile(dir: string): string {
-  return path.join(cacheDir(), 'hashes', `${createHash('sha256').update(path.resolve(dir)).digest('hex').slice(0, 16)}.json`);
+  return path.join(
+    cacheDir(),
+    'hashes',
+    `${createHash('sha256').update(path.resolve(dir)).digest('hex').slice(0, 16)}.json`,
+  );
 }
 
 const KEEP_MANIFESTS = 50;
@@ -183,7 +213,9 @@ export const manifestStore = {
       writeFileSync(`${file}.${process.pid}`, text, { mode: 0o600 });
       renameSync(`${file}.${process.pid}`, file);
       const dir = path.dirname(file);
-      const all = readdirSync(dir).map((f) => ({ f, t: statSync(path.join(dir, f)).mtimeMs })).sort((a, b) => b.t - a.t);
+      const all = readdirSync(dir)
+        .map((f) => ({ f, t: statSync(path.join(dir, f)).mtimeMs }))
+        .sort((a, b) => b.t - a.t);
       for (const old of all.slice(KEEP_MANIFESTS)) rmSync(path.join(dir, old.f), { force: true });
     } catch {
       /* only costs a round trip next time */

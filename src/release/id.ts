@@ -2,7 +2,10 @@
 export const RELEASE_ID = /^\d{8}T\d{6}\d{0,3}Z(?:-[0-9a-f]{7,40})?(?:-dirty)?$/;
 
 export function releaseId(now: Date, sha: string | undefined, dirty: boolean): string {
-  const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\.(\d{3})Z$/, '$1Z');
+  const stamp = now
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.(\d{3})Z$/, '$1Z');
   const parts = [stamp];
   if (sha) parts.push(sha.slice(0, 7));
   if (dirty) parts.push('dirty');

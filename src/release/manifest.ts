@@ -6,6 +6,7 @@ import { execa } from 'execa';
 import ignore from 'ignore';
 import picomatch from 'picomatch';
 import { SlipwayError } from '../errors.ts';
+import { hasControlChar } from '../text.ts';
 
 export interface ManifestRules {
   include: string[];
@@ -22,15 +23,18 @@ export async function selectFiles(dir: string, rules: ManifestRules): Promise<st
   return filterPaths(refuseUnshippable([...notIgnored, ...explicitly]), rules);
 }
 
-const CONTROL = /[\x00-\x1f\x7f]/;
-
 /**
  * The paths, once none has a control character: the manifest and the transfer list paths one per
  * line, so such a name can be neither shipped nor dropped unseen (a glob's `**` never matches it).
  */
 export function refuseUnshippable(paths: string[]): string[] {
-  const bad = paths.find((p) => CONTROL.test(p));
-  if (bad) throw new SlipwayError('config', `${JSON.stringify(bad)}: a file name with a line break or control character cannot be shipped → rename it, or list it in .gitignore`);
+  const bad = paths.find((p) => hasControlChar(p));
+  if (bad)
+    throw new SlipwayError(
+      'config',
+      `${JSON.stringify(bad)}: a file name with a line break or control character cannot be shipped → rename ` +
+        `it, or list it in .gitignore`,
+    );
   return paths;
 }
 
@@ -79,7 +83,7 @@ export async function walk(dir: string, patterns: string[]): Promise<string[]> {
   for (const base of new Set(positive.map((p) => picomatch.scan(p).base))) {
     const st = lstatSync(path.join(dir, base), { throwIfNoEntry: false });
     const found = !st ? [] : st.isDirectory() ? listUnder(dir, base) : [base];
-    for (const p of found) if (CONTROL.test(p) || matches(p)) out.add(p);
+    for (const p of found) if (hasControlChar(p) || matches(p)) out.add(p);
   }
   return [...out];
 }

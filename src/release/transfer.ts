@@ -14,7 +14,15 @@ import { SlipwayError, tail } from '../errors.ts';
 import { sh, type Layout } from '../server/layout.ts';
 import type { HostState } from '../server/state.ts';
 import type { Host } from '../transport/host.ts';
-import { diffManifests, digestOf, manifestStore, parseManifest, PATH_COLUMN, type Entry, type Manifest } from './content.ts';
+import {
+  diffManifests,
+  digestOf,
+  manifestStore,
+  parseManifest,
+  PATH_COLUMN,
+  type Entry,
+  type Manifest,
+} from './content.ts';
 
 export interface TransferStats {
   /** compressed bytes of the stream sent */
@@ -32,7 +40,10 @@ export interface TransferStats {
 export function chooseBase(state: HostState): string | undefined {
   // state.current is set only while its release is on disk: one deleted by hand is no base
   if (state.current && state.manifests[state.current]) return state.current;
-  return state.releases.map((r) => r.id).filter((id) => state.manifests[id]).pop();
+  return state.releases
+    .map((r) => r.id)
+    .filter((id) => state.manifests[id])
+    .pop();
 }
 
 // Hard-link the files listed in "$list" (paths, one per line) from "$src" into "$dst":
@@ -62,16 +73,20 @@ export LC_ALL=C
 : > "$d/link"
 if [ -n "$base" ]; then
   # the base's lines for files that stay: linked from the base, and part of the new manifest
-  awk -v c=${PATH_COLUMN} 'NR == FNR { drop[$0] = 1; next } !(substr($0, c) in drop)' "$d/delta/drop" "$app/.slipway/manifests/$bm" > "$d/kept"
+  awk -v c=${PATH_COLUMN} 'NR == FNR { drop[$0] = 1; next } !(substr($0, c) in drop)' \\
+    "$d/delta/drop" "$app/.slipway/manifests/$bm" > "$d/kept"
   cut -c${PATH_COLUMN}- "$d/kept" > "$d/link"
   staged_ok=""
   if mv -T "$staged" "$inc" 2>/dev/null; then
     # the staged tree is the base's files: take out what goes or changes, add what was sent
     sed 1d "$d/delta/drop" > "$d/gone"
-    (cd "$inc" && xargs -r -d '\\n' rm -f -- < "$d/gone" && sed -n 's|/[^/]*$||p' "$d/gone" | sort -u | xargs -r -d '\\n' rmdir -p --ignore-fail-on-non-empty -- 2>/dev/null) || true
+    (cd "$inc" && xargs -r -d '\\n' rm -f -- < "$d/gone" && sed -n 's|/[^/]*$||p' "$d/gone" | sort -u |
+      xargs -r -d '\\n' rmdir -p --ignore-fail-on-non-empty -- 2>/dev/null) || true
     cp -al "$d/release/." "$inc/"
     # it must now hold exactly the new release's files, or it is not used
-    if [ "$(find "$inc" ! -type d | wc -l)" -eq $(( $(wc -l < "$d/link") + $(wc -l < "$d/delta/add") )) ]; then staged_ok=yes; echo staged; else rm -rf "$inc"; fi
+    if [ "$(find "$inc" ! -type d | wc -l)" -eq $(( $(wc -l < "$d/link") + $(wc -l < "$d/delta/add") )) ]; then
+      staged_ok=yes; echo staged
+    else rm -rf "$inc"; fi
   fi
   if [ -z "$staged_ok" ]; then
     mv -T "$d/release" "$inc"
@@ -85,7 +100,9 @@ else
 fi
 sort -t "$(printf '\\001')" -k1.${PATH_COLUMN} "$d/unsorted" > "$d/manifest"
 got=$(sha256sum < "$d/manifest" | cut -c1-32)
-if [ "$got" != "$digest" ]; then echo "the release on the host does not match what was sent (manifest $got, expected $digest)" >&2; exit 3; fi
+if [ "$got" != "$digest" ]; then
+  echo "the release on the host does not match what was sent (manifest $got, expected $digest)" >&2; exit 3
+fi
 echo "linked $(wc -l < "$d/link")"`;
 
 // $1 app dir, $2 release id, $3 its manifest file. Builds a hard-linked copy of the release's
@@ -98,7 +115,12 @@ sleep "$4"
 export LC_ALL=C
 # another release's tree is renamed away before it is deleted: a deploy taking it at this moment
 # (a rename too) gets all of it or none of it
-for f in "$s"/*; do case "$f" in *.tmp.*|"$s/$id") ;; *) if [ -e "$f" ]; then g="$f.tmp.gone.$$"; if mv -T "$f" "$g" 2>/dev/null; then rm -rf "$g"; fi; fi ;; esac; done
+for f in "$s"/*; do
+  case "$f" in
+    *.tmp.*|"$s/$id") ;;
+    *) if [ -e "$f" ]; then g="$f.tmp.gone.$$"; if mv -T "$f" "$g" 2>/dev/null; then rm -rf "$g"; fi; fi ;;
+  esac
+done
 find "$s" -maxdepth 1 -name '*.tmp.*' -mmin +30 -exec rm -rf {} +
 [ ! -e "$s/$id" ] || exit 0
 mkdir "$t"; list="$t.list" src="$app/releases/$id" dst="$t"
@@ -138,22 +160,43 @@ export async function transfer(
     () => undefined,
     (e: Error) => e,
   );
-  const r = await host.run(sh(APPLY, l.appDir, release.id, base ?? '', baseFile, release.manifest.digest), { input: counted, reject: false });
+  const r = await host.run(sh(APPLY, l.appDir, release.id, base ?? '', baseFile, release.manifest.digest), {
+    input: counted,
+    reject: false,
+  });
   const packError = await packing;
   if (packError && !/premature close|EPIPE/i.test(packError.message)) {
     // the host saw a cut-off stream because reading here failed: that is the cause to report
-    throw new SlipwayError('failure', `${host.name}: transfer failed while reading the release here: ${packError.message}`, {
-      hint: 'the previous release is still serving; deploy again (a file that changed while it was sent is hashed again)',
-    });
+    throw new SlipwayError(
+      'failure',
+      `${host.name}: transfer failed while reading the release here: ${packError.message}`,
+      {
+        hint:
+          'the previous release is still serving; deploy again (a file that changed while it was sent is ' +
+          'hashed again)',
+      },
+    );
   }
   if (r.exitCode !== 0 || packError) {
-    throw new SlipwayError(r.exitCode === 255 ? 'connection' : 'failure', `${host.name}: transfer failed (exit code ${r.exitCode})`, {
-      details: tail(r.stderr.trim() || r.stdout.trim(), 15),
-      hint: `the previous release is still serving; check the connection and the free space on the host (df -h ${l.appDir}), then deploy again`,
-    });
+    throw new SlipwayError(
+      r.exitCode === 255 ? 'connection' : 'failure',
+      `${host.name}: transfer failed (exit code ${r.exitCode})`,
+      {
+        details: tail(r.stderr.trim() || r.stdout.trim(), 15),
+        hint:
+          `the previous release is still serving; check the connection and the free space on the host (df ` +
+          `-h ${l.appDir}), then deploy again`,
+      },
+    );
   }
   manifestStore.put(release.manifest.text);
-  return { bytesSent, filesSent: send.length, filesLinked: Number(/linked (\d+)/.exec(r.stdout)?.[1] ?? 0), base, staged: /^staged$/m.test(r.stdout) };
+  return {
+    bytesSent,
+    filesSent: send.length,
+    filesLinked: Number(/linked (\d+)/.exec(r.stdout)?.[1] ?? 0),
+    base,
+    staged: /^staged$/m.test(r.stdout),
+  };
 }
 
 /** A manifest the host stores: from this machine's store when it has it, else read once from the host. */
@@ -162,7 +205,12 @@ async function baseManifest(host: Host, l: Layout, file: string): Promise<string
   const known = manifestStore.get(digest);
   if (known !== undefined) return known;
   const r = await host.run(['cat', `${l.manifests}/${file}`]);
-  if (digestOf(r.stdout) !== digest) throw new SlipwayError('failure', `${host.name}: ${l.manifests}/${file} is damaged (its content does not match its digest)`, { hint: `remove it on the host; the next deploy then sends every file` });
+  if (digestOf(r.stdout) !== digest)
+    throw new SlipwayError(
+      'failure',
+      `${host.name}: ${l.manifests}/${file} is damaged (its content does not match its digest)`,
+      { hint: `remove it on the host; the next deploy then sends every file` },
+    );
   manifestStore.put(r.stdout);
   return r.stdout;
 }
@@ -214,7 +262,11 @@ function pack(srcDir: string, send: Entry[], drop: string[], onProgress?: (perce
   void (async () => {
     try {
       await add(p, { name: 'delta/drop', mode: 0o644 }, Buffer.from(`\n${drop.map((d) => `${d}\n`).join('')}`));
-      await add(p, { name: 'delta/add', mode: 0o644 }, Buffer.from(send.map((e) => `${e.hash} ${e.kind} ${e.path}\n`).join('')));
+      await add(
+        p,
+        { name: 'delta/add', mode: 0o644 },
+        Buffer.from(send.map((e) => `${e.hash} ${e.kind} ${e.path}\n`).join('')),
+      );
       let done = 0;
       let shown = -1;
       for (const e of send) {

@@ -14,20 +14,54 @@ import { imageTag } from './docker.ts';
 
 /** Indexes of the layers to send: those whose chain (the layer and all below) no host image has (pure). */
 export function layersToSend(diffIds: string[], hostImages: string[][]): number[] {
-  const has = (i: number) => hostImages.some((layers) => layers.length > i && diffIds.slice(0, i + 1).every((d, j) => layers[j] === d));
+  const has = (i: number) =>
+    hostImages.some((layers) => layers.length > i && diffIds.slice(0, i + 1).every((d, j) => layers[j] === d));
   return diffIds.map((_, i) => i).filter((i) => !has(i));
 }
 
-export async function buildImageLocally(cfg: ResolvedConfig, release: string, srcDir: string, onLine?: (line: string) => void): Promise<void> {
-  const child = execa('docker', ['build', '--tag', imageTag(cfg.app, release), '--file', path.join(srcDir, cfg.docker.dockerfile), srcDir], { all: true, reject: false });
+export async function buildImageLocally(
+  cfg: ResolvedConfig,
+  release: string,
+  srcDir: string,
+  onLine?: (line: string) => void,
+): Promise<void> {
+  const child = execa(
+    'docker',
+    ['build', '--tag', imageTag(cfg.app, release), '--file', path.join(srcDir, cfg.docker.dockerfile), srcDir],
+    { all: true, reject: false },
+  );
   if (onLine) child.all?.on('data', (c: Buffer) => c.toString().split('\n').filter(Boolean).forEach(onLine));
   const r = await child;
-  if (r.exitCode !== 0) throw new SlipwayError('failure', `docker build failed (exit ${r.exitCode})`, { details: tail(String(r.all ?? ''), 30), hint: `check ${cfg.docker.dockerfile}; the host was not changed` });
+  if (r.exitCode !== 0)
+    throw new SlipwayError('failure', `docker build failed (exit ${r.exitCode})`, {
+      details: tail(String(r.all ?? ''), 30),
+      hint: `check ${cfg.docker.dockerfile}; the host was not changed`,
+    });
 }
 
-export async function buildImageOnHost(host: Host, cfg: ResolvedConfig, release: string, releaseDir: string, onLine?: (line: string) => void): Promise<void> {
-  const r = await host.run(['docker', 'build', '--tag', imageTag(cfg.app, release), '--file', path.posix.join(releaseDir, cfg.docker.dockerfile), releaseDir], { sudo: true, reject: false, onLine });
-  if (r.exitCode !== 0) throw new SlipwayError('failure', `${host.name}: docker build failed (exit ${r.exitCode})`, { details: tail(r.stderr || r.stdout, 30) });
+export async function buildImageOnHost(
+  host: Host,
+  cfg: ResolvedConfig,
+  release: string,
+  releaseDir: string,
+  onLine?: (line: string) => void,
+): Promise<void> {
+  const r = await host.run(
+    [
+      'docker',
+      'build',
+      '--tag',
+      imageTag(cfg.app, release),
+      '--file',
+      path.posix.join(releaseDir, cfg.docker.dockerfile),
+      releaseDir,
+    ],
+    { sudo: true, reject: false, onLine },
+  );
+  if (r.exitCode !== 0)
+    throw new SlipwayError('failure', `${host.name}: docker build failed (exit ${r.exitCode})`, {
+      details: tail(r.stderr || r.stdout, 30),
+    });
 }
 
 const HOST_LAYERS = `ids=$(docker image ls --quiet --no-trunc | sort -u)
@@ -49,9 +83,14 @@ export async function saveImage(cfg: ResolvedConfig, release: string): Promise<S
     mkdirSync(dir);
     await execa('docker', ['save', '--output', path.join(tmp, 'image.tar'), imageTag(cfg.app, release)]);
     await execa('tar', ['-xf', path.join(tmp, 'image.tar'), '-C', dir]);
-    const [manifest] = JSON.parse(readFileSync(path.join(dir, 'manifest.json'), 'utf8')) as { Config: string; Layers: string[] }[];
+    const [manifest] = JSON.parse(readFileSync(path.join(dir, 'manifest.json'), 'utf8')) as {
+      Config: string;
+      Layers: string[];
+    }[];
     if (!manifest) throw new SlipwayError('failure', `docker save wrote no image for ${imageTag(cfg.app, release)}`);
-    const config = JSON.parse(readFileSync(path.join(dir, manifest.Config), 'utf8')) as { rootfs: { diff_ids: string[] } };
+    const config = JSON.parse(readFileSync(path.join(dir, manifest.Config), 'utf8')) as {
+      rootfs: { diff_ids: string[] };
+    };
     return { dir, manifest, diffIds: config.rootfs.diff_ids, cleanup };
   } catch (e) {
     cleanup();
@@ -60,16 +99,30 @@ export async function saveImage(cfg: ResolvedConfig, release: string): Promise<S
 }
 
 /** Ship a saved image to one host; returns how many layers were sent and skipped, and the bytes sent. */
-export async function shipImage(host: Host, image: SavedImage): Promise<{ sent: number; skipped: number; bytes: number }> {
+export async function shipImage(
+  host: Host,
+  image: SavedImage,
+): Promise<{ sent: number; skipped: number; bytes: number }> {
   const present = await host.run(sh(HOST_LAYERS), { sudo: true });
-  const hostImages = present.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as string[]);
+  const hostImages = present.stdout
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as string[]);
   const send = layersToSend(image.diffIds, hostImages);
-  const files = ['manifest.json', image.manifest.Config, ...(existsSync(path.join(image.dir, 'repositories')) ? ['repositories'] : []), ...send.map((i) => image.manifest.Layers[i]!)];
+  const files = [
+    'manifest.json',
+    image.manifest.Config,
+    ...(existsSync(path.join(image.dir, 'repositories')) ? ['repositories'] : []),
+    ...send.map((i) => image.manifest.Layers[i]!),
+  ];
   const archive = path.join(path.dirname(image.dir), `ship-${host.name.replace(/[^\w.-]/g, '_')}.tar.gz`);
   try {
     await execa('tar', ['-czf', archive, '-C', image.dir, ...files]);
     const r = await host.run(sh('gunzip | docker load --quiet'), { inputFile: archive, sudo: true, reject: false });
-    if (r.exitCode !== 0) throw new SlipwayError('failure', `${host.name}: docker load failed`, { details: tail(r.stderr || r.stdout, 15) });
+    if (r.exitCode !== 0)
+      throw new SlipwayError('failure', `${host.name}: docker load failed`, {
+        details: tail(r.stderr || r.stdout, 15),
+      });
     return { sent: send.length, skipped: image.diffIds.length - send.length, bytes: statSync(archive).size };
   } finally {
     rmSync(archive, { force: true });

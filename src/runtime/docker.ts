@@ -36,7 +36,29 @@ export function dockerEnvContent(vars: Record<string, string>): string {
 export function runArgv(cfg: ResolvedConfig, release: string, slot?: Slot): string[] {
   const port = slot ? slotPort(cfg, slot) : cfg.port;
   const l = layout(cfg.appDir);
-  const argv = ['docker', 'run', '--detach', '--name', containerName(cfg.app, slot), '--restart', 'unless-stopped', '--network', 'host', '--env-file', dockerEnvFile(cfg), '--env', `PORT=${port}`, '--env', `SLIPWAY_RELEASE=${release}`, '--label', `slipway.app=${cfg.app}`, '--label', `slipway.release=${release}`, '--stop-timeout', String(Math.ceil(cfg.stop_timeout))];
+  const argv = [
+    'docker',
+    'run',
+    '--detach',
+    '--name',
+    containerName(cfg.app, slot),
+    '--restart',
+    'unless-stopped',
+    '--network',
+    'host',
+    '--env-file',
+    dockerEnvFile(cfg),
+    '--env',
+    `PORT=${port}`,
+    '--env',
+    `SLIPWAY_RELEASE=${release}`,
+    '--label',
+    `slipway.app=${cfg.app}`,
+    '--label',
+    `slipway.release=${release}`,
+    '--stop-timeout',
+    String(Math.ceil(cfg.stop_timeout)),
+  ];
   for (const d of cfg.shared.dirs) argv.push('--volume', `${l.shared}/${d}:${path.posix.join(cfg.docker.workdir, d)}`);
   argv.push(imageTag(cfg.app, release));
   if (cfg.run) argv.push('/bin/sh', '-c', cfg.run);
@@ -61,7 +83,6 @@ const EXEC = `dir=$1 app=$2 cmd=$3; shift 3
 release=$(basename "$(readlink -f "$dir")")
 exec "$@" "slipway-$app:$release" /bin/sh -c "$cmd"`;
 
-
 export const dockerRuntime: Runtime = {
   async configure() {
     return false;
@@ -70,11 +91,18 @@ export const dockerRuntime: Runtime = {
     if (slot) await cancelDrain(host, cfg.app, slot);
     const link = slot ? `${cfg.appDir}/slots/${slot}` : layout(cfg.appDir).current;
     const release = await linkedRelease(host, link);
-    if (!release) throw new SlipwayError('failure', `${host.name}: ${link} points at no release`, { hint: `deploy first: slipway deploy ${cfg.environment}` });
+    if (!release)
+      throw new SlipwayError('failure', `${host.name}: ${link} points at no release`, {
+        hint: `deploy first: slipway deploy ${cfg.environment}`,
+      });
     await host.run(sh(START, containerName(cfg.app, slot), ...runArgv(cfg, release, slot)), { sudo: true });
   },
   async stop(host, cfg, slot) {
-    for (const one of instances(cfg, slot)) await host.run(['docker', 'stop', '--time', String(Math.ceil(cfg.stop_timeout)), containerName(cfg.app, one)], { sudo: true, reject: false });
+    for (const one of instances(cfg, slot))
+      await host.run(['docker', 'stop', '--time', String(Math.ceil(cfg.stop_timeout)), containerName(cfg.app, one)], {
+        sudo: true,
+        reject: false,
+      });
   },
   async stopLater(host, cfg, slot, seconds) {
     // while it drains, a crash does not bring it back
@@ -84,26 +112,68 @@ export const dockerRuntime: Runtime = {
   },
   async cancelStop(host, cfg, slot) {
     await cancelDrain(host, cfg.app, slot);
-    await host.run(['docker', 'update', '--restart=unless-stopped', containerName(cfg.app, slot)], { sudo: true, reject: false });
+    await host.run(['docker', 'update', '--restart=unless-stopped', containerName(cfg.app, slot)], {
+      sudo: true,
+      reject: false,
+    });
   },
   async status(host, cfg): Promise<RuntimeStatus[]> {
     return Promise.all(
       instances(cfg).map(async (slot): Promise<RuntimeStatus> => {
-        const r = await host.run(['docker', 'inspect', '--format', '{{.State.Status}} {{.State.Pid}} {{.RestartCount}} {{.State.StartedAt}} {{index .Config.Labels "slipway.release"}}', containerName(cfg.app, slot)], { sudo: true, reject: false });
+        const r = await host.run(
+          [
+            'docker',
+            'inspect',
+            '--format',
+            '{{.State.Status}} {{.State.Pid}} {{.RestartCount}} {{.State.StartedAt}} {{index .Config.Labels ' +
+              '"slipway.release"}}',
+            containerName(cfg.app, slot),
+          ],
+          { sudo: true, reject: false },
+        );
         if (r.exitCode !== 0) return { ...(slot ? { slot } : {}), state: 'no container', running: false };
         const [state = '', pid, restarts, since, release] = r.stdout.trim().split(' ');
-        return { ...(slot ? { slot } : {}), state, running: state === 'running', pid: Number(pid) || undefined, restarts: Number(restarts), since, release };
+        return {
+          ...(slot ? { slot } : {}),
+          state,
+          running: state === 'running',
+          pid: Number(pid) || undefined,
+          restarts: Number(restarts),
+          since,
+          release,
+        };
       }),
     );
   },
   logsArgv(cfg, { lines, follow, since }) {
-    return { argv: sh(LOGS, String(lines), since ?? '', follow ? 'yes' : '', ...instances(cfg).map((one) => containerName(cfg.app, one))), sudo: true };
+    return {
+      argv: sh(
+        LOGS,
+        String(lines),
+        since ?? '',
+        follow ? 'yes' : '',
+        ...instances(cfg).map((one) => containerName(cfg.app, one)),
+      ),
+      sudo: true,
+    };
   },
   execArgv(cfg, command, { cwd, env = {}, tty, port }) {
     const l = layout(cfg.appDir);
-    const argv = ['docker', 'run', '--rm', tty ? '-it' : '-i', '--network', 'host', '--env-file', dockerEnvFile(cfg), '--env', `PORT=${port ?? cfg.port}`];
+    const argv = [
+      'docker',
+      'run',
+      '--rm',
+      tty ? '-it' : '-i',
+      '--network',
+      'host',
+      '--env-file',
+      dockerEnvFile(cfg),
+      '--env',
+      `PORT=${port ?? cfg.port}`,
+    ];
     for (const [k, v] of Object.entries(env)) argv.push('--env', `${k}=${v}`);
-    for (const d of cfg.shared.dirs) argv.push('--volume', `${l.shared}/${d}:${path.posix.join(cfg.docker.workdir, d)}`);
+    for (const d of cfg.shared.dirs)
+      argv.push('--volume', `${l.shared}/${d}:${path.posix.join(cfg.docker.workdir, d)}`);
     return { argv: sh(EXEC, cwd, cfg.app, command, ...argv), sudo: true };
   },
 };

@@ -22,6 +22,12 @@ export async function cancelDrain(host: Host, app: string, slot: Slot): Promise<
 }
 
 /** Run `stop` on the host after `seconds`, unless cancelDrain comes first. */
-export async function scheduleDrain(host: Host, app: string, slot: Slot, seconds: number, stop: string[]): Promise<void> {
+export async function scheduleDrain(
+  host: Host,
+  app: string,
+  slot: Slot,
+  seconds: number,
+  stop: string[],
+): Promise<void> {
   await host.run(sh(SCHEDULE, drainUnit(app, slot), `${Math.ceil(seconds)}s`, ...stop), { sudo: true });
 }

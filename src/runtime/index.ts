@@ -5,7 +5,12 @@ import { staticRuntime } from './static.ts';
 import { supervisorRuntime } from './supervisor.ts';
 import { systemdRuntime } from './systemd.ts';
 
-const RUNTIMES: Record<ResolvedConfig['runtime'], Runtime> = { systemd: systemdRuntime, supervisor: supervisorRuntime, static: staticRuntime, docker: dockerRuntime };
+const RUNTIMES: Record<ResolvedConfig['runtime'], Runtime> = {
+  systemd: systemdRuntime,
+  supervisor: supervisorRuntime,
+  static: staticRuntime,
+  docker: dockerRuntime,
+};
 
 export function runtimeFor(cfg: Pick<ResolvedConfig, 'runtime'>): Runtime {
   return RUNTIMES[cfg.runtime];

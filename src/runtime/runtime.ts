@@ -32,9 +32,13 @@ export interface ExecOptions {
 export interface Runtime {
   /** install or update what runs the app (unit files, supervisor); true when something changed */
   configure(host: Host, cfg: ResolvedConfig): Promise<boolean>;
+  /** for `plan`: what configure would change on the host, changing nothing */
+  describeConfigure?(host: Host, cfg: ResolvedConfig): Promise<string>;
   /** (re)start the app, or one slot; cancels a pending stopLater of that slot */
   restart(host: Host, cfg: ResolvedConfig, slot?: Slot): Promise<void>;
-  /** where restarting the single instance is one command: it, so it can be chained with the switch and the health check */
+  /**
+   * where restarting the single instance is one command: it, so it can be chained with the switch and the health check
+   */
   restartArgv?(cfg: ResolvedConfig): { argv: string[]; sudo: boolean };
   /** stop the app (every slot), or one slot */
   stop(host: Host, cfg: ResolvedConfig, slot?: Slot): Promise<void>;
@@ -44,7 +48,13 @@ export interface Runtime {
   /** one entry, or one per slot */
   status(host: Host, cfg: ResolvedConfig): Promise<RuntimeStatus[]>;
   /** argv printing (or following) the app's log, and whether it needs root */
-  logsArgv(cfg: ResolvedConfig, opts: { lines: number; follow: boolean; since?: string }): { argv: string[]; sudo: boolean };
-  /** argv running a shell command as the app would run: its user, env file, sandbox and PORT (`port`: the live slot's), in `cwd` */
+  logsArgv(
+    cfg: ResolvedConfig,
+    opts: { lines: number; follow: boolean; since?: string },
+  ): { argv: string[]; sudo: boolean };
+  /**
+   * argv running a shell command as the app would run: its user, env file, sandbox and PORT (`port`: the live slot's),
+   * in `cwd`
+   */
   execArgv(cfg: ResolvedConfig, command: string, opts: ExecOptions): { argv: string[]; sudo: boolean };
 }

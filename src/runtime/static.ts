@@ -23,6 +23,9 @@ export const staticRuntime: Runtime = {
     return { argv: journalArgv('caddy-api.service', opts), sudo: true };
   },
   execArgv(_cfg, command, { cwd, env = {} }) {
-    return { argv: ['env', '-C', cwd, ...Object.entries(env).map(([k, v]) => `${k}=${v}`), '/bin/sh', '-c', command], sudo: false };
+    return {
+      argv: ['env', '-C', cwd, ...Object.entries(env).map(([k, v]) => `${k}=${v}`), '/bin/sh', '-c', command],
+      sudo: false,
+    };
   },
 };

@@ -185,7 +185,12 @@ function daemon(appDir: string, slot: string | undefined): void {
   fs.mkdirSync(p.dir, { recursive: true });
   fs.mkdirSync(path.dirname(p.log), { recursive: true });
   const prev = readJson<State>(p.state);
-  const state: State = { daemon_pid: process.pid, state: 'starting', generation: (prev?.generation ?? 0) + 1, restarts: 0 };
+  const state: State = {
+    daemon_pid: process.pid,
+    state: 'starting',
+    generation: (prev?.generation ?? 0) + 1,
+    restarts: 0,
+  };
   let child: ChildProcess | undefined;
   let backoffTimer: NodeJS.Timeout | undefined;
   let consecutive = 0;
@@ -212,11 +217,23 @@ function daemon(appDir: string, slot: string | undefined): void {
     }
     const startedAt = Date.now();
     // output goes through the daemon, which rotates the file
-    const c = spawn('/bin/sh', ['-c', cfg.run], { cwd, env: appEnv(appDir, portOf(cfg, slot)), stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    const c = spawn('/bin/sh', ['-c', cfg.run], {
+      cwd,
+      env: appEnv(appDir, portOf(cfg, slot)),
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    });
     c.stdout?.on('data', (chunk: Buffer) => log.write(chunk));
     c.stderr?.on('data', (chunk: Buffer) => log.write(chunk));
     child = c;
-    Object.assign(state, { state: 'running', pid: c.pid, release: path.basename(cwd), started_at: new Date(startedAt).toISOString(), next_start_at: undefined, backoff_ms: undefined });
+    Object.assign(state, {
+      state: 'running',
+      pid: c.pid,
+      release: path.basename(cwd),
+      started_at: new Date(startedAt).toISOString(),
+      next_start_at: undefined,
+      backoff_ms: undefined,
+    });
     save();
     c.on('exit', (code, signal) => {
       if (child !== c) return; // stopped on purpose
@@ -232,7 +249,12 @@ function daemon(appDir: string, slot: string | undefined): void {
 
   const scheduleRestart = (why: string) => {
     const delay = Math.min(1000 * 2 ** Math.max(0, consecutive - 1), 30_000);
-    Object.assign(state, { state: 'backoff', pid: undefined, backoff_ms: delay, next_start_at: new Date(Date.now() + delay).toISOString() });
+    Object.assign(state, {
+      state: 'backoff',
+      pid: undefined,
+      backoff_ms: delay,
+      next_start_at: new Date(Date.now() + delay).toISOString(),
+    });
     save();
     note(`${why}; restarting in ${delay / 1000}s`);
     backoffTimer = setTimeout(start, delay);
@@ -327,7 +349,8 @@ async function stop(appDir: string, slot: string | undefined): Promise<void> {
   if (!s || !alive(s.daemon_pid)) return;
   process.kill(s.daemon_pid, 'SIGTERM');
   const cfg = readJson<AppConfig>(p.config);
-  if (!(await waitFor(() => !alive(s.daemon_pid), ((cfg?.stop_timeout ?? 10) + 5) * 1000))) throw new Error('the supervisor did not stop');
+  if (!(await waitFor(() => !alive(s.daemon_pid), ((cfg?.stop_timeout ?? 10) + 5) * 1000)))
+    throw new Error('the supervisor did not stop');
 }
 
 /** Stop the slot after `seconds` unless a restart or cancel-stop removes the token first. */
@@ -336,7 +359,10 @@ function stopLater(appDir: string, slot: string, seconds: number): void {
   fs.mkdirSync(p.dir, { recursive: true });
   const token = `${process.pid}-${Date.now()}`;
   fs.writeFileSync(p.stopAt, token);
-  spawn(process.execPath, [__filename, 'stop-if', appDir, slot, token, String(seconds)], { detached: true, stdio: 'ignore' }).unref();
+  spawn(process.execPath, [__filename, 'stop-if', appDir, slot, token, String(seconds)], {
+    detached: true,
+    stdio: 'ignore',
+  }).unref();
 }
 
 async function stopIf(appDir: string, slot: string, token: string, seconds: number): Promise<void> {
@@ -359,9 +385,15 @@ function status(appDir: string, slot: string | undefined): void {
 
 function exec(appDir: string, cwd: string, rest: string[]): void {
   const sep = rest.indexOf('--');
-  const extra = Object.fromEntries(rest.slice(0, sep).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
+  const extra = Object.fromEntries(
+    rest.slice(0, sep).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
+  );
   const cfg = readJson<AppConfig>(paths(appDir, undefined).config) ?? { run: '', port: 3000, stop_timeout: 10 };
-  const c = spawn('/bin/sh', ['-c', rest[sep + 1] ?? 'true'], { cwd, env: appEnv(appDir, cfg.port, extra), stdio: 'inherit' });
+  const c = spawn('/bin/sh', ['-c', rest[sep + 1] ?? 'true'], {
+    cwd,
+    env: appEnv(appDir, cfg.port, extra),
+    stdio: 'inherit',
+  });
   c.on('exit', (code, signal) => process.exit(code ?? (signal ? 128 : 1)));
 }
 

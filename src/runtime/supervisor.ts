@@ -37,9 +37,14 @@ export const supervisorRuntime: Runtime = {
     const l = layout(cfg.appDir);
     const bundle = supervisorBundle();
     const slots = cfg.proxy ? Object.fromEntries(SLOTS.map((slot) => [slot, slotPort(cfg, slot)])) : undefined;
-    const appJson = `${JSON.stringify({ run: cfg.run, port: cfg.port, slots, stop_timeout: cfg.stop_timeout, log_max_bytes: Math.round(cfg.log_max_size * 1024 * 1024) }, null, 2)}\n`;
+    const log_max_bytes = Math.round(cfg.log_max_size * 1024 * 1024);
+    const settings = { run: cfg.run, port: cfg.port, slots, stop_timeout: cfg.stop_timeout, log_max_bytes };
+    const appJson = `${JSON.stringify(settings, null, 2)}\n`;
     let changed = false;
-    for (const [file, content] of [[daemonPath(cfg), bundle], [path.posix.join(l.meta, 'app.json'), appJson]] as const) {
+    for (const [file, content] of [
+      [daemonPath(cfg), bundle],
+      [path.posix.join(l.meta, 'app.json'), appJson],
+    ] as const) {
       const hash = createHash('sha256').update(content).digest('hex');
       const r = await host.run(sh(INSTALL_FILE, file, hash), { input: content });
       changed ||= r.stdout.trim() === 'changed';
@@ -67,15 +72,52 @@ export const supervisorRuntime: Runtime = {
     return Promise.all(
       instances(cfg).map(async (slot): Promise<RuntimeStatus> => {
         const r = await host.run(['node', daemonPath(cfg), 'status', cfg.appDir, ...(slot ? [slot] : [])]);
-        const s = JSON.parse(r.stdout) as { state?: string; pid?: number; started_at?: string; release?: string; restarts?: number; backoff_ms?: number; last_exit?: string; next_start_at?: string };
-        const detail = s.state === 'backoff' ? `crashed (${s.last_exit}); next start in ${(s.backoff_ms ?? 0) / 1000}s at ${s.next_start_at}` : s.last_exit ? `last exit: ${s.last_exit}` : undefined;
-        return { ...(slot ? { slot } : {}), state: s.state ?? 'stopped', running: s.state === 'running', pid: s.pid, since: s.started_at, release: s.release, restarts: s.restarts, detail };
+        const s = JSON.parse(r.stdout) as {
+          state?: string;
+          pid?: number;
+          started_at?: string;
+          release?: string;
+          restarts?: number;
+          backoff_ms?: number;
+          last_exit?: string;
+          next_start_at?: string;
+        };
+        const detail =
+          s.state === 'backoff'
+            ? `crashed (${s.last_exit}); next start in ${(s.backoff_ms ?? 0) / 1000}s at ${s.next_start_at}`
+            : s.last_exit
+              ? `last exit: ${s.last_exit}`
+              : undefined;
+        return {
+          ...(slot ? { slot } : {}),
+          state: s.state ?? 'stopped',
+          running: s.state === 'running',
+          pid: s.pid,
+          since: s.started_at,
+          release: s.release,
+          restarts: s.restarts,
+          detail,
+        };
       }),
     );
   },
   logsArgv(cfg, { lines, follow, since }) {
-    if (since) throw new SlipwayError('config', '--since needs timestamps the supervisor\'s log file does not have (journald and docker have them)', { hint: 'use -n LINES' });
-    return { argv: ['tail', '-n', String(lines), ...(follow ? ['-F'] : []), path.posix.join(layout(cfg.appDir).logs, 'app.log')], sudo: false };
+    if (since)
+      throw new SlipwayError(
+        'config',
+        "--since needs timestamps the supervisor's log file does not have (journald and docker have them)",
+        { hint: 'use -n LINES' },
+      );
+    return {
+      argv: [
+        'tail',
+        '-n',
+        String(lines),
+        ...(follow ? ['-F'] : []),
+        path.posix.join(layout(cfg.appDir).logs, 'app.log'),
+      ],
+      sudo: false,
+    };
   },
   execArgv(cfg, command, { cwd, env = {}, port }) {
     const pairs = Object.entries({ ...env, ...(port ? { PORT: String(port) } : {}) }).map(([k, v]) => `${k}=${v}`);

@@ -15,7 +15,11 @@ export function unitName(app: string, slot?: Slot | ''): string {
 
 /** Quote one word for a systemd command line: double quotes, C escapes, and %/$ doubled so systemd expands nothing. */
 export function systemdQuote(word: string): string {
-  return `"${word.replace(/[\\"]/g, (c) => `\\${c}`).replaceAll('\t', '\\t').replaceAll('%', '%%').replaceAll('$', '$$$$')}"`;
+  return `"${word
+    .replace(/[\\"]/g, (c) => `\\${c}`)
+    .replaceAll('\t', '\\t')
+    .replaceAll('%', '%%')
+    .replaceAll('$', '$$$$')}"`;
 }
 
 /**
@@ -24,7 +28,8 @@ export function systemdQuote(word: string): string {
  */
 export function unitValue(value: string | number): string {
   const v = String(value);
-  if (!/^[A-Za-z0-9._/+@:=-]+$/.test(v)) throw new Error(`internal: ${JSON.stringify(v)} cannot be written into a unit file unquoted`);
+  if (!/^[A-Za-z0-9._/+@:=-]+$/.test(v))
+    throw new Error(`internal: ${JSON.stringify(v)} cannot be written into a unit file unquoted`);
   return v;
 }
 
@@ -66,7 +71,9 @@ export function sandboxProperties(sharedDir: string): string[] {
   ];
 }
 
-type UnitInput = Pick<ResolvedConfig, 'app' | 'environment' | 'appDir' | 'user' | 'port' | 'run' | 'stop_timeout'> & { slots?: boolean };
+type UnitInput = Pick<ResolvedConfig, 'app' | 'environment' | 'appDir' | 'user' | 'port' | 'run' | 'stop_timeout'> & {
+  slots?: boolean;
+};
 
 /** The unit file (pure): the single unit, or with `slots` the template for slots a and b. */
 export function systemdUnit(cfg: UnitInput): string {
@@ -102,8 +109,22 @@ WantedBy=multi-user.target
 }
 
 /** journalctl argv for a unit (a glob matches several), shared with the static runtime (Caddy's unit). */
-export function journalArgv(unit: string, { lines, follow, since }: { lines: number; follow: boolean; since?: string }): string[] {
-  return ['journalctl', '--unit', unit, '--lines', String(lines), '--no-pager', '--output', 'short-iso', ...(since ? ['--since', since] : []), ...(follow ? ['--follow'] : [])];
+export function journalArgv(
+  unit: string,
+  { lines, follow, since }: { lines: number; follow: boolean; since?: string },
+): string[] {
+  return [
+    'journalctl',
+    '--unit',
+    unit,
+    '--lines',
+    String(lines),
+    '--no-pager',
+    '--output',
+    'short-iso',
+    ...(since ? ['--since', since] : []),
+    ...(follow ? ['--follow'] : []),
+  ];
 }
 
 // $1 unit file name to install (content on stdin), $2 unit file name that must not exist (the other mode's).
@@ -142,22 +163,35 @@ ${RESTART}`;
  * group. Pipelines, lists and redirections stay as written.
  */
 export function execIfSimple(run: string): string {
-  return /^[^;&|<>()\`$\\\n]+$/.test(run) && !/^\s*exec\s/.test(run) ? `exec ${run}` : run;
+  return /^[^;&|<>()`$\\\n]+$/.test(run) && !/^\s*exec\s/.test(run) ? `exec ${run}` : run;
 }
 
 export const systemdRuntime: Runtime = {
   async configure(host, cfg) {
     const slots = !!cfg.proxy;
     const l = layout(cfg.appDir);
-    const r = await host.run(sh(INSTALL_UNIT, unitName(cfg.app, slots ? '' : undefined), unitName(cfg.app, slots ? undefined : '')), { input: systemdUnit({ ...cfg, slots }), sudo: true });
+    const r = await host.run(
+      sh(INSTALL_UNIT, unitName(cfg.app, slots ? '' : undefined), unitName(cfg.app, slots ? undefined : '')),
+      { input: systemdUnit({ ...cfg, slots }), sudo: true },
+    );
     let changed = r.stdout.trim() === 'changed';
     if (slots) {
       for (const slot of SLOTS) {
-        const w = await host.run(sh(WRITE_IF_CHANGED, `${l.meta}/slot-${slot}.env`), { input: `PORT=${slotPort(cfg, slot)}\n`, sudo: true });
+        const w = await host.run(sh(WRITE_IF_CHANGED, `${l.meta}/slot-${slot}.env`), {
+          input: `PORT=${slotPort(cfg, slot)}\n`,
+          sudo: true,
+        });
         changed ||= w.stdout.trim() === 'changed';
       }
     }
     return changed;
+  },
+  async describeConfigure(host, cfg) {
+    const name = unitName(cfg.app, cfg.proxy ? '' : undefined);
+    const onHost = await host.run(['cat', `/etc/systemd/system/${name}`], { reject: false });
+    if (onHost.exitCode !== 0) return `Unit ${name}: would be written`;
+    const same = onHost.stdout === systemdUnit({ ...cfg, slots: !!cfg.proxy });
+    return `Unit ${name}: ${same ? 'unchanged' : 'would be rewritten'}`;
   },
   async restart(host, cfg, slot) {
     if (!slot) return void (await host.run(this.restartArgv!(cfg).argv, { sudo: true }));
@@ -171,7 +205,8 @@ export const systemdRuntime: Runtime = {
     await host.run(['systemctl', 'stop', ...instances(cfg, slot).map((one) => unitName(cfg.app, one))], { sudo: true });
   },
   async stopLater(host, cfg, slot, seconds) {
-    await host.run(['systemctl', 'disable', unitName(cfg.app, slot)], { sudo: true, reject: false }); // the other slot is live at boot
+    // the other slot is live at boot
+    await host.run(['systemctl', 'disable', unitName(cfg.app, slot)], { sudo: true, reject: false });
     await scheduleDrain(host, cfg.app, slot, seconds, ['systemctl', 'stop', unitName(cfg.app, slot)]);
   },
   async cancelStop(host, cfg, slot) {
@@ -181,8 +216,18 @@ export const systemdRuntime: Runtime = {
     const l = layout(cfg.appDir);
     return Promise.all(
       instances(cfg).map(async (slot): Promise<RuntimeStatus> => {
-        const r = await host.run(['systemctl', 'show', unitName(cfg.app, slot), '--property=ActiveState,SubState,MainPID,ActiveEnterTimestamp,NRestarts']);
-        const p = Object.fromEntries(r.stdout.trim().split('\n').map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]));
+        const r = await host.run([
+          'systemctl',
+          'show',
+          unitName(cfg.app, slot),
+          '--property=ActiveState,SubState,MainPID,ActiveEnterTimestamp,NRestarts',
+        ]);
+        const p = Object.fromEntries(
+          r.stdout
+            .trim()
+            .split('\n')
+            .map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]),
+        );
         const release = await linkedRelease(host, slot ? `${cfg.appDir}/slots/${slot}` : l.current);
         return {
           ...(slot ? { slot } : {}),
@@ -201,12 +246,28 @@ export const systemdRuntime: Runtime = {
   },
   execArgv(cfg, command, { cwd, env = {}, tty, port }) {
     const l = layout(cfg.appDir);
-    const argv = ['systemd-run', '--quiet', '--wait', '--collect', tty ? '--pty' : '--pipe', `--uid=${cfg.user}`, `--gid=${cfg.user}`, `--working-directory=${cwd}`, `--property=EnvironmentFile=-${l.envFile}`, `--setenv=PORT=${port ?? cfg.port}`];
+    const argv = [
+      'systemd-run',
+      '--quiet',
+      '--wait',
+      '--collect',
+      tty ? '--pty' : '--pipe',
+      `--uid=${cfg.user}`,
+      `--gid=${cfg.user}`,
+      `--working-directory=${cwd}`,
+      `--property=EnvironmentFile=-${l.envFile}`,
+      `--setenv=PORT=${port ?? cfg.port}`,
+    ];
     for (const p of sandboxProperties(l.shared)) argv.push(`--property=${p}`);
     for (const [k, v] of Object.entries(env)) argv.push(`--setenv=${k}=${v}`);
     // systemd expands $VAR and ${VAR} in a transient unit's command line (systemd-run before v254
     // cannot turn that off); $$ is its escape for a literal $, so the shell gets the command as written.
-    argv.push('--', '/bin/sh', '-c', command.replaceAll('$', () => '$$'));
+    argv.push(
+      '--',
+      '/bin/sh',
+      '-c',
+      command.replaceAll('$', () => '$$'),
+    );
     return { argv, sudo: true };
   },
 };

@@ -28,7 +28,6 @@ export function secretsPaths(cfg: { dir: string; app: string; environment: strin
   };
 }
 
-
 /** KEY=value lines (pure). The value is the rest of the line, as is; # starts a comment line. */
 export function parseSecrets(text: string, where: string): Record<string, string> {
   const out: Record<string, string> = {};
@@ -37,7 +36,8 @@ export function parseSecrets(text: string, where: string): Record<string, string
     const eq = line.indexOf('=');
     const name = eq > 0 ? line.slice(0, eq).trim() : '';
     // the line itself may hold a value: the message names only its number
-    if (!ENV_NAME.test(name)) throw new SlipwayError('config', `${where}:${i + 1}: expected NAME=value (NAME: letters, digits and _)`);
+    if (!ENV_NAME.test(name))
+      throw new SlipwayError('config', `${where}:${i + 1}: expected NAME=value (NAME: letters, digits and _)`);
     out[name] = line.slice(eq + 1);
   });
   return out;
@@ -51,8 +51,12 @@ export function formatSecrets(values: Record<string, string>): string {
 }
 
 export function checkSecret(name: string, value: string): void {
-  if (!ENV_NAME.test(name)) throw new SlipwayError('config', `secret name "${name}": use letters, digits and _ (not starting with a digit)`);
-  if (/[\n\r\0]/.test(value)) throw new SlipwayError('config', `secret ${name}: a value cannot contain a line break or a NUL byte`, { hint: 'encode it (base64) and decode it in the app' });
+  if (!ENV_NAME.test(name))
+    throw new SlipwayError('config', `secret name "${name}": use letters, digits and _ (not starting with a digit)`);
+  if (/[\n\r\0]/.test(value))
+    throw new SlipwayError('config', `secret ${name}: a value cannot contain a line break or a NUL byte`, {
+      hint: 'encode it (base64) and decode it in the app',
+    });
 }
 
 /** The environment's identity: from $SLIPWAY_AGE_KEY_<ENV>, else its key file. */
@@ -65,14 +69,25 @@ function identity(p: SecretsPaths, env: string): string {
       .find((l) => l.startsWith('AGE-SECRET-KEY-'))!
       .trim();
   } catch {
-    throw new SlipwayError('config', `no key to decrypt ${path.relative(process.cwd(), p.file) || p.file}: neither $${p.keyVar} nor ${p.keyFile} holds one`, {
-      hint: `get the ${env} key from whoever set up its secrets and save it as ${p.keyFile} (chmod 600), or set $${p.keyVar}`,
-    });
+    throw new SlipwayError(
+      'config',
+      `no key to decrypt ${path.relative(process.cwd(), p.file) || p.file}: neither $${p.keyVar} nor ` +
+        `${p.keyFile} holds one`,
+      {
+        hint:
+          `get the ${env} key from whoever set up its secrets and save it as ${p.keyFile} (chmod 600), or ` +
+          `set $${p.keyVar}`,
+      },
+    );
   }
 }
 
 /** The environment's secrets; {} when it has no secrets file. */
-export async function readSecrets(cfg: { dir: string; app: string; environment: string }): Promise<Record<string, string>> {
+export async function readSecrets(cfg: {
+  dir: string;
+  app: string;
+  environment: string;
+}): Promise<Record<string, string>> {
   const p = secretsPaths(cfg);
   if (!existsSync(p.file)) return {};
   const age = await import('age-encryption');
@@ -82,15 +97,23 @@ export async function readSecrets(cfg: { dir: string; app: string; environment: 
     d.addIdentity(key);
   } catch {
     // the library's message quotes the key: name only where it came from
-    throw new SlipwayError('config', `${process.env[p.keyVar]?.trim() ? `$${p.keyVar}` : p.keyFile}: not an age secret key`, { hint: 'an age key is one line starting with AGE-SECRET-KEY-1 (from `slipway secrets init` or age-keygen)' });
+    throw new SlipwayError(
+      'config',
+      `${process.env[p.keyVar]?.trim() ? `$${p.keyVar}` : p.keyFile}: not an age secret key`,
+      { hint: 'an age key is one line starting with AGE-SECRET-KEY-1 (from `slipway secrets init` or age-keygen)' },
+    );
   }
   let text: string;
   try {
     text = await d.decrypt(age.armor.decode(readFileSync(p.file, 'utf8')), 'text');
   } catch (e) {
-    throw new SlipwayError('config', `${p.file}: cannot decrypt with the ${cfg.environment} key (${(e as Error).message.split(key).join('[key]')})`, {
-      hint: `is this ${cfg.environment}'s key? Each environment has its own (${p.keyFile} or $${p.keyVar})`,
-    });
+    throw new SlipwayError(
+      'config',
+      `${p.file}: cannot decrypt with the ${cfg.environment} key (${(e as Error).message.split(key).join('[key]')})`,
+      {
+        hint: `is this ${cfg.environment}'s key? Each environment has its own (${p.keyFile} or $${p.keyVar})`,
+      },
+    );
   }
   return parseSecrets(text, p.file);
 }
@@ -99,22 +122,33 @@ export async function readSecrets(cfg: { dir: string; app: string; environment: 
  * Encrypt and write the environment's secrets. The first time, a key is made:
  * the private key into the key file (0600), the public key into the recipients file.
  */
-export async function writeSecrets(cfg: { dir: string; app: string; environment: string }, values: Record<string, string>): Promise<{ createdKey?: string }> {
+export async function writeSecrets(
+  cfg: { dir: string; app: string; environment: string },
+  values: Record<string, string>,
+): Promise<{ createdKey?: string }> {
   const p = secretsPaths(cfg);
   const age = await import('age-encryption');
   let createdKey: string | undefined;
   if (!existsSync(p.recipients)) {
-    if (existsSync(p.file)) throw new SlipwayError('config', `${p.recipients}: missing, but ${p.file} exists`, { hint: `restore ${p.recipients} from version control` });
+    if (existsSync(p.file))
+      throw new SlipwayError('config', `${p.recipients}: missing, but ${p.file} exists`, {
+        hint: `restore ${p.recipients} from version control`,
+      });
     const id = process.env[p.keyVar]?.trim() || (existsSync(p.keyFile) ? identity(p, cfg.environment) : undefined);
     const key = id ?? (await age.generateX25519Identity());
     if (!id) {
       mkdirSync(path.dirname(p.keyFile), { recursive: true, mode: 0o700 });
-      writeFileSync(p.keyFile, `# slipway: age key of ${cfg.app} ${cfg.environment}; never commit it\n${key}\n`, { mode: 0o600 });
+      writeFileSync(p.keyFile, `# slipway: age key of ${cfg.app} ${cfg.environment}; never commit it\n${key}\n`, {
+        mode: 0o600,
+      });
       chmodSync(p.keyFile, 0o600);
       createdKey = p.keyFile;
     }
     mkdirSync(path.dirname(p.recipients), { recursive: true });
-    writeFileSync(p.recipients, `# public key(s) ${cfg.environment}'s secrets are encrypted to\n${await age.identityToRecipient(key)}\n`);
+    writeFileSync(
+      p.recipients,
+      `# public key(s) ${cfg.environment}'s secrets are encrypted to\n${await age.identityToRecipient(key)}\n`,
+    );
   }
   const e = new age.Encrypter();
   const recipients = readFileSync(p.recipients, 'utf8')

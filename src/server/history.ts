@@ -10,7 +10,16 @@ import { sh, type Layout } from './layout.ts';
  * anything; approval_requested → approved | rejected; marked_bad: never promoted, redeployed or
  * rolled back to by automation; rolled_back: a rollback made `release` current again.
  */
-export type HistoryEvent = 'started' | 'succeeded' | 'failed' | 'halted' | 'rolled_back' | 'approval_requested' | 'approved' | 'rejected' | 'marked_bad';
+export type HistoryEvent =
+  | 'started'
+  | 'succeeded'
+  | 'failed'
+  | 'halted'
+  | 'rolled_back'
+  | 'approval_requested'
+  | 'approved'
+  | 'rejected'
+  | 'marked_bad';
 
 export interface HistoryRecord {
   time: string;

@@ -22,17 +22,27 @@ const HELD = 41;
 // a full disk or a kill mid-write leaves no lock without its holder (an old empty one is replaced).
 const ACQUIRE = `[ -d "$2" ] || exit ${NOT_SET_UP}
 tmp="$1.new.$$"; rm -rf "$tmp"
-if ! { mkdir "$tmp" && cat > "$tmp/info.json"; }; then rm -rf "$tmp"; echo "could not write the lock in $2 (is the disk full?)" >&2; exit 1; fi
+if ! { mkdir "$tmp" && cat > "$tmp/info.json"; }; then
+  rm -rf "$tmp"; echo "could not write the lock in $2 (is the disk full?)" >&2; exit 1
+fi
 if mv -T "$tmp" "$1" 2>/dev/null; then exit 0; fi
 rm -rf "$tmp"
 cat "$1/info.json" 2>/dev/null || echo '{}'; exit ${HELD}`;
 
 // Remove the lock only if it still carries the expected token (ours, or the stale one we saw).
-const RELEASE_IF = `grep -qF "\\"token\\":\\"$2\\"" "$1/info.json" 2>/dev/null || [ "$2" = "" -a ! -s "$1/info.json" ] || exit 0
+const RELEASE_IF = `grep -qF "\\"token\\":\\"$2\\"" "$1/info.json" 2>/dev/null ||
+  [ "$2" = "" -a ! -s "$1/info.json" ] || exit 0
 rm -rf "$1"`;
 
 export function newLockInfo(command: string): LockInfo {
-  return { user: os.userInfo().username, machine: os.hostname(), pid: process.pid, time: new Date().toISOString(), command, token: randomUUID() };
+  return {
+    user: os.userInfo().username,
+    machine: os.hostname(),
+    pid: process.pid,
+    time: new Date().toISOString(),
+    command,
+    token: randomUUID(),
+  };
 }
 
 export function describeHolder(info: Partial<LockInfo>): string {
@@ -65,16 +75,22 @@ export async function acquireLock(
   host: Host,
   l: Layout,
   info: LockInfo,
-  opts: { waitSeconds: number; onWait?: (holder: string) => void; onStale?: (holder: string) => void; then?: string[] },
+  opts: {
+    waitSeconds: number;
+    onWait?: (holder: string) => void;
+    onStale?: (holder: string) => void;
+    followedBy?: string[];
+  },
 ): Promise<string> {
   const deadline = Date.now() + opts.waitSeconds * 1000;
   let announced = false;
-  const argv = opts.then ? andThen(sh(ACQUIRE, l.lock, l.meta), opts.then) : sh(ACQUIRE, l.lock, l.meta);
+  const argv = opts.followedBy ? andThen(sh(ACQUIRE, l.lock, l.meta), opts.followedBy) : sh(ACQUIRE, l.lock, l.meta);
   for (;;) {
     const r = await host.run(argv, { input: JSON.stringify(info), reject: false });
     if (r.exitCode === 0) return r.stdout;
     if (r.exitCode === NOT_SET_UP) throw notSetUp(host, l);
-    if (r.exitCode !== HELD) throw new SlipwayError('failure', `${host.name}: could not take the deploy lock: ${r.stderr.trim()}`);
+    if (r.exitCode !== HELD)
+      throw new SlipwayError('failure', `${host.name}: could not take the deploy lock: ${r.stderr.trim()}`);
     let holder: Partial<LockInfo> = {};
     try {
       holder = JSON.parse(r.stdout) as Partial<LockInfo>;

@@ -21,14 +21,27 @@ mv -T "$inc" "$app/releases/$id"
 rm -rf "$inc.delta"`;
 
 /** Make the transferred release final: shared links, REVISION, its manifest stored, moved into releases/. */
-export async function finalizeRelease(host: Host, l: Layout, id: string, digest: string, shared: { dirs: string[]; files: string[] }, revision: string): Promise<void> {
-  await host.run(sh(FINALIZE, l.appDir, id, digest, ...shared.dirs, '--files', ...shared.files), { input: `${revision}\n` });
+export async function finalizeRelease(
+  host: Host,
+  l: Layout,
+  id: string,
+  digest: string,
+  shared: { dirs: string[]; files: string[] },
+  revision: string,
+): Promise<void> {
+  await host.run(sh(FINALIZE, l.appDir, id, digest, ...shared.dirs, '--files', ...shared.files), {
+    input: `${revision}\n`,
+  });
 }
 
 const INSTALL = `set -eu
 rel=$1 cache=$2 key=$3 cmd=$4; shift 4
 if [ -n "$key" ] && [ -d "$cache/$key" ]; then
-  for p; do if [ -e "$cache/$key/$p" ]; then rm -rf "$rel/$p"; mkdir -p "$(dirname "$rel/$p")"; cp -al "$cache/$key/$p" "$rel/$p"; fi; done
+  for p; do
+    if [ -e "$cache/$key/$p" ]; then
+      rm -rf "$rel/$p"; mkdir -p "$(dirname "$rel/$p")"; cp -al "$cache/$key/$p" "$rel/$p"
+    fi
+  done
   echo "install: reused cache $key"; exit 0
 fi
 (cd "$rel" && sh -c "$cmd")
@@ -41,7 +54,15 @@ fi
 echo "install: ran $cmd"`;
 
 /** Run the install command in the release, or hard-link its result from the cache when the key is known. */
-export async function install(host: Host, l: Layout, release: string, command: string, key: string, paths: string[], onLine?: (line: string) => void): Promise<'cached' | 'ran'> {
+export async function install(
+  host: Host,
+  l: Layout,
+  release: string,
+  command: string,
+  key: string,
+  paths: string[],
+  onLine?: (line: string) => void,
+): Promise<'cached' | 'ran'> {
   const r = await host.run(sh(INSTALL, release, l.installCache, key, command, ...paths), { onLine });
   return r.stdout.includes('install: reused cache') ? 'cached' : 'ran';
 }
@@ -59,7 +80,10 @@ export async function linkedRelease(host: Host, link: string): Promise<string | 
   return r.stdout.trim().replace(/^.*\//, '') || undefined;
 }
 
-/** Point `current` (or a slot's link) at a release atomically: a new link renamed over the old one. The only switch slipway has. */
+/**
+ * Point `current` (or a slot's link) at a release atomically: a new link renamed over the old one. The only switch
+ * slipway has.
+ */
 export function pointLinkArgv(l: Layout, link: 'current' | `slots/${string}`, id: string): string[] {
   const target = link === 'current' ? `releases/${id}` : `../releases/${id}`;
   return sh(POINT, l.appDir, id, link, target);
@@ -76,7 +100,12 @@ if [ -n "$2" ]; then chown "$2:$2" "$tmp"; fi
 chmod 0400 "$tmp"; mv -f "$tmp" "$1"`;
 
 /** Write an env file (mode 0400, owned by `owner` or the login user); content travels on stdin, never in argv. */
-export async function writeEnvFile(host: Host, file: string, content: string, owner: string | undefined): Promise<void> {
+export async function writeEnvFile(
+  host: Host,
+  file: string,
+  content: string,
+  owner: string | undefined,
+): Promise<void> {
   await host.run(sh(WRITE_SECRET_FILE, file, owner ?? ''), { input: content, sudo: !!owner });
 }
 
@@ -97,7 +126,8 @@ const HTTP_CHECK = `url=$1 expect=$2 total=$3 interval=$4 each=$5 resolve=$6
 body=$(mktemp); end=$(( $(date +%s) + total )); n=0
 while :; do
   n=$((n+1))
-  code=$(curl -s -o "$body" -w '%{http_code}' --max-time "$each" \${resolve:+--resolve "$resolve"} "$url" 2>/dev/null) || true
+  code=$(curl -s -o "$body" -w '%{http_code}' --max-time "$each" \${resolve:+--resolve "$resolve"} \\
+    "$url" 2>/dev/null) || true
   if [ "$code" = "$expect" ]; then rm -f "$body"; echo "HTTP $code after $n attempt(s)"; exit 0; fi
   if [ "$(date +%s)" -ge "$end" ]; then
     [ "$code" = 000 ] && code="no response (connection refused or timed out)"
@@ -111,7 +141,9 @@ end=$(( $(date +%s) + total )); n=0; cd "$dir"
 while :; do
   n=$((n+1))
   if out=$(PORT=$port sh -c "$cmd" 2>&1); then echo "command passed after $n attempt(s)"; exit 0; fi
-  if [ "$(date +%s)" -ge "$end" ]; then echo "command failed after $n attempt(s); last output:"; printf '%s\\n' "$out" | tail -n 20; exit 42; fi
+  if [ "$(date +%s)" -ge "$end" ]; then
+    echo "command failed after $n attempt(s); last output:"; printf '%s\\n' "$out" | tail -n 20; exit 42
+  fi
   if [ $n -lt 25 ]; then sleep 0.02; else sleep "$interval"; fi
 done`;
 
@@ -136,21 +168,36 @@ export function healthArgv(h: HealthSpec, target: HealthTarget, releaseDir: stri
   const total = String(Math.ceil(h.timeout));
   if (h.command) return sh(COMMAND_CHECK, releaseDir, h.command, total, String(h.interval), String(target.port));
   const url = `${target.site?.base ?? `http://127.0.0.1:${target.port}`}${h.path}`;
-  return sh(HTTP_CHECK, url, String(h.status), total, String(h.interval), String(h.request_timeout), ...(target.site?.resolve ? [target.site.resolve] : []));
+  return sh(
+    HTTP_CHECK,
+    url,
+    String(h.status),
+    total,
+    String(h.interval),
+    String(h.request_timeout),
+    ...(target.site?.resolve ? [target.site.resolve] : []),
+  );
 }
 
 /** Exit status of a health check that ran and failed (anything else non-zero: the command itself failed). */
 export const HEALTH_FAILED = 42;
 
 /** Run the health check; `before` (switching and restarting) runs first in the same round trip. */
-export async function checkHealth(host: Host, h: HealthSpec, target: HealthTarget, releaseDir: string, before?: readonly string[]): Promise<{ ok: boolean; report: string }> {
+export async function checkHealth(
+  host: Host,
+  h: HealthSpec,
+  target: HealthTarget,
+  releaseDir: string,
+  before?: readonly string[],
+): Promise<{ ok: boolean; report: string }> {
   const argv = before ? andThen(before, healthArgv(h, target, releaseDir)) : healthArgv(h, target, releaseDir);
   return healthOutcome(host, argv, await host.run(argv, { reject: false }));
 }
 
 /** A health check's result; a failure of the command itself (or of a step chained before it) is thrown. */
 function healthOutcome(host: Host, argv: readonly string[], r: RunResult): { ok: boolean; report: string } {
-  if (r.exitCode !== 0 && r.exitCode !== HEALTH_FAILED) throw new CommandError(host.name, argv, r.exitCode, r.stdout, r.stderr);
+  if (r.exitCode !== 0 && r.exitCode !== HEALTH_FAILED)
+    throw new CommandError(host.name, argv, r.exitCode, r.stdout, r.stderr);
   return { ok: r.exitCode === 0, report: r.stdout.trim() };
 }
 
@@ -175,6 +222,12 @@ for d; do
 done`;
 
 /** Make the shared folders (owned by the service user when there is one). */
-export async function ensureSharedDirs(host: Host, l: Layout, dirs: string[], owner: string | undefined): Promise<void> {
-  if (dirs.length) await host.run(sh(ENSURE_SHARED, owner ?? '', ...dirs.map((d) => `${l.shared}/${d}`)), { sudo: !!owner });
+export async function ensureSharedDirs(
+  host: Host,
+  l: Layout,
+  dirs: string[],
+  owner: string | undefined,
+): Promise<void> {
+  if (dirs.length)
+    await host.run(sh(ENSURE_SHARED, owner ?? '', ...dirs.map((d) => `${l.shared}/${d}`)), { sudo: !!owner });
 }

@@ -30,7 +30,10 @@ export interface HostState {
   platform?: string;
 }
 
-/** History lines read with the state: enough for every kept release's outcome, without the cost growing with every deploy. */
+/**
+ * History lines read with the state: enough for every kept release's outcome, without the cost growing with every
+ * deploy.
+ */
 export const HISTORY_LINES = 500;
 
 const READ = `cd "$1" 2>/dev/null && [ -d .slipway ] || exit ${NOT_SET_UP}
@@ -70,7 +73,10 @@ export async function readState(host: Host, l: Layout): Promise<HostState> {
 
 export function parseState(stdout: string): HostState {
   const [link = '', slots = '', list = '', manifests = '', platform = '', hist = ''] = stdout.split('---\n');
-  const slotIds = slots.split('\n').filter(Boolean).map((t) => t.replace(/^.*\//, ''));
+  const slotIds = slots
+    .split('\n')
+    .filter(Boolean)
+    .map((t) => t.replace(/^.*\//, ''));
   const state = buildState(link.trim(), list.split('\n').filter(Boolean), parseHistory(hist), slotIds);
   for (const f of manifests.split('\n')) {
     const m = /^(.+)\.([0-9a-f]{32})$/.exec(f);
@@ -92,7 +98,13 @@ export function buildState(link: string, ids: string[], history: HistoryRecord[]
     return {
       id,
       current: id === current,
-      status: events.some((e) => e.event === 'marked_bad') ? 'bad' : outcome?.event === 'failed' ? 'failed' : outcome ? 'ok' : 'incomplete',
+      status: events.some((e) => e.event === 'marked_bad')
+        ? 'bad'
+        : outcome?.event === 'failed'
+          ? 'failed'
+          : outcome
+            ? 'ok'
+            : 'incomplete',
       sha: started?.sha,
       subject: started?.subject,
       user: started?.user,
@@ -102,7 +114,9 @@ export function buildState(link: string, ids: string[], history: HistoryRecord[]
   return { current, slots, releases, history, manifests: {} };
 }
 
-/** The state a successful deploy of `id` leaves (pure): what pruning at its end works from, without reading it again. */
+/**
+ * The state a successful deploy of `id` leaves (pure): what pruning at its end works from, without reading it again.
+ */
 export function afterDeploy(state: HostState, id: string, record: HistoryRecord): HostState {
   const ids = [...state.releases.map((r) => r.id), id];
   const history = [...state.history, record];
@@ -113,11 +127,19 @@ export function afterDeploy(state: HostState, id: string, record: HistoryRecord)
 /** A release kept on the host, by id or unique prefix; otherwise an error naming the host. */
 export function findRelease(host: Host, state: HostState, id: string, env: string): ReleaseInfo {
   const match = state.releases.filter((r) => r.id === id || r.id.startsWith(id));
-  if (match.length !== 1) throw new SlipwayError('failure', `${host.name}: ${match.length ? `"${id}" matches several releases` : `no release "${id}"`}`, { hint: `see: slipway releases ${env}` });
+  if (match.length !== 1)
+    throw new SlipwayError(
+      'failure',
+      `${host.name}: ${match.length ? `"${id}" matches several releases` : `no release "${id}"`}`,
+      { hint: `see: slipway releases ${env}` },
+    );
   return match[0]!;
 }
 
-/** The release a plain rollback goes to: the newest kept release before the current one that did not fail and is not marked bad. */
+/**
+ * The release a plain rollback goes to: the newest kept release before the current one that did not fail and is not
+ * marked bad.
+ */
 export function rollbackTarget(state: HostState): ReleaseInfo | undefined {
   const before = state.releases.filter((r) => !state.current || r.id < state.current);
   return before.reverse().find((r) => r.status === 'ok');
@@ -134,5 +156,8 @@ export function planPrune(state: HostState, keep: number): string[] {
   const rank = (r: ReleaseInfo) => (r.id === current ? 0 : r.status !== 'ok' ? 3 : current && r.id > current ? 2 : 1);
   const ranked = [0, 1, 2, 3].flatMap((n) => newestFirst.filter((r) => rank(r) === n));
   const kept = new Set([...ranked.slice(0, keep).map((r) => r.id), ...state.slots]);
-  return state.releases.map((r) => r.id).filter((id) => !kept.has(id)).sort();
+  return state.releases
+    .map((r) => r.id)
+    .filter((id) => !kept.has(id))
+    .sort();
 }

@@ -64,7 +64,11 @@ export async function runProcess(
     child.stderr?.on('data', emit);
   }
   const r = await child.finally(() => runningChildren.delete(child));
-  const result = { stdout: String(r.stdout ?? ''), stderr: String(r.stderr ?? ''), exitCode: r.exitCode ?? (r.signal ? 128 : 1) };
+  const result = {
+    stdout: String(r.stdout ?? ''),
+    stderr: String(r.stderr ?? ''),
+    exitCode: r.exitCode ?? (r.signal ? 128 : 1),
+  };
   if (result.exitCode !== 0 && opts.reject !== false) {
     throw new CommandError(where, shown, r.exitCode, result.stdout, result.stderr, r.signal ?? undefined);
   }

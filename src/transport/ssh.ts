@@ -23,11 +23,17 @@ export interface SshOptions {
 /** The private folder for control sockets: created 0700, and refused if someone else owns it or can enter it. */
 export function socketDir(): string {
   const uid = os.userInfo().uid;
-  const dir = process.env.XDG_RUNTIME_DIR ? path.join(process.env.XDG_RUNTIME_DIR, 'slipway') : path.join(os.tmpdir(), `slipway-${uid}`);
+  const dir = process.env.XDG_RUNTIME_DIR
+    ? path.join(process.env.XDG_RUNTIME_DIR, 'slipway')
+    : path.join(os.tmpdir(), `slipway-${uid}`);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const st = lstatSync(dir);
   if (!st.isDirectory() || st.uid !== uid || (st.mode & 0o077) !== 0) {
-    throw new SlipwayError('connection', `${dir}: the SSH control socket folder must be a folder owned by you with mode 0700`, { hint: `remove it or fix it (chmod 700 ${dir}); slipway recreates it` });
+    throw new SlipwayError(
+      'connection',
+      `${dir}: the SSH control socket folder must be a folder owned by you with mode 0700`,
+      { hint: `remove it or fix it (chmod 700 ${dir}); slipway recreates it` },
+    );
   }
   return dir;
 }
@@ -36,15 +42,38 @@ export function socketDir(): string {
 export function sshOptions(target: Target, opts: { configFile?: string; controlPath: string }): string[] {
   const args: string[] = [];
   if (opts.configFile) args.push('-F', opts.configFile);
-  args.push('-o', 'BatchMode=yes', '-o', `ControlPath=${opts.controlPath}`, '-o', 'ServerAliveInterval=15', '-o', 'ServerAliveCountMax=4');
+  args.push(
+    '-o',
+    'BatchMode=yes',
+    '-o',
+    `ControlPath=${opts.controlPath}`,
+    '-o',
+    'ServerAliveInterval=15',
+    '-o',
+    'ServerAliveCountMax=4',
+  );
   if (target.port) args.push('-p', String(target.port));
   if (target.user) args.push('-l', target.user);
   return args;
 }
 
 /** The full argv that runs `remote` on the host through the master connection (pure). */
-export function sshCommand(target: Target, opts: { configFile?: string; controlPath: string }, remote: readonly string[], tty = false): string[] {
-  return ['ssh', ...sshOptions(target, opts), '-o', 'ControlMaster=no', ...(tty ? ['-t'] : ['-T']), '--', target.host!, renderArgv(remote)];
+export function sshCommand(
+  target: Target,
+  opts: { configFile?: string; controlPath: string },
+  remote: readonly string[],
+  tty = false,
+): string[] {
+  return [
+    'ssh',
+    ...sshOptions(target, opts),
+    '-o',
+    'ControlMaster=no',
+    ...(tty ? ['-t'] : ['-T']),
+    '--',
+    target.host!,
+    renderArgv(remote),
+  ];
 }
 
 export class SshHost implements Host {
@@ -82,11 +111,29 @@ export class SshHost implements Host {
     const errFile = path.join(errDir, 'stderr');
     // `auto`: a stale socket left by a master that died is replaced; a master another run opened meanwhile is used
     const persist = this.opts.persist > 0 ? this.opts.persist : 300;
-    const argv = ['ssh', ...sshOptions(this.target, this.sshOpts), '-o', 'ControlMaster=auto', '-o', `ControlPersist=${persist}`, '-o', 'ConnectTimeout=15', '-f', '-N', '--', this.target.host!];
+    const argv = [
+      'ssh',
+      ...sshOptions(this.target, this.sshOpts),
+      '-o',
+      'ControlMaster=auto',
+      '-o',
+      `ControlPersist=${persist}`,
+      '-o',
+      'ConnectTimeout=15',
+      '-f',
+      '-N',
+      '--',
+      this.target.host!,
+    ];
     this.log(this.name, argv);
     try {
       // The backgrounded master keeps stderr open: send it to a file, not a pipe.
-      const r = await execa(argv[0]!, argv.slice(1), { stdin: 'ignore', stdout: 'ignore', stderr: { file: errFile }, reject: false });
+      const r = await execa(argv[0]!, argv.slice(1), {
+        stdin: 'ignore',
+        stdout: 'ignore',
+        stderr: { file: errFile },
+        reject: false,
+      });
       if (r.exitCode !== 0) {
         const stderr = readFileSync(errFile, 'utf8');
         throw await this.diagnose(stderr);
@@ -107,7 +154,9 @@ export class SshHost implements Host {
       if ((e as { exitStatus?: number }).exitStatus === 255) {
         throw new SlipwayError('connection', `${this.name}: connection lost while running: ${renderArgv(remote)}`, {
           details: tail((e as { stderr: string }).stderr, 10),
-          hint: 'check the network and run the command again; an interrupted deploy leaves the previous release serving',
+          hint:
+            'check the network and run the command again; an interrupted deploy leaves the previous release ' +
+            'serving',
         });
       }
       throw e;
@@ -129,7 +178,10 @@ export class SshHost implements Host {
 
   /** A master connection from an earlier run is still open (a local check, no network). */
   private async masterAlive(): Promise<boolean> {
-    const r = await execa('ssh', [...sshOptions(this.target, this.sshOpts), '-O', 'check', '--', this.target.host!], { reject: false, stdin: 'ignore' });
+    const r = await execa('ssh', [...sshOptions(this.target, this.sshOpts), '-O', 'check', '--', this.target.host!], {
+      reject: false,
+      stdin: 'ignore',
+    });
     return r.exitCode === 0;
   }
 
@@ -138,7 +190,10 @@ export class SshHost implements Host {
     if (!this.connected) return;
     this.connected = false;
     if (this.opts.persist > 0) return;
-    await execa('ssh', [...sshOptions(this.target, this.sshOpts), '-O', 'exit', this.target.host!], { reject: false, stdin: 'ignore' });
+    await execa('ssh', [...sshOptions(this.target, this.sshOpts), '-O', 'exit', this.target.host!], {
+      reject: false,
+      stdin: 'ignore',
+    });
   }
 
   /** Work out why ssh could not connect, from facts rather than ssh's wording. */
@@ -148,28 +203,52 @@ export class SshHost implements Host {
     const where = `${this.name} (${resolved.hostname} port ${resolved.port})`;
     const known = await knownKeys(resolved);
     if (known.length === 0) {
-      return new SlipwayError('connection', `${where}: host key unknown: ${resolved.hostname} is not in ${resolved.knownHostsFiles.join(' or ')}`, {
-        details,
-        hint: `verify the server's fingerprint (on the server: ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub), then add it: ssh-keyscan -p ${resolved.port} ${resolved.hostname} >> ${resolved.knownHostsFiles[0]}`,
-      });
+      return new SlipwayError(
+        'connection',
+        `${where}: host key unknown: ${resolved.hostname} is not in ${resolved.knownHostsFiles.join(' or ')}`,
+        {
+          details,
+          hint:
+            `verify the server's fingerprint (on the server: ssh-keygen -lf ` +
+            `/etc/ssh/ssh_host_ed25519_key.pub), then add it: ssh-keyscan -p ${resolved.port} ` +
+            `${resolved.hostname} >> ${resolved.knownHostsFiles[0]}`,
+        },
+      );
     }
     if (resolved.proxyJump) {
-      return new SlipwayError('connection', `${where}: ssh could not connect (through ProxyJump ${resolved.proxyJump})`, { details, hint: `try: ssh ${this.target.host}` });
+      return new SlipwayError(
+        'connection',
+        `${where}: ssh could not connect (through ProxyJump ${resolved.proxyJump})`,
+        { details, hint: `try: ssh ${this.target.host}` },
+      );
     }
-    const scan = await execa('ssh-keyscan', ['-T', '5', '-p', String(resolved.port), resolved.hostname], { reject: false });
+    const scan = await execa('ssh-keyscan', ['-T', '5', '-p', String(resolved.port), resolved.hostname], {
+      reject: false,
+    });
     const offered = parseKeys(scan.stdout);
     if (offered.length === 0) {
-      return new SlipwayError('connection', `${where}: cannot reach the SSH server`, { details, hint: 'check the host name, port and firewall, and that sshd is running' });
+      return new SlipwayError('connection', `${where}: cannot reach the SSH server`, {
+        details,
+        hint: 'check the host name, port and firewall, and that sshd is running',
+      });
     }
     if (!offered.some((k) => known.includes(k))) {
-      return new SlipwayError('connection', `${where}: HOST KEY CHANGED: the server's key differs from the one in known_hosts`, {
-        details,
-        hint: `if the server was reinstalled, verify its new fingerprint, then: ssh-keygen -R '${knownHostsName(resolved)}' and add the new key; otherwise someone may be intercepting the connection`,
-      });
+      return new SlipwayError(
+        'connection',
+        `${where}: HOST KEY CHANGED: the server's key differs from the one in known_hosts`,
+        {
+          details,
+          hint:
+            `if the server was reinstalled, verify its new fingerprint, then: ssh-keygen -R ` +
+            `'${knownHostsName(resolved)}' and add the new key; otherwise someone may be intercepting the connection`,
+        },
+      );
     }
     return new SlipwayError('connection', `${where}: authentication failed as ${resolved.user}`, {
       details,
-      hint: `check that your key (IdentityFile or ssh-agent) is in ~${resolved.user}/.ssh/authorized_keys on the host; try: ssh ${this.target.host}`,
+      hint:
+        `check that your key (IdentityFile or ssh-agent) is in ~${resolved.user}/.ssh/authorized_keys on ` +
+        `the host; try: ssh ${this.target.host}`,
     });
   }
 }
@@ -184,7 +263,13 @@ interface ResolvedSsh {
 }
 
 async function resolveSshConfig(target: Target, configFile?: string): Promise<ResolvedSsh> {
-  const args = [...(configFile ? ['-F', configFile] : []), ...(target.port ? ['-p', String(target.port)] : []), ...(target.user ? ['-l', target.user] : []), '-G', target.host!];
+  const args = [
+    ...(configFile ? ['-F', configFile] : []),
+    ...(target.port ? ['-p', String(target.port)] : []),
+    ...(target.user ? ['-l', target.user] : []),
+    '-G',
+    target.host!,
+  ];
   const r = await execa('ssh', args, { reject: false });
   const values = new Map<string, string>();
   for (const line of r.stdout.split('\n')) {

@@ -21,7 +21,10 @@ export function makeApp(config: string, files: Record<string, string> = {}): str
 }
 
 export function git(dir: string, ...args: string[]): string {
-  return execFileSync('git', ['-c', 'user.email=t@example.com', '-c', 'user.name=Test', ...args], { cwd: dir, encoding: 'utf8' });
+  return execFileSync('git', ['-c', 'user.email=t@example.com', '-c', 'user.name=Test', ...args], {
+    cwd: dir,
+    encoding: 'utf8',
+  });
 }
 
 export function commit(dir: string, subject: string): void {
@@ -35,7 +38,11 @@ export function change(dir: string, message: string): void {
   commit(dir, message);
 }
 
-export function slipway(dir: string, args: string[], env: Record<string, string> = {}): ResultPromise<{ cwd: string; reject: false; all: true; env: Record<string, string> }> {
+export function slipway(
+  dir: string,
+  args: string[],
+  env: Record<string, string> = {},
+): ResultPromise<{ cwd: string; reject: false; all: true; env: Record<string, string> }> {
   return execa('node', [CLI, ...args], { cwd: dir, reject: false, all: true, env: { ...env } });
 }
 

@@ -17,7 +17,10 @@ export interface LoadResult {
   errors: string[];
 }
 
-/** Start the load; stop() is safe to call more than once (register it with t.after so a failing test cannot leave it running). */
+/**
+ * Start the load; stop() is safe to call more than once (register it with t.after so a failing test cannot leave it
+ * running).
+ */
 export function startLoad(url: string, workers = 4): { stop(): Promise<LoadResult> } {
   const result: LoadResult = { requests: 0, failed: 0, retried: 0, statuses: {}, bodies: new Set(), errors: [] };
   const once = async (): Promise<{ status: number; text(): Promise<string> }> => {

@@ -59,16 +59,25 @@ export function bootHost(name: string, sshPort: number, opts: BootOptions = {}):
     /* was not up */
   }
   if (opts.layer) testhost('layer', opts.layer.name, ...opts.layer.packages);
-  execFileSync(SCRIPT, ['up', name, String(sshPort), path.join(dir, 'id.pub'), ...(opts.address ? [opts.address] : [])], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, ...(opts.layer ? { TESTHOST_LAYER: opts.layer.name } : {}) },
-  });
-  const hostKey = testhost('exec', name, 'cat', '/etc/ssh/ssh_host_ed25519_key.pub').trim().split(/\s+/).slice(0, 2).join(' ');
+  execFileSync(
+    SCRIPT,
+    ['up', name, String(sshPort), path.join(dir, 'id.pub'), ...(opts.address ? [opts.address] : [])],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, ...(opts.layer ? { TESTHOST_LAYER: opts.layer.name } : {}) },
+    },
+  );
+  const hostKey = testhost('exec', name, 'cat', '/etc/ssh/ssh_host_ed25519_key.pub')
+    .trim()
+    .split(/\s+/)
+    .slice(0, 2)
+    .join(' ');
   writeFileSync(path.join(dir, 'known_hosts'), `${sshPort === 22 ? address : `[${address}]:${sshPort}`} ${hostKey}\n`);
   const sshConfig = path.join(dir, 'ssh_config');
   writeFileSync(
     sshConfig,
-    `Host ${name}\n  HostName ${address}\n  Port ${sshPort}\n  User root\n  IdentityFile ${dir}/id\n  IdentitiesOnly yes\n  UserKnownHostsFile ${dir}/known_hosts\n  GlobalKnownHostsFile /dev/null\n`,
+    `Host ${name}\n  HostName ${address}\n  Port ${sshPort}\n  User root\n  IdentityFile ${dir}/id\n  ` +
+      `IdentitiesOnly yes\n  UserKnownHostsFile ${dir}/known_hosts\n  GlobalKnownHostsFile /dev/null\n`,
   );
   return {
     name,

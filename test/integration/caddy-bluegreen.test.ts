@@ -22,7 +22,14 @@ for (const [runtime, sshPort, appPort, proxyPort] of [
     let app: string;
     const URL = `http://127.0.0.1:${proxyPort}/`;
     const run = (...args: string[]) => slipway(app, args);
-    const status = async () => JSON.parse((await run('status', 'production', '--json')).stdout) as { slot: string; live: boolean; running: boolean; pid?: number; release?: string }[];
+    const status = async () =>
+      JSON.parse((await run('status', 'production', '--json')).stdout) as {
+        slot: string;
+        live: boolean;
+        running: boolean;
+        pid?: number;
+        release?: string;
+      }[];
     const config = `app: hello
 run: node server.js
 runtime: ${runtime}
@@ -55,7 +62,10 @@ environments:
       const s = await run('setup', 'production', '--json');
       assert.equal(s.exitCode, 0, s.all);
       const changes = JSON.parse(s.stdout).hosts[0].changes as string[];
-      assert.ok(changes.some((c) => /installed .*caddy/.test(c)), changes.join('; '));
+      assert.ok(
+        changes.some((c) => /installed .*caddy/.test(c)),
+        changes.join('; '),
+      );
       assert.ok(changes.includes(`site :${proxyPort} → hello`), changes.join('; '));
       assert.equal(host.exec('systemctl', 'is-active', 'caddy-api').trim(), 'active');
       const again = await run('setup', 'production', '--json');
@@ -69,50 +79,73 @@ environments:
       first = JSON.parse(d.stdout).release;
       assert.deepEqual(await get(URL), { status: 200, body: `Hello from slipway (release ${first})\n` });
       const st = await status();
-      assert.deepEqual(st.map((x) => [x.slot, x.live, x.running, x.release]), [['a', false, false, undefined], ['b', true, true, first]]);
+      assert.deepEqual(
+        st.map((x) => [x.slot, x.live, x.running, x.release]),
+        [
+          ['a', false, false, undefined],
+          ['b', true, true, first],
+        ],
+      );
     });
 
-    it('deploys and rolls back under steady load with no failed request; a quick rollback is only a switch back', async (t) => {
-      const load = startLoad(URL);
-      t.after(() => load.stop());
-      await sleep(500);
-      change(app, 'second');
-      const d2 = await run('deploy', 'production', '--json');
-      assert.equal(d2.exitCode, 0, d2.all);
-      const second = JSON.parse(d2.stdout).release;
-      await sleep(300);
-      const before = await status();
-      const old = before.find((x) => x.slot === 'b')!;
-      assert.equal(old.running, true, 'the previous slot keeps running while it drains');
-      assert.equal(before.find((x) => x.live)!.release, second);
+    it(
+      'deploys and rolls back under steady load with no failed request; a ' + 'quick rollback is only a switch back',
+      async (t) => {
+        const load = startLoad(URL);
+        t.after(() => load.stop());
+        await sleep(500);
+        change(app, 'second');
+        const d2 = await run('deploy', 'production', '--json');
+        assert.equal(d2.exitCode, 0, d2.all);
+        const second = JSON.parse(d2.stdout).release;
+        await sleep(300);
+        const before = await status();
+        const old = before.find((x) => x.slot === 'b')!;
+        assert.equal(old.running, true, 'the previous slot keeps running while it drains');
+        assert.equal(before.find((x) => x.live)!.release, second);
 
-      const rb = await run('rollback', 'production');
-      assert.equal(rb.exitCode, 0, rb.all);
-      await sleep(300);
-      const after = await status();
-      const back = after.find((x) => x.live)!;
-      assert.equal(back.slot, 'b');
-      assert.equal(back.pid, old.pid, 'switching back reused the running instance');
-      assert.equal((await get(URL)).body, `Hello from slipway (release ${first})\n`);
+        const rb = await run('rollback', 'production');
+        assert.equal(rb.exitCode, 0, rb.all);
+        await sleep(300);
+        const after = await status();
+        const back = after.find((x) => x.live)!;
+        assert.equal(back.slot, 'b');
+        assert.equal(back.pid, old.pid, 'switching back reused the running instance');
+        assert.equal((await get(URL)).body, `Hello from slipway (release ${first})\n`);
 
-      change(app, 'third');
-      const d3 = await run('deploy', 'production', '--json');
-      assert.equal(d3.exitCode, 0, d3.all);
-      await sleep(500);
-      const result = await load.stop();
-      assert.equal(result.failed, 0, `${result.failed} of ${result.requests} requests failed: ${JSON.stringify(result.statuses)} ${result.errors.join('; ')}`);
-      t.diagnostic(`${result.requests} requests, ${result.failed} failed, ${result.retried} retried on a new connection after Caddy closed an idle keep-alive one`);
-      // each Caddy config change may reset the few idle keep-alive connections, no more
-      assert.ok(result.retried <= 4 * 8, `${result.retried} retried`);
-      assert.ok(result.requests > 50, `only ${result.requests} requests`);
-      assert.deepEqual([...result.bodies].sort(), ['Hello from slipway', 'second', 'third']);
-      assert.equal((await get(URL)).body, `third (release ${JSON.parse(d3.stdout).release})\n`);
-    });
+        change(app, 'third');
+        const d3 = await run('deploy', 'production', '--json');
+        assert.equal(d3.exitCode, 0, d3.all);
+        await sleep(500);
+        const result = await load.stop();
+        assert.equal(
+          result.failed,
+          0,
+          `${result.failed} of ${result.requests} requests failed: ${JSON.stringify(result.statuses)} ` +
+            `${result.errors.join('; ')}`,
+        );
+        t.diagnostic(
+          `${result.requests} requests, ${result.failed} failed, ${result.retried} retried on a new connection ` +
+            `after Caddy closed an idle keep-alive one`,
+        );
+        // each Caddy config change may reset the few idle keep-alive connections, no more
+        assert.ok(result.retried <= 4 * 8, `${result.retried} retried`);
+        assert.ok(result.requests > 50, `only ${result.requests} requests`);
+        assert.deepEqual([...result.bodies].sort(), ['Hello from slipway', 'second', 'third']);
+        assert.equal((await get(URL)).body, `third (release ${JSON.parse(d3.stdout).release})\n`);
+      },
+    );
 
     it('the previous slot stops once drain_timeout has passed', async () => {
       await sleep(7000);
       const st = await status();
-      assert.deepEqual(st.map((x) => [x.slot, x.live, x.running]), [['a', true, true], ['b', false, false]]);
+      assert.deepEqual(
+        st.map((x) => [x.slot, x.live, x.running]),
+        [
+          ['a', true, true],
+          ['b', false, false],
+        ],
+      );
     });
 
     it('a release that never becomes healthy is stopped and never receives traffic', async (t) => {
@@ -120,7 +153,13 @@ environments:
       const load = startLoad(URL, 2);
       t.after(() => load.stop());
       const server = readFileSync(path.join(app, 'server.js'), 'utf8');
-      writeFileSync(path.join(app, 'server.js'), server.replace("if (req.url === '/health') {", "if (req.url === '/health') {\n    res.writeHead(503);\n    return res.end('not ready\\n');"));
+      writeFileSync(
+        path.join(app, 'server.js'),
+        server.replace(
+          "if (req.url === '/health') {",
+          "if (req.url === '/health') {\n    res.writeHead(503);\n    return res.end('not ready\\n');",
+        ),
+      );
       commit(app, 'never healthy');
       const bad = await run('deploy', 'production');
       const result = await load.stop();
@@ -131,29 +170,48 @@ environments:
       assert.deepEqual([...result.bodies], ['third']);
       assert.equal((await get(URL)).body, served);
       const st = await status();
-      assert.deepEqual(st.map((x) => [x.slot, x.live, x.running]), [['a', true, true], ['b', false, false]]);
+      assert.deepEqual(
+        st.map((x) => [x.slot, x.live, x.running]),
+        [
+          ['a', true, true],
+          ['b', false, false],
+        ],
+      );
       writeFileSync(path.join(app, 'server.js'), server);
       commit(app, 'healthy again');
     });
 
-    it('with Caddy\'s admin API down, a deploy fails clearly and nothing is switched; a Caddy restart restores the site', async () => {
-      const served = (await get(URL)).body;
-      const before = host.exec('readlink', '/srv/hello/current').trim();
-      host.exec('systemctl', 'stop', 'caddy-api');
-      try {
-        change(app, 'while caddy is down');
-        const d = await run('deploy', 'production');
-        assert.equal(d.exitCode, 1, d.all);
-        assert.match(d.stderr, /Caddy's admin API \(http:\/\/localhost:2019\) is not answering; nothing was switched/);
-        assert.match(d.stderr, /systemctl status caddy-api/);
-        assert.equal(host.exec('readlink', '/srv/hello/current').trim(), before);
-        assert.deepEqual((await status()).map((x) => [x.slot, x.running]), [['a', true], ['b', false]]);
-      } finally {
-        host.exec('systemctl', 'start', 'caddy-api');
-      }
-      for (let i = 0; i < 50 && (await get(URL)).status !== 200; i++) await sleep(100);
-      assert.equal((await get(URL)).body, served, 'Caddy resumed the site after its restart');
-    });
+    it(
+      "with Caddy's admin API down, a deploy fails clearly and nothing is " +
+        'switched; a Caddy restart restores the site',
+      async () => {
+        const served = (await get(URL)).body;
+        const before = host.exec('readlink', '/srv/hello/current').trim();
+        host.exec('systemctl', 'stop', 'caddy-api');
+        try {
+          change(app, 'while caddy is down');
+          const d = await run('deploy', 'production');
+          assert.equal(d.exitCode, 1, d.all);
+          assert.match(
+            d.stderr,
+            /Caddy's admin API \(http:\/\/localhost:2019\) is not answering; nothing was switched/,
+          );
+          assert.match(d.stderr, /systemctl status caddy-api/);
+          assert.equal(host.exec('readlink', '/srv/hello/current').trim(), before);
+          assert.deepEqual(
+            (await status()).map((x) => [x.slot, x.running]),
+            [
+              ['a', true],
+              ['b', false],
+            ],
+          );
+        } finally {
+          host.exec('systemctl', 'start', 'caddy-api');
+        }
+        for (let i = 0; i < 50 && (await get(URL)).status !== 200; i++) await sleep(100);
+        assert.equal((await get(URL)).body, served, 'Caddy resumed the site after its restart');
+      },
+    );
 
     it('maintenance mode answers 503 with the page, then the app again', async () => {
       const on = await run('maintenance', 'production', 'on', '--message', 'Upgrading the database <until 10:00>');
@@ -179,18 +237,40 @@ environments:
       assert.equal(result.failed, 0, JSON.stringify(result.statuses));
     });
 
-    it('a second app shares the same Caddy without disturbing the first', { skip: runtime !== 'systemd' && 'one runtime is enough' }, async () => {
+    it('a second app shares the same Caddy without disturbing the first', {
+      skip: runtime !== 'systemd' && 'one runtime is enough',
+    }, async () => {
       const served = (await get(URL)).body;
-      const other = makeApp(config.replace('SSH_CONFIG', host.sshConfig).replace('app: hello', 'app: shop').replace(`port: ${appPort}`, `port: ${appPort + 5}`).replace(`port: ${proxyPort}`, `port: ${proxyPort + 2}`));
+      const other = makeApp(
+        config
+          .replace('SSH_CONFIG', host.sshConfig)
+          .replace('app: hello', 'app: shop')
+          .replace(`port: ${appPort}`, `port: ${appPort + 5}`)
+          .replace(`port: ${proxyPort}`, `port: ${proxyPort + 2}`),
+      );
       try {
         const s = await slipway(other, ['setup', 'production']);
         assert.equal(s.exitCode, 0, s.all);
         const d = await slipway(other, ['deploy', 'production', '--json']);
         assert.equal(d.exitCode, 0, d.all);
-        assert.equal((await get(`http://127.0.0.1:${proxyPort + 2}/`)).body, `Hello from slipway (release ${JSON.parse(d.stdout).release})\n`);
+        assert.equal(
+          (await get(`http://127.0.0.1:${proxyPort + 2}/`)).body,
+          `Hello from slipway (release ${JSON.parse(d.stdout).release})\n`,
+        );
         assert.equal((await get(URL)).body, served);
-        const routes = JSON.parse(host.exec('curl', '-s', 'http://localhost:2019/config/apps/http/servers')) as Record<string, { routes: { '@id': string }[] }>;
-        assert.deepEqual(Object.entries(routes).map(([name, srv]) => [name, srv.routes.map((r) => r['@id'])]).sort(), [[`slipway_${proxyPort}`, ['slipway_hello']], [`slipway_${proxyPort + 2}`, ['slipway_shop']]]);
+        const routes = JSON.parse(host.exec('curl', '-s', 'http://localhost:2019/config/apps/http/servers')) as Record<
+          string,
+          { routes: { '@id': string }[] }
+        >;
+        assert.deepEqual(
+          Object.entries(routes)
+            .map(([name, srv]) => [name, srv.routes.map((r) => r['@id'])])
+            .sort(),
+          [
+            [`slipway_${proxyPort}`, ['slipway_hello']],
+            [`slipway_${proxyPort + 2}`, ['slipway_shop']],
+          ],
+        );
       } finally {
         await slipway(other, ['stop', 'production']);
         rmSync(other, { recursive: true, force: true });
@@ -220,7 +300,11 @@ describe('a static site served by Caddy', { skip }, () => {
 
   before(() => {
     host = bootHost('web-static', 2216);
-    app = makeApp(`app: site\nruntime: static\nstatic_dir: dist\ninclude: ["dist/**"]\nproxy:\n  port: 8491\nhealth:\n  path: /index.html\n  timeout: 3\n  interval: 0.2\nssh:\n  config_file: ${host.sshConfig}\nenvironments:\n  production:\n    hosts: [web-static]\n`);
+    app = makeApp(
+      `app: site\nruntime: static\nstatic_dir: dist\ninclude: ["dist/**"]\nproxy:\n  port: 8491\nhealth:\n  ` +
+        `path: /index.html\n  timeout: 3\n  interval: 0.2\nssh:\n  config_file: ` +
+        `${host.sshConfig}\nenvironments:\n  production:\n    hosts: [web-static]\n`,
+    );
     mkdirSync(path.join(app, 'dist'));
     page('one');
     commit(app, 'one');

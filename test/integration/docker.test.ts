@@ -35,14 +35,25 @@ describe('the docker runtime behind Caddy', { skip }, () => {
     try {
       execFileSync('docker', ['image', 'inspect', BASE], { stdio: 'ignore' });
     } catch {
-      execFileSync('sh', ['-c', `tar -C /var/cache/testhost/rootfs -c . | docker import - ${BASE}`], { stdio: 'ignore' });
+      execFileSync('sh', ['-c', `tar -C /var/cache/testhost/rootfs -c . | docker import - ${BASE}`], {
+        stdio: 'ignore',
+      });
     }
     host = bootHost('web-docker', 2217);
     // The host shares this machine's network namespace: its engine must not add a bridge or firewall rules.
-    host.exec('sh', '-c', 'mkdir -p /etc/docker && echo \'{"bridge": "none", "iptables": false}\' > /etc/docker/daemon.json');
+    host.exec(
+      'sh',
+      '-c',
+      'mkdir -p /etc/docker && echo \'{"bridge": "none", "iptables": false}\' > /etc/docker/daemon.json',
+    );
     app = makeApp(
-      `app: hello\nruntime: docker\nport: 3991\nstop_timeout: 3\nproxy:\n  port: 8497\n  drain_timeout: 5\nshared:\n  dirs: [storage]\nhealth:\n  path: /health\n  timeout: 12\n  interval: 0.3\nssh:\n  config_file: ${host.sshConfig}\nenvironments:\n  production:\n    hosts: [web-docker]\n`,
-      { Dockerfile: `FROM ${BASE}\nWORKDIR /app\nCOPY . /app\nUSER nobody\nCMD ["node", "server.js"]\n`, '.dockerignore': '.git\n' },
+      `app: hello\nruntime: docker\nport: 3991\nstop_timeout: 3\nproxy:\n  port: 8497\n  drain_timeout: ` +
+        `5\nshared:\n  dirs: [storage]\nhealth:\n  path: /health\n  timeout: 12\n  interval: 0.3\nssh:\n  ` +
+        `config_file: ${host.sshConfig}\nenvironments:\n  production:\n    hosts: [web-docker]\n`,
+      {
+        Dockerfile: `FROM ${BASE}\nWORKDIR /app\nCOPY . /app\nUSER nobody\nCMD ["node", "server.js"]\n`,
+        '.dockerignore': '.git\n',
+      },
     );
   });
   after(() => {
@@ -63,24 +74,30 @@ describe('the docker runtime behind Caddy', { skip }, () => {
     assert.equal(host.exec('docker', 'inspect', '--format', '{{.Config.User}}', 'slipway-hello-b').trim(), 'nobody');
   });
 
-  it('a change ships only its own layer, switches with no failed request, and rolls back to the kept image', async (t) => {
-    const load = startLoad(URL, 2);
-    t.after(() => load.stop());
-    change(app, 'docker two');
-    const d = await run('deploy', 'production', '--json');
-    assert.equal(d.exitCode, 0, d.all);
-    assert.match(d.stderr, /Ship image .* 1 layer\(s\) sent, 2 already on the host, \d+(\.\d)? KiB/);
-    assert.equal((await get(URL)).body, `docker two (release ${JSON.parse(d.stdout).release})\n`);
-    const rb = await run('rollback', 'production');
-    assert.equal(rb.exitCode, 0, rb.all);
-    assert.doesNotMatch(rb.stderr, /Build|Ship/);
-    const result = await load.stop();
-    assert.equal((await get(URL)).body, `Hello from slipway (release ${first})\n`);
-    assert.equal(result.failed, 0, JSON.stringify(result.statuses));
-  });
+  it(
+    'a change ships only its own layer, switches with no failed request, ' + 'and rolls back to the kept image',
+    async (t) => {
+      const load = startLoad(URL, 2);
+      t.after(() => load.stop());
+      change(app, 'docker two');
+      const d = await run('deploy', 'production', '--json');
+      assert.equal(d.exitCode, 0, d.all);
+      assert.match(d.stderr, /Ship image .* 1 layer\(s\) sent, 2 already on the host, \d+(\.\d)? KiB/);
+      assert.equal((await get(URL)).body, `docker two (release ${JSON.parse(d.stdout).release})\n`);
+      const rb = await run('rollback', 'production');
+      assert.equal(rb.exitCode, 0, rb.all);
+      assert.doesNotMatch(rb.stderr, /Build|Ship/);
+      const result = await load.stop();
+      assert.equal((await get(URL)).body, `Hello from slipway (release ${first})\n`);
+      assert.equal(result.failed, 0, JSON.stringify(result.statuses));
+    },
+  );
 
   it('a release whose container never becomes healthy is stopped and gets no traffic', async () => {
-    writeFileSync(path.join(app, 'Dockerfile'), `FROM ${BASE}\nWORKDIR /app\nCOPY . /app\nUSER nobody\nCMD ["node", "-e", "process.exit(3)"]\n`);
+    writeFileSync(
+      path.join(app, 'Dockerfile'),
+      `FROM ${BASE}\nWORKDIR /app\nCOPY . /app\nUSER nobody\nCMD ["node", "-e", "process.exit(3)"]\n`,
+    );
     commit(app, 'crashing container');
     const bad = await run('deploy', 'production');
     assert.equal(bad.exitCode, 4, bad.all);
@@ -101,10 +118,18 @@ describe('the docker runtime behind Caddy', { skip }, () => {
 
   it('docker.build: remote builds the image on the host from the release', async () => {
     // A remote build needs its base image on the host (there is no registry to pull it from).
-    execFileSync('sh', ['-c', `docker save ${BASE} | ssh -F "$1" web-docker docker load`, 'sh', host.sshConfig], { stdio: 'ignore' });
-    writeFileSync(path.join(app, 'Dockerfile'), `FROM ${BASE}\nWORKDIR /app\nCOPY . /app\nUSER nobody\nCMD ["node", "server.js"]\n`);
+    execFileSync('sh', ['-c', `docker save ${BASE} | ssh -F "$1" web-docker docker load`, 'sh', host.sshConfig], {
+      stdio: 'ignore',
+    });
+    writeFileSync(
+      path.join(app, 'Dockerfile'),
+      `FROM ${BASE}\nWORKDIR /app\nCOPY . /app\nUSER nobody\nCMD ["node", "server.js"]\n`,
+    );
     const cfg = readFileSync(path.join(app, 'slipway.yml'), 'utf8');
-    writeFileSync(path.join(app, 'slipway.yml'), cfg.replace('runtime: docker\n', 'runtime: docker\ndocker:\n  build: remote\n'));
+    writeFileSync(
+      path.join(app, 'slipway.yml'),
+      cfg.replace('runtime: docker\n', 'runtime: docker\ndocker:\n  build: remote\n'),
+    );
     change(app, 'built on the host');
     const d = await run('deploy', 'production', '--json');
     assert.equal(d.exitCode, 0, d.all);

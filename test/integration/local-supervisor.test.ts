@@ -30,12 +30,21 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 describe('the local target under the supervisor', () => {
   let app: string;
   const run = (...args: string[]) => slipway(app, args);
-  const status = async () => JSON.parse((await run('status', 'demo', '--json')).stdout)[0] as { state: string; pid?: number; restarts: number; release: string; detail?: string };
+  const status = async () =>
+    JSON.parse((await run('status', 'demo', '--json')).stdout)[0] as {
+      state: string;
+      pid?: number;
+      restarts: number;
+      release: string;
+      detail?: string;
+    };
   const appDir = () => path.join(app, '.slipway-local/hello');
 
   before(() => {
     app = makeApp(CONFIG, {
-      'stubborn.js': "require('./server.js');\nprocess.removeAllListeners('SIGTERM');\nprocess.on('SIGTERM', () => console.log('ignoring SIGTERM'));\n",
+      'stubborn.js':
+        "require('./server.js');\nprocess.removeAllListeners('SIGTERM');\nprocess.on('SIGTERM', () => " +
+        "console.log('ignoring SIGTERM'));\n",
     });
   });
   after(async () => {
@@ -79,27 +88,37 @@ describe('the local target under the supervisor', () => {
     assert.equal(s.release, first);
   });
 
-  it('a deploy window refuses a deploy, recorded, with nothing changed; --force overrides it, recorded too', async () => {
-    writeFileSync(path.join(app, 'slipway.yml'), `${CONFIG}    windows: { block: ["* 00:00-24:00"] }\n`);
-    commit(app, 'blocked');
-    const history = () => readFileSync(path.join(appDir(), '.slipway/history.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { event: string; release: string; reason?: string; forced?: string[] });
-    const current = readlinkSync(path.join(appDir(), 'current'));
-    const r = await run('deploy', 'demo');
-    assert.equal(r.exitCode, 8, r.all);
-    assert.match(r.stderr, /demo: deploys are blocked now \(\* 00:00-24:00; it is \w{3} \d\d:\d\d UTC\)/);
-    assert.match(r.stderr, /pass --force \(the override is recorded in the history\)/);
-    assert.equal(readlinkSync(path.join(appDir(), 'current')), current);
-    assert.deepEqual([history().at(-1)!.event, history().at(-1)!.reason?.startsWith('demo: deploys are blocked now')], ['halted', true]);
+  it(
+    'a deploy window refuses a deploy, recorded, with nothing changed; ' + '--force overrides it, recorded too',
+    async () => {
+      writeFileSync(path.join(app, 'slipway.yml'), `${CONFIG}    windows: { block: ["* 00:00-24:00"] }\n`);
+      commit(app, 'blocked');
+      const history = () =>
+        readFileSync(path.join(appDir(), '.slipway/history.jsonl'), 'utf8')
+          .trim()
+          .split('\n')
+          .map((l) => JSON.parse(l) as { event: string; release: string; reason?: string; forced?: string[] });
+      const current = readlinkSync(path.join(appDir(), 'current'));
+      const r = await run('deploy', 'demo');
+      assert.equal(r.exitCode, 8, r.all);
+      assert.match(r.stderr, /demo: deploys are blocked now \(\* 00:00-24:00; it is \w{3} \d\d:\d\d UTC\)/);
+      assert.match(r.stderr, /pass --force \(the override is recorded in the history\)/);
+      assert.equal(readlinkSync(path.join(appDir(), 'current')), current);
+      assert.deepEqual(
+        [history().at(-1)!.event, history().at(-1)!.reason?.startsWith('demo: deploys are blocked now')],
+        ['halted', true],
+      );
 
-    const f = await run('deploy', 'demo', '--force', '--json');
-    assert.equal(f.exitCode, 0, f.all);
-    const { release } = JSON.parse(f.stdout) as { release: string };
-    const started = history().find((h) => h.event === 'started' && h.release === release)!;
-    assert.match(started.forced!.join(), /^window: deploys are blocked now \(\* 00:00-24:00; it is /);
-    assert.equal(history().at(-1)!.event, 'succeeded');
-    writeFileSync(path.join(app, 'slipway.yml'), CONFIG);
-    commit(app, 'no window');
-  });
+      const f = await run('deploy', 'demo', '--force', '--json');
+      assert.equal(f.exitCode, 0, f.all);
+      const { release } = JSON.parse(f.stdout) as { release: string };
+      const started = history().find((h) => h.event === 'started' && h.release === release)!;
+      assert.match(started.forced!.join(), /^window: deploys are blocked now \(\* 00:00-24:00; it is /);
+      assert.equal(history().at(-1)!.event, 'succeeded');
+      writeFileSync(path.join(app, 'slipway.yml'), CONFIG);
+      commit(app, 'no window');
+    },
+  );
 
   it('restarts a crashed app with growing backoff, visible in status', async () => {
     writeFileSync(path.join(appDir(), 'shared/crash'), '');
@@ -143,13 +162,26 @@ describe('the local target under the supervisor', () => {
       // the stubborn app ignores SIGTERM, so the daemon stays in 'stopping' for stop_timeout (1 s)
       for (let i = 0; i < 100 && JSON.parse(readFileSync(stateFile, 'utf8')).state !== 'stopping'; i++) await sleep(10);
       assert.equal(JSON.parse(readFileSync(stateFile, 'utf8')).state, 'stopping');
-      const restart = spawnSync(process.execPath, [supervisor, 'restart', appDir()], { encoding: 'utf8', timeout: 30_000 });
+      const restart = spawnSync(process.execPath, [supervisor, 'restart', appDir()], {
+        encoding: 'utf8',
+        timeout: 30_000,
+      });
       assert.equal(restart.status, 0, restart.stderr);
-      const after = JSON.parse(readFileSync(stateFile, 'utf8')) as { generation: number; daemon_pid: number; state: string };
-      assert.deepEqual([after.state, after.daemon_pid, after.generation], ['running', before.daemon_pid, before.generation + 1]);
+      const after = JSON.parse(readFileSync(stateFile, 'utf8')) as {
+        generation: number;
+        daemon_pid: number;
+        state: string;
+      };
+      assert.deepEqual(
+        [after.state, after.daemon_pid, after.generation],
+        ['running', before.daemon_pid, before.generation + 1],
+      );
       // 'running' means started; give it the moment it needs to listen
       let health = 0;
-      for (let i = 0; i < 100 && health !== 200; i++) health = (await get(`${URL}/health`)).status || (await sleep(50), 0);
+      for (let i = 0; i < 100 && health !== 200; i++) {
+        health = (await get(`${URL}/health`)).status;
+        if (health !== 200) await sleep(50);
+      }
       assert.equal(health, 200);
     } finally {
       stop.kill();
@@ -165,7 +197,10 @@ describe('the local target under the supervisor', () => {
   });
 
   it('prunes to keep_releases, keeping the current one and the one before it', async () => {
-    const list = JSON.parse((await run('releases', 'demo', '--json')).stdout).local as { current: string; releases: { id: string }[] };
+    const list = JSON.parse((await run('releases', 'demo', '--json')).stdout).local as {
+      current: string;
+      releases: { id: string }[];
+    };
     assert.equal(list.releases.length, 3);
     assert.equal(list.releases.at(-1)!.id, list.current);
   });

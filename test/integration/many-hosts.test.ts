@@ -14,7 +14,11 @@ const skip = testhostUnavailable();
 const WORKER_JS = `setInterval(() => {}, 1000);\nconsole.log('worker running');\n`;
 // the release under test fails its health check on a host that has /etc/slipway-test-unhealthy
 const FAILING_SERVER = (src: string) =>
-  src.replace("if (req.url === '/health') {", "if (req.url === '/health' && require('node:fs').existsSync('/etc/slipway-test-unhealthy')) {\n    res.writeHead(500);\n    return res.end('unhealthy\\n');\n  }\n  if (req.url === '/health') {");
+  src.replace(
+    "if (req.url === '/health') {",
+    "if (req.url === '/health' && require('node:fs').existsSync('/etc/slipway-test-unhealthy')) {\n    " +
+      "res.writeHead(500);\n    return res.end('unhealthy\\n');\n  }\n  if (req.url === '/health') {",
+  );
 
 describe('deploying to three hosts', { skip }, () => {
   const hosts: TestHost[] = [];
@@ -25,7 +29,9 @@ describe('deploying to three hosts', { skip }, () => {
   const current = (h: TestHost) => h.exec('readlink', '/srv/hello/current').trim().replace('releases/', '');
 
   before(() => {
-    ['m1', 'm2', 'm3'].forEach((name, i) => hosts.push(bootHost(name, 22, { address: `10.77.${11 + i}.2` })));
+    ['m1', 'm2', 'm3'].forEach((name, i) => {
+      hosts.push(bootHost(name, 22, { address: `10.77.${11 + i}.2` }));
+    });
     sshConfig = path.join(hosts[0]!.dir, 'all_ssh_config');
     writeFileSync(sshConfig, hosts.map((h) => readFileSync(h.sshConfig, 'utf8')).join('\n'));
     app = makeApp(
@@ -70,7 +76,10 @@ environments:
     assert.equal(web(hosts[1]!), `Hello v1 (release ${release})`);
     // the worker host runs the worker, not the web server
     assert.match(hosts[2]!.exec('systemctl', 'show', '-p', 'ExecStart', 'slipway-hello.service'), /node worker\.js/);
-    assert.equal(hosts[2]!.exec('sh', '-c', 'curl -s -o /dev/null -w "%{http_code}" http://127.0.0.1:3000/ || true').trim(), '000');
+    assert.equal(
+      hosts[2]!.exec('sh', '-c', 'curl -s -o /dev/null -w "%{http_code}" http://127.0.0.1:3000/ || true').trim(),
+      '000',
+    );
   });
 
   it('a rolling deploy stops at a failing host: the first group is rolled back, the third never touched', async () => {
@@ -85,17 +94,38 @@ environments:
     assert.match(d.stderr, /\[2\/3: m2\] Switch, restart, health check/);
     assert.doesNotMatch(d.stderr, /\[3\/3: m3\]/);
     assert.match(d.stderr, /m2: release \S+ failed its health check/);
-    assert.match(d.stderr, /Restore previous release on m1, m2|Restore previous release on m2, m1|Restore previous release on m1/);
+    assert.match(
+      d.stderr,
+      /Restore previous release on m1, m2|Restore previous release on m2, m1|Restore previous release on m1/,
+    );
     const failed = /m2: release (\S+) failed/.exec(d.stderr)![1]!;
 
     // m1 went live with v2, then was put back; m2 never served it; m3 never received it
     for (const h of hosts) assert.equal(current(h), before, `${h.name} serves the previous release`);
     assert.equal(web(hosts[0]!), `Hello v1 (release ${before})`);
     assert.equal(web(hosts[1]!), `Hello v1 (release ${before})`);
-    const history = (h: TestHost) => h.exec('cat', '/srv/hello/.slipway/history.jsonl').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { event: string; release: string });
-    assert.deepEqual(history(hosts[0]!).filter((e) => e.release === failed).map((e) => e.event), ['started', 'succeeded', 'failed']);
-    assert.deepEqual(history(hosts[1]!).filter((e) => e.release === failed).map((e) => e.event), ['started', 'failed']);
-    assert.deepEqual(history(hosts[2]!).filter((e) => e.release === failed), []);
+    const history = (h: TestHost) =>
+      h
+        .exec('cat', '/srv/hello/.slipway/history.jsonl')
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as { event: string; release: string });
+    assert.deepEqual(
+      history(hosts[0]!)
+        .filter((e) => e.release === failed)
+        .map((e) => e.event),
+      ['started', 'succeeded', 'failed'],
+    );
+    assert.deepEqual(
+      history(hosts[1]!)
+        .filter((e) => e.release === failed)
+        .map((e) => e.event),
+      ['started', 'failed'],
+    );
+    assert.deepEqual(
+      history(hosts[2]!).filter((e) => e.release === failed),
+      [],
+    );
     assert.doesNotMatch(hosts[2]!.exec('ls', '/srv/hello/releases'), new RegExp(failed));
 
     // the host is fixed: the same rolling deploy now goes through

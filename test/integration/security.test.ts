@@ -68,8 +68,14 @@ describe('security on a systemd host', { skip }, () => {
   before(() => {
     host = bootHost('sec1', 2231);
     // the app logs its secrets when it starts: the failure path prints those log lines
-    app = makeApp(config(host.sshConfig), { 'leak.js': 'console.log(process.env.DB_PASSWORD, process.env.API_TOKEN, process.env.SIGNING_KEY);\nrequire("./server.js");\n' });
-    cache = execFileSync('mktemp', ['-d', path.join(os.tmpdir(), 'slipway-sec-cache-XXXXXX')], { encoding: 'utf8' }).trim();
+    app = makeApp(config(host.sshConfig), {
+      'leak.js':
+        'console.log(process.env.DB_PASSWORD, process.env.API_TOKEN, ' +
+        'process.env.SIGNING_KEY);\nrequire("./server.js");\n',
+    });
+    cache = execFileSync('mktemp', ['-d', path.join(os.tmpdir(), 'slipway-sec-cache-XXXXXX')], {
+      encoding: 'utf8',
+    }).trim();
   });
   after(() => {
     host?.down();
@@ -84,14 +90,23 @@ describe('security on a systemd host', { skip }, () => {
     assert.equal((await run('deploy', 'production', '--json')).exitCode, 0);
     assert.equal((await get(`http://127.0.0.1:${APP_PORT}/`)).status, 200);
     // a failure path prints the app's last log lines and writes a failed record: here the app logs its secrets
-    writeFileSync(path.join(app, 'slipway.yml'), config(host.sshConfig).replace('path: /health', 'path: /health\n  status: 418'));
+    writeFileSync(
+      path.join(app, 'slipway.yml'),
+      config(host.sshConfig).replace('path: /health', 'path: /health\n  status: 418'),
+    );
     commit(app, 'an app that logs its secrets and fails its health check');
     for (const flags of [[], ['--json'], ['--verbose']]) {
       const bad = await run('deploy', 'production', ...flags);
       assert.equal(bad.exitCode, 4, bad.all);
     }
     assert.equal((await get(`http://127.0.0.1:${APP_PORT}/`)).status, 200, 'the previous release serves');
-    for (const cmd of [['status', 'production', '--json'], ['history', 'production', '--json'], ['config', 'production'], ['releases', 'production']]) await run(...cmd);
+    for (const cmd of [
+      ['status', 'production', '--json'],
+      ['history', 'production', '--json'],
+      ['config', 'production'],
+      ['releases', 'production'],
+    ])
+      await run(...cmd);
   });
 
   it('the env file holds the secrets, 0400, owned by the service user', () => {
@@ -104,32 +119,56 @@ describe('security on a systemd host', { skip }, () => {
   it('no planted secret appears in any output, the history, the journal, or any other file on either side', () => {
     const secretValues = Object.values(SECRETS);
     // each form, and each whitespace-free piece (a log viewer may turn the tab into spaces)
-    const forms = secretValues.flatMap((v) => [v, JSON.stringify(v).slice(1, -1), Buffer.from(v).toString('base64'), ...v.split(/\s+/).filter((piece) => piece.length >= 6)]);
+    const forms = secretValues.flatMap((v) => [
+      v,
+      JSON.stringify(v).slice(1, -1),
+      Buffer.from(v).toString('base64'),
+      ...v.split(/\s+/).filter((piece) => piece.length >= 6),
+    ]);
     const leaks: string[] = [];
-    for (const [what, text] of outputs) for (const f of forms) if (text.includes(f)) leaks.push(`${what} prints ${JSON.stringify(f)}`);
-    assert.ok(outputs.some(([, text]) => text.includes('[redacted] [redacted] [redacted]')), 'the failed deploys showed the app\'s log lines, redacted');
+    for (const [what, text] of outputs)
+      for (const f of forms) if (text.includes(f)) leaks.push(`${what} prints ${JSON.stringify(f)}`);
+    assert.ok(
+      outputs.some(([, text]) => text.includes('[redacted] [redacted] [redacted]')),
+      "the failed deploys showed the app's log lines, redacted",
+    );
     // the journal, but for the app's own log lines (this app prints its secrets itself)
-    const entries = host.exec('journalctl', '--no-pager', '-o', 'json', '--output-fields=MESSAGE,SYSLOG_IDENTIFIER').split('\n').filter(Boolean);
-    const journal = entries.map((l) => JSON.parse(l) as { MESSAGE?: unknown; SYSLOG_IDENTIFIER?: string }).filter((e) => e.SYSLOG_IDENTIFIER !== 'vault').map((e) => String(e.MESSAGE)).join('\n');
+    const entries = host
+      .exec('journalctl', '--no-pager', '-o', 'json', '--output-fields=MESSAGE,SYSLOG_IDENTIFIER')
+      .split('\n')
+      .filter(Boolean);
+    const journal = entries
+      .map((l) => JSON.parse(l) as { MESSAGE?: unknown; SYSLOG_IDENTIFIER?: string })
+      .filter((e) => e.SYSLOG_IDENTIFIER !== 'vault')
+      .map((e) => String(e.MESSAGE))
+      .join('\n');
     assert.ok(journal.includes('slipway'), 'the journal was read');
     for (const f of forms) if (journal.includes(f)) leaks.push(`the journal holds ${JSON.stringify(f)}`);
     // every file under the app folder but the env file, read on the host
-    const hostFiles = host.exec('sh', '-c', 'find /srv/vault -path /srv/vault/.slipway/env -prune -o -type f -print0 | xargs -0 cat');
+    const hostFiles = host.exec(
+      'sh',
+      '-c',
+      'find /srv/vault -path /srv/vault/.slipway/env -prune -o -type f -print0 | xargs -0 cat',
+    );
     for (const f of forms) if (hostFiles.includes(f)) leaks.push(`a file under /srv/vault holds ${JSON.stringify(f)}`);
     // this machine: the app's repository, slipway's caches
-    for (const [file, content] of [...filesUnder(app, (p) => p.includes(`${path.sep}.git${path.sep}`)), ...filesUnder(cache)]) {
+    for (const [file, content] of [
+      ...filesUnder(app, (p) => p.includes(`${path.sep}.git${path.sep}`)),
+      ...filesUnder(cache),
+    ]) {
       for (const f of forms) if (content.includes(Buffer.from(f))) leaks.push(`${file} holds ${JSON.stringify(f)}`);
     }
     assert.deepEqual(leaks, []);
   });
 
-  it('slipway\'s local caches are private', () => {
+  it("slipway's local caches are private", () => {
     const root = path.join(cache, 'slipway');
     assert.equal(statSync(root).mode & 0o777, 0o700);
-    for (const [file] of filesUnder(root)) assert.equal(statSync(file).mode & 0o077, 0, `${file} is readable by others`);
+    for (const [file] of filesUnder(root))
+      assert.equal(statSync(file).mode & 0o077, 0, `${file} is readable by others`);
   });
 
-  it('the unit\'s systemd-analyze security exposure is at most 3.0 (OK), and the app runs as its user', () => {
+  it("the unit's systemd-analyze security exposure is at most 3.0 (OK), and the app runs as its user", () => {
     const report = host.exec('systemd-analyze', 'security', '--no-pager', 'slipway-vault.service');
     const score = Number(/Overall exposure level for slipway-vault\.service: ([\d.]+)/.exec(report)?.[1]);
     assert.ok(score > 0 && score <= 3.0, `exposure ${score}`);
@@ -140,12 +179,15 @@ describe('security on a systemd host', { skip }, () => {
 
   it('the app listens on loopback only', () => {
     const pid = host.exec('systemctl', 'show', '-p', 'MainPID', '--value', 'slipway-vault.service').trim();
-    const listeners = host.exec('ss', '-Htlnp').split('\n').filter((l) => l.includes(`pid=${pid},`));
+    const listeners = host
+      .exec('ss', '-Htlnp')
+      .split('\n')
+      .filter((l) => l.includes(`pid=${pid},`));
     assert.ok(listeners.length > 0, 'the app listens');
     for (const l of listeners) assert.match(l.split(/\s+/)[3]!, /^(127\.0\.0\.1|\[::1\]):/, l);
   });
 
-  it('hooks ran in the unit\'s sandbox, with $$ reaching the shell', () => {
+  it("hooks ran in the unit's sandbox, with $$ reaching the shell", () => {
     const history = host.exec('cat', '/srv/vault/.slipway/history.jsonl');
     assert.equal(history.split('\n').filter((l) => l.includes('"event":"succeeded"')).length, 2, history);
     assert.equal(host.exec('sh', '-c', 'test -e /tmp/hook-was-here && echo leaked || echo private').trim(), 'private');

@@ -15,7 +15,11 @@ describe('SSH connection errors', { skip }, () => {
   const variant = (name: string, edit: (cfg: string) => string) => {
     const file = path.join(host.dir, `ssh_config.${name}`);
     writeFileSync(file, edit(readFileSync(host.sshConfig, 'utf8')));
-    writeFileSync(path.join(app, 'slipway.yml'), `app: hello\nrun: node server.js\nssh:\n  config_file: ${file}\nenvironments:\n  production:\n    hosts: [web2]\n`);
+    writeFileSync(
+      path.join(app, 'slipway.yml'),
+      `app: hello\nrun: node server.js\nssh:\n  config_file: ${file}\nenvironments:\n  production:\n    hosts: ` +
+        `[web2]\n`,
+    );
   };
 
   before(() => {
@@ -32,7 +36,10 @@ describe('SSH connection errors', { skip }, () => {
     variant('unknown', (c) => c.replace(/UserKnownHostsFile .*/, `UserKnownHostsFile ${host.dir}/empty_known_hosts`));
     const r = await slipway(app, ['setup', 'production']);
     assert.equal(r.exitCode, 5, r.all);
-    assert.match(r.stderr, /web2 \(127\.0\.0\.1 port 2212\): host key unknown: 127\.0\.0\.1 is not in .*empty_known_hosts/);
+    assert.match(
+      r.stderr,
+      /web2 \(127\.0\.0\.1 port 2212\): host key unknown: 127\.0\.0\.1 is not in .*empty_known_hosts/,
+    );
     assert.match(r.stderr, /ssh-keyscan -p 2212 127\.0\.0\.1 >> .*empty_known_hosts/);
     assert.equal(readFileSync(path.join(host.dir, 'empty_known_hosts'), 'utf8'), '', 'known_hosts must not be written');
     assert.equal(host.exec('sh', '-c', 'test -e /srv/hello && echo yes || echo no').trim(), 'no');
@@ -59,8 +66,15 @@ describe('SSH connection errors', { skip }, () => {
   });
 
   it('a host nobody listens on is reported as unreachable', async () => {
-    writeFileSync(path.join(host.dir, 'closed_known_hosts'), readFileSync(path.join(host.dir, 'known_hosts'), 'utf8').replace(':2212', ':2299'));
-    variant('closed', (c) => c.replace(/Port 2212/, 'Port 2299').replace(/UserKnownHostsFile .*/, `UserKnownHostsFile ${host.dir}/closed_known_hosts`));
+    writeFileSync(
+      path.join(host.dir, 'closed_known_hosts'),
+      readFileSync(path.join(host.dir, 'known_hosts'), 'utf8').replace(':2212', ':2299'),
+    );
+    variant('closed', (c) =>
+      c
+        .replace(/Port 2212/, 'Port 2299')
+        .replace(/UserKnownHostsFile .*/, `UserKnownHostsFile ${host.dir}/closed_known_hosts`),
+    );
     const r = await slipway(app, ['status', 'production']);
     assert.equal(r.exitCode, 5, r.all);
     assert.match(r.stderr, /cannot reach the SSH server/);

@@ -17,7 +17,11 @@ describe('the supervisor runtime on a host over SSH', { skip }, () => {
 
   before(() => {
     host = bootHost('web3', 2213);
-    app = makeApp(`app: hello\nrun: node server.js\nport: ${PORT}\nruntime: supervisor\nroot: /opt/apps\nhealth:\n  command: curl -fsS http://127.0.0.1:$PORT/health\n  timeout: 8\n  interval: 0.2\nssh:\n  config_file: ${host.sshConfig}\nenvironments:\n  production:\n    hosts: [web3]\n`);
+    app = makeApp(
+      `app: hello\nrun: node server.js\nport: ${PORT}\nruntime: supervisor\nroot: /opt/apps\nhealth:\n  ` +
+        `command: curl -fsS http://127.0.0.1:$PORT/health\n  timeout: 8\n  interval: 0.2\nssh:\n  config_file: ` +
+        `${host.sshConfig}\nenvironments:\n  production:\n    hosts: [web3]\n`,
+    );
   });
   after(() => {
     host?.down();
@@ -37,7 +41,10 @@ describe('the supervisor runtime on a host over SSH', { skip }, () => {
     change(app, 'over ssh');
     const d2 = await run('deploy', 'production', '--json');
     assert.equal(d2.exitCode, 0, d2.all);
-    assert.equal((await get(`http://127.0.0.1:${PORT}/`)).body, `over ssh (release ${JSON.parse(d2.stdout).release})\n`);
+    assert.equal(
+      (await get(`http://127.0.0.1:${PORT}/`)).body,
+      `over ssh (release ${JSON.parse(d2.stdout).release})\n`,
+    );
     // the app outlived every ssh session that started it
     const st = JSON.parse((await run('status', 'production', '--json')).stdout)[0];
     assert.equal(st.state, 'running');
@@ -49,10 +56,13 @@ describe('the supervisor runtime on a host over SSH', { skip }, () => {
     assert.match((await run('logs', 'production', '-n', '5')).stdout, /hello listening on 127\.0\.0\.1:3941/);
   });
 
-  it('a failing command health check restores the previous release and shows the command\'s output', async () => {
+  it("a failing command health check restores the previous release and shows the command's output", async () => {
     const before = host.exec('readlink', '/opt/apps/hello/current').trim();
     const cfg = readFileSync(path.join(app, 'slipway.yml'), 'utf8');
-    writeFileSync(path.join(app, 'slipway.yml'), cfg.replace(/command: .*/, 'command: echo "migrations pending" >&2; exit 1').replace('timeout: 8', 'timeout: 2'));
+    writeFileSync(
+      path.join(app, 'slipway.yml'),
+      cfg.replace(/command: .*/, 'command: echo "migrations pending" >&2; exit 1').replace('timeout: 8', 'timeout: 2'),
+    );
     commit(app, 'check that fails');
     const bad = await run('deploy', 'production');
     assert.equal(bad.exitCode, 4, bad.all);

@@ -7,6 +7,8 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { change, CLI, commit, get, makeApp, slipway } from '../helpers/env.ts';
 import { bootHost, testhostUnavailable, type TestHost } from '../helpers/testhost.ts';
+import { localPlatform } from '../../src/engine/deps.ts';
+import type { PlanStep } from '../../src/engine/plan.ts';
 
 const skip = testhostUnavailable();
 const APP_PORT = 3911;
@@ -41,7 +43,11 @@ describe('deploying to a systemd host over SSH', { skip }, () => {
   let app: string;
   const run = (...args: string[]) => slipway(app, args, env);
   const current = () => host.exec('readlink', '/srv/hello/current').trim().replace('releases/', '');
-  const releases = async () => JSON.parse((await run('releases', 'production', '--json')).stdout).web1 as { current: string; releases: { id: string; status: string }[] };
+  const releases = async () =>
+    JSON.parse((await run('releases', 'production', '--json')).stdout).web1 as {
+      current: string;
+      releases: { id: string; status: string }[];
+    };
 
   before(() => {
     host = bootHost('web1', 2211);
@@ -56,7 +62,11 @@ describe('deploying to a systemd host over SSH', { skip }, () => {
     const first = await run('setup', 'production', '--json');
     assert.equal(first.exitCode, 0, first.all);
     const changes = JSON.parse(first.stdout).hosts[0].changes as string[];
-    assert.equal(host.exec('sh', '-c', 'command -v rsync || echo none').trim(), 'none', 'deploys need no rsync on the host');
+    assert.equal(
+      host.exec('sh', '-c', 'command -v rsync || echo none').trim(),
+      'none',
+      'deploys need no rsync on the host',
+    );
     assert.ok(changes.includes('created user hello'));
     assert.ok(changes.includes('wrote the unit'));
     assert.equal(host.exec('id', '-un', 'hello').trim(), 'hello');
@@ -80,7 +90,10 @@ describe('deploying to a systemd host over SSH', { skip }, () => {
     assert.equal(host.exec('stat', '-c', '%a %U', '/srv/hello/.slipway/env').trim(), '400 hello');
     assert.match(host.exec('ps', '-o', 'user=', '-C', 'node'), /^hello$/m);
     assert.ok(!d.all!.includes(SECRET), 'the secret appeared in the output');
-    assert.ok(!host.exec('cat', '/srv/hello/.slipway/history.jsonl').includes(SECRET), 'the secret appeared in the history');
+    assert.ok(
+      !host.exec('cat', '/srv/hello/.slipway/history.jsonl').includes(SECRET),
+      'the secret appeared in the history',
+    );
     assert.match(host.exec('cat', '/srv/hello/.slipway/env'), new RegExp(`^DB_PASSWORD="${SECRET}"$`, 'm'));
     const cfg = await run('config', 'production');
     assert.match(cfg.stdout, /DB_PASSWORD: "\[redacted\]"/);
@@ -105,76 +118,113 @@ describe('deploying to a systemd host over SSH', { skip }, () => {
     assert.deepEqual(await get(`${URL}/`), { status: 200, body: `Hello from slipway (release ${r1})\n` });
     const list = await releases();
     assert.equal(list.current, r1);
-    assert.deepEqual(list.releases.map((r) => [r.id, r.status]), [[r1, 'ok'], [r2, 'ok']]);
+    assert.deepEqual(
+      list.releases.map((r) => [r.id, r.status]),
+      [
+        [r1, 'ok'],
+        [r2, 'ok'],
+      ],
+    );
     const table = (await run('releases', 'production')).stdout;
     assert.match(table, new RegExp(`^\\*\\s+${r1}\\s+ok\\s+[0-9a-f]{7}\\s+root\\s+.*first$`, 'm'));
     assert.match(table, new RegExp(`^\\s+${r2}\\s+ok\\s+.*Hello v2$`, 'm'));
   });
 
   let r3 = '';
-  it('a release failing its health check is rolled back automatically, with the check\'s answer and the app\'s log', async () => {
-    change(app, 'Hello v3');
-    const ok = await run('deploy', 'production', '--json');
-    assert.equal(ok.exitCode, 0, ok.all);
-    r3 = JSON.parse(ok.stdout).release;
+  it(
+    'a release failing its health check is rolled back automatically, with ' + "the check's answer and the app's log",
+    async () => {
+      change(app, 'Hello v3');
+      const ok = await run('deploy', 'production', '--json');
+      assert.equal(ok.exitCode, 0, ok.all);
+      r3 = JSON.parse(ok.stdout).release;
 
-    const server = readFileSync(path.join(app, 'server.js'), 'utf8');
-    writeFileSync(path.join(app, 'server.js'), server.replace("res.writeHead(200, { 'content-type': 'text/plain' });\n    return res.end('ok\\n');", "res.writeHead(500);\n    return res.end('database unreachable\\n');"));
-    commit(app, 'broken health');
-    const bad = await run('deploy', 'production');
-    assert.equal(bad.exitCode, 4, bad.all);
-    assert.match(bad.stderr, /failed its health check/);
-    assert.match(bad.stderr, /last answer: 500 after \d+ attempt/);
-    assert.match(bad.stderr, /database unreachable/);
-    assert.match(bad.stderr, /hello listening on 127\.0\.0\.1:3911/);
-    assert.equal(current(), r3);
-    assert.deepEqual(await get(`${URL}/`), { status: 200, body: `Hello v3 (release ${r3})\n` });
-    const failed = (await releases()).releases.at(-1)!;
-    assert.equal(failed.status, 'failed');
+      const server = readFileSync(path.join(app, 'server.js'), 'utf8');
+      writeFileSync(
+        path.join(app, 'server.js'),
+        server.replace(
+          "res.writeHead(200, { 'content-type': 'text/plain' });\n    return res.end('ok\\n');",
+          "res.writeHead(500);\n    return res.end('database unreachable\\n');",
+        ),
+      );
+      commit(app, 'broken health');
+      const bad = await run('deploy', 'production');
+      assert.equal(bad.exitCode, 4, bad.all);
+      assert.match(bad.stderr, /failed its health check/);
+      assert.match(bad.stderr, /last answer: 500 after \d+ attempt/);
+      assert.match(bad.stderr, /database unreachable/);
+      assert.match(bad.stderr, /hello listening on 127\.0\.0\.1:3911/);
+      assert.equal(current(), r3);
+      assert.deepEqual(await get(`${URL}/`), { status: 200, body: `Hello v3 (release ${r3})\n` });
+      const failed = (await releases()).releases.at(-1)!;
+      assert.equal(failed.status, 'failed');
 
-    // a plain rollback skips the failed release
-    writeFileSync(path.join(app, 'server.js'), server);
-    change(app, 'Hello v5');
-    assert.equal((await run('deploy', 'production')).exitCode, 0);
-    const rb = await run('rollback', 'production', '--json');
-    assert.equal(rb.exitCode, 0, rb.all);
-    assert.equal(JSON.parse(rb.stdout).release, r3);
-    assert.equal((await get(`${URL}/`)).body, `Hello v3 (release ${r3})\n`);
-    const history = JSON.parse((await run('history', 'production', '--json', '-n', '100')).stdout) as { event: string; release: string }[];
-    assert.ok(history.some((h) => h.event === 'failed' && h.release === failed.id));
-    assert.deepEqual(history.at(-1)!.event, 'rolled_back');
-  });
+      // a plain rollback skips the failed release
+      writeFileSync(path.join(app, 'server.js'), server);
+      change(app, 'Hello v5');
+      assert.equal((await run('deploy', 'production')).exitCode, 0);
+      const rb = await run('rollback', 'production', '--json');
+      assert.equal(rb.exitCode, 0, rb.all);
+      assert.equal(JSON.parse(rb.stdout).release, r3);
+      assert.equal((await get(`${URL}/`)).body, `Hello v3 (release ${r3})\n`);
+      const history = JSON.parse((await run('history', 'production', '--json', '-n', '100')).stdout) as {
+        event: string;
+        release: string;
+      }[];
+      assert.ok(history.some((h) => h.event === 'failed' && h.release === failed.id));
+      assert.deepEqual(history.at(-1)!.event, 'rolled_back');
+    },
+  );
 
-  it('hooks run as the app user with SLIPWAY_* variables; a failing before_activate hook leaves current untouched', async () => {
-    writeFileSync(path.join(app, 'slipway.yml'), config(host.sshConfig, 'hooks:\n  before_activate:\n    - id -un > "$SLIPWAY_RELEASE_PATH/storage/hook.txt"; echo "$SLIPWAY_RELEASE $SLIPWAY_ENV $SLIPWAY_PREVIOUS_RELEASE" >> "$SLIPWAY_RELEASE_PATH/storage/hook.txt"\n'));
-    commit(app, 'with hook');
-    const d = await run('deploy', 'production', '--json');
-    assert.equal(d.exitCode, 0, d.all);
-    const id = JSON.parse(d.stdout).release;
-    assert.equal(host.exec('cat', '/srv/hello/shared/storage/hook.txt'), `hello\n${id} production ${r3}\n`);
+  it(
+    'hooks run as the app user with SLIPWAY_* variables; a failing ' + 'before_activate hook leaves current untouched',
+    async () => {
+      writeFileSync(
+        path.join(app, 'slipway.yml'),
+        config(
+          host.sshConfig,
+          'hooks:\n  before_activate:\n    - id -un > "$SLIPWAY_RELEASE_PATH/storage/hook.txt"; echo ' +
+            '"$SLIPWAY_RELEASE $SLIPWAY_ENV $SLIPWAY_PREVIOUS_RELEASE" >> "$SLIPWAY_RELEASE_PATH/storage/hook.txt"\n',
+        ),
+      );
+      commit(app, 'with hook');
+      const d = await run('deploy', 'production', '--json');
+      assert.equal(d.exitCode, 0, d.all);
+      const id = JSON.parse(d.stdout).release;
+      assert.equal(host.exec('cat', '/srv/hello/shared/storage/hook.txt'), `hello\n${id} production ${r3}\n`);
 
-    const before = current();
-    writeFileSync(path.join(app, 'slipway.yml'), config(host.sshConfig, 'hooks:\n  before_activate:\n    - echo migrating; echo "migration 42 failed" >&2; exit 3\n'));
-    commit(app, 'failing hook');
-    const bad = await run('deploy', 'production');
-    assert.equal(bad.exitCode, 6, bad.all);
-    assert.match(bad.stderr, /before_activate hook failed \(exit 3\)/);
-    assert.match(bad.stderr, /migration 42 failed/);
-    assert.equal(current(), before);
-    assert.equal((await get(`${URL}/`)).status, 200);
+      const before = current();
+      writeFileSync(
+        path.join(app, 'slipway.yml'),
+        config(
+          host.sshConfig,
+          'hooks:\n  before_activate:\n    - echo migrating; echo "migration 42 failed" >&2; exit 3\n',
+        ),
+      );
+      commit(app, 'failing hook');
+      const bad = await run('deploy', 'production');
+      assert.equal(bad.exitCode, 6, bad.all);
+      assert.match(bad.stderr, /before_activate hook failed \(exit 3\)/);
+      assert.match(bad.stderr, /migration 42 failed/);
+      assert.equal(current(), before);
+      assert.equal((await get(`${URL}/`)).status, 200);
 
-    const served = (await get(`${URL}/`)).body;
-    writeFileSync(path.join(app, 'slipway.yml'), config(host.sshConfig, 'hooks:\n  after_activate:\n    - echo "cache warm-up failed"; exit 1\n'));
-    commit(app, 'failing after_activate');
-    const late = await run('deploy', 'production');
-    assert.equal(late.exitCode, 6, late.all);
-    assert.match(late.stderr, /after_activate hook failed \(exit 1\)/);
-    assert.match(late.stderr, /Restore previous release on web1/);
-    assert.equal(current(), before);
-    assert.equal((await get(`${URL}/`)).body, served);
-    writeFileSync(path.join(app, 'slipway.yml'), config(host.sshConfig));
-    commit(app, 'no hook');
-  });
+      const served = (await get(`${URL}/`)).body;
+      writeFileSync(
+        path.join(app, 'slipway.yml'),
+        config(host.sshConfig, 'hooks:\n  after_activate:\n    - echo "cache warm-up failed"; exit 1\n'),
+      );
+      commit(app, 'failing after_activate');
+      const late = await run('deploy', 'production');
+      assert.equal(late.exitCode, 6, late.all);
+      assert.match(late.stderr, /after_activate hook failed \(exit 1\)/);
+      assert.match(late.stderr, /Restore previous release on web1/);
+      assert.equal(current(), before);
+      assert.equal((await get(`${URL}/`)).body, served);
+      writeFileSync(path.join(app, 'slipway.yml'), config(host.sshConfig));
+      commit(app, 'no hook');
+    },
+  );
 
   it('status, logs and exec work through systemd', async () => {
     const st = await run('status', 'production', '--json');
@@ -189,19 +239,33 @@ describe('deploying to a systemd host over SSH', { skip }, () => {
     assert.equal(ex.stdout.trim(), `hello\n/srv/hello/releases/${current()}\nproduction`);
   });
 
-  it('quick restarts in a row are not refused by systemd\'s start-rate limit', async (t) => {
+  it("quick restarts in a row are not refused by systemd's start-rate limit", async (t) => {
     // systemd refuses a sixth start within 10 s by default; deliberate restarts must not count.
     // A drop-in widens the window to 10 minutes, so a slow machine still puts all seven inside it.
     const dropIn = '/etc/systemd/system/slipway-hello.service.d';
-    host.exec('sh', '-c', 'mkdir -p "$1" && printf "[Unit]\\nStartLimitIntervalSec=600\\nStartLimitBurst=5\\n" >"$1/limit.conf" && systemctl daemon-reload', 'sh', dropIn);
+    host.exec(
+      'sh',
+      '-c',
+      'mkdir -p "$1" && printf "[Unit]\\nStartLimitIntervalSec=600\\nStartLimitBurst=5\\n" >"$1/limit.conf" && ' +
+        'systemctl daemon-reload',
+      'sh',
+      dropIn,
+    );
     t.after(() => host.exec('sh', '-c', 'rm -rf "$1" && systemctl daemon-reload', 'sh', dropIn));
-    assert.match(host.exec('systemctl', 'show', 'slipway-hello.service', '--property=StartLimitIntervalUSec'), /StartLimitIntervalUSec=10min/);
+    assert.match(
+      host.exec('systemctl', 'show', 'slipway-hello.service', '--property=StartLimitIntervalUSec'),
+      /StartLimitIntervalUSec=10min/,
+    );
     for (let i = 0; i < 7; i++) {
       const r = await run('restart', 'production');
       assert.equal(r.exitCode, 0, `restart ${i + 1}: ${r.all}`);
     }
     assert.equal((await get(`${URL}/`)).status, 200);
-    assert.match(host.exec('systemctl', 'show', 'slipway-hello.service', '--property=Restart'), /Restart=on-failure/, 'crash loops are still limited');
+    assert.match(
+      host.exec('systemctl', 'show', 'slipway-hello.service', '--property=Restart'),
+      /Restart=on-failure/,
+      'crash loops are still limited',
+    );
   });
 
   it('two concurrent deploys: the second fails saying who holds the lock, or waits with --lock-wait', async () => {
@@ -210,14 +274,19 @@ describe('deploying to a systemd host over SSH', { skip }, () => {
     commit(app, 'slow migration');
     const whileLocked = async (second: string[]) => {
       const first = slipway(app, ['deploy', 'production'], env);
-      await new Promise<void>((resolve) => first.stderr!.on('data', (c: Buffer) => c.toString().includes('✔ Lock') && resolve()));
+      await new Promise<void>((resolve) =>
+        first.stderr!.on('data', (c: Buffer) => c.toString().includes('✔ Lock') && resolve()),
+      );
       const [a, b] = await Promise.all([first, run(...second)]);
       assert.equal(a.exitCode, 0, a.all);
       return b;
     };
     const refused = await whileLocked(['deploy', 'production']);
     assert.equal(refused.exitCode, 3, refused.all);
-    assert.match(refused.stderr, /web1: deploy lock held by root@\S+ \(pid \d+\) since \S+, running `slipway deploy production`/);
+    assert.match(
+      refused.stderr,
+      /web1: deploy lock held by root@\S+ \(pid \d+\) since \S+, running `slipway deploy production`/,
+    );
     assert.match(refused.stderr, /--lock-wait SECONDS/);
     const waited = await whileLocked(['deploy', 'production', '--lock-wait', '60']);
     assert.equal(waited.exitCode, 0, waited.all);
@@ -227,15 +296,30 @@ describe('deploying to a systemd host over SSH', { skip }, () => {
     commit(app, 'no hook');
   });
 
-  /** Start a deploy carrying 256 MiB of random data (compressing it keeps the transfer busy for seconds); resolves once it runs. */
-  async function deployBigChange(): Promise<{ child: ReturnType<typeof spawn>; exited: Promise<number | null>; stderr: () => string }> {
-    writeFileSync(path.join(app, 'big.bin'), execFileSync('head', ['-c', String(256 * 1024 * 1024), '/dev/urandom'], { maxBuffer: 300 * 1024 * 1024 }));
-    const child = spawn('node', [CLI, 'deploy', 'production', '--allow-dirty', '--verbose'], { cwd: app, detached: true, env: { ...process.env, ...env } });
+  /**
+   * Start a deploy carrying 256 MiB of random data (compressing it keeps the transfer busy for seconds); resolves once
+   * it runs.
+   */
+  async function deployBigChange(): Promise<{
+    child: ReturnType<typeof spawn>;
+    exited: Promise<number | null>;
+    stderr: () => string;
+  }> {
+    writeFileSync(
+      path.join(app, 'big.bin'),
+      execFileSync('head', ['-c', String(256 * 1024 * 1024), '/dev/urandom'], { maxBuffer: 300 * 1024 * 1024 }),
+    );
+    const child = spawn('node', [CLI, 'deploy', 'production', '--allow-dirty', '--verbose'], {
+      cwd: app,
+      detached: true,
+      env: { ...process.env, ...env },
+    });
     let err = '';
     child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
     // the host is receiving once its side of the transfer runs
-    for (let i = 0; i < 300 && !/tar -xzf/.test(host.exec('sh', '-c', 'pgrep -af "[t]ar -xzf" || true')); i++) await new Promise((r) => setTimeout(r, 100));
+    for (let i = 0; i < 300 && !/tar -xzf/.test(host.exec('sh', '-c', 'pgrep -af "[t]ar -xzf" || true')); i++)
+      await new Promise((r) => setTimeout(r, 100));
     await new Promise((r) => setTimeout(r, 300));
     return { child, exited, stderr: () => err };
   }
@@ -263,19 +347,26 @@ describe('deploying to a systemd host over SSH', { skip }, () => {
     await assertRecovers(before, 'after SIGTERM', /web1: unlocked/);
   });
 
-  it('a deploy killed with SIGKILL mid-transfer leaves current serving; the next deploy takes over the stale lock', async () => {
-    const before = current();
-    const d = await deployBigChange();
-    process.kill(-d.child.pid!, 'SIGKILL'); // the whole process group: nothing can clean up
-    await d.exited;
-    const next = await assertRecovers(before, 'after SIGKILL', /STALE: that process is gone/);
-    assert.match(next, /taking over a stale lock/);
-  });
+  it(
+    'a deploy killed with SIGKILL mid-transfer leaves current serving; the ' + 'next deploy takes over the stale lock',
+    async () => {
+      const before = current();
+      const d = await deployBigChange();
+      process.kill(-d.child.pid!, 'SIGKILL'); // the whole process group: nothing can clean up
+      await d.exited;
+      const next = await assertRecovers(before, 'after SIGKILL', /STALE: that process is gone/);
+      assert.match(next, /taking over a stale lock/);
+    },
+  );
 
   it('a connection dropped mid-transfer fails the deploy clearly; current keeps serving', async () => {
     const before = current();
     const d = await deployBigChange();
-    assert.match(host.exec('sh', '-c', 'pgrep -af "[t]ar -xzf" || true'), /tar -xzf/, 'the transfer must still be running');
+    assert.match(
+      host.exec('sh', '-c', 'pgrep -af "[t]ar -xzf" || true'),
+      /tar -xzf/,
+      'the transfer must still be running',
+    );
     host.exec('pkill', '-f', 'sshd: root@'); // every SSH session on the host, the master included
     const code = await d.exited;
     assert.ok(code === 5 || code === 1, `exit ${code}\n${d.stderr()}`);
@@ -288,7 +379,10 @@ describe('deploying to a systemd host over SSH', { skip }, () => {
     const before = current();
     host.exec('mount', '-t', 'tmpfs', '-o', 'size=2m', 'tmpfs', '/srv/hello/.slipway/incoming');
     try {
-      writeFileSync(path.join(app, 'big.bin'), execFileSync('head', ['-c', String(8 * 1024 * 1024), '/dev/urandom'], { maxBuffer: 16 * 1024 * 1024 }));
+      writeFileSync(
+        path.join(app, 'big.bin'),
+        execFileSync('head', ['-c', String(8 * 1024 * 1024), '/dev/urandom'], { maxBuffer: 16 * 1024 * 1024 }),
+      );
       const r = await run('deploy', 'production', '--allow-dirty');
       assert.equal(r.exitCode, 1, r.all);
       assert.match(r.stderr, /web1: transfer failed \(exit code \d+\)/);
@@ -302,12 +396,18 @@ describe('deploying to a systemd host over SSH', { skip }, () => {
 
   it('install runs once per lockfile: an unchanged lockfile reuses the cached result', async () => {
     writeFileSync(path.join(app, 'package-lock.json'), '{"lockfileVersion": 3, "v": 1}\n');
-    writeFileSync(path.join(app, 'slipway.yml'), config(host.sshConfig, 'install:\n  command: mkdir -p node_modules && date +%s%N > node_modules/stamp\n'));
+    writeFileSync(
+      path.join(app, 'slipway.yml'),
+      config(host.sshConfig, 'install:\n  command: mkdir -p node_modules && date +%s%N > node_modules/stamp\n'),
+    );
     commit(app, 'with install');
     const stamp = async () => {
       const d = await run('deploy', 'production', '--json');
       assert.equal(d.exitCode, 0, d.all);
-      return { stderr: d.stderr, stamp: host.exec('cat', `/srv/hello/releases/${JSON.parse(d.stdout).release}/node_modules/stamp`) };
+      return {
+        stderr: d.stderr,
+        stamp: host.exec('cat', `/srv/hello/releases/${JSON.parse(d.stdout).release}/node_modules/stamp`),
+      };
     };
     const a = await stamp();
     assert.match(a.stderr, /Install: .* installed/);
@@ -321,41 +421,91 @@ describe('deploying to a systemd host over SSH', { skip }, () => {
     assert.notEqual(c.stamp, a.stamp);
   });
 
-  it('install.once builds the dependencies here and ships them to a host of this platform; a host of another platform installs for itself', async () => {
-    const here = os.hostname();
-    assert.notEqual(host.exec('uname', '-n').trim(), here, 'the host must tell itself apart from this machine');
-    writeFileSync(path.join(app, 'slipway.yml'), config(host.sshConfig, 'install:\n  command: mkdir -p node_modules && uname -n > node_modules/built-on\n  once: true\n'));
-    commit(app, 'install once');
-    const deploy = async () => {
-      const d = await run('deploy', 'production', '--json');
-      assert.equal(d.exitCode, 0, d.all);
-      const id = JSON.parse(d.stdout).release as string;
-      return { stderr: d.stderr, builtOn: host.exec('cat', `/srv/hello/releases/${id}/node_modules/built-on`).trim() };
-    };
-    const a = await deploy();
-    assert.match(a.stderr, /Install here, once: mkdir -p node_modules/);
-    assert.doesNotMatch(a.stderr, /Install: mkdir/, 'nothing is installed on the host');
-    assert.equal(a.builtOn, here);
+  it(
+    'install.once builds the dependencies here and ships them to a host of this platform; a host of another ' +
+      'platform installs for itself',
+    async () => {
+      const here = os.hostname();
+      assert.notEqual(host.exec('uname', '-n').trim(), here, 'the host must tell itself apart from this machine');
+      writeFileSync(
+        path.join(app, 'slipway.yml'),
+        config(
+          host.sshConfig,
+          'install:\n  command: mkdir -p node_modules && uname -n > node_modules/built-on\n  once: true\n',
+        ),
+      );
+      commit(app, 'install once');
+      const deploy = async () => {
+        const d = await run('deploy', 'production', '--json');
+        assert.equal(d.exitCode, 0, d.all);
+        const id = JSON.parse(d.stdout).release as string;
+        return {
+          stderr: d.stderr,
+          steps: JSON.parse(d.stdout).steps as { title: string; ms: number; ok: boolean; note?: string }[],
+          builtOn: host.exec('cat', `/srv/hello/releases/${id}/node_modules/built-on`).trim(),
+        };
+      };
+      const a = await deploy();
+      assert.match(a.stderr, /Install here, once: mkdir -p node_modules/);
+      assert.doesNotMatch(a.stderr, /Install: mkdir/, 'nothing is installed on the host');
+      assert.equal(a.builtOn, here);
 
-    change(app, 'same lockfile, once');
-    const b = await deploy();
-    assert.match(b.stderr, /reused the result built here for this lockfile/);
-    assert.match(b.stderr, /Transfer \d+ files .* 1 changed/, 'the dependencies are not sent again');
-    assert.equal(b.builtOn, here);
+      change(app, 'same lockfile, once');
+      const b = await deploy();
+      assert.match(b.stderr, /Install here, once: mkdir -p node_modules.*reused: built here for this lockfile/);
+      const { ms, ...installStep } = b.steps.find((s) => s.title.startsWith('Install here, once'))!;
+      assert.ok(ms >= 0);
+      assert.deepEqual(installStep, {
+        title: 'Install here, once: mkdir -p node_modules && uname -n > node_modules/built-on',
+        ok: true,
+        note: 'reused: built here for this lockfile',
+      });
+      assert.match(b.stderr, /Transfer \d+ files .* 1 changed/, 'the dependencies are not sent again');
+      assert.equal(b.builtOn, here);
 
-    // the host now says it is an arm64 machine: it gets no dependencies and installs them itself
-    host.exec('sh', '-c', 'printf \'#!/bin/sh\\n[ "$1" = -m ] && echo aarch64 && exit 0\\nexec /usr/bin/uname "$@"\\n\' > /usr/local/bin/uname && chmod +x /usr/local/bin/uname');
-    try {
-      change(app, 'other platform');
-      const c = await deploy();
-      assert.match(c.stderr, /Install: mkdir -p node_modules.* on web1 \(another platform than this machine\)/);
-      assert.equal(c.builtOn, host.exec('uname', '-n').trim());
-    } finally {
-      host.exec('rm', '-f', '/usr/local/bin/uname');
-    }
-    writeFileSync(path.join(app, 'slipway.yml'), config(host.sshConfig));
-    commit(app, 'no install');
-  });
+      // with nothing changed, plan counts the dependencies as part of the release: nothing to send or remove
+      const p = await run('plan', 'production', '--json');
+      assert.equal(p.exitCode, 0, p.all);
+      const planned = JSON.parse(p.stdout) as { local: PlanStep[]; hosts: { steps: PlanStep[] }[] };
+      assert.deepEqual(
+        planned.local.find((s) => s.step === 'install'),
+        {
+          step: 'install',
+          on: 'local',
+          command: 'mkdir -p node_modules && uname -n > node_modules/built-on',
+          cached: true,
+          text:
+            `Install here, once: mkdir -p node_modules && uname -n > node_modules/built-on (reused: built here ` +
+            `for this lockfile; shipped to hosts of ${localPlatform()})`,
+        },
+      );
+      const transfer = planned.hosts[0]!.steps.find((s) => s.step === 'transfer')!;
+      assert.deepEqual([transfer.send, transfer.remove, transfer.bytes], [0, 0, 0], transfer.text);
+      assert.equal(
+        planned.hosts[0]!.steps.filter((s) => s.step === 'install').length,
+        0,
+        'nothing installs on the host',
+      );
+
+      // the host now says it is an arm64 machine: it gets no dependencies and installs them itself
+      host.exec(
+        'sh',
+        '-c',
+        'printf \'#!/bin/sh\\n[ "$1" = -m ] && echo aarch64 && exit 0\\nexec /usr/bin/uname "$@"\\n\' > ' +
+          '/usr/local/bin/uname && chmod +x /usr/local/bin/uname',
+      );
+      try {
+        change(app, 'other platform');
+        const c = await deploy();
+        assert.match(c.stderr, /Install: mkdir -p node_modules.* on web1 \(another platform than this machine\)/);
+        assert.equal(c.builtOn, host.exec('uname', '-n').trim());
+      } finally {
+        host.exec('rm', '-f', '/usr/local/bin/uname');
+      }
+      writeFileSync(path.join(app, 'slipway.yml'), config(host.sshConfig));
+      commit(app, 'no install');
+    },
+  );
 
   it('keeps keep_releases releases and prunes the rest', async () => {
     const list = await releases();

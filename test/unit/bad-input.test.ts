@@ -47,7 +47,13 @@ function refusal(text: string, file = 'slipway.yml'): SlipwayError {
   assert.fail('accepted');
 }
 
-const top = (name: string, line: string, at: string, key: string, says: RegExp): Case => ({ name, text: config(line), at, key, says });
+const top = (name: string, line: string, at: string, key: string, says: RegExp): Case => ({
+  name,
+  text: config(line),
+  at,
+  key,
+  says,
+});
 const withRun = (name: string, run: string, says: RegExp): Case => {
   const text = `app: shop\nrun: ${run}\n${HOSTS}`;
   return { name, text, at: run, key: 'run', says };
@@ -60,7 +66,13 @@ const hostCase = (name: string, entry: string, says: RegExp): Case => ({
   key: 'environments.production.hosts.0',
   says,
 });
-const inEnv = (name: string, line: string, at: string, key: string, says: RegExp): Case => ({ name, text: config('', line), at, key, says });
+const inEnv = (name: string, line: string, at: string, key: string, says: RegExp): Case => ({
+  name,
+  text: config('', line),
+  at,
+  key,
+  says,
+});
 
 const LEAVES = /leaves its folder/;
 const RELATIVE = /must be relative to the app folder/;
@@ -74,7 +86,13 @@ const CASES: Case[] = [
   top('shared.dirs with inner ..', 'shared: { dirs: [storage/../../x] }', 'storage/../../x', 'shared.dirs.0', LEAVES),
   top('shared.dirs absolute', 'shared: { dirs: [/etc] }', '/etc', 'shared.dirs.0', RELATIVE),
   top('shared.dirs home', 'shared: { dirs: ["~/x"] }', '"~/x"', 'shared.dirs.0', RELATIVE),
-  top('shared.dirs the release itself', 'shared: { dirs: [.] }', '.]', 'shared.dirs.0', /names the release folder itself/),
+  top(
+    'shared.dirs the release itself',
+    'shared: { dirs: [.] }',
+    '.]',
+    'shared.dirs.0',
+    /names the release folder itself/,
+  ),
   top('shared.dirs ./', 'shared: { dirs: [./] }', './', 'shared.dirs.0', /names the release folder itself/),
   top('shared.dirs glob', 'shared: { dirs: ["logs/*"] }', '"logs/*"', 'shared.dirs.0', /is a glob/),
   top('shared.dirs empty', 'shared: { dirs: [""] }', '""', 'shared.dirs.0', /is empty/),
@@ -89,16 +107,46 @@ const CASES: Case[] = [
   top('include absolute', 'include: ["/etc/**"]', '"/etc/**"', 'include.0', RELATIVE),
   top('include second item', 'include: ["**", "a/../../b"]', '"a/../../b"', 'include.1', LEAVES),
   top('exclude absolute', 'exclude: [/tmp]', '/tmp', 'exclude.0', RELATIVE),
-  top('install.lockfile ..', 'install: { lockfile: ../package-lock.json }', '../package-lock.json', 'install.lockfile', LEAVES),
+  top(
+    'install.lockfile ..',
+    'install: { lockfile: ../package-lock.json }',
+    '../package-lock.json',
+    'install.lockfile',
+    LEAVES,
+  ),
   top('install.lockfile absolute', 'install: { lockfile: /etc/shadow }', '/etc/shadow', 'install.lockfile', RELATIVE),
   top('install.paths ..', 'install: { paths: [../node_modules] }', '../node_modules', 'install.paths.0', LEAVES),
   top('install.paths absolute', 'install: { paths: [/usr/lib] }', '/usr/lib', 'install.paths.0', RELATIVE),
   top('docker.dockerfile ..', 'docker: { dockerfile: ../Dockerfile }', '../Dockerfile', 'docker.dockerfile', LEAVES),
-  top('docker.dockerfile absolute', 'docker: { dockerfile: /Dockerfile }', '/Dockerfile', 'docker.dockerfile', RELATIVE),
-  top('docker.workdir relative', 'docker: { workdir: app }', 'app }', 'docker.workdir', /absolute path in the container/),
+  top(
+    'docker.dockerfile absolute',
+    'docker: { dockerfile: /Dockerfile }',
+    '/Dockerfile',
+    'docker.dockerfile',
+    RELATIVE,
+  ),
+  top(
+    'docker.workdir relative',
+    'docker: { workdir: app }',
+    'app }',
+    'docker.workdir',
+    /absolute path in the container/,
+  ),
   top('docker.workdir ..', 'docker: { workdir: /app/.. }', '/app/..', 'docker.workdir', /must not contain/),
-  inEnv('shared.dirs .. in an environment', '    shared: { dirs: [../x] }\n', '../x', 'environments.production.shared.dirs.0', LEAVES),
-  inEnv('static_dir .. in an environment', '    static_dir: ../x\n', '../x', 'environments.production.static_dir', LEAVES),
+  inEnv(
+    'shared.dirs .. in an environment',
+    '    shared: { dirs: [../x] }\n',
+    '../x',
+    'environments.production.shared.dirs.0',
+    LEAVES,
+  ),
+  inEnv(
+    'static_dir .. in an environment',
+    '    static_dir: ../x\n',
+    '../x',
+    'environments.production.static_dir',
+    LEAVES,
+  ),
   // root
   top('root /', 'root: /', '/\n', 'root', SYSTEM),
   top('root /etc', 'root: /etc', '/etc', 'root', SYSTEM),
@@ -127,15 +175,33 @@ const CASES: Case[] = [
   top('root empty', 'root: ""', '""', 'root', /expected|too small|empty|>=1/i),
   inEnv('root / in an environment', '    root: /\n', '/\n', 'environments.production.root', SYSTEM),
   // names
-  { name: 'app with ..', text: 'app: ../etc\nrun: x\n' + HOSTS, at: '../etc', key: 'app', says: /lowercase letters/ },
-  { name: 'app uppercase', text: 'app: Shop\nrun: x\n' + HOSTS, at: 'Shop', key: 'app', says: /lowercase letters/ },
-  { name: 'app with a space', text: 'app: "my shop"\nrun: x\n' + HOSTS, at: '"my shop"', key: 'app', says: /lowercase letters/ },
-  { name: 'app empty', text: 'app: ""\nrun: x\n' + HOSTS, at: '""', key: 'app', says: /lowercase letters/ },
-  { name: 'app unicode', text: 'app: shöp\nrun: x\n' + HOSTS, at: 'shöp', key: 'app', says: /lowercase letters/ },
-  { name: 'app too long', text: `app: a${'b'.repeat(40)}\nrun: x\n${HOSTS}`, at: 'abbb', key: 'app', says: /lowercase letters/ },
+  { name: 'app with ..', text: `app: ../etc\nrun: x\n${HOSTS}`, at: '../etc', key: 'app', says: /lowercase letters/ },
+  { name: 'app uppercase', text: `app: Shop\nrun: x\n${HOSTS}`, at: 'Shop', key: 'app', says: /lowercase letters/ },
+  {
+    name: 'app with a space',
+    text: `app: "my shop"\nrun: x\n${HOSTS}`,
+    at: '"my shop"',
+    key: 'app',
+    says: /lowercase letters/,
+  },
+  { name: 'app empty', text: `app: ""\nrun: x\n${HOSTS}`, at: '""', key: 'app', says: /lowercase letters/ },
+  { name: 'app unicode', text: `app: shöp\nrun: x\n${HOSTS}`, at: 'shöp', key: 'app', says: /lowercase letters/ },
+  {
+    name: 'app too long',
+    text: `app: a${'b'.repeat(40)}\nrun: x\n${HOSTS}`,
+    at: 'abbb',
+    key: 'app',
+    says: /lowercase letters/,
+  },
   top('user with a newline', 'user: "shop\\nroot"', '"shop', 'user', /lowercase letters/),
   top('user root-like', 'user: Root', 'Root', 'user', /lowercase letters/),
-  { name: 'environment name with a slash', text: `${BASE}environments:\n  prod/x:\n    hosts: [a]\n`, at: 'prod/x', key: 'environments.prod/x', says: /the name "prod\/x"/ },
+  {
+    name: 'environment name with a slash',
+    text: `${BASE}environments:\n  prod/x:\n    hosts: [a]\n`,
+    at: 'prod/x',
+    key: 'environments.prod/x',
+    says: /the name "prod\/x"/,
+  },
   // commands
   withRun('run with a newline', '"node a.js\\nExecStartPre=/bin/id"', /line break or control character/),
   withRun('run empty', '""', /is empty/),
@@ -161,7 +227,13 @@ const CASES: Case[] = [
   top('env name with a space', 'env: { "A B": x }', '"A B"', 'env.A B', /not a variable name/),
   top('env name with unicode', 'env: { NÄME: x }', 'NÄME', 'env.NÄME', /not a variable name/),
   top('env name with =', 'env: { "A=B": x }', '"A=B"', 'env.A=B', /not a variable name/),
-  inEnv('env value with a newline in an environment', '    env: { A: "x\\ny" }\n', '"x\\ny"', 'environments.production.env.A', /line break or NUL/),
+  inEnv(
+    'env value with a newline in an environment',
+    '    env: { A: "x\\ny" }\n',
+    '"x\\ny"',
+    'environments.production.env.A',
+    /line break or NUL/,
+  ),
   top('secret name with a dash', 'secrets: [DB-URL]', 'DB-URL', 'secrets.0', /not a variable name/),
   top('secret name empty', 'secrets: [""]', '""', 'secrets.0', /not a variable name/),
   // hosts and ssh
@@ -176,13 +248,25 @@ const CASES: Case[] = [
   hostCase('host with $', '$(id)', /host "\$\(id\)"/),
   hostCase('host empty', '', /host ""/),
   hostCase('host two @', 'a@b@c', /is not a host/),
-  { name: 'host list empty', text: `${BASE}environments:\n  production:\n    hosts: []\n`, at: '[]', key: 'environments.production.hosts', says: /→/ },
+  {
+    name: 'host list empty',
+    text: `${BASE}environments:\n  production:\n    hosts: []\n`,
+    at: '[]',
+    key: 'environments.production.hosts',
+    says: /→/,
+  },
   top('ssh.user with a leading dash', 'ssh: { user: -oX }', '-oX', 'ssh.user', /not a login name/),
   top('ssh.user with a space', 'ssh: { user: "a b" }', '"a b"', 'ssh.user', /not a login name/),
   top('ssh.port 0', 'ssh: { port: 0 }', '0 }', 'ssh.port', /→/),
   top('ssh.port 65536', 'ssh: { port: 65536 }', '65536', 'ssh.port', /→/),
   top('ssh.port text', 'ssh: { port: "22" }', '"22"', 'ssh.port', /expected number, got string "22" → write a number/),
-  top('ssh.config_file missing', 'ssh: { config_file: no-such-ssh-config }', 'config_file', 'ssh.config_file', /does not exist → create it/),
+  top(
+    'ssh.config_file missing',
+    'ssh: { config_file: no-such-ssh-config }',
+    'config_file',
+    'ssh.config_file',
+    /does not exist → create it/,
+  ),
   top('ssh.persist negative', 'ssh: { persist: -1 }', '-1', 'ssh.persist', /→/),
   // numbers and other values
   top('port 0', 'port: 0', '0\n', 'port', /→/),
@@ -206,14 +290,32 @@ const CASES: Case[] = [
   top('webhook not a URL', 'webhooks: [{ url: "not a url" }]', '"not a url"', 'webhooks.0.url', /→/),
   top('unknown key', 'helth: { path: / }', 'helth', 'helth', /unknown key → did you mean "health"/),
   top('unknown nested key', 'health: { pth: / }', 'pth', 'health.pth', /unknown key → did you mean "path"/),
-  top('wait_for both', 'wait_for: [{ command: x, http: "http://127.0.0.1/" }]', '{ command', 'wait_for.0', /give either/),
+  top(
+    'wait_for both',
+    'wait_for: [{ command: x, http: "http://127.0.0.1/" }]',
+    '{ command',
+    'wait_for.0',
+    /give either/,
+  ),
   // whole-file problems
   { name: 'not a mapping', text: '- a\n- b\n', at: '- a', key: '', says: /expected a mapping of settings/ },
   { name: 'invalid YAML', text: 'app: shop\n  run: [\n', at: 'shop', key: '', says: /invalid YAML/ },
-  { name: 'duplicate key', text: 'app: shop\napp: other\n', at: 'app: other', key: '', says: /Map keys must be unique/ },
+  {
+    name: 'duplicate key',
+    text: 'app: shop\napp: other\n',
+    at: 'app: other',
+    key: '',
+    says: /Map keys must be unique/,
+  },
   { name: 'app missing', text: `run: x\n${HOSTS}`, at: 'run', key: 'app', says: /required/ },
   { name: 'no environments', text: BASE, at: 'app', key: 'environments', says: /required/ },
-  { name: 'empty environments', text: `${BASE}environments: {}\n`, at: '{}', key: 'environments', says: /define at least one environment/ },
+  {
+    name: 'empty environments',
+    text: `${BASE}environments: {}\n`,
+    at: '{}',
+    key: 'environments',
+    says: /define at least one environment/,
+  },
 ];
 
 describe('bad input: slipway.yml', () => {
@@ -233,32 +335,62 @@ describe('bad input: slipway.yml', () => {
   }
 
   it('a YAML number or boolean in env stays the text as written', () => {
-    const cfg = resolveEnvironment(parseConfig(config('env: { V: 1.10, Z: 01234, H: 0x1F, B: true, N: 3000, E: 1e3 }'), 'slipway.yml'), 'production');
+    const cfg = resolveEnvironment(
+      parseConfig(config('env: { V: 1.10, Z: 01234, H: 0x1F, B: true, N: 3000, E: 1e3 }'), 'slipway.yml'),
+      'production',
+    );
     assert.deepEqual(cfg.env, { V: '1.10', Z: '01234', H: '0x1F', B: 'true', N: '3000', E: '1e3' });
   });
 
   it('a file that is not UTF-8 is refused at the first bad byte, never silently replaced', () => {
-    const bytes = Buffer.concat([Buffer.from('app: shop\nrun: node s.js\nenv: { A: "caf'), Buffer.from([0xe9]), Buffer.from('" }\n')]);
-    assert.throws(() => decodeConfig(bytes, 'slipway.yml'), (e: SlipwayError) => e.kind === 'config' && e.message === 'slipway.yml:3:15: the file is not UTF-8 text (byte 0xe9) → save it as UTF-8');
+    const bytes = Buffer.concat([
+      Buffer.from('app: shop\nrun: node s.js\nenv: { A: "caf'),
+      Buffer.from([0xe9]),
+      Buffer.from('" }\n'),
+    ]);
+    assert.throws(
+      () => decodeConfig(bytes, 'slipway.yml'),
+      (e: SlipwayError) =>
+        e.kind === 'config' &&
+        e.message === 'slipway.yml:3:15: the file is not UTF-8 text (byte 0xe9) → save it as UTF-8',
+    );
     assert.equal(decodeConfig(Buffer.from('app: ünï\n'), 'slipway.yml'), 'app: ünï\n');
   });
 
   it('a 10 MB file is refused in well under a second, and an alias bomb names the file', () => {
     const start = performance.now();
-    assert.throws(() => decodeConfig(Buffer.alloc(10 * 1024 * 1024, 0x61), 'slipway.yml'), /slipway\.yml:1:1: the file is 10485760 bytes; a slipway\.yml is at most 262144 → /);
+    assert.throws(
+      () => decodeConfig(Buffer.alloc(10 * 1024 * 1024, 0x61), 'slipway.yml'),
+      /slipway\.yml:1:1: the file is 10485760 bytes; a slipway\.yml is at most 262144 → /,
+    );
     assert.ok(performance.now() - start < 1000);
-    const bomb = `${BASE}a: &a [x, x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\nc: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]\n${HOSTS}`;
-    assert.throws(() => parseConfig(bomb, 'slipway.yml'), (e: SlipwayError) => e.kind === 'config' && /^slipway\.yml:1:1: invalid YAML: .* → write the values out/.test(e.message));
+    const bomb =
+      `${BASE}a: &a [x, x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, ` +
+      `*a]\nc: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]\n${HOSTS}`;
+    assert.throws(
+      () => parseConfig(bomb, 'slipway.yml'),
+      (e: SlipwayError) =>
+        e.kind === 'config' && /^slipway\.yml:1:1: invalid YAML: .* → write the values out/.test(e.message),
+    );
   });
 
   it('a root for the local target that resolves to a system folder is refused', () => {
     const text = `app: etc\nrun: x\nroot: ../../..\nenvironments:\n  dev:\n    hosts: [local]\n`;
-    assert.throws(() => resolveEnvironment(parseConfig(text, '/a/b/slipway.yml'), 'dev'), /slipway\.yml:3:1: root: "\/" is a system folder →/);
+    assert.throws(
+      () => resolveEnvironment(parseConfig(text, '/a/b/slipway.yml'), 'dev'),
+      /slipway\.yml:3:1: root: "\/" is a system folder →/,
+    );
   });
 });
 
 describe('bad input: artifacts', () => {
-  const good = { app: 'shop', id: '20261122T031500042Z-1a2b3c4', sha: '1a2b3c4d', subject: 'Fix', files: ['server.js', 'lib/a.js'] };
+  const good = {
+    app: 'shop',
+    id: '20261122T031500042Z-1a2b3c4',
+    sha: '1a2b3c4d',
+    subject: 'Fix',
+    files: ['server.js', 'lib/a.js'],
+  };
   const refusedArtifact = (m: unknown) => {
     try {
       checkArtifactManifest(m, 'shop.tar.gz', 'shop');
@@ -269,10 +401,19 @@ describe('bad input: artifacts', () => {
     }
     assert.fail('accepted');
   };
-  it('accepts what slipway build writes', () => assert.deepEqual(checkArtifactManifest(good, 'shop.tar.gz', 'shop'), good));
+  it('accepts what slipway build writes', () =>
+    assert.deepEqual(checkArtifactManifest(good, 'shop.tar.gz', 'shop'), good));
   const bad: [string, unknown, RegExp][] = [
-    ['a ../ release id', { ...good, id: '../../../etc/cron.d/x' }, /release id "..\/..\/..\/etc\/cron.d\/x" is not one slipway makes/],
-    ['a release id with a newline', { ...good, id: '20261122T031500042Z-1a2b3c4\nx' }, /release id .* is not one slipway makes/],
+    [
+      'a ../ release id',
+      { ...good, id: '../../../etc/cron.d/x' },
+      /release id "..\/..\/..\/etc\/cron.d\/x" is not one slipway makes/,
+    ],
+    [
+      'a release id with a newline',
+      { ...good, id: '20261122T031500042Z-1a2b3c4\nx' },
+      /release id .* is not one slipway makes/,
+    ],
     ['an empty release id', { ...good, id: '' }, /release id "" is not one/],
     ['another app', { ...good, app: 'other' }, /artifact of app "other", not "shop"/],
     ['a file with ..', { ...good, files: ['../../etc/passwd'] }, /leaves its folder/],
@@ -289,14 +430,22 @@ describe('bad input: artifacts', () => {
 
 describe('bad input: the app folder', () => {
   const dirs: string[] = [];
-  after(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+  after(() => {
+    for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  });
   it('a file name with a line break is refused, never silently left out', async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'slipway-names-'));
     dirs.push(dir);
     mkdirSync(path.join(dir, 'lib'));
     writeFileSync(path.join(dir, 'lib', 'bad\nname.js'), 'x');
     writeFileSync(path.join(dir, 'ok.js'), 'x');
-    await assert.rejects(selectFiles(dir, { include: ['**'], exclude: [] }), (e: SlipwayError) => e.kind === 'config' && e.message.startsWith('"lib/bad\\nname.js": a file name with a line break') && e.message.includes('→'));
+    await assert.rejects(
+      selectFiles(dir, { include: ['**'], exclude: [] }),
+      (e: SlipwayError) =>
+        e.kind === 'config' &&
+        e.message.startsWith('"lib/bad\\nname.js": a file name with a line break') &&
+        e.message.includes('→'),
+    );
   });
   it('unicode, spaces, quotes and $ in file names ship as they are', async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'slipway-names-'));
@@ -311,10 +460,17 @@ describe('bad input: the app folder', () => {
 describe('bad input: the command line', () => {
   const bin = path.resolve('bin/slipway.js');
   const dir = mkdtempSync(path.join(os.tmpdir(), 'slipway-cli-bad-'));
-  writeFileSync(path.join(dir, 'slipway.yml'), `app: shop\nrun: node s.js\nroot: .deploy\nenvironments:\n  demo:\n    hosts: [local]\n`);
+  writeFileSync(
+    path.join(dir, 'slipway.yml'),
+    `app: shop\nrun: node s.js\nroot: .deploy\nenvironments:\n  demo:\n    hosts: [local]\n`,
+  );
   after(() => rmSync(dir, { recursive: true, force: true }));
   const cases: [string, string[], RegExp][] = [
-    ['history -n abc', ['history', 'demo', '-n', 'abc'], /option '-n, --lines <n>' argument 'abc' is invalid\. expected a whole number/],
+    [
+      'history -n abc',
+      ['history', 'demo', '-n', 'abc'],
+      /option '-n, --lines <n>' argument 'abc' is invalid\. expected a whole number/,
+    ],
     ['history -n 0', ['history', 'demo', '-n', '0'], /argument '0' is invalid/],
     ['history -n 1.5', ['history', 'demo', '-n', '1.5'], /argument '1\.5' is invalid/],
     ['logs -n -5', ['logs', 'demo', '-n', '-5'], /argument '-5' is invalid/],
@@ -323,18 +479,34 @@ describe('bad input: the command line', () => {
     ['rollback ../x', ['rollback', 'demo', '../x'], /value '..\/x' is invalid for argument 'release'/],
     ['rollback with a space', ['rollback', 'demo', 'a b'], /invalid for argument 'release'/],
     ['mark-bad ""', ['mark-bad', 'demo', ''], /invalid for argument 'release'/],
-    ['promote --release ""', ['promote', 'demo', 'demo', '--release', ''], /option '--release <id>' argument '' is invalid/],
+    [
+      'promote --release ""',
+      ['promote', 'demo', 'demo', '--release', ''],
+      /option '--release <id>' argument '' is invalid/,
+    ],
     ['an unknown option', ['deploy', 'demo', '--bogus'], /unknown option '--bogus'/],
     ['an unknown command', ['deplyo', 'demo'], /unknown command 'deplyo'/],
     ['a missing argument', ['deploy'], /missing required argument 'env'/],
-    ['--lock-wait abc', ['deploy', 'demo', '--lock-wait', 'abc'], /option '--lock-wait <seconds>' argument 'abc' is invalid/],
+    [
+      '--lock-wait abc',
+      ['deploy', 'demo', '--lock-wait', 'abc'],
+      /option '--lock-wait <seconds>' argument 'abc' is invalid/,
+    ],
     ['--lock-wait -1', ['deploy', 'demo', '--lock-wait', '-1'], /argument '-1' is invalid/],
     ['--limit 0', ['deploy', 'demo', '--limit', '0'], /option '--limit <n\|pct>' argument '0' is invalid/],
     ['--limit 150%', ['deploy', 'demo', '--limit', '150%'], /argument '150%' is invalid/],
     ['--pause x', ['deploy', 'demo', '--pause', 'x'], /option '--pause <seconds>' argument 'x' is invalid/],
-    ['an environment that does not exist', ['deploy', 'prod'], /slipway\.yml:4:1: environments: no environment "prod" → environments defined: demo/],
+    [
+      'an environment that does not exist',
+      ['deploy', 'prod'],
+      /slipway\.yml:4:1: environments: no environment "prod" → environments defined: demo/,
+    ],
     ['an empty environment', ['deploy', ''], /no environment "" →/],
-    ['a missing --artifact', ['deploy', 'demo', '--artifact', 'nope.tar.gz'], /nope\.tar\.gz: not found → pass the \.tar\.gz/],
+    [
+      'a missing --artifact',
+      ['deploy', 'demo', '--artifact', 'nope.tar.gz'],
+      /nope\.tar\.gz: not found → pass the \.tar\.gz/,
+    ],
     ['a folder as --artifact', ['deploy', 'demo', '--artifact', '.'], /: is a folder, not an artifact →/],
     ['exec with an empty command', ['exec', 'demo', '--', ''], /exec: the command is empty →/],
     ['maintenance maybe', ['maintenance', 'demo', 'maybe'], /expected "on" or "off", got "maybe"/],

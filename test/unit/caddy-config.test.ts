@@ -3,20 +3,59 @@ import { describe, it } from 'node:test';
 import { canonical, maintenanceRoute, slotOfPort, slotPort, withSite } from '../../src/proxy/caddy-config.ts';
 import { adminArgv } from '../../src/proxy/caddy.ts';
 
-const shop = { app: 'shop', port: 3000, runtime: 'systemd' as const, appDir: '/srv/shop', static_dir: '.', proxy: { port: 8080, drain_timeout: 30 } };
+const shop = {
+  app: 'shop',
+  port: 3000,
+  runtime: 'systemd' as const,
+  appDir: '/srv/shop',
+  static_dir: '.',
+  proxy: { port: 8080, drain_timeout: 30 },
+};
 
 describe('Caddy config', () => {
-  it('adds the app\'s site with its upstream on slot a', () => {
+  it("adds the app's site with its upstream on slot a", () => {
     assert.deepEqual(withSite(null, shop), {
       changed: true,
-      config: { apps: { http: { servers: { slipway_8080: { listen: [':8080'], routes: [{ '@id': 'slipway_shop', handle: [{ handler: 'reverse_proxy', '@id': 'slipway_shop_proxy', upstreams: [{ dial: '127.0.0.1:3000' }] }], terminal: true }] } } } } },
+      config: {
+        apps: {
+          http: {
+            servers: {
+              slipway_8080: {
+                listen: [':8080'],
+                routes: [
+                  {
+                    '@id': 'slipway_shop',
+                    handle: [
+                      {
+                        handler: 'reverse_proxy',
+                        '@id': 'slipway_shop_proxy',
+                        upstreams: [{ dial: '127.0.0.1:3000' }],
+                      },
+                    ],
+                    terminal: true,
+                  },
+                ],
+              },
+            },
+          },
+        },
+      },
     });
   });
 
-  it('keeps other apps\' sites and the live upstream, and reports no change when nothing differs', () => {
-    const other = { '@id': 'slipway_blog', match: [{ host: ['blog.example.com'] }], handle: [{ handler: 'reverse_proxy', upstreams: [{ dial: '127.0.0.1:5000' }] }] };
-    const first = withSite({ apps: { http: { servers: { slipway_443: { listen: [':443'], routes: [other] } } } } }, shop).config;
-    const route = first.apps!.http!.servers!.slipway_8080!.routes![0] as { handle: { upstreams: { dial: string }[] }[] };
+  it("keeps other apps' sites and the live upstream, and reports no change when nothing differs", () => {
+    const other = {
+      '@id': 'slipway_blog',
+      match: [{ host: ['blog.example.com'] }],
+      handle: [{ handler: 'reverse_proxy', upstreams: [{ dial: '127.0.0.1:5000' }] }],
+    };
+    const first = withSite(
+      { apps: { http: { servers: { slipway_443: { listen: [':443'], routes: [other] } } } } },
+      shop,
+    ).config;
+    const route = first.apps!.http!.servers!.slipway_8080!.routes![0] as {
+      handle: { upstreams: { dial: string }[] }[];
+    };
     route.handle[0]!.upstreams = [{ dial: '127.0.0.1:3001' }]; // slot b is live
     const sortedLikeCaddy = JSON.parse(canonical(first));
     const again = withSite(sortedLikeCaddy, shop);
@@ -24,10 +63,21 @@ describe('Caddy config', () => {
     assert.deepEqual(again.config.apps!.http!.servers!.slipway_443!.routes, [other]);
   });
 
-  it('drops Debian\'s welcome site that Caddyfile mode left in the autosave, and nothing else', () => {
-    const welcome = { listen: [':80'], routes: [{ handle: [{ handler: 'vars', root: '/usr/share/caddy' }, { handler: 'file_server', hide: ['/etc/caddy/Caddyfile'] }] }] };
+  it("drops Debian's welcome site that Caddyfile mode left in the autosave, and nothing else", () => {
+    const welcome = {
+      listen: [':80'],
+      routes: [
+        {
+          handle: [
+            { handler: 'vars', root: '/usr/share/caddy' },
+            { handler: 'file_server', hide: ['/etc/caddy/Caddyfile'] },
+          ],
+        },
+      ],
+    };
     const mine = { listen: [':81'], routes: [{ handle: [{ handler: 'file_server', root: '/srv/www' }] }] };
-    const servers = withSite({ apps: { http: { servers: { srv0: welcome, srv1: mine } } } }, shop).config.apps!.http!.servers!;
+    const servers = withSite({ apps: { http: { servers: { srv0: welcome, srv1: mine } } } }, shop).config.apps!.http!
+      .servers!;
     assert.deepEqual(Object.keys(servers).sort(), ['slipway_8080', 'srv1']);
   });
 
@@ -44,8 +94,11 @@ describe('Caddy config', () => {
   });
 
   it('a static site is a file server on current/<static_dir>', () => {
-    const route = withSite(null, { ...shop, runtime: 'static', static_dir: 'dist' }).config.apps!.http!.servers!.slipway_8080!.routes![0];
-    assert.deepEqual(route!.handle, [{ handler: 'file_server', '@id': 'slipway_shop_proxy', root: '/srv/shop/current/dist' }]);
+    const route = withSite(null, { ...shop, runtime: 'static', static_dir: 'dist' }).config.apps!.http!.servers!
+      .slipway_8080!.routes![0];
+    assert.deepEqual(route!.handle, [
+      { handler: 'file_server', '@id': 'slipway_shop_proxy', root: '/srv/shop/current/dist' },
+    ]);
   });
 
   it('the maintenance page escapes its message', () => {
@@ -55,10 +108,27 @@ describe('Caddy config', () => {
   });
 
   it('slots map to port and port + 1', () => {
-    assert.deepEqual([slotPort(shop, 'a'), slotPort(shop, 'b'), slotOfPort(shop, 3001), slotOfPort(shop, 9)], [3000, 3001, 'b', undefined]);
+    assert.deepEqual(
+      [slotPort(shop, 'a'), slotPort(shop, 'b'), slotOfPort(shop, 3001), slotOfPort(shop, 9)],
+      [3000, 3001, 'b', undefined],
+    );
   });
 
-  it('admin requests are curl argv on the host\'s loopback, bodies on stdin', () => {
-    assert.deepEqual(adminArgv('PATCH', '/id/slipway_shop_proxy/upstreams', true), ['curl', '-sS', '--max-time', '10', '-X', 'PATCH', '-H', 'Content-Type: application/json', '--data-binary', '@-', '-w', '\n%{http_code}', 'http://localhost:2019/id/slipway_shop_proxy/upstreams']);
+  it("admin requests are curl argv on the host's loopback, bodies on stdin", () => {
+    assert.deepEqual(adminArgv('PATCH', '/id/slipway_shop_proxy/upstreams', true), [
+      'curl',
+      '-sS',
+      '--max-time',
+      '10',
+      '-X',
+      'PATCH',
+      '-H',
+      'Content-Type: application/json',
+      '--data-binary',
+      '@-',
+      '-w',
+      '\n%{http_code}',
+      'http://localhost:2019/id/slipway_shop_proxy/upstreams',
+    ]);
   });
 });

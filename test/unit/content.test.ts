@@ -2,7 +2,21 @@
 // the host's script (run here against a local folder: the same script, the
 // same tar stream, as over SSH).
 import assert from 'node:assert/strict';
-import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
@@ -13,12 +27,22 @@ import { layout } from '../../src/server/layout.ts';
 import { buildState, readState } from '../../src/server/state.ts';
 import { LocalHost } from '../../src/transport/local.ts';
 
-const e = (p: string, hash: string, kind: Entry['kind'] = 'f'): Entry => ({ path: p, kind, hash: hash.padEnd(32, '0'), size: 1, mtimeMs: 0 });
+const e = (p: string, hash: string, kind: Entry['kind'] = 'f'): Entry => ({
+  path: p,
+  kind,
+  hash: hash.padEnd(32, '0'),
+  size: 1,
+  mtimeMs: 0,
+});
 
 describe('release content', () => {
   it('a manifest is sorted by path bytes, one fixed-width line per file', () => {
     const m = manifestOf([e('b', 'b'), e('a/é', 'c', 'x'), e('a/z', 'd', 'l'), e('A', 'a')]);
-    assert.equal(m.text, `${'a'.padEnd(32, '0')} f A\n${'d'.padEnd(32, '0')} l a/z\n${'c'.padEnd(32, '0')} x a/é\n${'b'.padEnd(32, '0')} f b\n`);
+    assert.equal(
+      m.text,
+      `${'a'.padEnd(32, '0')} f A\n${'d'.padEnd(32, '0')} l a/z\n${'c'.padEnd(32, '0')} x ` +
+        `a/é\n${'b'.padEnd(32, '0')} f b\n`,
+    );
     assert.match(m.digest, /^[0-9a-f]{32}$/);
     assert.deepEqual([...parseManifest(m.text).entries()][2], ['a/é', { hash: 'c'.padEnd(32, '0'), kind: 'x' }]);
   });
@@ -27,7 +51,10 @@ describe('release content', () => {
     const base = parseManifest(manifestOf([e('same', '1'), e('edited', '2'), e('gone', '3'), e('mode', '4')]).text);
     const next = manifestOf([e('same', '1'), e('edited', '9'), e('mode', '4', 'x'), e('new', '5')]);
     const d = diffManifests(base, next);
-    assert.deepEqual(d.send.map((x) => x.path), ['edited', 'mode', 'new']);
+    assert.deepEqual(
+      d.send.map((x) => x.path),
+      ['edited', 'mode', 'new'],
+    );
     assert.deepEqual(d.drop.sort(), ['edited', 'gone', 'mode']);
   });
 
@@ -102,13 +129,20 @@ describe('delta transfer into a folder', () => {
 
     writeFileSync(path.join(src, 'server.js'), 'v2');
     const second = await ship('R2', ['lib/deep dir/a -x.js', 'link', 'run.sh', 'server.js']);
-    assert.deepEqual([second.stats.filesSent, second.stats.filesLinked, second.stats.base, second.stats.staged], [1, 3, 'R1', false]);
+    assert.deepEqual(
+      [second.stats.filesSent, second.stats.filesLinked, second.stats.base, second.stats.staged],
+      [1, 3, 'R1', false],
+    );
     assert.ok(second.stats.bytesSent < 1000, `a one-file change sends ${second.stats.bytesSent} bytes`);
     const r1 = l.release('R1');
     const r2 = l.release('R2');
     assert.equal(readFileSync(path.join(r2, 'server.js'), 'utf8'), 'v2');
     assert.equal(readFileSync(path.join(r1, 'server.js'), 'utf8'), 'v1', 'the base release is untouched');
-    assert.equal(statSync(path.join(r2, 'lib/deep dir/a -x.js')).ino, statSync(path.join(r1, 'lib/deep dir/a -x.js')).ino, 'unchanged files are hard links');
+    assert.equal(
+      statSync(path.join(r2, 'lib/deep dir/a -x.js')).ino,
+      statSync(path.join(r1, 'lib/deep dir/a -x.js')).ino,
+      'unchanged files are hard links',
+    );
     assert.equal(statSync(path.join(r2, 'run.sh')).mode & 0o777, 0o755);
     assert.equal(readFileSync(path.join(r2, 'link/a -x.js'), 'utf8').length, 10_000);
     assert.deepEqual(readdirSync(r2).sort(), ['lib', 'link', 'run.sh', 'server.js']);
@@ -127,59 +161,88 @@ describe('delta transfer into a folder', () => {
     writeFileSync(path.join(src, 'server.js'), 'v2');
     const manifest = hashFiles(src, ['big.bin', 'server.js']);
     writeFileSync(path.join(src, 'server.js'), 'v2 and more'); // edited between hashing and sending
-    await assert.rejects(transfer(host, l, { id: 'R2', srcDir: src, manifest }, await readState(host, l)), /local: transfer failed while reading the release here: server\.js changed while it was being sent \(2 bytes when hashed, 11 now\)/);
-    writeFileSync(path.join(src, 'big.bin'), big.subarray(1)); // the large file: one byte shorter when hashed than when sent
+    await assert.rejects(
+      transfer(host, l, { id: 'R2', srcDir: src, manifest }, await readState(host, l)),
+      new RegExp(
+        'local: transfer failed while reading the release here: ' +
+          'server\\.js changed while it was being sent \\(2 bytes when hashed, 11 now\\)',
+      ),
+    );
+    // the large file: one byte shorter when hashed than when sent
+    writeFileSync(path.join(src, 'big.bin'), big.subarray(1));
     const again = hashFiles(src, ['big.bin', 'server.js']);
     writeFileSync(path.join(src, 'big.bin'), big);
-    await assert.rejects(transfer(host, l, { id: 'R3', srcDir: src, manifest: again }, await readState(host, l)), /big\.bin changed while it was being sent \(3145734 bytes when hashed, 3145735 now\)/);
+    await assert.rejects(
+      transfer(host, l, { id: 'R3', srcDir: src, manifest: again }, await readState(host, l)),
+      /big\.bin changed while it was being sent \(3145734 bytes when hashed, 3145735 now\)/,
+    );
     assert.ok(!existsSync(l.release('R2')) && !existsSync(l.release('R3')));
     assert.equal(readFileSync(path.join(l.release('R1'), 'server.js'), 'utf8'), 'v1');
   });
 
-  it('starts from the tree staged after the previous deploy: removes what went, adds what was sent, base untouched', async () => {
-    const { src, l, host, ship } = setup();
-    const first = await ship('R1', ['lib/deep dir/a -x.js', 'link', 'old.txt', 'run.sh', 'server.js']);
-    await host.run(stageArgv(l, 'R1', `R1.${first.manifest.digest}`, 0));
-    const staged = path.join(l.meta, 'staged', 'R1');
-    for (let i = 0; i < 100 && !existsSync(staged); i++) await new Promise((r) => setTimeout(r, 50));
-    assert.ok(existsSync(staged), 'the stager finishes in the background');
-    assert.equal(statSync(path.join(staged, 'run.sh')).ino, statSync(path.join(l.release('R1'), 'run.sh')).ino);
+  it(
+    'starts from the tree staged after the previous deploy: removes what ' + 'went, adds what was sent, base untouched',
+    async () => {
+      const { src, l, host, ship } = setup();
+      const first = await ship('R1', ['lib/deep dir/a -x.js', 'link', 'old.txt', 'run.sh', 'server.js']);
+      await host.run(stageArgv(l, 'R1', `R1.${first.manifest.digest}`, 0));
+      const staged = path.join(l.meta, 'staged', 'R1');
+      for (let i = 0; i < 100 && !existsSync(staged); i++) await new Promise((r) => setTimeout(r, 50));
+      assert.ok(existsSync(staged), 'the stager finishes in the background');
+      assert.equal(statSync(path.join(staged, 'run.sh')).ino, statSync(path.join(l.release('R1'), 'run.sh')).ino);
 
-    // a changed file, a removed file, a folder emptied, a symlink that becomes a file, a new folder
-    writeFileSync(path.join(src, 'server.js'), 'v2');
-    rmSync(path.join(src, 'lib'), { recursive: true });
-    rmSync(path.join(src, 'link'));
-    writeFileSync(path.join(src, 'link'), 'now a file');
-    mkdirSync(path.join(src, 'new'));
-    writeFileSync(path.join(src, 'new/b.js'), 'b');
-    const second = await ship('R2', ['link', 'new/b.js', 'old.txt', 'run.sh', 'server.js']);
-    assert.deepEqual([second.stats.filesSent, second.stats.base, second.stats.staged], [3, 'R1', true]);
-    assert.ok(!existsSync(staged), 'a staged tree is used once');
-    const r2 = l.release('R2');
-    const tree = (dir: string): string[] => readdirSync(dir, { recursive: true, encoding: 'utf8' }).sort();
-    assert.deepEqual(tree(r2), ['link', 'new', 'new/b.js', 'old.txt', 'run.sh', 'server.js']);
-    assert.deepEqual(['link', 'new/b.js', 'server.js'].map((f) => readFileSync(path.join(r2, f), 'utf8')), ['now a file', 'b', 'v2']);
-    const r1 = l.release('R1');
-    assert.deepEqual(tree(r1), ['lib', 'lib/deep dir', 'lib/deep dir/a -x.js', 'link', 'link/a -x.js', 'old.txt', 'run.sh', 'server.js']); // link: still the symlink to lib/deep dir
-    assert.equal(readFileSync(path.join(r1, 'server.js'), 'utf8'), 'v1', 'the base release is untouched');
-    assert.ok(lstatSync(path.join(r1, 'link')).isSymbolicLink());
-    assert.equal(statSync(path.join(r2, 'old.txt')).ino, statSync(path.join(r1, 'old.txt')).ino, 'unchanged files are hard links');
+      // a changed file, a removed file, a folder emptied, a symlink that becomes a file, a new folder
+      writeFileSync(path.join(src, 'server.js'), 'v2');
+      rmSync(path.join(src, 'lib'), { recursive: true });
+      rmSync(path.join(src, 'link'));
+      writeFileSync(path.join(src, 'link'), 'now a file');
+      mkdirSync(path.join(src, 'new'));
+      writeFileSync(path.join(src, 'new/b.js'), 'b');
+      const second = await ship('R2', ['link', 'new/b.js', 'old.txt', 'run.sh', 'server.js']);
+      assert.deepEqual([second.stats.filesSent, second.stats.base, second.stats.staged], [3, 'R1', true]);
+      assert.ok(!existsSync(staged), 'a staged tree is used once');
+      const r2 = l.release('R2');
+      const tree = (dir: string): string[] => readdirSync(dir, { recursive: true, encoding: 'utf8' }).sort();
+      assert.deepEqual(tree(r2), ['link', 'new', 'new/b.js', 'old.txt', 'run.sh', 'server.js']);
+      assert.deepEqual(
+        ['link', 'new/b.js', 'server.js'].map((f) => readFileSync(path.join(r2, f), 'utf8')),
+        ['now a file', 'b', 'v2'],
+      );
+      const r1 = l.release('R1');
+      assert.deepEqual(tree(r1), [
+        'lib',
+        'lib/deep dir',
+        'lib/deep dir/a -x.js',
+        'link',
+        'link/a -x.js',
+        'old.txt',
+        'run.sh',
+        'server.js',
+      ]); // link: still the symlink to lib/deep dir
+      assert.equal(readFileSync(path.join(r1, 'server.js'), 'utf8'), 'v1', 'the base release is untouched');
+      assert.ok(lstatSync(path.join(r1, 'link')).isSymbolicLink());
+      assert.equal(
+        statSync(path.join(r2, 'old.txt')).ino,
+        statSync(path.join(r1, 'old.txt')).ino,
+        'unchanged files are hard links',
+      );
 
-    // the stager of a newer release drops an older one's staged tree (renamed away first)
-    await host.run(stageArgv(l, 'R1', `R1.${first.manifest.digest}`, 0));
-    for (let i = 0; i < 100 && !existsSync(staged); i++) await new Promise((r) => setTimeout(r, 50));
-    await host.run(stageArgv(l, 'R2', `R2.${second.manifest.digest}`, 0));
-    const staged2 = path.join(l.meta, 'staged', 'R2');
-    for (let i = 0; i < 100 && !existsSync(staged2); i++) await new Promise((r) => setTimeout(r, 50));
-    assert.deepEqual(readdirSync(path.join(l.meta, 'staged')), ['R2']);
-    // a staged tree that lacks a file (damaged, or taken while being deleted) is not used
-    rmSync(path.join(staged2, 'run.sh'));
-    writeFileSync(path.join(src, 'server.js'), 'v3');
-    const third = await ship('R3', ['link', 'new/b.js', 'old.txt', 'run.sh', 'server.js']);
-    assert.deepEqual([third.stats.filesSent, third.stats.base, third.stats.staged], [1, 'R2', false]);
-    assert.deepEqual(tree(l.release('R3')), ['link', 'new', 'new/b.js', 'old.txt', 'run.sh', 'server.js']);
-    assert.equal(readFileSync(path.join(l.release('R3'), 'server.js'), 'utf8'), 'v3');
-  });
+      // the stager of a newer release drops an older one's staged tree (renamed away first)
+      await host.run(stageArgv(l, 'R1', `R1.${first.manifest.digest}`, 0));
+      for (let i = 0; i < 100 && !existsSync(staged); i++) await new Promise((r) => setTimeout(r, 50));
+      await host.run(stageArgv(l, 'R2', `R2.${second.manifest.digest}`, 0));
+      const staged2 = path.join(l.meta, 'staged', 'R2');
+      for (let i = 0; i < 100 && !existsSync(staged2); i++) await new Promise((r) => setTimeout(r, 50));
+      assert.deepEqual(readdirSync(path.join(l.meta, 'staged')), ['R2']);
+      // a staged tree that lacks a file (damaged, or taken while being deleted) is not used
+      rmSync(path.join(staged2, 'run.sh'));
+      writeFileSync(path.join(src, 'server.js'), 'v3');
+      const third = await ship('R3', ['link', 'new/b.js', 'old.txt', 'run.sh', 'server.js']);
+      assert.deepEqual([third.stats.filesSent, third.stats.base, third.stats.staged], [1, 'R2', false]);
+      assert.deepEqual(tree(l.release('R3')), ['link', 'new', 'new/b.js', 'old.txt', 'run.sh', 'server.js']);
+      assert.equal(readFileSync(path.join(l.release('R3'), 'server.js'), 'utf8'), 'v3');
+    },
+  );
 });
 
 describe('dependencies built once', () => {
@@ -193,7 +256,7 @@ describe('dependencies built once', () => {
     assert.equal(manifestFor({ manifest: plain }, 'Linux x86_64 glibc'), plain);
   });
 
-  it('this machine\'s platform reads like a host\'s: uname -s, uname -m, C library', () => {
+  it("this machine's platform reads like a host's: uname -s, uname -m, C library", () => {
     assert.match(localPlatform(), /^Linux (x86_64|aarch64|\S+) (glibc|musl)$/);
   });
 });

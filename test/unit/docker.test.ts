@@ -5,7 +5,11 @@ import { layersToSend } from '../../src/runtime/docker-image.ts';
 import { dockerEnvContent, dockerRuntime, runArgv } from '../../src/runtime/docker.ts';
 
 const cfg = resolveEnvironment(
-  parseConfig('app: shop\nruntime: docker\nport: 3000\nstop_timeout: 7\nshared:\n  dirs: [storage]\nproxy:\n  port: 8080\nenvironments:\n  production:\n    hosts: [web1]\n', '/apps/shop/slipway.yml'),
+  parseConfig(
+    'app: shop\nruntime: docker\nport: 3000\nstop_timeout: 7\nshared:\n  dirs: [storage]\nproxy:\n  port: ' +
+      '8080\nenvironments:\n  production:\n    hosts: [web1]\n',
+    '/apps/shop/slipway.yml',
+  ),
   'production',
 );
 
@@ -20,15 +24,65 @@ describe('docker runtime', () => {
 
   it('docker run: host network on the slot port, env file, shared volumes, labels, release', () => {
     assert.deepEqual(runArgv(cfg, 'R1', 'b'), [
-      'docker', 'run', '--detach', '--name', 'slipway-shop-b', '--restart', 'unless-stopped', '--network', 'host', '--env-file', '/srv/shop/.slipway/docker.env', '--env', 'PORT=3001', '--env', 'SLIPWAY_RELEASE=R1', '--label', 'slipway.app=shop', '--label', 'slipway.release=R1', '--stop-timeout', '7', '--volume', '/srv/shop/shared/storage:/app/storage', 'slipway-shop:R1',
+      'docker',
+      'run',
+      '--detach',
+      '--name',
+      'slipway-shop-b',
+      '--restart',
+      'unless-stopped',
+      '--network',
+      'host',
+      '--env-file',
+      '/srv/shop/.slipway/docker.env',
+      '--env',
+      'PORT=3001',
+      '--env',
+      'SLIPWAY_RELEASE=R1',
+      '--label',
+      'slipway.app=shop',
+      '--label',
+      'slipway.release=R1',
+      '--stop-timeout',
+      '7',
+      '--volume',
+      '/srv/shop/shared/storage:/app/storage',
+      'slipway-shop:R1',
     ]);
-    assert.deepEqual(runArgv({ ...cfg, run: 'node server.js' }, 'R1').slice(-4), ['slipway-shop:R1', '/bin/sh', '-c', 'node server.js']);
+    assert.deepEqual(runArgv({ ...cfg, run: 'node server.js' }, 'R1').slice(-4), [
+      'slipway-shop:R1',
+      '/bin/sh',
+      '-c',
+      'node server.js',
+    ]);
   });
 
-  it('the env file uses docker\'s format, and exec runs a new container of the release\'s image', () => {
+  it("the env file uses docker's format, and exec runs a new container of the release's image", () => {
     assert.equal(dockerEnvContent({ A: 'x y', B: 'say "hi"' }), 'A=x y\nB=say "hi"\n');
-    const { argv, sudo } = dockerRuntime.execArgv(cfg, 'npm run migrate', { cwd: '/srv/shop/releases/R2', env: { SLIPWAY_RELEASE: 'R2' } });
+    const { argv, sudo } = dockerRuntime.execArgv(cfg, 'npm run migrate', {
+      cwd: '/srv/shop/releases/R2',
+      env: { SLIPWAY_RELEASE: 'R2' },
+    });
     assert.equal(sudo, true);
-    assert.deepEqual(argv.slice(3), ['slipway', '/srv/shop/releases/R2', 'shop', 'npm run migrate', 'docker', 'run', '--rm', '-i', '--network', 'host', '--env-file', '/srv/shop/.slipway/docker.env', '--env', 'PORT=3000', '--env', 'SLIPWAY_RELEASE=R2', '--volume', '/srv/shop/shared/storage:/app/storage']);
+    assert.deepEqual(argv.slice(3), [
+      'slipway',
+      '/srv/shop/releases/R2',
+      'shop',
+      'npm run migrate',
+      'docker',
+      'run',
+      '--rm',
+      '-i',
+      '--network',
+      'host',
+      '--env-file',
+      '/srv/shop/.slipway/docker.env',
+      '--env',
+      'PORT=3000',
+      '--env',
+      'SLIPWAY_RELEASE=R2',
+      '--volume',
+      '/srv/shop/shared/storage:/app/storage',
+    ]);
   });
 });

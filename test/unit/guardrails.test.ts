@@ -7,10 +7,13 @@ describe('deploy windows', () => {
   // 2026-11-20 is a Friday
   const fri = (hhmm: string) => new Date(`2026-11-20T${hhmm}:00Z`);
 
-  it('reads the moment in the window\'s time zone', () => {
+  it("reads the moment in the window's time zone", () => {
     assert.deepEqual(localTime(fri('16:20'), 'UTC'), { day: 5, minutes: 16 * 60 + 20, label: 'Fri 16:20' });
     assert.deepEqual(localTime(fri('23:30'), 'Europe/Berlin'), { day: 6, minutes: 30, label: 'Sat 00:30' });
-    assert.throws(() => localTime(fri('10:00'), 'Mars/Olympus', '/apps/shop/slipway.yml'), /\/apps\/shop\/slipway\.yml: windows\.timezone: unknown time zone "Mars\/Olympus"/);
+    assert.throws(
+      () => localTime(fri('10:00'), 'Mars/Olympus', '/apps/shop/slipway.yml'),
+      /\/apps\/shop\/slipway\.yml: windows\.timezone: unknown time zone "Mars\/Olympus"/,
+    );
   });
 
   it('matches days, day ranges, lists and ranges that wrap past midnight', () => {
@@ -30,7 +33,10 @@ describe('deploy windows', () => {
     const w = { allow: ['Mon-Fri 09:00-17:00'], block: ['Fri 15:00-23:59'], timezone: 'UTC' };
     assert.equal(windowRefusal(w, fri('10:00')), undefined);
     assert.equal(windowRefusal(w, fri('16:20')), 'deploys are blocked now (Fri 15:00-23:59; it is Fri 16:20 UTC)');
-    assert.equal(windowRefusal({ ...w, block: [] }, fri('18:00')), 'deploys are allowed only Mon-Fri 09:00-17:00 (it is Fri 18:00 UTC)');
+    assert.equal(
+      windowRefusal({ ...w, block: [] }, fri('18:00')),
+      'deploys are allowed only Mon-Fri 09:00-17:00 (it is Fri 18:00 UTC)',
+    );
     assert.equal(windowRefusal({ allow: [], block: [], timezone: 'UTC' }, fri('03:00')), undefined);
   });
 });

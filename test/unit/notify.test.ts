@@ -40,14 +40,27 @@ describe('webhooks', () => {
     failFirst = 2;
     const { r, warnings } = quiet();
     r.addSecrets(['hunter2-secret']);
-    const n = notifier({ app: 'shop', environment: 'production', webhooks: [{ url: `${url}/json`, format: 'json' }, { url: `${url}/slack`, format: 'slack' }] }, r);
+    const n = notifier(
+      {
+        app: 'shop',
+        environment: 'production',
+        webhooks: [
+          { url: `${url}/json`, format: 'json' },
+          { url: `${url}/slack`, format: 'slack' },
+        ],
+      },
+      r,
+    );
     n.send('started', { release: 'R1', hosts: ['web1'] });
     n.send('failed', { release: 'R1', hosts: ['web1'], reason: 'hook printed hunter2-secret' });
     n.send('rolled_back', { release: 'R0', hosts: ['web1'] });
     await n.flush();
     assert.deepEqual(warnings, []);
     const json = got.filter((g) => g.path === '/json').map((g) => g.body);
-    assert.deepEqual(json.map((b) => b.event), ['started', 'failed', 'rolled_back']);
+    assert.deepEqual(
+      json.map((b) => b.event),
+      ['started', 'failed', 'rolled_back'],
+    );
     assert.equal(json[1]!.reason, 'hook printed [redacted]');
     assert.equal(json[0]!.app, 'shop');
     const slack = got.filter((g) => g.path === '/slack').map((g) => g.body.text as string);
@@ -57,7 +70,14 @@ describe('webhooks', () => {
 
   it('a webhook that keeps failing is reported by its origin only and never throws', async () => {
     const { r, warnings } = quiet();
-    const n = notifier({ app: 'shop', environment: 'production', webhooks: [{ url: 'http://127.0.0.1:9/T000/secret-token', format: 'json' }] }, r);
+    const n = notifier(
+      {
+        app: 'shop',
+        environment: 'production',
+        webhooks: [{ url: 'http://127.0.0.1:9/T000/secret-token', format: 'json' }],
+      },
+      r,
+    );
     n.send('succeeded', { release: 'R1', hosts: ['web1'] });
     await n.flush();
     assert.equal(warnings.length, 1);
@@ -68,10 +88,38 @@ describe('webhooks', () => {
 
   it('the Slack message says what happened, how long, and how to answer an approval', () => {
     const at = new Date('2026-11-22T10:00:00Z');
-    const p = payload({ app: 'shop', environment: 'production' }, 'slack', 'waiting_for_approval', { release: 'R2', hosts: ['web1', 'web2'], approve: 'slipway approve R2', reject: 'slipway reject R2' }, at, 'ana@laptop') as { text: string };
-    assert.equal(p.text, '*shop* production: deploy waiting for approval — R2 on web1, web2\napprove: `slipway approve R2` · reject: `slipway reject R2`\nby ana@laptop');
-    assert.deepEqual(payload({ app: 'shop', environment: 'staging' }, 'json', 'succeeded', { release: 'R2', hosts: ['s1'], duration_ms: 1234 }, at, 'ana@laptop'), {
-      event: 'succeeded', app: 'shop', environment: 'staging', time: '2026-11-22T10:00:00.000Z', user: 'ana@laptop', release: 'R2', hosts: ['s1'], duration_ms: 1234,
-    });
+    const p = payload(
+      { app: 'shop', environment: 'production' },
+      'slack',
+      'waiting_for_approval',
+      { release: 'R2', hosts: ['web1', 'web2'], approve: 'slipway approve R2', reject: 'slipway reject R2' },
+      at,
+      'ana@laptop',
+    ) as { text: string };
+    assert.equal(
+      p.text,
+      '*shop* production: deploy waiting for approval — R2 on web1, web2\napprove: `slipway approve R2` · ' +
+        'reject: `slipway reject R2`\nby ana@laptop',
+    );
+    assert.deepEqual(
+      payload(
+        { app: 'shop', environment: 'staging' },
+        'json',
+        'succeeded',
+        { release: 'R2', hosts: ['s1'], duration_ms: 1234 },
+        at,
+        'ana@laptop',
+      ),
+      {
+        event: 'succeeded',
+        app: 'shop',
+        environment: 'staging',
+        time: '2026-11-22T10:00:00.000Z',
+        user: 'ana@laptop',
+        release: 'R2',
+        hosts: ['s1'],
+        duration_ms: 1234,
+      },
+    );
   });
 });

@@ -11,7 +11,8 @@ describe('supervisor log rotation', () => {
     try {
       const file = path.join(dir, 'app.log');
       const log = new RotatingLog(file, () => 10);
-      for (const line of ['one......\n', 'two......\n', 'three....\n', 'four.....\n', 'five.....\n', 'six\n']) log.write(line);
+      for (const line of ['one......\n', 'two......\n', 'three....\n', 'four.....\n', 'five.....\n', 'six\n'])
+        log.write(line);
       assert.deepEqual(readdirSync(dir).sort(), ['app.log', 'app.log.1', 'app.log.2', 'app.log.3']);
       assert.equal(readFileSync(file, 'utf8'), 'six\n');
       assert.equal(readFileSync(`${file}.1`, 'utf8'), 'five.....\n');

@@ -6,7 +6,15 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import { execIfSimple, systemdQuote, systemdUnit, unitName } from '../../src/runtime/systemd.ts';
 
-const input = { app: 'shop', environment: 'production', appDir: '/srv/shop', user: 'shop', port: 8080, run: 'node server.js --title "my shop" 100%', stop_timeout: 10 };
+const input = {
+  app: 'shop',
+  environment: 'production',
+  appDir: '/srv/shop',
+  user: 'shop',
+  port: 8080,
+  run: 'node server.js --title "my shop" 100%',
+  stop_timeout: 10,
+};
 
 function hasSystemdAnalyze(): boolean {
   try {
@@ -18,10 +26,17 @@ function hasSystemdAnalyze(): boolean {
 }
 
 describe('systemd unit', () => {
-  it('a single command is exec\'d (the app is the main process); shell constructs stay as written', () => {
+  it("a single command is exec'd (the app is the main process); shell constructs stay as written", () => {
     assert.equal(execIfSimple('node server.js --port 3000'), 'exec node server.js --port 3000');
     assert.equal(execIfSimple('exec node server.js'), 'exec node server.js');
-    for (const run of ['npm run migrate && node server.js', 'node a.js | tee log', 'node $APP', 'cd web; node s.js', 'node s.js > out']) assert.equal(execIfSimple(run), run);
+    for (const run of [
+      'npm run migrate && node server.js',
+      'node a.js | tee log',
+      'node $APP',
+      'cd web; node s.js',
+      'node s.js > out',
+    ])
+      assert.equal(execIfSimple(run), run);
   });
 
   it('runs the app as its user from current, with the env file, restart on failure and hardening', () => {
@@ -51,13 +66,18 @@ describe('systemd unit', () => {
     assert.equal(systemdQuote('echo $HOME "a\\b" 5%'), '"echo $$HOME \\"a\\\\b\\" 5%%"');
   });
 
-  it('passes systemd-analyze verify', { skip: hasSystemdAnalyze() ? false : 'systemd-analyze is not installed' }, () => {
+  it('passes systemd-analyze verify', {
+    skip: hasSystemdAnalyze() ? false : 'systemd-analyze is not installed',
+  }, () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'slipway-unit-'));
     try {
       const file = path.join(dir, 'slipway-shop.service');
       // verify resolves User= against this machine's users: use one that exists here
       writeFileSync(file, systemdUnit({ ...input, user: 'root' }));
-      const out = execFileSync('systemd-analyze', ['verify', file], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+      const out = execFileSync('systemd-analyze', ['verify', file], {
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
       assert.equal(out.trim(), '');
     } finally {
       rmSync(dir, { recursive: true, force: true });
