@@ -2,6 +2,7 @@
 // file:line:column positions, and merge an environment's overrides.
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { isUtf8 } from 'node:buffer';
+import os from 'node:os';
 import path from 'node:path';
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document } from 'yaml';
 import type { z } from 'zod';
@@ -446,6 +447,13 @@ export function resolveEnvironment(loaded: LoadedConfig, environment: string): R
         'config',
         `${label}: proxy (Caddy) needs an SSH host; the local target serves the app directly on its port → set ` +
           `\`proxy\` in the environments that have servers rather than at the top level`,
+      );
+    }
+    if (isLocal && s.user && s.user !== os.userInfo().username) {
+      throw new SlipwayError(
+        'config',
+        `${label}: user: the local target runs the app as you (${os.userInfo().username}) and cannot switch to ` +
+          `${s.user} → set \`user\` in the environments that have servers rather than at the top level`,
       );
     }
     return {

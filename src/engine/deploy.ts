@@ -224,6 +224,8 @@ async function deployLocked(
   }
   const started: Host[] = [];
   const activated = new Set<Host>();
+  // hosts whose runtime config this deploy changed: put back if it fails, or the previous release runs under it
+  const configured = new Set<Host>();
   const recordOf = (host: Host, event: HistoryRecord['event'], extra: Partial<HistoryRecord> = {}): HistoryRecord => ({
     time: new Date().toISOString(),
     event,
@@ -299,6 +301,7 @@ async function deployLocked(
         envVars,
         states,
         activated,
+        configured,
         image,
         record: (h, e) => record(h, e, e === 'started' && run.forced.length ? { forced: run.forced } : {}),
         approve,
@@ -367,7 +370,7 @@ async function deployLocked(
       run.notify.send('failed', { ...event, reason });
       throw e;
     }
-    const restored = await failed(s, e, started, activated, states, (h, extra) =>
+    const restored = await failed(s, e, { started, activated, configured }, states, (h, extra) =>
       record(h, 'failed', { duration_ms: Date.now() - began, ...extra }),
     );
     if (e instanceof VerificationError) {
@@ -399,6 +402,7 @@ interface GroupDeploy {
   envVars: Record<string, string>;
   states: Map<Host, HostState>;
   activated: Set<Host>;
+  configured: Set<Host>;
   image?: SavedImage;
   record: (h: Host, event: HistoryRecord['event']) => Promise<void>;
   /** the approval gate: resolves once approved (asked once per deploy) */
@@ -425,7 +429,7 @@ async function deployGroup(g: GroupDeploy): Promise<number> {
 
   await reporter.step(`${tag}Finalize release`, () =>
     each(async (h) => {
-      const owner = cfg.runtime === 'systemd' ? cfg.user : undefined;
+      const owner = s.on(h).runtime.appUser(s.on(h).cfg, h);
       // independent of each other: one round trip's time instead of four
       await Promise.all([
         ensureSharedDirs(h, l, cfg.shared.dirs, owner).then(() =>
@@ -434,7 +438,10 @@ async function deployGroup(g: GroupDeploy): Promise<number> {
         writeEnvFile(h, l.envFile, envFileContent({ ...g.envVars, ...roleEnv(s.on(h).cfg) }), owner),
         cfg.runtime === 'docker' &&
           writeEnvFile(h, dockerEnvFile(cfg), dockerEnvContent({ ...g.envVars, ...roleEnv(s.on(h).cfg) }), 'root'),
-        s.on(h).runtime.configure(h, s.on(h).cfg),
+        s
+          .on(h)
+          .runtime.configure(h, s.on(h).cfg)
+          .then((changed) => changed && g.configured.add(h)),
       ]);
     }),
   );
@@ -530,13 +537,17 @@ async function dockerImage(
 async function failed(
   s: Session,
   error: unknown,
-  started: Host[],
-  activated: Set<Host>,
+  hosts: { started: Host[]; activated: Set<Host>; configured: Set<Host> },
   states: Map<Host, HostState>,
   recordFailed: (h: Host, extra: Partial<HistoryRecord>) => Promise<void>,
 ): Promise<Host[]> {
+  const { started, activated } = hosts;
   const reason = s.reporter.redact(firstLine(error));
   const outcomes = new Map<Host, string>();
+  await revertConfigs(
+    s,
+    started.filter((h) => hosts.configured.has(h)),
+  );
   const switched = started.filter((h) => activated.has(h));
   if (switched.length) {
     await s.reporter
@@ -560,6 +571,16 @@ async function failed(
     ),
   );
   return [...outcomes.keys()];
+}
+
+/** Put back the runtime config a failed deploy replaced (the unit), before the previous release is restarted. */
+async function revertConfigs(s: Session, hosts: Host[]): Promise<void> {
+  if (!hosts.length) return;
+  await s.reporter
+    .step(`Restore the previous runtime config on ${hosts.map((h) => h.name).join(', ')}`, () =>
+      Promise.all(hosts.map((h) => s.on(h).runtime.revertConfigure(h, s.on(h).cfg))),
+    )
+    .catch((e: Error) => s.reporter.warn(`restoring the runtime config failed: ${e.message}`));
 }
 
 async function runHooks(

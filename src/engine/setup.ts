@@ -111,15 +111,16 @@ async function setupHost(s: Session, h: Host): Promise<SetupResult> {
     return [`installed ${pkgs.join(', ')}`];
   });
 
-  if (systemd) {
-    await step(`service user ${cfg.user}`, async () => {
-      const r = await h.run(sh(USER, cfg.user), { sudo: true });
-      return r.stdout.includes('created') ? [`created user ${cfg.user}`] : [];
+  const appUser = s.runtime.appUser(cfg, h);
+  if (appUser) {
+    await step(`service user ${appUser}`, async () => {
+      const r = await h.run(sh(USER, appUser), { sudo: true });
+      return r.stdout.includes('created') ? [`created user ${appUser}`] : [];
     });
   }
 
   await step(`folders in ${cfg.appDir}`, async () => {
-    const r = await h.run(sh(DIRS, cfg.appDir, h.loginUser, systemd ? cfg.user : ''), { sudo: !local });
+    const r = await h.run(sh(DIRS, cfg.appDir, h.loginUser, appUser ?? ''), { sudo: !local });
     const created = r.stdout.split('\n').filter(Boolean).length;
     return created ? [`created ${created} folder(s)`] : [];
   });

@@ -87,6 +87,10 @@ export const dockerRuntime: Runtime = {
   async configure() {
     return false;
   },
+  appUser() {
+    return undefined;
+  },
+  async revertConfigure() {},
   async restart(host, cfg, slot) {
     if (slot) await cancelDrain(host, cfg.app, slot);
     const link = slot ? `${cfg.appDir}/slots/${slot}` : layout(cfg.appDir).current;

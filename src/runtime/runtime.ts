@@ -30,8 +30,15 @@ export interface ExecOptions {
 }
 
 export interface Runtime {
+  /**
+   * the user the app runs as on this host, owner of its shared folders and env file; undefined: the login user
+   * (when the runtime cannot switch users)
+   */
+  appUser(cfg: ResolvedConfig, host: Host): string | undefined;
   /** install or update what runs the app (unit files, supervisor); true when something changed */
   configure(host: Host, cfg: ResolvedConfig): Promise<boolean>;
+  /** put back what the last configure replaced (a failed deploy's previous release must run as it did) */
+  revertConfigure(host: Host, cfg: ResolvedConfig): Promise<void>;
   /** for `plan`: what configure would change on the host, changing nothing */
   describeConfigure?(host: Host, cfg: ResolvedConfig): Promise<string>;
   /** (re)start the app, or one slot; cancels a pending stopLater of that slot */

@@ -10,6 +10,10 @@ export const staticRuntime: Runtime = {
   async configure() {
     return false;
   },
+  appUser() {
+    return undefined;
+  },
+  async revertConfigure() {},
   async restart() {},
   async stop() {},
   async stopLater() {},

@@ -16,7 +16,8 @@
 // .slipway/logs/app.log (rotated at log_max_bytes: app.log.1 … .3, three kept),
 // restarts it on crash with exponential backoff (1 s doubling to 30 s, reset
 // after 10 s of uptime) and writes its state to .slipway/supervisor/<slot|main>/state.json.
-import { spawn, type ChildProcess } from 'node:child_process';
+// Started by root with `user` set, it runs the app (and exec) as that user, never as root.
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 
@@ -26,6 +27,32 @@ interface AppConfig {
   slots?: Record<string, number>;
   stop_timeout: number;
   log_max_bytes?: number;
+  /** the service user the app runs as (set when the supervisor runs as root) */
+  user?: string;
+}
+
+interface Identity {
+  uid: number;
+  gid: number;
+  env: Record<string, string>;
+}
+
+/** uid, gid and login variables of the app's user; undefined: run as this process. Throws when the user is missing. */
+function identityOf(cfg: AppConfig): Identity | undefined {
+  if (!cfg.user || process.getuid?.() !== 0) return undefined;
+  let entry: string;
+  try {
+    entry = execFileSync('getent', ['passwd', cfg.user], { encoding: 'utf8' }).trim();
+  } catch {
+    throw new Error(`the service user ${cfg.user} does not exist (run slipway setup)`);
+  }
+  const [name = cfg.user, , uid = '', gid = '', , home = '/'] = entry.split(':');
+  return { uid: Number(uid), gid: Number(gid), env: { USER: name, LOGNAME: name, HOME: home } };
+}
+
+/** spawn options that run a child as the app's user */
+function asUser(id: Identity | undefined): { uid?: number; gid?: number } {
+  return id ? { uid: id.uid, gid: id.gid } : {};
 }
 
 interface State {
@@ -69,7 +96,7 @@ export function parseEnvFile(text: string): Record<string, string> {
   return env;
 }
 
-function appEnv(appDir: string, port: number, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+function appEnv(appDir: string, port: number, id: Identity | undefined, extra: Record<string, string> = {}) {
   const p = paths(appDir, undefined);
   let fileEnv: Record<string, string> = {};
   try {
@@ -79,7 +106,7 @@ function appEnv(appDir: string, port: number, extra: Record<string, string> = {}
   }
   const base: NodeJS.ProcessEnv = {};
   for (const k of ['PATH', 'HOME', 'LANG', 'USER', 'LOGNAME', 'TZ']) if (process.env[k]) base[k] = process.env[k];
-  return { ...base, ...fileEnv, PORT: String(port), ...extra };
+  return { ...base, ...id?.env, ...fileEnv, PORT: String(port), ...extra };
 }
 
 function readJson<T>(file: string): T | undefined {
@@ -208,9 +235,11 @@ function daemon(appDir: string, slot: string | undefined): void {
     backoffTimer = undefined;
     const cfg = readJson<AppConfig>(p.config);
     let cwd: string;
+    let id: Identity | undefined;
     try {
       if (!cfg) throw new Error(`${p.config} is missing`);
       cwd = fs.realpathSync(p.current);
+      id = identityOf(cfg);
     } catch (e) {
       note(`cannot start: ${(e as Error).message}`);
       return scheduleRestart('not startable');
@@ -219,9 +248,10 @@ function daemon(appDir: string, slot: string | undefined): void {
     // output goes through the daemon, which rotates the file
     const c = spawn('/bin/sh', ['-c', cfg.run], {
       cwd,
-      env: appEnv(appDir, portOf(cfg, slot)),
+      env: appEnv(appDir, portOf(cfg, slot), id),
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true,
+      ...asUser(id),
     });
     c.stdout?.on('data', (chunk: Buffer) => log.write(chunk));
     c.stderr?.on('data', (chunk: Buffer) => log.write(chunk));
@@ -389,10 +419,18 @@ function exec(appDir: string, cwd: string, rest: string[]): void {
     rest.slice(0, sep).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
   );
   const cfg = readJson<AppConfig>(paths(appDir, undefined).config) ?? { run: '', port: 3000, stop_timeout: 10 };
+  let id: Identity | undefined;
+  try {
+    id = identityOf(cfg);
+  } catch (e) {
+    process.stderr.write(`slipway-supervisor: ${(e as Error).message}\n`);
+    process.exit(1);
+  }
   const c = spawn('/bin/sh', ['-c', rest[sep + 1] ?? 'true'], {
     cwd,
-    env: appEnv(appDir, cfg.port, extra),
+    env: appEnv(appDir, cfg.port, id, extra),
     stdio: 'inherit',
+    ...asUser(id),
   });
   c.on('exit', (code, signal) => process.exit(code ?? (signal ? 128 : 1)));
 }

@@ -23,10 +23,16 @@ export function supervisorBundle(): string {
   throw new Error('dist/supervisor.cjs is missing: run `npm run build`');
 }
 
+// $1 file, $2 sha256 of the content on stdin, [$3 where the replaced file is kept until the next change]
 const INSTALL_FILE = `set -e
 mkdir -p "$(dirname "$1")"
 if [ -f "$1" ] && [ "$(sha256sum < "$1" | cut -d' ' -f1)" = "$2" ]; then echo unchanged; exit 0; fi
+if [ -n "\${3:-}" ]; then if [ -f "$1" ]; then cp -p "$1" "$3"; else rm -f "$3"; fi; fi
 cat > "$1.tmp.$$"; mv -f "$1.tmp.$$" "$1"; echo changed`;
+
+function appJsonPath(cfg: ResolvedConfig): string {
+  return path.posix.join(layout(cfg.appDir).meta, 'app.json');
+}
 
 function daemonPath(cfg: ResolvedConfig): string {
   return path.posix.join(layout(cfg.appDir).bin, 'supervisor.cjs');
@@ -34,22 +40,32 @@ function daemonPath(cfg: ResolvedConfig): string {
 
 export const supervisorRuntime: Runtime = {
   async configure(host, cfg) {
-    const l = layout(cfg.appDir);
     const bundle = supervisorBundle();
     const slots = cfg.proxy ? Object.fromEntries(SLOTS.map((slot) => [slot, slotPort(cfg, slot)])) : undefined;
     const log_max_bytes = Math.round(cfg.log_max_size * 1024 * 1024);
-    const settings = { run: cfg.run, port: cfg.port, slots, stop_timeout: cfg.stop_timeout, log_max_bytes };
+    const user = supervisorRuntime.appUser(cfg, host);
+    const settings = { run: cfg.run, port: cfg.port, slots, stop_timeout: cfg.stop_timeout, log_max_bytes, user };
     const appJson = `${JSON.stringify(settings, null, 2)}\n`;
     let changed = false;
-    for (const [file, content] of [
+    for (const [file, content, replaced] of [
       [daemonPath(cfg), bundle],
-      [path.posix.join(l.meta, 'app.json'), appJson],
+      [appJsonPath(cfg), appJson, `${appJsonPath(cfg)}.replaced`],
     ] as const) {
       const hash = createHash('sha256').update(content).digest('hex');
-      const r = await host.run(sh(INSTALL_FILE, file, hash), { input: content });
+      const r = await host.run(sh(INSTALL_FILE, file, hash, ...(replaced ? [replaced] : [])), { input: content });
       changed ||= r.stdout.trim() === 'changed';
     }
     return changed;
+  },
+  appUser(cfg, host) {
+    // the supervisor runs as the login user: only root can start the app as another one, and on this machine
+    // (the local target) the app always runs as you
+    if (host.target.kind === 'local' || host.loginUser !== 'root' || cfg.user === 'root') return undefined;
+    return cfg.user;
+  },
+  async revertConfigure(host, cfg) {
+    const file = appJsonPath(cfg);
+    await host.run(sh('[ ! -f "$1" ] || mv -f "$1" "$2"', `${file}.replaced`, file));
   },
   async restart(host, cfg, slot) {
     await host.run(['node', daemonPath(cfg), 'restart', cfg.appDir, ...(slot ? [slot] : [])]);

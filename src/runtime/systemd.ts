@@ -136,12 +136,21 @@ if [ -f "$dir/$2" ]; then
   rm -f "$dir/$2"; changed=yes
 fi
 cat > "$tmp"
-if cmp -s "$tmp" "$f"; then rm -f "$tmp"; else chmod 0644 "$tmp"; mv -f "$tmp" "$f"; changed=yes; fi
+if cmp -s "$tmp" "$f"; then rm -f "$tmp"
+else
+  # the unit replaced is kept (in $3) until the next change: a failed deploy puts it back
+  if [ -f "$f" ]; then cp -p "$f" "$3"; else rm -f "$3"; fi
+  chmod 0644 "$tmp"; mv -f "$tmp" "$f"; changed=yes
+fi
 if [ -n "$changed" ]; then
   systemctl daemon-reload
   case "$1" in *@.service) ;; *) systemctl enable "$1" >/dev/null 2>&1 ;; esac
   echo changed
 fi`;
+
+// $1 unit, $2 the unit it replaced (INSTALL_UNIT's $3): put it back
+const REVERT_UNIT = `[ -f "$2" ] || exit 0
+mv -f "$2" "/etc/systemd/system/$1"; systemctl daemon-reload`;
 
 // $1 file, content on stdin: write it when different
 const WRITE_IF_CHANGED = `set -e
@@ -171,7 +180,12 @@ export const systemdRuntime: Runtime = {
     const slots = !!cfg.proxy;
     const l = layout(cfg.appDir);
     const r = await host.run(
-      sh(INSTALL_UNIT, unitName(cfg.app, slots ? '' : undefined), unitName(cfg.app, slots ? undefined : '')),
+      sh(
+        INSTALL_UNIT,
+        unitName(cfg.app, slots ? '' : undefined),
+        unitName(cfg.app, slots ? undefined : ''),
+        `${l.meta}/unit.replaced`,
+      ),
       { input: systemdUnit({ ...cfg, slots }), sudo: true },
     );
     let changed = r.stdout.trim() === 'changed';
@@ -185,6 +199,13 @@ export const systemdRuntime: Runtime = {
       }
     }
     return changed;
+  },
+  appUser(cfg) {
+    return cfg.user;
+  },
+  async revertConfigure(host, cfg) {
+    const unit = unitName(cfg.app, cfg.proxy ? '' : undefined);
+    await host.run(sh(REVERT_UNIT, unit, `${layout(cfg.appDir).meta}/unit.replaced`), { sudo: true });
   },
   async describeConfigure(host, cfg) {
     const name = unitName(cfg.app, cfg.proxy ? '' : undefined);

@@ -88,53 +88,50 @@ environments:
       );
     });
 
-    it(
-      'deploys and rolls back under steady load with no failed request; a ' + 'quick rollback is only a switch back',
-      async (t) => {
-        const load = startLoad(URL);
-        t.after(() => load.stop());
-        await sleep(500);
-        change(app, 'second');
-        const d2 = await run('deploy', 'production', '--json');
-        assert.equal(d2.exitCode, 0, d2.all);
-        const second = JSON.parse(d2.stdout).release;
-        await sleep(300);
-        const before = await status();
-        const old = before.find((x) => x.slot === 'b')!;
-        assert.equal(old.running, true, 'the previous slot keeps running while it drains');
-        assert.equal(before.find((x) => x.live)!.release, second);
+    it('deploys and rolls back under load with no failed request; a quick rollback only switches back', async (t) => {
+      const load = startLoad(URL);
+      t.after(() => load.stop());
+      await sleep(500);
+      change(app, 'second');
+      const d2 = await run('deploy', 'production', '--json');
+      assert.equal(d2.exitCode, 0, d2.all);
+      const second = JSON.parse(d2.stdout).release;
+      await sleep(300);
+      const before = await status();
+      const old = before.find((x) => x.slot === 'b')!;
+      assert.equal(old.running, true, 'the previous slot keeps running while it drains');
+      assert.equal(before.find((x) => x.live)!.release, second);
 
-        const rb = await run('rollback', 'production');
-        assert.equal(rb.exitCode, 0, rb.all);
-        await sleep(300);
-        const after = await status();
-        const back = after.find((x) => x.live)!;
-        assert.equal(back.slot, 'b');
-        assert.equal(back.pid, old.pid, 'switching back reused the running instance');
-        assert.equal((await get(URL)).body, `Hello from slipway (release ${first})\n`);
+      const rb = await run('rollback', 'production');
+      assert.equal(rb.exitCode, 0, rb.all);
+      await sleep(300);
+      const after = await status();
+      const back = after.find((x) => x.live)!;
+      assert.equal(back.slot, 'b');
+      assert.equal(back.pid, old.pid, 'switching back reused the running instance');
+      assert.equal((await get(URL)).body, `Hello from slipway (release ${first})\n`);
 
-        change(app, 'third');
-        const d3 = await run('deploy', 'production', '--json');
-        assert.equal(d3.exitCode, 0, d3.all);
-        await sleep(500);
-        const result = await load.stop();
-        assert.equal(
-          result.failed,
-          0,
-          `${result.failed} of ${result.requests} requests failed: ${JSON.stringify(result.statuses)} ` +
-            `${result.errors.join('; ')}`,
-        );
-        t.diagnostic(
-          `${result.requests} requests, ${result.failed} failed, ${result.retried} retried on a new connection ` +
-            `after Caddy closed an idle keep-alive one`,
-        );
-        // each Caddy config change may reset the few idle keep-alive connections, no more
-        assert.ok(result.retried <= 4 * 8, `${result.retried} retried`);
-        assert.ok(result.requests > 50, `only ${result.requests} requests`);
-        assert.deepEqual([...result.bodies].sort(), ['Hello from slipway', 'second', 'third']);
-        assert.equal((await get(URL)).body, `third (release ${JSON.parse(d3.stdout).release})\n`);
-      },
-    );
+      change(app, 'third');
+      const d3 = await run('deploy', 'production', '--json');
+      assert.equal(d3.exitCode, 0, d3.all);
+      await sleep(500);
+      const result = await load.stop();
+      assert.equal(
+        result.failed,
+        0,
+        `${result.failed} of ${result.requests} requests failed: ${JSON.stringify(result.statuses)} ` +
+          `${result.errors.join('; ')}`,
+      );
+      t.diagnostic(
+        `${result.requests} requests, ${result.failed} failed, ${result.retried} retried on a new connection ` +
+          `after Caddy closed an idle keep-alive one`,
+      );
+      // each Caddy config change may reset the few idle keep-alive connections, no more
+      assert.ok(result.retried <= 4 * 8, `${result.retried} retried`);
+      assert.ok(result.requests > 50, `only ${result.requests} requests`);
+      assert.deepEqual([...result.bodies].sort(), ['Hello from slipway', 'second', 'third']);
+      assert.equal((await get(URL)).body, `third (release ${JSON.parse(d3.stdout).release})\n`);
+    });
 
     it('the previous slot stops once drain_timeout has passed', async () => {
       await sleep(7000);

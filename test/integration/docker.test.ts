@@ -74,24 +74,21 @@ describe('the docker runtime behind Caddy', { skip }, () => {
     assert.equal(host.exec('docker', 'inspect', '--format', '{{.Config.User}}', 'slipway-hello-b').trim(), 'nobody');
   });
 
-  it(
-    'a change ships only its own layer, switches with no failed request, ' + 'and rolls back to the kept image',
-    async (t) => {
-      const load = startLoad(URL, 2);
-      t.after(() => load.stop());
-      change(app, 'docker two');
-      const d = await run('deploy', 'production', '--json');
-      assert.equal(d.exitCode, 0, d.all);
-      assert.match(d.stderr, /Ship image .* 1 layer\(s\) sent, 2 already on the host, \d+(\.\d)? KiB/);
-      assert.equal((await get(URL)).body, `docker two (release ${JSON.parse(d.stdout).release})\n`);
-      const rb = await run('rollback', 'production');
-      assert.equal(rb.exitCode, 0, rb.all);
-      assert.doesNotMatch(rb.stderr, /Build|Ship/);
-      const result = await load.stop();
-      assert.equal((await get(URL)).body, `Hello from slipway (release ${first})\n`);
-      assert.equal(result.failed, 0, JSON.stringify(result.statuses));
-    },
-  );
+  it('a change ships only its layer, switches with no failed request, rolls back to the kept image', async (t) => {
+    const load = startLoad(URL, 2);
+    t.after(() => load.stop());
+    change(app, 'docker two');
+    const d = await run('deploy', 'production', '--json');
+    assert.equal(d.exitCode, 0, d.all);
+    assert.match(d.stderr, /Ship image .* 1 layer\(s\) sent, 2 already on the host, \d+(\.\d)? KiB/);
+    assert.equal((await get(URL)).body, `docker two (release ${JSON.parse(d.stdout).release})\n`);
+    const rb = await run('rollback', 'production');
+    assert.equal(rb.exitCode, 0, rb.all);
+    assert.doesNotMatch(rb.stderr, /Build|Ship/);
+    const result = await load.stop();
+    assert.equal((await get(URL)).body, `Hello from slipway (release ${first})\n`);
+    assert.equal(result.failed, 0, JSON.stringify(result.statuses));
+  });
 
   it('a release whose container never becomes healthy is stopped and gets no traffic', async () => {
     writeFileSync(

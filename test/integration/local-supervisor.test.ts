@@ -88,37 +88,34 @@ describe('the local target under the supervisor', () => {
     assert.equal(s.release, first);
   });
 
-  it(
-    'a deploy window refuses a deploy, recorded, with nothing changed; ' + '--force overrides it, recorded too',
-    async () => {
-      writeFileSync(path.join(app, 'slipway.yml'), `${CONFIG}    windows: { block: ["* 00:00-24:00"] }\n`);
-      commit(app, 'blocked');
-      const history = () =>
-        readFileSync(path.join(appDir(), '.slipway/history.jsonl'), 'utf8')
-          .trim()
-          .split('\n')
-          .map((l) => JSON.parse(l) as { event: string; release: string; reason?: string; forced?: string[] });
-      const current = readlinkSync(path.join(appDir(), 'current'));
-      const r = await run('deploy', 'demo');
-      assert.equal(r.exitCode, 8, r.all);
-      assert.match(r.stderr, /demo: deploys are blocked now \(\* 00:00-24:00; it is \w{3} \d\d:\d\d UTC\)/);
-      assert.match(r.stderr, /pass --force \(the override is recorded in the history\)/);
-      assert.equal(readlinkSync(path.join(appDir(), 'current')), current);
-      assert.deepEqual(
-        [history().at(-1)!.event, history().at(-1)!.reason?.startsWith('demo: deploys are blocked now')],
-        ['halted', true],
-      );
+  it('a deploy window refuses a deploy, recorded, nothing changed; --force overrides it, recorded too', async () => {
+    writeFileSync(path.join(app, 'slipway.yml'), `${CONFIG}    windows: { block: ["* 00:00-24:00"] }\n`);
+    commit(app, 'blocked');
+    const history = () =>
+      readFileSync(path.join(appDir(), '.slipway/history.jsonl'), 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as { event: string; release: string; reason?: string; forced?: string[] });
+    const current = readlinkSync(path.join(appDir(), 'current'));
+    const r = await run('deploy', 'demo');
+    assert.equal(r.exitCode, 8, r.all);
+    assert.match(r.stderr, /demo: deploys are blocked now \(\* 00:00-24:00; it is \w{3} \d\d:\d\d UTC\)/);
+    assert.match(r.stderr, /pass --force \(the override is recorded in the history\)/);
+    assert.equal(readlinkSync(path.join(appDir(), 'current')), current);
+    assert.deepEqual(
+      [history().at(-1)!.event, history().at(-1)!.reason?.startsWith('demo: deploys are blocked now')],
+      ['halted', true],
+    );
 
-      const f = await run('deploy', 'demo', '--force', '--json');
-      assert.equal(f.exitCode, 0, f.all);
-      const { release } = JSON.parse(f.stdout) as { release: string };
-      const started = history().find((h) => h.event === 'started' && h.release === release)!;
-      assert.match(started.forced!.join(), /^window: deploys are blocked now \(\* 00:00-24:00; it is /);
-      assert.equal(history().at(-1)!.event, 'succeeded');
-      writeFileSync(path.join(app, 'slipway.yml'), CONFIG);
-      commit(app, 'no window');
-    },
-  );
+    const f = await run('deploy', 'demo', '--force', '--json');
+    assert.equal(f.exitCode, 0, f.all);
+    const { release } = JSON.parse(f.stdout) as { release: string };
+    const started = history().find((h) => h.event === 'started' && h.release === release)!;
+    assert.match(started.forced!.join(), /^window: deploys are blocked now \(\* 00:00-24:00; it is /);
+    assert.equal(history().at(-1)!.event, 'succeeded');
+    writeFileSync(path.join(app, 'slipway.yml'), CONFIG);
+    commit(app, 'no window');
+  });
 
   it('restarts a crashed app with growing backoff, visible in status', async () => {
     writeFileSync(path.join(appDir(), 'shared/crash'), '');

@@ -248,42 +248,39 @@ ${extra}`;
     assert.match(served(staging), /^Hello v1/);
   });
 
-  it(
-    "promote ships staging's live release to production, same files, " + 'after approval from a second process',
-    async () => {
-      const d = await run('deploy', 'staging');
-      assert.equal(d.exitCode, 0, d.all);
-      const id = current(staging);
-      events.length = 0;
-      const p = await answered(['promote', 'staging', 'production'], async (waiting) => {
-        assert.match(waiting, new RegExp(`slipway approve ${id}`));
-        assert.equal(current(production), '', 'nothing goes live before the approval');
-        const approve = await run('approve', id);
-        assert.equal(approve.exitCode, 0, approve.all);
-      });
-      assert.equal(p.exitCode, 0, p.all);
-      assert.doesNotMatch(p.all ?? '', /Select files|Build/, 'no rebuild');
-      assert.equal(current(production), id, 'the very same release id');
-      assert.match(served(production), /^Hello v2/);
-      const manifests = (h: TestHost) =>
-        h
-          .exec('ls', '/srv/pipe/.slipway/manifests')
-          .split('\n')
-          .filter((f) => f.startsWith(id));
-      assert.deepEqual(manifests(production), manifests(staging), 'the same manifest digest: the same files');
-      assert.match(production.exec('cat', '/srv/pipe/.slipway/env'), new RegExp(`DB_PASSWORD="${PRODUCTION_SECRET}"`));
-      const h = history(production);
-      const approved = h.find((r) => r.event === 'approved')!;
-      assert.match(approved.by!, /@/);
-      assert.equal(h.at(-1)!.event, 'succeeded');
-      assert.equal(h.at(-1)!.promoted_from, 'staging');
-      assert.ok(h.at(-1)!.guardrails!.some((g) => g.startsWith('approval: ')));
-      assert.deepEqual(
-        events.filter((e) => e.environment === 'production').map((e) => e.event),
-        ['started', 'waiting_for_approval', 'succeeded'],
-      );
-    },
-  );
+  it("promote ships staging's live release to production, same files, once a second process approves", async () => {
+    const d = await run('deploy', 'staging');
+    assert.equal(d.exitCode, 0, d.all);
+    const id = current(staging);
+    events.length = 0;
+    const p = await answered(['promote', 'staging', 'production'], async (waiting) => {
+      assert.match(waiting, new RegExp(`slipway approve ${id}`));
+      assert.equal(current(production), '', 'nothing goes live before the approval');
+      const approve = await run('approve', id);
+      assert.equal(approve.exitCode, 0, approve.all);
+    });
+    assert.equal(p.exitCode, 0, p.all);
+    assert.doesNotMatch(p.all ?? '', /Select files|Build/, 'no rebuild');
+    assert.equal(current(production), id, 'the very same release id');
+    assert.match(served(production), /^Hello v2/);
+    const manifests = (h: TestHost) =>
+      h
+        .exec('ls', '/srv/pipe/.slipway/manifests')
+        .split('\n')
+        .filter((f) => f.startsWith(id));
+    assert.deepEqual(manifests(production), manifests(staging), 'the same manifest digest: the same files');
+    assert.match(production.exec('cat', '/srv/pipe/.slipway/env'), new RegExp(`DB_PASSWORD="${PRODUCTION_SECRET}"`));
+    const h = history(production);
+    const approved = h.find((r) => r.event === 'approved')!;
+    assert.match(approved.by!, /@/);
+    assert.equal(h.at(-1)!.event, 'succeeded');
+    assert.equal(h.at(-1)!.promoted_from, 'staging');
+    assert.ok(h.at(-1)!.guardrails!.some((g) => g.startsWith('approval: ')));
+    assert.deepEqual(
+      events.filter((e) => e.environment === 'production').map((e) => e.event),
+      ['started', 'waiting_for_approval', 'succeeded'],
+    );
+  });
 
   it('an approval that never comes times out with nothing switched', async () => {
     writeFileSync(
@@ -301,29 +298,26 @@ ${extra}`;
     commit(app, 'approval back');
   });
 
-  it(
-    'a deploy rejected from a second process stops with nothing switched; ' + 'who rejected it and why are recorded',
-    async () => {
-      const before = current(production);
-      change(app, 'Hello rejected');
-      const r = await answered(['deploy', 'production'], async (waiting) => {
-        const id = /Waiting for approval of (\S+) in production/.exec(waiting)?.[1];
-        assert.ok(id, waiting);
-        const reject = await run('reject', id, '--reason', 'not during the sale');
-        assert.equal(reject.exitCode, 0, reject.all);
-        assert.match(reject.stderr + reject.stdout, new RegExp(`${id} rejected in production by \\S+@\\S+`));
-      });
-      assert.equal(r.exitCode, 8, r.all);
-      assert.match(r.stderr, /production: the deploy of \S+ was rejected by \S+@\S+: not during the sale/);
-      assert.equal(current(production), before);
-      assert.match(served(production), /^Hello v2/);
-      const rejected = history(production)
-        .filter((e) => e.event === 'rejected')
-        .at(-1)!;
-      assert.match(rejected.by!, /@/);
-      assert.match(rejected.reason!, /was rejected by \S+@\S+: not during the sale$/);
-    },
-  );
+  it('a deploy rejected from a second process stops, nothing switched; who rejected it and why recorded', async () => {
+    const before = current(production);
+    change(app, 'Hello rejected');
+    const r = await answered(['deploy', 'production'], async (waiting) => {
+      const id = /Waiting for approval of (\S+) in production/.exec(waiting)?.[1];
+      assert.ok(id, waiting);
+      const reject = await run('reject', id, '--reason', 'not during the sale');
+      assert.equal(reject.exitCode, 0, reject.all);
+      assert.match(reject.stderr + reject.stdout, new RegExp(`${id} rejected in production by \\S+@\\S+`));
+    });
+    assert.equal(r.exitCode, 8, r.all);
+    assert.match(r.stderr, /production: the deploy of \S+ was rejected by \S+@\S+: not during the sale/);
+    assert.equal(current(production), before);
+    assert.match(served(production), /^Hello v2/);
+    const rejected = history(production)
+      .filter((e) => e.event === 'rejected')
+      .at(-1)!;
+    assert.match(rejected.by!, /@/);
+    assert.match(rejected.reason!, /was rejected by \S+@\S+: not during the sale$/);
+  });
 
   it(
     'a release that fails its verification window is rolled back, marked bad, skipped by rollback and refused ' +
@@ -386,22 +380,19 @@ ${extra}`;
     assert.equal(current(staging), live);
   });
 
-  it(
-    'secrets appear in no output, no log and no history; webhooks were ' + 'retried and heard every event in order',
-    async () => {
-      const logs = [staging, production].map((h) =>
-        h.exec(
-          'sh',
-          '-c',
-          'cat /srv/pipe/.slipway/history.jsonl; journalctl --no-pager -q 2>/dev/null | tail -n 2000; true',
-        ),
-      );
-      for (const text of [...captured, ...logs]) {
-        for (const secret of [STAGING_SECRET, PRODUCTION_SECRET])
-          assert.ok(!text.includes(secret), `a secret leaked into:\n${text.slice(0, 400)}`);
-      }
-      assert.ok(hookFailures > events.length, 'the first delivery failed and was retried');
-      assert.ok(events.length > 0);
-    },
-  );
+  it('secrets appear in no output, log or history; webhooks were retried and heard every event in order', async () => {
+    const logs = [staging, production].map((h) =>
+      h.exec(
+        'sh',
+        '-c',
+        'cat /srv/pipe/.slipway/history.jsonl; journalctl --no-pager -q 2>/dev/null | tail -n 2000; true',
+      ),
+    );
+    for (const text of [...captured, ...logs]) {
+      for (const secret of [STAGING_SECRET, PRODUCTION_SECRET])
+        assert.ok(!text.includes(secret), `a secret leaked into:\n${text.slice(0, 400)}`);
+    }
+    assert.ok(hookFailures > events.length, 'the first delivery failed and was retried');
+    assert.ok(events.length > 0);
+  });
 });

@@ -31,7 +31,9 @@ describe('the supervisor runtime on a host over SSH', { skip }, () => {
   it('setup installs the bundled supervisor; deploys and rolls back with a command health check', async () => {
     const s = await run('setup', 'production', '--json');
     assert.equal(s.exitCode, 0, s.all);
-    assert.ok(JSON.parse(s.stdout).hosts[0].changes.includes('installed the supervisor'));
+    const changes = JSON.parse(s.stdout).hosts[0].changes as string[];
+    assert.ok(changes.includes('installed the supervisor'));
+    assert.ok(changes.includes('created user hello'), changes.join('; '));
     assert.match(host.exec('node', '--version'), /^v18\./);
 
     const d1 = await run('deploy', 'production', '--json');
@@ -48,7 +50,13 @@ describe('the supervisor runtime on a host over SSH', { skip }, () => {
     // the app outlived every ssh session that started it
     const st = JSON.parse((await run('status', 'production', '--json')).stdout)[0];
     assert.equal(st.state, 'running');
-    assert.equal(host.exec('sh', '-c', `ps -o user= -p ${st.pid}`).trim(), 'root');
+    // logged in as root, the supervisor starts the app as the service user, and exec runs as it too
+    assert.equal(host.exec('sh', '-c', `ps -o user= -p ${st.pid}`).trim(), 'hello');
+    const who = await run('exec', 'production', '--', 'sh', '-c', 'id -un; echo "$HOME"; touch storage-probe');
+    assert.equal(who.exitCode, 1, 'the release folder is not writable by the app');
+    assert.equal(who.stdout.trim(), 'hello\n/nonexistent');
+    assert.match(who.stderr, /touch: cannot touch 'storage-probe': Permission denied/);
+    assert.equal(host.exec('stat', '-c', '%U %a', '/opt/apps/hello/.slipway/env').trim(), 'hello 400');
 
     const rb = await run('rollback', 'production');
     assert.equal(rb.exitCode, 0, rb.all);

@@ -131,100 +131,120 @@ describe('deploying to a systemd host over SSH', { skip }, () => {
   });
 
   let r3 = '';
-  it(
-    'a release failing its health check is rolled back automatically, with ' + "the check's answer and the app's log",
-    async () => {
-      change(app, 'Hello v3');
-      const ok = await run('deploy', 'production', '--json');
-      assert.equal(ok.exitCode, 0, ok.all);
-      r3 = JSON.parse(ok.stdout).release;
+  it("a release failing its health check is rolled back at once, with the check's answer and app log", async () => {
+    change(app, 'Hello v3');
+    const ok = await run('deploy', 'production', '--json');
+    assert.equal(ok.exitCode, 0, ok.all);
+    r3 = JSON.parse(ok.stdout).release;
 
-      const server = readFileSync(path.join(app, 'server.js'), 'utf8');
-      writeFileSync(
-        path.join(app, 'server.js'),
-        server.replace(
-          "res.writeHead(200, { 'content-type': 'text/plain' });\n    return res.end('ok\\n');",
-          "res.writeHead(500);\n    return res.end('database unreachable\\n');",
-        ),
-      );
-      commit(app, 'broken health');
-      const bad = await run('deploy', 'production');
-      assert.equal(bad.exitCode, 4, bad.all);
-      assert.match(bad.stderr, /failed its health check/);
-      assert.match(bad.stderr, /last answer: 500 after \d+ attempt/);
-      assert.match(bad.stderr, /database unreachable/);
-      assert.match(bad.stderr, /hello listening on 127\.0\.0\.1:3911/);
-      assert.equal(current(), r3);
-      assert.deepEqual(await get(`${URL}/`), { status: 200, body: `Hello v3 (release ${r3})\n` });
-      const failed = (await releases()).releases.at(-1)!;
-      assert.equal(failed.status, 'failed');
+    const server = readFileSync(path.join(app, 'server.js'), 'utf8');
+    writeFileSync(
+      path.join(app, 'server.js'),
+      server.replace(
+        "res.writeHead(200, { 'content-type': 'text/plain' });\n    return res.end('ok\\n');",
+        "res.writeHead(500);\n    return res.end('database unreachable\\n');",
+      ),
+    );
+    commit(app, 'broken health');
+    const bad = await run('deploy', 'production');
+    assert.equal(bad.exitCode, 4, bad.all);
+    assert.match(bad.stderr, /failed its health check/);
+    assert.match(bad.stderr, /last answer: 500 after \d+ attempt/);
+    assert.match(bad.stderr, /database unreachable/);
+    assert.match(bad.stderr, /hello listening on 127\.0\.0\.1:3911/);
+    assert.equal(current(), r3);
+    assert.deepEqual(await get(`${URL}/`), { status: 200, body: `Hello v3 (release ${r3})\n` });
+    const failed = (await releases()).releases.at(-1)!;
+    assert.equal(failed.status, 'failed');
 
-      // a plain rollback skips the failed release
-      writeFileSync(path.join(app, 'server.js'), server);
-      change(app, 'Hello v5');
-      assert.equal((await run('deploy', 'production')).exitCode, 0);
-      const rb = await run('rollback', 'production', '--json');
-      assert.equal(rb.exitCode, 0, rb.all);
-      assert.equal(JSON.parse(rb.stdout).release, r3);
-      assert.equal((await get(`${URL}/`)).body, `Hello v3 (release ${r3})\n`);
-      const history = JSON.parse((await run('history', 'production', '--json', '-n', '100')).stdout) as {
-        event: string;
-        release: string;
-      }[];
-      assert.ok(history.some((h) => h.event === 'failed' && h.release === failed.id));
-      assert.deepEqual(history.at(-1)!.event, 'rolled_back');
-    },
-  );
+    // a plain rollback skips the failed release
+    writeFileSync(path.join(app, 'server.js'), server);
+    change(app, 'Hello v5');
+    assert.equal((await run('deploy', 'production')).exitCode, 0);
+    const rb = await run('rollback', 'production', '--json');
+    assert.equal(rb.exitCode, 0, rb.all);
+    assert.equal(JSON.parse(rb.stdout).release, r3);
+    assert.equal((await get(`${URL}/`)).body, `Hello v3 (release ${r3})\n`);
+    const history = JSON.parse((await run('history', 'production', '--json', '-n', '100')).stdout) as {
+      event: string;
+      release: string;
+    }[];
+    assert.ok(history.some((h) => h.event === 'failed' && h.release === failed.id));
+    assert.deepEqual(history.at(-1)!.event, 'rolled_back');
+  });
 
-  it(
-    'hooks run as the app user with SLIPWAY_* variables; a failing ' + 'before_activate hook leaves current untouched',
-    async () => {
-      writeFileSync(
-        path.join(app, 'slipway.yml'),
-        config(
-          host.sshConfig,
-          'hooks:\n  before_activate:\n    - id -un > "$SLIPWAY_RELEASE_PATH/storage/hook.txt"; echo ' +
-            '"$SLIPWAY_RELEASE $SLIPWAY_ENV $SLIPWAY_PREVIOUS_RELEASE" >> "$SLIPWAY_RELEASE_PATH/storage/hook.txt"\n',
-        ),
-      );
-      commit(app, 'with hook');
-      const d = await run('deploy', 'production', '--json');
-      assert.equal(d.exitCode, 0, d.all);
-      const id = JSON.parse(d.stdout).release;
-      assert.equal(host.exec('cat', '/srv/hello/shared/storage/hook.txt'), `hello\n${id} production ${r3}\n`);
+  it('a failed deploy that changed `run:` puts the unit back: the previous release runs as it did', async () => {
+    const unitFile = '/etc/systemd/system/slipway-hello.service';
+    const unit = host.exec('cat', unitFile);
+    const serving = current();
+    writeFileSync(
+      path.join(app, 'slipway.yml'),
+      config(host.sshConfig).replace('run: node server.js', 'run: sleep 600'),
+    );
+    commit(app, 'a run command that never listens');
+    const bad = await run('deploy', 'production');
+    assert.equal(bad.exitCode, 4, bad.all);
+    assert.match(bad.stderr, /Restore the previous runtime config on web1/);
+    assert.equal(host.exec('cat', unitFile), unit);
+    assert.match(host.exec('systemctl', 'show', '-p', 'ExecStart', 'slipway-hello'), /exec node server\.js/);
+    assert.equal(current(), serving);
+    host.exec('systemctl', 'restart', 'slipway-hello');
+    let body = '';
+    for (let i = 0; i < 50 && !body.includes(serving); i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      body = (await get(`${URL}/`)).body;
+    }
+    assert.equal(body, `Hello v3 (release ${serving})\n`);
+    writeFileSync(path.join(app, 'slipway.yml'), config(host.sshConfig));
+    commit(app, 'run restored');
+  });
 
-      const before = current();
-      writeFileSync(
-        path.join(app, 'slipway.yml'),
-        config(
-          host.sshConfig,
-          'hooks:\n  before_activate:\n    - echo migrating; echo "migration 42 failed" >&2; exit 3\n',
-        ),
-      );
-      commit(app, 'failing hook');
-      const bad = await run('deploy', 'production');
-      assert.equal(bad.exitCode, 6, bad.all);
-      assert.match(bad.stderr, /before_activate hook failed \(exit 3\)/);
-      assert.match(bad.stderr, /migration 42 failed/);
-      assert.equal(current(), before);
-      assert.equal((await get(`${URL}/`)).status, 200);
+  it('hooks run as the app user with SLIPWAY_* variables; a failing before_activate hook changes nothing', async () => {
+    writeFileSync(
+      path.join(app, 'slipway.yml'),
+      config(
+        host.sshConfig,
+        'hooks:\n  before_activate:\n    - id -un > "$SLIPWAY_RELEASE_PATH/storage/hook.txt"; echo ' +
+          '"$SLIPWAY_RELEASE $SLIPWAY_ENV $SLIPWAY_PREVIOUS_RELEASE" >> "$SLIPWAY_RELEASE_PATH/storage/hook.txt"\n',
+      ),
+    );
+    commit(app, 'with hook');
+    const d = await run('deploy', 'production', '--json');
+    assert.equal(d.exitCode, 0, d.all);
+    const id = JSON.parse(d.stdout).release;
+    assert.equal(host.exec('cat', '/srv/hello/shared/storage/hook.txt'), `hello\n${id} production ${r3}\n`);
 
-      const served = (await get(`${URL}/`)).body;
-      writeFileSync(
-        path.join(app, 'slipway.yml'),
-        config(host.sshConfig, 'hooks:\n  after_activate:\n    - echo "cache warm-up failed"; exit 1\n'),
-      );
-      commit(app, 'failing after_activate');
-      const late = await run('deploy', 'production');
-      assert.equal(late.exitCode, 6, late.all);
-      assert.match(late.stderr, /after_activate hook failed \(exit 1\)/);
-      assert.match(late.stderr, /Restore previous release on web1/);
-      assert.equal(current(), before);
-      assert.equal((await get(`${URL}/`)).body, served);
-      writeFileSync(path.join(app, 'slipway.yml'), config(host.sshConfig));
-      commit(app, 'no hook');
-    },
-  );
+    const before = current();
+    writeFileSync(
+      path.join(app, 'slipway.yml'),
+      config(
+        host.sshConfig,
+        'hooks:\n  before_activate:\n    - echo migrating; echo "migration 42 failed" >&2; exit 3\n',
+      ),
+    );
+    commit(app, 'failing hook');
+    const bad = await run('deploy', 'production');
+    assert.equal(bad.exitCode, 6, bad.all);
+    assert.match(bad.stderr, /before_activate hook failed \(exit 3\)/);
+    assert.match(bad.stderr, /migration 42 failed/);
+    assert.equal(current(), before);
+    assert.equal((await get(`${URL}/`)).status, 200);
+
+    const served = (await get(`${URL}/`)).body;
+    writeFileSync(
+      path.join(app, 'slipway.yml'),
+      config(host.sshConfig, 'hooks:\n  after_activate:\n    - echo "cache warm-up failed"; exit 1\n'),
+    );
+    commit(app, 'failing after_activate');
+    const late = await run('deploy', 'production');
+    assert.equal(late.exitCode, 6, late.all);
+    assert.match(late.stderr, /after_activate hook failed \(exit 1\)/);
+    assert.match(late.stderr, /Restore previous release on web1/);
+    assert.equal(current(), before);
+    assert.equal((await get(`${URL}/`)).body, served);
+    writeFileSync(path.join(app, 'slipway.yml'), config(host.sshConfig));
+    commit(app, 'no hook');
+  });
 
   it('status, logs and exec work through systemd', async () => {
     const st = await run('status', 'production', '--json');
@@ -347,17 +367,14 @@ describe('deploying to a systemd host over SSH', { skip }, () => {
     await assertRecovers(before, 'after SIGTERM', /web1: unlocked/);
   });
 
-  it(
-    'a deploy killed with SIGKILL mid-transfer leaves current serving; the ' + 'next deploy takes over the stale lock',
-    async () => {
-      const before = current();
-      const d = await deployBigChange();
-      process.kill(-d.child.pid!, 'SIGKILL'); // the whole process group: nothing can clean up
-      await d.exited;
-      const next = await assertRecovers(before, 'after SIGKILL', /STALE: that process is gone/);
-      assert.match(next, /taking over a stale lock/);
-    },
-  );
+  it('a deploy killed with SIGKILL mid-transfer leaves current serving; the next takes the stale lock', async () => {
+    const before = current();
+    const d = await deployBigChange();
+    process.kill(-d.child.pid!, 'SIGKILL'); // the whole process group: nothing can clean up
+    await d.exited;
+    const next = await assertRecovers(before, 'after SIGKILL', /STALE: that process is gone/);
+    assert.match(next, /taking over a stale lock/);
+  });
 
   it('a connection dropped mid-transfer fails the deploy clearly; current keeps serving', async () => {
     const before = current();

@@ -381,6 +381,23 @@ describe('bad input: slipway.yml', () => {
       /slipway\.yml:3:1: root: "\/" is a system folder →/,
     );
   });
+
+  it('a user the local target cannot switch to is refused; the servers of another environment keep theirs', () => {
+    const text =
+      'app: shop\nrun: x\nuser: shopsvc\nenvironments:\n  dev:\n    hosts: [local]\n  prod:\n    hosts: [a.example]\n';
+    const me = os.userInfo().username;
+    assert.throws(
+      () => resolveEnvironment(parseConfig(text, 'slipway.yml'), 'dev'),
+      (e: SlipwayError) =>
+        e.kind === 'config' &&
+        e.message ===
+          `slipway.yml:5:3: environments.dev: user: the local target runs the app as you (${me}) and cannot switch ` +
+            'to shopsvc → set `user` in the environments that have servers rather than at the top level',
+    );
+    assert.equal(resolveEnvironment(parseConfig(text, 'slipway.yml'), 'prod').user, 'shopsvc');
+    const mine = text.replace('user: shopsvc', `user: ${me}`);
+    assert.equal(resolveEnvironment(parseConfig(mine, 'slipway.yml'), 'dev').user, me);
+  });
 });
 
 describe('bad input: artifacts', () => {

@@ -180,69 +180,66 @@ describe('delta transfer into a folder', () => {
     assert.equal(readFileSync(path.join(l.release('R1'), 'server.js'), 'utf8'), 'v1');
   });
 
-  it(
-    'starts from the tree staged after the previous deploy: removes what ' + 'went, adds what was sent, base untouched',
-    async () => {
-      const { src, l, host, ship } = setup();
-      const first = await ship('R1', ['lib/deep dir/a -x.js', 'link', 'old.txt', 'run.sh', 'server.js']);
-      await host.run(stageArgv(l, 'R1', `R1.${first.manifest.digest}`, 0));
-      const staged = path.join(l.meta, 'staged', 'R1');
-      for (let i = 0; i < 100 && !existsSync(staged); i++) await new Promise((r) => setTimeout(r, 50));
-      assert.ok(existsSync(staged), 'the stager finishes in the background');
-      assert.equal(statSync(path.join(staged, 'run.sh')).ino, statSync(path.join(l.release('R1'), 'run.sh')).ino);
+  it('starts from the tree the previous deploy staged: removes what went, adds what was sent', async () => {
+    const { src, l, host, ship } = setup();
+    const first = await ship('R1', ['lib/deep dir/a -x.js', 'link', 'old.txt', 'run.sh', 'server.js']);
+    await host.run(stageArgv(l, 'R1', `R1.${first.manifest.digest}`, 0));
+    const staged = path.join(l.meta, 'staged', 'R1');
+    for (let i = 0; i < 100 && !existsSync(staged); i++) await new Promise((r) => setTimeout(r, 50));
+    assert.ok(existsSync(staged), 'the stager finishes in the background');
+    assert.equal(statSync(path.join(staged, 'run.sh')).ino, statSync(path.join(l.release('R1'), 'run.sh')).ino);
 
-      // a changed file, a removed file, a folder emptied, a symlink that becomes a file, a new folder
-      writeFileSync(path.join(src, 'server.js'), 'v2');
-      rmSync(path.join(src, 'lib'), { recursive: true });
-      rmSync(path.join(src, 'link'));
-      writeFileSync(path.join(src, 'link'), 'now a file');
-      mkdirSync(path.join(src, 'new'));
-      writeFileSync(path.join(src, 'new/b.js'), 'b');
-      const second = await ship('R2', ['link', 'new/b.js', 'old.txt', 'run.sh', 'server.js']);
-      assert.deepEqual([second.stats.filesSent, second.stats.base, second.stats.staged], [3, 'R1', true]);
-      assert.ok(!existsSync(staged), 'a staged tree is used once');
-      const r2 = l.release('R2');
-      const tree = (dir: string): string[] => readdirSync(dir, { recursive: true, encoding: 'utf8' }).sort();
-      assert.deepEqual(tree(r2), ['link', 'new', 'new/b.js', 'old.txt', 'run.sh', 'server.js']);
-      assert.deepEqual(
-        ['link', 'new/b.js', 'server.js'].map((f) => readFileSync(path.join(r2, f), 'utf8')),
-        ['now a file', 'b', 'v2'],
-      );
-      const r1 = l.release('R1');
-      assert.deepEqual(tree(r1), [
-        'lib',
-        'lib/deep dir',
-        'lib/deep dir/a -x.js',
-        'link',
-        'link/a -x.js',
-        'old.txt',
-        'run.sh',
-        'server.js',
-      ]); // link: still the symlink to lib/deep dir
-      assert.equal(readFileSync(path.join(r1, 'server.js'), 'utf8'), 'v1', 'the base release is untouched');
-      assert.ok(lstatSync(path.join(r1, 'link')).isSymbolicLink());
-      assert.equal(
-        statSync(path.join(r2, 'old.txt')).ino,
-        statSync(path.join(r1, 'old.txt')).ino,
-        'unchanged files are hard links',
-      );
+    // a changed file, a removed file, a folder emptied, a symlink that becomes a file, a new folder
+    writeFileSync(path.join(src, 'server.js'), 'v2');
+    rmSync(path.join(src, 'lib'), { recursive: true });
+    rmSync(path.join(src, 'link'));
+    writeFileSync(path.join(src, 'link'), 'now a file');
+    mkdirSync(path.join(src, 'new'));
+    writeFileSync(path.join(src, 'new/b.js'), 'b');
+    const second = await ship('R2', ['link', 'new/b.js', 'old.txt', 'run.sh', 'server.js']);
+    assert.deepEqual([second.stats.filesSent, second.stats.base, second.stats.staged], [3, 'R1', true]);
+    assert.ok(!existsSync(staged), 'a staged tree is used once');
+    const r2 = l.release('R2');
+    const tree = (dir: string): string[] => readdirSync(dir, { recursive: true, encoding: 'utf8' }).sort();
+    assert.deepEqual(tree(r2), ['link', 'new', 'new/b.js', 'old.txt', 'run.sh', 'server.js']);
+    assert.deepEqual(
+      ['link', 'new/b.js', 'server.js'].map((f) => readFileSync(path.join(r2, f), 'utf8')),
+      ['now a file', 'b', 'v2'],
+    );
+    const r1 = l.release('R1');
+    assert.deepEqual(tree(r1), [
+      'lib',
+      'lib/deep dir',
+      'lib/deep dir/a -x.js',
+      'link',
+      'link/a -x.js',
+      'old.txt',
+      'run.sh',
+      'server.js',
+    ]); // link: still the symlink to lib/deep dir
+    assert.equal(readFileSync(path.join(r1, 'server.js'), 'utf8'), 'v1', 'the base release is untouched');
+    assert.ok(lstatSync(path.join(r1, 'link')).isSymbolicLink());
+    assert.equal(
+      statSync(path.join(r2, 'old.txt')).ino,
+      statSync(path.join(r1, 'old.txt')).ino,
+      'unchanged files are hard links',
+    );
 
-      // the stager of a newer release drops an older one's staged tree (renamed away first)
-      await host.run(stageArgv(l, 'R1', `R1.${first.manifest.digest}`, 0));
-      for (let i = 0; i < 100 && !existsSync(staged); i++) await new Promise((r) => setTimeout(r, 50));
-      await host.run(stageArgv(l, 'R2', `R2.${second.manifest.digest}`, 0));
-      const staged2 = path.join(l.meta, 'staged', 'R2');
-      for (let i = 0; i < 100 && !existsSync(staged2); i++) await new Promise((r) => setTimeout(r, 50));
-      assert.deepEqual(readdirSync(path.join(l.meta, 'staged')), ['R2']);
-      // a staged tree that lacks a file (damaged, or taken while being deleted) is not used
-      rmSync(path.join(staged2, 'run.sh'));
-      writeFileSync(path.join(src, 'server.js'), 'v3');
-      const third = await ship('R3', ['link', 'new/b.js', 'old.txt', 'run.sh', 'server.js']);
-      assert.deepEqual([third.stats.filesSent, third.stats.base, third.stats.staged], [1, 'R2', false]);
-      assert.deepEqual(tree(l.release('R3')), ['link', 'new', 'new/b.js', 'old.txt', 'run.sh', 'server.js']);
-      assert.equal(readFileSync(path.join(l.release('R3'), 'server.js'), 'utf8'), 'v3');
-    },
-  );
+    // the stager of a newer release drops an older one's staged tree (renamed away first)
+    await host.run(stageArgv(l, 'R1', `R1.${first.manifest.digest}`, 0));
+    for (let i = 0; i < 100 && !existsSync(staged); i++) await new Promise((r) => setTimeout(r, 50));
+    await host.run(stageArgv(l, 'R2', `R2.${second.manifest.digest}`, 0));
+    const staged2 = path.join(l.meta, 'staged', 'R2');
+    for (let i = 0; i < 100 && !existsSync(staged2); i++) await new Promise((r) => setTimeout(r, 50));
+    assert.deepEqual(readdirSync(path.join(l.meta, 'staged')), ['R2']);
+    // a staged tree that lacks a file (damaged, or taken while being deleted) is not used
+    rmSync(path.join(staged2, 'run.sh'));
+    writeFileSync(path.join(src, 'server.js'), 'v3');
+    const third = await ship('R3', ['link', 'new/b.js', 'old.txt', 'run.sh', 'server.js']);
+    assert.deepEqual([third.stats.filesSent, third.stats.base, third.stats.staged], [1, 'R2', false]);
+    assert.deepEqual(tree(l.release('R3')), ['link', 'new', 'new/b.js', 'old.txt', 'run.sh', 'server.js']);
+    assert.equal(readFileSync(path.join(l.release('R3'), 'server.js'), 'utf8'), 'v3');
+  });
 });
 
 describe('dependencies built once', () => {
