@@ -277,8 +277,11 @@ const settingsShape = {
             'hosts run the install themselves. Cached here by lockfile, so an unchanged lockfile costs ' +
             "nothing. Native modules must also suit the hosts' Node version.",
         ),
+      timeout: seconds
+        .default(900)
+        .describe('Seconds the install may take; a hung install is stopped and fails the deploy (lock released).'),
     })
-    .default({ lockfile: 'package-lock.json', paths: ['node_modules'], once: false })
+    .default({ lockfile: 'package-lock.json', paths: ['node_modules'], once: false, timeout: 900 })
     .describe('Install step with a cache keyed by the lockfile: an unchanged lockfile costs nothing.'),
   hooks: z
     .strictObject({

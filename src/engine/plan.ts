@@ -17,6 +17,7 @@ import { type BuiltDeps, builtDeps, localPlatform } from './deps.ts';
 import { describeCondition } from './guardrails.ts';
 import { installKey, ownOutput, selectRelease } from './prepare.ts';
 import { eachHost, rolloutGroups, type Session, withSession } from './session.ts';
+import { missingAppCommands } from './setup.ts';
 import { windowRefusal } from './windows.ts';
 
 /** One step of the plan: what it is (`step`), a sentence for people (`text`), and its figures for scripts. */
@@ -117,6 +118,15 @@ async function hostSteps(s: Session, h: Host, state: HostState, here: Local): Pr
         }
       : { step: 'lock', text: 'Lock' },
   );
+  const missing = await missingAppCommands(h, role);
+  if (missing.length) {
+    const how = missing.map((m) => `${m.command} (${m.pkg ? `setup installs ${m.pkg}` : 'install it yourself'})`);
+    steps.push({
+      step: 'commands',
+      missing: missing.map((m) => m.command),
+      text: `Missing on the host: ${how.join(', ')}: the deploy would fail until \`slipway setup\` or an install`,
+    });
+  }
   for (const c of cfg.checks.filter((x) => x.on === 'host'))
     steps.push({ step: 'check', on: 'host', command: c.run, text: `Check: ${c.run}` });
   const shipsDeps = cfg.install.once && !!cfg.install.command && state.platform === localPlatform();

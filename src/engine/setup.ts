@@ -20,6 +20,75 @@ export function requiredCommands(runtime: ResolvedConfig['runtime'], proxy = fal
   return need;
 }
 
+// Debian packages of the commands apps and their installs commonly start with
+const PACKAGES: Record<string, string> = {
+  node: 'nodejs',
+  npm: 'npm',
+  npx: 'npm',
+  yarnpkg: 'yarnpkg',
+  python3: 'python3',
+  pip3: 'python3-pip',
+  gunicorn: 'gunicorn',
+  uvicorn: 'uvicorn',
+  ruby: 'ruby',
+  bundle: 'bundler',
+  php: 'php-cli',
+  java: 'default-jre-headless',
+  git: 'git',
+  make: 'make',
+  sqlite3: 'sqlite3',
+  psql: 'postgresql-client',
+  redis: 'redis-tools',
+};
+
+// words that start a shell command without being a program to find
+const NOT_PROGRAMS = new Set(['exec', 'env', 'cd', 'test', '[', 'echo', 'printf', 'true', 'false', 'set', 'export']);
+
+/**
+ * The programs the app's commands start (run, install, hooks, host checks, health, wait_for, verify): the first
+ * word of each part of each command line (split at && || ; |), skipping variable assignments, shell built-ins and
+ * paths (a path is inside the release, which is not on the host yet). Pure.
+ */
+export function commandsNeeded(cfg: ResolvedConfig): string[] {
+  const lines = [
+    ...(cfg.runtime === 'docker' || cfg.runtime === 'static' ? [] : [cfg.run]),
+    cfg.install.command && !cfg.install.once ? cfg.install.command : '',
+    ...cfg.hooks.before_activate,
+    ...cfg.hooks.after_activate,
+    ...cfg.checks.filter((c) => c.on === 'host').map((c) => c.run),
+    cfg.health.command ?? '',
+    ...cfg.wait_for.map((w) => w.command ?? ''),
+    cfg.verify.command ?? '',
+  ];
+  const words = lines.flatMap((line) =>
+    line.split(/&&|\|\||[;|]/).map((part) =>
+      part
+        .trim()
+        .split(/\s+/)
+        .find((w) => !/^[A-Za-z_][A-Za-z0-9_]*=/.test(w) && w !== 'exec'),
+    ),
+  );
+  return [...new Set(words)].filter(
+    (w): w is string => !!w && /^[A-Za-z0-9][A-Za-z0-9._+-]*$/.test(w) && !NOT_PROGRAMS.has(w),
+  );
+}
+
+/** The app's commands with their Debian packages ('' when unknown). */
+function appPackages(cfg: ResolvedConfig): Record<string, string> {
+  return Object.fromEntries(commandsNeeded(cfg).map((c) => [c, PACKAGES[c] ?? '']));
+}
+
+/** What a host lacks of the app's commands, each with its Debian package when known (for `plan`). */
+export async function missingAppCommands(h: Host, cfg: ResolvedConfig): Promise<{ command: string; pkg: string }[]> {
+  const need = appPackages(cfg);
+  if (!Object.keys(need).length) return [];
+  const r = await h.run(sh(MISSING, ...Object.keys(need)));
+  return r.stdout
+    .split('\n')
+    .filter(Boolean)
+    .map((command) => ({ command, pkg: need[command]! }));
+}
+
 const MISSING = `for c; do command -v "$c" >/dev/null 2>&1 || echo "$c"; done`;
 
 const APT_INSTALL = `set -e
@@ -86,9 +155,15 @@ async function setupHost(s: Session, h: Host): Promise<SetupResult> {
   }
 
   await step('packages', async () => {
-    const need = requiredCommands(cfg.runtime, !!cfg.proxy);
+    const need = { ...appPackages(cfg), ...requiredCommands(cfg.runtime, !!cfg.proxy) };
     const missing = (await h.run(sh(MISSING, ...Object.keys(need)))).stdout.split('\n').filter(Boolean);
     if (!missing.length) return [];
+    const unknown = missing.filter((c) => !need[c]);
+    if (unknown.length) {
+      throw new SlipwayError('failure', `${h.name}: the app's commands need ${unknown.join(', ')}, not on the host`, {
+        hint: `install ${unknown.join(', ')} on the host (or fix the command in slipway.yml), then run setup again`,
+      });
+    }
     if (systemd && missing.includes('systemd-run')) {
       throw new SlipwayError('config', `${h.name}: no systemd on this host`, {
         hint: 'set `runtime: supervisor` for this environment',

@@ -35,7 +35,7 @@ export async function finalizeRelease(
 }
 
 const INSTALL = `set -eu
-rel=$1 cache=$2 key=$3 cmd=$4; shift 4
+rel=$1 cache=$2 key=$3 cmd=$4 limit=$5; shift 5
 if [ -n "$key" ] && [ -d "$cache/$key" ]; then
   for p; do
     if [ -e "$cache/$key/$p" ]; then
@@ -44,7 +44,9 @@ if [ -n "$key" ] && [ -d "$cache/$key" ]; then
   done
   echo "install: reused cache $key"; exit 0
 fi
-(cd "$rel" && sh -c "$cmd")
+code=0; (cd "$rel" && timeout -k 10 "$limit" sh -c "$cmd") || code=$?
+if [ "$code" = 124 ] || [ "$code" = 137 ]; then echo "install: stopped after $limit s: $cmd" >&2; exit 124; fi
+[ "$code" = 0 ] || exit "$code"
 if [ -n "$key" ]; then
   mkdir -p "$cache"; tmp="$cache/.tmp.$key.$$"; rm -rf "$tmp"; mkdir "$tmp"
   for p; do if [ -e "$rel/$p" ]; then mkdir -p "$(dirname "$tmp/$p")"; cp -al "$rel/$p" "$tmp/$p"; fi; done
@@ -58,12 +60,11 @@ export async function install(
   host: Host,
   l: Layout,
   release: string,
-  command: string,
-  key: string,
-  paths: string[],
+  step: { command: string; key: string; paths: string[]; timeout: number },
   onLine?: (line: string) => void,
 ): Promise<'cached' | 'ran'> {
-  const r = await host.run(sh(INSTALL, release, l.installCache, key, command, ...paths), { onLine });
+  const { command, key, paths, timeout } = step;
+  const r = await host.run(sh(INSTALL, release, l.installCache, key, command, String(timeout), ...paths), { onLine });
   return r.stdout.includes('install: reused cache') ? 'cached' : 'ran';
 }
 

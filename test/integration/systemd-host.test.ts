@@ -78,6 +78,26 @@ describe('deploying to a systemd host over SSH', { skip }, () => {
     assert.match(again.stderr, /already set up, nothing changed/);
   });
 
+  it('plan and setup name the programs the app needs that the host lacks (npm on a stock Debian)', async () => {
+    const extra = 'install: { command: npm ci --omit=dev }\nhooks: { before_activate: ["frobnicate --now"] }\n';
+    // left uncommitted: plan and setup read the file as it is, and the release history stays as the next tests expect
+    writeFileSync(path.join(app, 'slipway.yml'), config(host.sshConfig, extra));
+    const p = await run('plan', 'production', '--json');
+    assert.equal(p.exitCode, 0, p.all);
+    const step = (JSON.parse(p.stdout).hosts[0].steps as PlanStep[]).find((s) => s.step === 'commands')!;
+    assert.deepEqual(step.missing, ['npm', 'frobnicate']);
+    assert.equal(
+      step.text,
+      'Missing on the host: npm (setup installs npm), frobnicate (install it yourself): the deploy would fail ' +
+        'until `slipway setup` or an install',
+    );
+    const s = await run('setup', 'production');
+    assert.equal(s.exitCode, 1, s.all);
+    assert.match(s.stderr, /web1: the app's commands need frobnicate, not on the host/);
+    assert.match(s.stderr, /→ install frobnicate on the host \(or fix the command in slipway\.yml\)/);
+    execFileSync('git', ['checkout', '-q', 'slipway.yml'], { cwd: app });
+  });
+
   let r1 = '';
   let r2 = '';
   it('deploys, runs the app as its own user with a 0400 env file, and never prints the secret', async () => {

@@ -1,5 +1,6 @@
 // Commands are built by pure functions as argument arrays: compared exactly.
 import assert from 'node:assert/strict';
+import { commandsNeeded } from '../../src/engine/setup.ts';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
@@ -296,5 +297,31 @@ describe('a failed host command', () => {
       new CommandError('web1', ['x'], undefined, 'partial\nlast words\n', '', 'SIGKILL').message,
       'web1: last words (killed by SIGKILL)',
     );
+  });
+});
+
+describe('the programs setup and plan check on a host', () => {
+  const programs = (yaml: string) =>
+    commandsNeeded(
+      resolveEnvironment(parseConfig(`app: shop\n${yaml}environments:\n  p:\n    hosts: [h]\n`, 'slipway.yml'), 'p'),
+    );
+
+  it('takes the first word of every part of every command, skipping assignments, exec, built-ins and paths', () => {
+    assert.deepEqual(
+      programs(
+        'run: PORT=1 NODE_ENV=x exec node server.js\n' +
+          'install: { command: "npm ci --omit=dev && cd sub && yarnpkg install" }\n' +
+          'hooks: { before_activate: ["./bin/migrate; python3 m.py | tee x", "test -f a || echo b"] }\n' +
+          'health: { command: "curl -fsS localhost:$PORT" }\n' +
+          'checks: [{ run: "psql -c 1", on: host }, { run: "npm test", on: local }]\n' +
+          'verify: { duration: 5, command: "$HOME/x" }\n',
+      ),
+      ['node', 'npm', 'yarnpkg', 'python3', 'tee', 'psql', 'curl'],
+    );
+  });
+
+  it('with install.once the host runs no install; docker and static hosts run no `run`', () => {
+    assert.deepEqual(programs('run: node s.js\ninstall: { command: npm ci, once: true }\n'), ['node']);
+    assert.deepEqual(programs('runtime: docker\nrun: gunicorn app:app\n'), []);
   });
 });

@@ -8,6 +8,7 @@ import { isReleaseId, releaseId } from '../../src/release/id.ts';
 import { filterPaths, selectFiles } from '../../src/release/manifest.ts';
 import { appendHistory, parseHistory, type HistoryRecord } from '../../src/server/history.ts';
 import { layout } from '../../src/server/layout.ts';
+import { install } from '../../src/server/release.ts';
 import { LocalHost } from '../../src/transport/local.ts';
 import { isStale } from '../../src/server/lock.ts';
 import {
@@ -295,5 +296,28 @@ describe('host state', () => {
     assert.equal(isStale({ machine: 'here', pid: process.pid }, 'here'), false);
     assert.equal(isStale({ machine: 'elsewhere', pid: 999999999 }, 'here'), false);
     assert.equal(isStale({ machine: 'here', pid: 999999999 }, 'here'), true);
+  });
+});
+
+describe('install', () => {
+  it('a hung install is stopped after install.timeout and fails with the reason; a quick one runs', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'slipway-install-'));
+    try {
+      const l = layout(dir);
+      const rel = path.join(dir, 'releases', 'R1');
+      mkdirSync(rel, { recursive: true });
+      const host = new LocalHost({ name: 'local', kind: 'local', role: 'web' }, () => undefined);
+      const began = Date.now();
+      await assert.rejects(
+        install(host, l, rel, { command: 'sleep 30', key: '', paths: [], timeout: 1 }),
+        /^Error: local: install: stopped after 1 s: sleep 30 \(exit 124\)$/,
+      );
+      assert.ok(Date.now() - began < 10_000, 'the install was not stopped');
+      const ok = await install(host, l, rel, { command: 'echo built > out', key: '', paths: [], timeout: 5 });
+      assert.equal(ok, 'ran');
+      assert.equal(readFileSync(path.join(rel, 'out'), 'utf8'), 'built\n');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
