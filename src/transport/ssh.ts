@@ -196,31 +196,22 @@ export class SshHost implements Host {
     });
   }
 
-  /** Work out why ssh could not connect, from facts rather than ssh's wording. */
+  /**
+   * Work out why ssh could not connect, from facts rather than ssh's wording: whether the name resolves, whether an
+   * SSH server answers, and only then whether its key is known (trusting a key is suggested only for a server that
+   * answered with a key not in known_hosts).
+   */
   private async diagnose(stderr: string): Promise<SlipwayError> {
     const details = tail(stderr, 10);
     const resolved = await resolveSshConfig(this.target, this.opts.configFile);
     const where = `${this.name} (${resolved.hostname} port ${resolved.port})`;
     const known = await knownKeys(resolved);
-    if (known.length === 0) {
-      return new SlipwayError(
-        'connection',
-        `${where}: host key unknown: ${resolved.hostname} is not in ${resolved.knownHostsFiles.join(' or ')}`,
-        {
-          details,
-          hint:
-            `verify the server's fingerprint (on the server: ssh-keygen -lf ` +
-            `/etc/ssh/ssh_host_ed25519_key.pub), then add it: ssh-keyscan -p ${resolved.port} ` +
-            `${resolved.hostname} >> ${resolved.knownHostsFiles[0]}`,
-        },
-      );
-    }
-    if (resolved.proxyJump) {
-      return new SlipwayError(
-        'connection',
-        `${where}: ssh could not connect (through ProxyJump ${resolved.proxyJump})`,
-        { details, hint: `try: ssh ${this.target.host}` },
-      );
+    if (resolved.proxyJump) return this.diagnoseJump(where, resolved, known.length > 0, stderr, details);
+    if (/Could not resolve hostname/i.test(stderr)) {
+      return new SlipwayError('connection', `${where}: the name ${resolved.hostname} does not resolve`, {
+        details,
+        hint: 'check the spelling of the host in slipway.yml (or its HostName in the ssh config) and your DNS',
+      });
     }
     const scan = await execa('ssh-keyscan', ['-T', '5', '-p', String(resolved.port), resolved.hostname], {
       reject: false,
@@ -232,18 +223,8 @@ export class SshHost implements Host {
         hint: 'check the host name, port and firewall, and that sshd is running',
       });
     }
-    if (!offered.some((k) => known.includes(k))) {
-      return new SlipwayError(
-        'connection',
-        `${where}: HOST KEY CHANGED: the server's key differs from the one in known_hosts`,
-        {
-          details,
-          hint:
-            `if the server was reinstalled, verify its new fingerprint, then: ssh-keygen -R ` +
-            `'${knownHostsName(resolved)}' and add the new key; otherwise someone may be intercepting the connection`,
-        },
-      );
-    }
+    if (known.length === 0) return unknownKey(where, resolved, details);
+    if (!offered.some((k) => known.includes(k))) return changedKey(where, resolved, details);
     return new SlipwayError('connection', `${where}: authentication failed as ${resolved.user}`, {
       details,
       hint:
@@ -251,6 +232,42 @@ export class SshHost implements Host {
         `the host; try: ssh ${this.target.host}`,
     });
   }
+
+  /** Through a ProxyJump the server cannot be scanned from here: ssh's own verdict on the key is all there is. */
+  private diagnoseJump(where: string, resolved: ResolvedSsh, known: boolean, stderr: string, details: string) {
+    if (!known && /Host key verification failed/.test(stderr)) return unknownKey(where, resolved, details);
+    return new SlipwayError('connection', `${where}: ssh could not connect (through ProxyJump ${resolved.proxyJump})`, {
+      details,
+      hint: `try: ssh ${this.target.host}`,
+    });
+  }
+}
+
+function unknownKey(where: string, resolved: ResolvedSsh, details: string): SlipwayError {
+  return new SlipwayError(
+    'connection',
+    `${where}: host key unknown: ${resolved.hostname} is not in ${resolved.knownHostsFiles.join(' or ')}`,
+    {
+      details,
+      hint:
+        `verify the server's fingerprint (on the server: ssh-keygen -lf ` +
+        `/etc/ssh/ssh_host_ed25519_key.pub), then add it: ssh-keyscan -p ${resolved.port} ` +
+        `${resolved.hostname} >> ${resolved.knownHostsFiles[0]}`,
+    },
+  );
+}
+
+function changedKey(where: string, resolved: ResolvedSsh, details: string): SlipwayError {
+  return new SlipwayError(
+    'connection',
+    `${where}: HOST KEY CHANGED: the server's key differs from the one in known_hosts`,
+    {
+      details,
+      hint:
+        `if the server was reinstalled, verify its new fingerprint, then: ssh-keygen -R ` +
+        `'${knownHostsName(resolved)}' and add the new key; otherwise someone may be intercepting the connection`,
+    },
+  );
 }
 
 interface ResolvedSsh {

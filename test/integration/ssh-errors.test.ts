@@ -80,6 +80,28 @@ describe('SSH connection errors', { skip }, () => {
     assert.match(r.stderr, /cannot reach the SSH server/);
   });
 
+  it('a closed port with no key on record is unreachable, never "add its key"', async () => {
+    variant('closed-unknown', (c) =>
+      c.replace(/Port 2212/, 'Port 2299').replace(/UserKnownHostsFile .*/, `UserKnownHostsFile ${host.dir}/none`),
+    );
+    const r = await slipway(app, ['status', 'production']);
+    assert.equal(r.exitCode, 5, r.all);
+    assert.match(r.stderr, /web2 \(127\.0\.0\.1 port 2299\): cannot reach the SSH server/);
+    assert.doesNotMatch(r.stderr, /ssh-keyscan|host key unknown/);
+  });
+
+  it('a name that does not resolve is said so, never "add its key"', async () => {
+    variant('no-such-name', (c) =>
+      c
+        .replace(/HostName .*/, 'HostName no-such-host.invalid')
+        .replace(/UserKnownHostsFile .*/, 'UserKnownHostsFile /dev/null'),
+    );
+    const r = await slipway(app, ['status', 'production']);
+    assert.equal(r.exitCode, 5, r.all);
+    assert.match(r.stderr, /the name no-such-host\.invalid does not resolve/);
+    assert.doesNotMatch(r.stderr, /ssh-keyscan|host key unknown/);
+  });
+
   it('the working config connects (the variants above differ only in what they break)', async () => {
     variant('good', (c) => c);
     const r = await slipway(app, ['setup', 'production']);
