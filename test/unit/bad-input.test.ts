@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { after, describe, it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 import { execa } from 'execa';
 import { decodeConfig, parseConfig, resolveEnvironment } from '../../src/config/load.ts';
 import { checkArtifactManifest } from '../../src/engine/prepare.ts';
@@ -479,9 +479,37 @@ describe('bad input: the command line', () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'slipway-cli-bad-'));
   writeFileSync(
     path.join(dir, 'slipway.yml'),
-    `app: shop\nrun: node s.js\nroot: .deploy\nenvironments:\n  demo:\n    hosts: [local]\n`,
+    'app: shop\nrun: node s.js\nroot: .deploy\nhealth: { command: "true" }\n' +
+      'environments:\n  demo:\n    hosts: [local]\n',
   );
-  after(() => rmSync(dir, { recursive: true, force: true }));
+  writeFileSync(path.join(dir, 's.js'), 'setInterval(() => {}, 1000);\n');
+  const slipwayHere = (...args: string[]) =>
+    execa('node', [bin, ...args], { cwd: dir, reject: false, env: { NO_COLOR: '1' } });
+  // every path of the deployed app folder with its mode, owner, size and content hash
+  const snapshot = () =>
+    execa('sh', [
+      '-c',
+      'cd "$1" && find . \\( -type f -o -type l -o -type d \\) -printf "%p %m %u %s %l\\n" | sort && ' +
+        'find . -type f -exec sha256sum {} + | sort',
+      'sh',
+      path.join(dir, '.deploy/shop'),
+    ]).then((r) => r.stdout);
+  let deployed = '';
+  before(async () => {
+    const s = await slipwayHere('setup', 'demo');
+    assert.equal(s.exitCode, 0, s.stderr);
+    const d = await slipwayHere('deploy', 'demo');
+    assert.equal(d.exitCode, 0, d.stderr);
+    // the deploy stages the next deploy's tree in the background and the supervisor writes its state: wait for both
+    for (let i = 0; i < 100 && !/staged\/\S+\/s\.js[\s\S]*state\.json/.test(deployed); i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      deployed = await snapshot();
+    }
+  });
+  after(async () => {
+    await slipwayHere('stop', 'demo');
+    rmSync(dir, { recursive: true, force: true });
+  });
   const cases: [string, string[], RegExp][] = [
     [
       'history -n abc',
@@ -516,7 +544,7 @@ describe('bad input: the command line', () => {
     [
       'an environment that does not exist',
       ['deploy', 'prod'],
-      /slipway\.yml:4:1: environments: no environment "prod" → environments defined: demo/,
+      /slipway\.yml:5:1: environments: no environment "prod" → environments defined: demo/,
     ],
     ['an empty environment', ['deploy', ''], /no environment "" →/],
     [
@@ -531,13 +559,13 @@ describe('bad input: the command line', () => {
   ];
   for (const [name, args, says] of cases) {
     it(name, async () => {
-      const r = await execa('node', [bin, ...args], { cwd: dir, reject: false, env: { NO_COLOR: '1' } });
+      const r = await slipwayHere(...args);
       assert.equal(r.exitCode, 2, `exit code of slipway ${args.join(' ')}: ${r.stderr}`);
       assert.match(r.stderr, says);
     });
   }
-  it('changed nothing: no app folder was made by any of them', async () => {
-    const { existsSync } = await import('node:fs');
-    assert.equal(existsSync(path.join(dir, '.deploy')), false);
+  it('changed nothing in the deployed app folder: paths, modes, owners and contents as before', async () => {
+    assert.match(deployed, /\.\/current /);
+    assert.equal(await snapshot(), deployed);
   });
 });
