@@ -47,9 +47,13 @@ export interface HistoryRecord {
   guardrails?: string[];
 }
 
-const APPEND = `set -e
-if [ -s "$1" ] && [ -n "$(tail -c1 "$1")" ]; then printf '\\n' >> "$1"; fi
-cat >> "$1"`;
+// All or nothing: an append that fails (a full disk) is cut back to the size before it, so no
+// record is ever left half written; a line cut by a crash is ended before the next record.
+const APPEND = `size=$(stat -c %s "$1" 2>/dev/null || echo 0); nl=""
+if [ "$size" -gt 0 ] && [ -n "$(tail -c1 "$1")" ]; then nl=yes; fi
+if ! { if [ -n "$nl" ]; then printf '\\n'; fi; cat; } >> "$1"; then
+  truncate -s "$size" "$1" 2>/dev/null; echo "could not add to the history $1 (is the disk full?)" >&2; exit 1
+fi`;
 
 /** argv and stdin that append a record. */
 export function historyAppend(l: Layout, record: HistoryRecord): { argv: string[]; input: string } {

@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { isReleaseId, releaseId } from '../../src/release/id.ts';
 import { filterPaths, selectFiles } from '../../src/release/manifest.ts';
-import { appendHistory, parseHistory, type HistoryRecord } from '../../src/server/history.ts';
+import { appendHistory, historyAppend, parseHistory, type HistoryRecord } from '../../src/server/history.ts';
 import { layout } from '../../src/server/layout.ts';
 import { install } from '../../src/server/release.ts';
 import { LocalHost } from '../../src/transport/local.ts';
@@ -287,6 +287,24 @@ describe('host state', () => {
         parseHistory(readFileSync(l.history, 'utf8')).map((r) => `${r.event} ${r.release}`),
         ['started R1', 'succeeded R1', 'started R2'],
       );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('an append that does not fit (a full disk) leaves the history as it was, no record half written', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'slipway-history-'));
+    try {
+      const l = layout(dir);
+      mkdirSync(l.meta, { recursive: true });
+      const first = `${JSON.stringify(rec('started', 'R1'))}\n`;
+      writeFileSync(l.history, first.padStart(400, ' '));
+      const { argv, input } = historyAppend(l, { ...rec('succeeded', 'R1'), reason: 'x'.repeat(300) });
+      // a 512-byte file size limit stands in for the full disk: the write fails part way (EFBIG)
+      const r = spawnSync('sh', ['-c', 'trap "" XFSZ; ulimit -f 1; exec "$@"', 'sh', ...argv], { input });
+      assert.equal(r.status, 1);
+      assert.match(r.stderr.toString(), /could not add to the history .*history\.jsonl \(is the disk full\?\)/);
+      assert.equal(readFileSync(l.history, 'utf8'), first.padStart(400, ' '));
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
