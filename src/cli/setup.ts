@@ -73,6 +73,7 @@ export function redacted(cfg: ResolvedConfig): Record<string, unknown> {
     secrets,
     webhooks,
     environment: _env,
+    userGiven: _userGiven,
     ...rest
   } = cfg;
   const settings = Object.fromEntries(

@@ -31,6 +31,8 @@ export interface ResolvedConfig extends Omit<SettingsT, 'run' | 'runtime' | 'use
   run: string;
   runtime: 'systemd' | 'supervisor' | 'static' | 'docker';
   user: string;
+  /** `user` was written in slipway.yml (not the default, the app name) */
+  userGiven: boolean;
   targets: Target[];
   /** absolute folder of slipway.yml: the app's source folder */
   dir: string;
@@ -464,6 +466,7 @@ export function resolveEnvironment(loaded: LoadedConfig, environment: string): R
       run: s.run ?? '',
       runtime,
       user: s.user ?? data.app,
+      userGiven: !!s.user,
       root,
       targets: ts,
       dir,

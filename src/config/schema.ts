@@ -226,7 +226,10 @@ const settingsShape = {
     ),
   user: name
     .optional()
-    .describe('Unprivileged service user the app runs as under systemd; created by `setup`. Default: the app name.'),
+    .describe(
+      'Unprivileged service user the app runs as under systemd, and under the supervisor when you log in as ' +
+        'root; created by `setup`. Default: the app name.',
+    ),
   build: z
     .array(command)
     .default([])

@@ -216,6 +216,8 @@ async function deployLocked(
   const { cfg, hosts, reporter, layout: l } = s;
   const { info: lock, states } = held;
   for (const h of hosts) {
+    // a user the runtime cannot run the app as is refused here, before anything is sent
+    s.on(h).runtime.appUser(s.on(h).cfg, h);
     if (states.get(h)!.releases.some((r) => r.id === release.id)) {
       throw new SlipwayError('failure', `${h.name}: release ${release.id} is already on the host`, {
         hint: `to make it live again: slipway rollback ${cfg.environment} ${release.id}`,

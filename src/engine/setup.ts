@@ -154,6 +154,8 @@ async function setupHost(s: Session, h: Host): Promise<SetupResult> {
       );
   }
 
+  // refuses a user the runtime cannot run the app as, before anything changes
+  const appUser = s.runtime.appUser(cfg, h);
   await step('packages', async () => {
     const need = { ...appPackages(cfg), ...requiredCommands(cfg.runtime, !!cfg.proxy) };
     const missing = (await h.run(sh(MISSING, ...Object.keys(need)))).stdout.split('\n').filter(Boolean);
@@ -186,7 +188,6 @@ async function setupHost(s: Session, h: Host): Promise<SetupResult> {
     return [`installed ${pkgs.join(', ')}`];
   });
 
-  const appUser = s.runtime.appUser(cfg, h);
   if (appUser) {
     await step(`service user ${appUser}`, async () => {
       const r = await h.run(sh(USER, appUser), { sudo: true });

@@ -60,8 +60,16 @@ export const supervisorRuntime: Runtime = {
   appUser(cfg, host) {
     // the supervisor runs as the login user: only root can start the app as another one, and on this machine
     // (the local target) the app always runs as you
-    if (host.target.kind === 'local' || host.loginUser !== 'root' || cfg.user === 'root') return undefined;
-    return cfg.user;
+    if (host.target.kind === 'local' || cfg.user === 'root') return undefined;
+    if (host.loginUser === 'root') return cfg.user;
+    if (cfg.userGiven && cfg.user !== host.loginUser)
+      throw new SlipwayError(
+        'config',
+        `${host.name}: user: ${cfg.user} cannot be honoured: the supervisor runs as the login user ` +
+          `${host.loginUser}, and only root can start the app as another user`,
+        { hint: `log in as root (the app then runs as ${cfg.user}), or remove \`user:\` for this environment` },
+      );
+    return undefined;
   },
   async revertConfigure(host, cfg) {
     const file = appJsonPath(cfg);
