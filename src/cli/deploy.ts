@@ -1,39 +1,10 @@
 // deploy, rollback, build
 import path from 'node:path';
-import { InvalidArgumentError } from 'commander';
 import { SlipwayError } from '../errors.ts';
 import { formatBytes } from '../output/reporter.ts';
 import { api } from './api.ts';
-import type { Cli } from './main.ts';
+import { type Cli, hostLimit, releaseArg, seconds } from './cli.ts';
 import { statSync } from 'node:fs';
-
-export function seconds(value: string): number {
-  const n = Number(value);
-  if (!Number.isFinite(n) || n < 0) throw new InvalidArgumentError('expected a number of seconds');
-  return n;
-}
-
-/** A count (`-n 20`): a whole number of at least 1. */
-export function count(value: string): number {
-  if (!/^[1-9]\d*$/.test(value)) throw new InvalidArgumentError('expected a whole number of at least 1, e.g. 20');
-  return Number(value);
-}
-
-/** A release id or its unique prefix, as `slipway releases` shows it: never empty, never a path. */
-export function releaseArg(value: string): string {
-  if (!/^[0-9A-Za-z-]+$/.test(value))
-    throw new InvalidArgumentError(
-      'expected a release id (or its start) as `slipway releases ENV` shows it, e.g. 20261122T0315',
-    );
-  return value;
-}
-
-/** `--limit`: a host count or a percentage */
-export function hostLimit(value: string): number | string {
-  if (/^[1-9]\d*$/.test(value)) return Number(value);
-  if (/^(100|[1-9]\d?)%$/.test(value)) return value;
-  throw new InvalidArgumentError('expected a number of hosts (2) or a percentage (25%)');
-}
 
 export function registerDeployCommands(cli: Cli): void {
   cli.program

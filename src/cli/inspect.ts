@@ -6,8 +6,7 @@ import { renderArgv, SlipwayError } from '../errors.ts';
 import type { ReleaseInfo } from '../server/state.ts';
 import type { Host } from '../transport/host.ts';
 import { api } from './api.ts';
-import type { Cli } from './main.ts';
-import { count, seconds } from './deploy.ts';
+import { type Cli, count, seconds } from './cli.ts';
 
 /** A lock as `status` and `lock status` show it: who, and STALE when its process is provably gone. */
 function lockLine(info: Parameters<ReturnType<typeof api>['describeHolder']>[0]): string {

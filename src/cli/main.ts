@@ -1,31 +1,15 @@
 // The command line: parse, call the engine, render. No deploy logic here.
 import { Command, CommanderError, Option } from 'commander';
-import type { ResolvedConfig } from '../config/load.ts';
 import { SlipwayError } from '../errors.ts';
 import { Reporter } from '../output/reporter.ts';
 import { api, loadApi } from './api.ts';
+import type { Cli, GlobalOptions } from './cli.ts';
 import { registerDeployCommands } from './deploy.ts';
 import { registerInspectCommands } from './inspect.ts';
 import { registerSecretsCommands } from './secrets.ts';
 import { registerSetupCommands } from './setup.ts';
 
 declare const SLIPWAY_VERSION: string;
-
-export interface GlobalOptions {
-  config: string;
-  json: boolean;
-  verbose: boolean;
-  quiet: boolean;
-}
-
-export interface Cli {
-  program: Command;
-  reporter(): Reporter;
-  resolve(env: string): ResolvedConfig;
-  globals(): GlobalOptions;
-  /** the command line, as recorded in locks and history */
-  commandLine: string;
-}
 
 export async function main(argv: string[]): Promise<number> {
   const program = new Command('slipway')

@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { SlipwayError } from '../errors.ts';
 import { api } from './api.ts';
-import type { Cli } from './main.ts';
+import type { Cli } from './cli.ts';
 
 async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];

@@ -4,7 +4,7 @@ import path from 'node:path';
 import type { ResolvedConfig } from '../config/load.ts';
 import { SlipwayError } from '../errors.ts';
 import { api } from './api.ts';
-import type { Cli } from './main.ts';
+import type { Cli } from './cli.ts';
 
 export function registerSetupCommands(cli: Cli): void {
   cli.program
