@@ -57,6 +57,8 @@ export interface DeployOptions {
   force?: boolean;
   /** a promotion: the release (already made) and the environment it comes from */
   promote?: { from: string; release: () => Promise<PreparedRelease> };
+  /** the hosts to deploy through instead of connecting to the config's targets (tests) */
+  hosts?: Host[];
 }
 
 export interface DeployResult {
@@ -145,7 +147,7 @@ export async function deploy(cfg: ResolvedConfig, reporter: Reporter, opts: Depl
           withLock(s, opts.command, opts.lockWait, (held) =>
             deployLocked(s, held, release!, env.vars, opts, began, run),
           ),
-        { meanwhile: prepare },
+        { meanwhile: prepare, hosts: opts.hosts },
       );
     } finally {
       release?.cleanup();

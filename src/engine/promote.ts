@@ -22,10 +22,9 @@ import { whoami } from './guardrails.ts';
 import { installKey, type PreparedRelease } from './prepare.ts';
 import { eachHost, withSession } from './session.ts';
 
-// $1 app dir, $2 release id, $3 manifest file: the release's files (those of its manifest) as a gzipped tar
+// $1 release folder, $2 its manifest: the release's files (those of its manifest) as a gzipped tar
 const PACK = `set -e
-cd "$1"
-cut -c${PATH_COLUMN}- ".slipway/manifests/$3" | tr '\\n' '\\0' | tar -C "releases/$2" --null -T - -czf -`;
+cut -c${PATH_COLUMN}- "$2" | tr '\\n' '\\0' | tar -C "$1" --null -T - -czf -`;
 
 export async function promote(
   from: ResolvedConfig,
@@ -145,7 +144,7 @@ async function fetchRelease(
     const dir = path.join(tmp, 'release');
     const [manifest] = await Promise.all([
       host.run(['cat', `${l.manifests}/${manifestFile}`]),
-      host.run(sh(PACK, l.appDir, id, manifestFile), { outputFile: archive }),
+      host.run(sh(PACK, l.release(id), `${l.manifests}/${manifestFile}`), { outputFile: archive }),
     ]);
     await execa('mkdir', [dir]);
     await execa('tar', ['-xzf', archive, '-C', dir, '--no-same-owner']);

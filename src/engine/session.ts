@@ -81,9 +81,10 @@ export async function withSession<T>(
   cfg: ResolvedConfig,
   reporter: Reporter,
   fn: (s: Session) => Promise<T>,
-  opts: { connectStep?: boolean; meanwhile?: () => Promise<void> } = {},
+  opts: { connectStep?: boolean; meanwhile?: () => Promise<void>; hosts?: Host[] } = {},
 ): Promise<T> {
-  const hosts = makeHosts(cfg, reporter);
+  // `hosts`: already made, for the config's targets (a test's recording host)
+  const hosts = opts.hosts ?? makeHosts(cfg, reporter);
   let signal: NodeJS.Signals | undefined;
   const onSignal = (sig: NodeJS.Signals) => {
     if (signal) process.exit(130); // a second Ctrl-C: leave now

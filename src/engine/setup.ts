@@ -102,14 +102,14 @@ useradd --system --user-group --home-dir /nonexistent --no-create-home --shell /
 echo created`;
 
 const DIRS = `set -e
-app=$1 login=$2 svc=$3
+app=$1 login=$2 svc=$3 releases=$4 meta=$5 logs=$6 bin=$7 shared=$8
 mk() { if [ ! -d "$1" ]; then install -d -m "$2" -o "$3" -g "$(id -gn "$3")" "$1"; echo "created $1"; fi; }
 mk "$app" 0755 "$login"
-mk "$app/releases" 0755 "$login"
-mk "$app/.slipway" 0700 "$login"
-mk "$app/.slipway/logs" 0700 "$login"
-mk "$app/.slipway/bin" 0700 "$login"
-mk "$app/shared" 0750 "\${svc:-$login}"`;
+mk "$releases" 0755 "$login"
+mk "$meta" 0700 "$login"
+mk "$logs" 0700 "$login"
+mk "$bin" 0700 "$login"
+mk "$shared" 0750 "\${svc:-$login}"`;
 
 // Caddy runs in API mode: caddy-api.service resumes the config last set through
 // the admin API (autosaved), so a Caddy restart restores every app's site.
@@ -196,7 +196,9 @@ async function setupHost(s: Session, h: Host): Promise<SetupResult> {
   }
 
   await step(`folders in ${cfg.appDir}`, async () => {
-    const r = await h.run(sh(DIRS, cfg.appDir, h.loginUser, appUser ?? ''), { sudo: !local });
+    const l = s.layout;
+    const dirs = [l.releases, l.meta, l.logs, l.bin, l.shared];
+    const r = await h.run(sh(DIRS, cfg.appDir, h.loginUser, appUser ?? '', ...dirs), { sudo: !local });
     const created = r.stdout.split('\n').filter(Boolean).length;
     return created ? [`created ${created} folder(s)`] : [];
   });

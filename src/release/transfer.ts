@@ -57,9 +57,9 @@ const LINK_LISTED = `sed -n 's|/[^/]*$||p' "$list" | uniq | sed "s|^|$dst/|" | x
 // The kept files come from the base's staged tree when one is ready (see STAGE), else are
 // hard-linked from the base release now.
 const APPLY = `set -eu
-app=$1 id=$2 base=$3 bm=$4 digest=$5
-work="$app/.slipway/incoming"; d="$work/$id.delta"; inc="$work/$id"; staged="$app/.slipway/staged/$base"
-mkdir -p "$work" "$app/.slipway/manifests"
+app=$1 id=$2 base=$3 bm=$4 digest=$5 work=$6 manifests=$7 staged=$8/$3
+d="$work/$id.delta"; inc="$work/$id"
+mkdir -p "$work" "$manifests"
 # leftovers of interrupted deploys (we hold the lock); incoming itself may be a mount point
 for f in "$work"/* "$work"/.[!.]*; do if [ -e "$f" ] || [ -L "$f" ]; then rm -rf "$f"; fi; done
 mkdir "$d"
@@ -74,7 +74,7 @@ export LC_ALL=C
 if [ -n "$base" ]; then
   # the base's lines for files that stay: linked from the base, and part of the new manifest
   awk -v c=${PATH_COLUMN} 'NR == FNR { drop[$0] = 1; next } !(substr($0, c) in drop)' \\
-    "$d/delta/drop" "$app/.slipway/manifests/$bm" > "$d/kept"
+    "$d/delta/drop" "$manifests/$bm" > "$d/kept"
   cut -c${PATH_COLUMN}- "$d/kept" > "$d/link"
   staged_ok=""
   if mv -T "$staged" "$inc" 2>/dev/null; then
@@ -105,12 +105,13 @@ if [ "$got" != "$digest" ]; then
 fi
 echo "linked $(wc -l < "$d/link")"`;
 
-// $1 app dir, $2 release id, $3 its manifest file. Builds a hard-linked copy of the release's
-// files in .slipway/staged/<id>: the next deploy's starting point, so it only removes and adds
+// $1 app dir, $2 release id, $3 its manifest file, $4 seconds to wait first, $5 the staged folder,
+// $6 the manifests folder. Builds a hard-linked copy of the release's
+// files in the staged folder (<staged>/<id>): the next deploy's starting point, so it only removes and adds
 // what changed. Renamed into place only when complete; a stager never touches another's
 // unfinished tree; a tree of any other release is dropped. Runs in the background (STAGE).
 const STAGER = `set -eu
-app=$1 id=$2 mf=$3; s="$app/.slipway/staged"; t="$s/$id.tmp.$$"
+app=$1 id=$2 mf=$3 s=$5 manifests=$6; t="$s/$id.tmp.$$"
 sleep "$4"
 export LC_ALL=C
 # another release's tree is renamed away before it is deleted: a deploy taking it at this moment
@@ -124,19 +125,19 @@ done
 find "$s" -maxdepth 1 -name '*.tmp.*' -mmin +30 -exec rm -rf {} +
 [ ! -e "$s/$id" ] || exit 0
 mkdir "$t"; list="$t.list" src="$app/releases/$id" dst="$t"
-cut -c${PATH_COLUMN}- "$app/.slipway/manifests/$mf" > "$list"
+cut -c${PATH_COLUMN}- "$manifests/$mf" > "$list"
 ${LINK_LISTED}
 rm -f "$list"; mv -T "$t" "$s/$id"`;
 
-// $4: STAGER, $5: seconds it waits first. It runs in its own session, so it outlives this
-// command, niced and after a pause: background work that must not compete with the new
-// release starting up, nor with a rollback right after the deploy.
-const STAGE = `mkdir -p "$1/.slipway/staged"
-setsid nice -n 10 sh -c "$4" slipway "$1" "$2" "$3" "$5" >/dev/null 2>&1 </dev/null &`;
+// $4: STAGER, $5: seconds it waits first, $6 the staged folder, $7 the manifests folder. It runs
+// in its own session, so it outlives this command, niced and after a pause: background work
+// that must not compete with the new release starting up, nor with a rollback right after the deploy.
+const STAGE = `mkdir -p "$6"
+setsid nice -n 10 sh -c "$4" slipway "$1" "$2" "$3" "$5" "$6" "$7" >/dev/null 2>&1 </dev/null &`;
 
 /** argv that stages the release's files for the next deploy, in the background (returns at once). */
 export function stageArgv(l: Layout, id: string, manifestFile: string, delaySeconds = 2): string[] {
-  return sh(STAGE, l.appDir, id, manifestFile, STAGER, String(delaySeconds));
+  return sh(STAGE, l.appDir, id, manifestFile, STAGER, String(delaySeconds), l.staged, l.manifests);
 }
 
 /** Ship the release into the host's incoming folder. */
@@ -160,7 +161,18 @@ export async function transfer(
     () => undefined,
     (e: Error) => e,
   );
-  const r = await host.run(sh(APPLY, l.appDir, release.id, base ?? '', baseFile, release.manifest.digest), {
+  const apply = sh(
+    APPLY,
+    l.appDir,
+    release.id,
+    base ?? '',
+    baseFile,
+    release.manifest.digest,
+    l.incoming,
+    l.manifests,
+    l.staged,
+  );
+  const r = await host.run(apply, {
     input: counted,
     reject: false,
   });

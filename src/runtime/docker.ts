@@ -23,7 +23,7 @@ export function containerName(app: string, slot?: Slot): string {
 
 /** The env file in docker's format (KEY=value, no quotes), root-only. */
 export function dockerEnvFile(cfg: Pick<ResolvedConfig, 'appDir'>): string {
-  return `${layout(cfg.appDir).meta}/docker.env`;
+  return layout(cfg.appDir).dockerEnvFile;
 }
 
 export function dockerEnvContent(vars: Record<string, string>): string {
@@ -93,7 +93,7 @@ export const dockerRuntime: Runtime = {
   async revertConfigure() {},
   async restart(host, cfg, slot) {
     if (slot) await cancelDrain(host, cfg.app, slot);
-    const link = slot ? `${cfg.appDir}/slots/${slot}` : layout(cfg.appDir).current;
+    const link = layout(cfg.appDir).instanceLink(slot);
     const release = await linkedRelease(host, link);
     if (!release)
       throw new SlipwayError('failure', `${host.name}: ${link} points at no release`, {

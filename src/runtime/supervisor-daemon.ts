@@ -20,6 +20,7 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { layout } from '../server/layout.ts';
 
 interface AppConfig {
   run: string;
@@ -69,16 +70,16 @@ interface State {
 }
 
 function paths(appDir: string, slot: string | undefined) {
-  const meta = path.join(appDir, '.slipway');
-  const dir = path.join(meta, 'supervisor', slot ?? 'main');
+  const l = layout(appDir);
+  const dir = path.join(l.supervisor, slot ?? 'main');
   return {
-    current: slot ? path.join(appDir, 'slots', slot) : path.join(appDir, 'current'),
-    config: path.join(meta, 'app.json'),
-    envFile: path.join(meta, 'env'),
+    current: l.instanceLink(slot),
+    config: l.appConfig,
+    envFile: l.envFile,
     dir,
     state: path.join(dir, 'state.json'),
     stopAt: path.join(dir, 'stop-at'),
-    log: path.join(meta, 'logs', 'app.log'),
+    log: l.appLog,
   };
 }
 

@@ -31,11 +31,11 @@ if [ -n "\${3:-}" ]; then if [ -f "$1" ]; then cp -p "$1" "$3"; else rm -f "$3";
 cat > "$1.tmp.$$"; mv -f "$1.tmp.$$" "$1"; echo changed`;
 
 function appJsonPath(cfg: ResolvedConfig): string {
-  return path.posix.join(layout(cfg.appDir).meta, 'app.json');
+  return layout(cfg.appDir).appConfig;
 }
 
 function daemonPath(cfg: ResolvedConfig): string {
-  return path.posix.join(layout(cfg.appDir).bin, 'supervisor.cjs');
+  return layout(cfg.appDir).supervisorBin;
 }
 
 export const supervisorRuntime: Runtime = {
@@ -133,13 +133,7 @@ export const supervisorRuntime: Runtime = {
         { hint: 'use -n LINES' },
       );
     return {
-      argv: [
-        'tail',
-        '-n',
-        String(lines),
-        ...(follow ? ['-F'] : []),
-        path.posix.join(layout(cfg.appDir).logs, 'app.log'),
-      ],
+      argv: ['tail', '-n', String(lines), ...(follow ? ['-F'] : []), layout(cfg.appDir).appLog],
       sudo: false,
     };
   },

@@ -184,7 +184,7 @@ export const systemdRuntime: Runtime = {
         INSTALL_UNIT,
         unitName(cfg.app, slots ? '' : undefined),
         unitName(cfg.app, slots ? undefined : ''),
-        `${l.meta}/unit.replaced`,
+        l.replacedUnit,
       ),
       { input: systemdUnit({ ...cfg, slots }), sudo: true },
     );
@@ -205,7 +205,7 @@ export const systemdRuntime: Runtime = {
   },
   async revertConfigure(host, cfg) {
     const unit = unitName(cfg.app, cfg.proxy ? '' : undefined);
-    await host.run(sh(REVERT_UNIT, unit, `${layout(cfg.appDir).meta}/unit.replaced`), { sudo: true });
+    await host.run(sh(REVERT_UNIT, unit, layout(cfg.appDir).replacedUnit), { sudo: true });
   },
   async describeConfigure(host, cfg) {
     const name = unitName(cfg.app, cfg.proxy ? '' : undefined);

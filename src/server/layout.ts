@@ -17,10 +17,24 @@ export function layout(appDir: string) {
     history: path.posix.join(meta, 'history.jsonl'),
     incoming: path.posix.join(meta, 'incoming'),
     manifests: path.posix.join(meta, 'manifests'),
+    staged: path.posix.join(meta, 'staged'),
     installCache: path.posix.join(meta, 'cache', 'install'),
     envFile: path.posix.join(meta, 'env'),
+    /** the same variables in docker's format, for the docker runtime */
+    dockerEnvFile: path.posix.join(meta, 'docker.env'),
     bin: path.posix.join(meta, 'bin'),
+    supervisorBin: path.posix.join(meta, 'bin', 'supervisor.cjs'),
     logs: path.posix.join(meta, 'logs'),
+    /** the supervisor's app log */
+    appLog: path.posix.join(meta, 'logs', 'app.log'),
+    /** the supervisor's settings (run, ports, user) and its per-instance state folders */
+    appConfig: path.posix.join(meta, 'app.json'),
+    supervisor: path.posix.join(meta, 'supervisor'),
+    /** the runtime config a deploy replaced, kept so that a failed deploy can put it back */
+    replacedUnit: path.posix.join(meta, 'unit.replaced'),
+    /** the link an instance runs from: `current`, or a blue/green slot's */
+    instanceLink: (slot?: string) =>
+      slot ? path.posix.join(appDir, 'slots', slot) : path.posix.join(appDir, 'current'),
     release: (id: string) => path.posix.join(appDir, 'releases', id),
   };
 }

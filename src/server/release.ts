@@ -6,8 +6,8 @@ import type { Host, RunResult } from '../transport/host.ts';
 import { andThen, sh, type Layout } from './layout.ts';
 
 const FINALIZE = `set -eu
-app=$1 id=$2 digest=$3; shift 3
-inc="$app/.slipway/incoming/$id"; kind=dir
+app=$1 id=$2 digest=$3 incoming=$4 manifests=$5; shift 5
+inc="$incoming/$id"; kind=dir
 for p in "$@"; do
   if [ "$p" = "--files" ]; then kind=file; continue; fi
   if [ $kind = file ] && [ ! -e "$app/shared/$p" ]; then
@@ -16,7 +16,7 @@ for p in "$@"; do
   rm -rf "$inc/$p"; mkdir -p "$(dirname "$inc/$p")"; ln -s "$app/shared/$p" "$inc/$p"
 done
 rm -f "$inc/REVISION"; cat > "$inc/REVISION"
-mv -f "$inc.delta/manifest" "$app/.slipway/manifests/$id.$digest"
+mv -f "$inc.delta/manifest" "$manifests/$id.$digest"
 mv -T "$inc" "$app/releases/$id"
 rm -rf "$inc.delta"`;
 
@@ -29,7 +29,8 @@ export async function finalizeRelease(
   shared: { dirs: string[]; files: string[] },
   revision: string,
 ): Promise<void> {
-  await host.run(sh(FINALIZE, l.appDir, id, digest, ...shared.dirs, '--files', ...shared.files), {
+  const argv = sh(FINALIZE, l.appDir, id, digest, l.incoming, l.manifests, ...shared.dirs, '--files', ...shared.files);
+  await host.run(argv, {
     input: `${revision}\n`,
   });
 }

@@ -36,23 +36,24 @@ export interface HostState {
  */
 export const HISTORY_LINES = 500;
 
-const READ = `cd "$1" 2>/dev/null && [ -d .slipway ] || exit ${NOT_SET_UP}
+// $1 app dir, $2 kept|all, $3 meta folder, $4 manifests folder, $5 history file
+const READ = `cd "$1" 2>/dev/null && [ -d "$3" ] || exit ${NOT_SET_UP}
 readlink current || true
 echo ---
 readlink slots/a slots/b 2>/dev/null || true
 echo ---
 ls -1 releases
 echo ---
-ls -1 .slipway/manifests 2>/dev/null || true
+ls -1 "$4" 2>/dev/null || true
 echo ---
 echo "$(uname -s) $(uname -m) $(if ls /lib/ld-musl-* >/dev/null 2>&1; then echo musl; else echo glibc; fi)"
 echo ---
 if [ "$2" = kept ]; then
   # only the records of releases still on the host: what a deploy needs, and a bounded read
   kept=$(ls -1 releases | sed 's/.*/"release":"&"/')
-  if [ -n "$kept" ]; then tail -n ${HISTORY_LINES} .slipway/history.jsonl 2>/dev/null | grep -F -e "$kept" || true; fi
+  if [ -n "$kept" ]; then tail -n ${HISTORY_LINES} "$5" 2>/dev/null | grep -F -e "$kept" || true; fi
 else
-  tail -n ${HISTORY_LINES} .slipway/history.jsonl 2>/dev/null || true
+  tail -n ${HISTORY_LINES} "$5" 2>/dev/null || true
 fi`;
 
 /**
@@ -61,7 +62,7 @@ fi`;
  * every recent one (`slipway history`).
  */
 export function stateArgv(l: Layout, keptOnly = false): string[] {
-  return sh(READ, l.appDir, keptOnly ? 'kept' : 'all');
+  return sh(READ, l.appDir, keptOnly ? 'kept' : 'all', l.meta, l.manifests, l.history);
 }
 
 export async function readState(host: Host, l: Layout): Promise<HostState> {
