@@ -118,6 +118,48 @@ describe('engine failure paths (recording host)', () => {
     });
   }
 
+  it('a connection lost while writing the runtime config: the release never goes live', async () => {
+    const { e, before } = await failingDeploy('echo unchanged; exit 0', connection);
+    assert.equal(e.kind, 'connection');
+    assertPreviousKept(before);
+  });
+
+  it('a connection lost at the last round trip (success record, prune, unlock): put back, lock freed', async () => {
+    const { e, before } = await failingDeploy('setsid nice', connection);
+    assert.equal(e.kind, 'connection');
+    // the success was never recorded: the previous release, which is, is put back
+    assertPreviousKept(before);
+  });
+
+  it('a failing local check halts the deploy before anything is sent, recorded as halted', async () => {
+    configure('checks: [{ run: "test ! -f CHECK_FAILS" }]\n');
+    writeFileSync(path.join(dir, 'CHECK_FAILS'), '');
+    try {
+      const sent = host.commands.length;
+      const { e, before } = await failingDeploy();
+      assert.equal(e.kind, 'guardrail');
+      assert.match(e.message, /check failed \(exit 1\): test ! -f CHECK_FAILS/);
+      assert.equal(current(), before);
+      assert.equal(history().at(-1)!.event, 'halted');
+      assert.ok(!host.commands.slice(sent).some((c) => c.includes('leftovers of interrupted deploys')));
+    } finally {
+      rmSync(path.join(dir, 'CHECK_FAILS'));
+      configure();
+    }
+  });
+
+  it('a wait_for condition that never holds stops the deploy after its timeout, nothing switched', async () => {
+    configure('wait_for: [{ command: "test -f READY", timeout: 0.5, interval: 0.1 }]\n');
+    try {
+      const { e, before } = await failingDeploy();
+      assert.equal(e.kind, 'guardrail');
+      assert.match(e.message, /^local: wait_for `test -f READY`: not met after \d+ attempt\(s\) in 1s/);
+      assertPreviousKept(before);
+    } finally {
+      configure();
+    }
+  });
+
   it('a failing health check: exit kind health, the previous release restored, the failure recorded', async () => {
     writeFileSync(path.join(dir, 'UNHEALTHY'), '');
     try {
