@@ -117,12 +117,20 @@ export function registerInspectCommands(cli: Cli): void {
                   .liveSlot(h, cfg)
                   .catch((e: Error) => void cli.reporter().warn(e.message))
               : undefined;
-          const lock = await api().readLock(h, s.layout);
-          return (await runtime.status(h, cfg)).map((st) => ({
+          const [lock, state, instances] = await Promise.all([
+            api().readLock(h, s.layout),
+            api().readState(h, s.layout),
+            runtime.status(h, cfg),
+          ]);
+          // what serves: the live slot's release behind the proxy, else the current one
+          const serving = instances.find((st) => st.slot && st.slot === live)?.release ?? state.current;
+          const observed = { desired: state.desired?.release, ...api().observeSync(state, serving) };
+          return instances.map((st) => ({
             host: h.name,
             ...st,
             ...(st.slot ? { live: st.slot === live } : {}),
             lock,
+            ...observed,
           }));
         });
         const rows = perHost.flat();
@@ -139,7 +147,13 @@ export function registerInspectCommands(cli: Cli): void {
           process.stdout.write(`${name}: ${facts.filter(Boolean).join(', ')}\n`);
           if (r.detail) process.stdout.write(`  ${r.detail}\n`);
         }
-        for (const h of perHost) if (h[0]?.lock) process.stdout.write(`${h[0].host}: ${lockLine(h[0].lock)}\n`);
+        for (const [first] of perHost) {
+          if (!first) continue;
+          const sync =
+            first.sync === 'Synced' ? `Synced to ${first.desired}` : `${first.sync}: ${first.reasons.join('; ')}`;
+          process.stdout.write(`${first.host}: ${sync}\n`);
+          if (first.lock) process.stdout.write(`${first.host}: ${lockLine(first.lock)}\n`);
+        }
       }),
     );
 

@@ -12,6 +12,7 @@ import type { ResolvedConfig } from '../config/load.ts';
 import { SlipwayError } from '../errors.ts';
 import { formatBytes, MIN_SECRET_LENGTH, type Reporter } from '../output/reporter.ts';
 import { stageArgv, transfer } from '../release/transfer.ts';
+import { desiredArgv, nextDesired } from '../server/desired.ts';
 import { appendHistory, historyAppend, type HistoryRecord } from '../server/history.ts';
 import { andThen } from '../server/layout.ts';
 import {
@@ -330,12 +331,21 @@ async function deployLocked(
         });
         const state = states.get(h)!;
         const ids = planPrune(afterDeploy(state, release.id, succeeded), cfg.keep_releases);
-        // one round trip: [record the success,] [prune,] stage the next deploy's tree, unlock
+        // one round trip: [record the success,] what the host should run, [prune,] stage the next deploy's tree,
+        // unlock
         const history = last.has(h) ? historyAppend(l, succeeded) : undefined;
+        const manifest = `${release.id}.${manifestFor(release, state.platform).digest}`;
+        const desired = nextDesired(
+          s.on(h).cfg,
+          state,
+          { id: release.id, manifest },
+          { ...lock, command: opts.command },
+        );
         const steps = [
           ...(history ? [history.argv] : []),
+          desiredArgv(l, desired),
           ...(ids.length ? [removeReleasesArgv(l, ids, state.manifests)] : []),
-          stageArgv(l, release.id, `${release.id}.${manifestFor(release, state.platform).digest}`),
+          stageArgv(l, release.id, manifest),
         ];
         await held.finish(
           h,

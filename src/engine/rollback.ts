@@ -3,7 +3,9 @@
 // recorded as failed; naming a release picks it explicitly.
 import { SlipwayError } from '../errors.ts';
 import type { Reporter } from '../output/reporter.ts';
+import { desiredArgv, nextDesired } from '../server/desired.ts';
 import { historyAppend } from '../server/history.ts';
+import { andThen } from '../server/layout.ts';
 import { findRelease, rollbackTarget, type HostState } from '../server/state.ts';
 import type { Host } from '../transport/host.ts';
 import { activate, healthError, recentLogs, restore } from './activate.ts';
@@ -68,7 +70,10 @@ function rollbackIn(
             command: opts.command,
             duration_ms: Date.now() - began,
           });
-          return finish(h, argv, input);
+          const state = states.get(h)!;
+          const manifest = state.manifests[target] ?? target;
+          const desired = nextDesired(s.on(h).cfg, state, { id: target, manifest }, { ...lock, command: opts.command });
+          return finish(h, andThen(argv, desiredArgv(l, desired)), input);
         });
         notify.send('rolled_back', {
           release: target,

@@ -15,6 +15,8 @@ export function layout(appDir: string) {
     meta,
     lock: path.posix.join(meta, 'lock'),
     history: path.posix.join(meta, 'history.jsonl'),
+    /** what the host should run (see desired.ts) */
+    desired: path.posix.join(meta, 'desired.json'),
     incoming: path.posix.join(meta, 'incoming'),
     manifests: path.posix.join(meta, 'manifests'),
     staged: path.posix.join(meta, 'staged'),

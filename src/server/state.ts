@@ -3,6 +3,7 @@
 import { SlipwayError } from '../errors.ts';
 import type { Host } from '../transport/host.ts';
 import { parseHistory, type HistoryRecord } from './history.ts';
+import { parseDesired, type Desired } from './desired.ts';
 import { NOT_SET_UP, sh, type Layout } from './layout.ts';
 import { notSetUp } from './lock.ts';
 
@@ -28,6 +29,8 @@ export interface HostState {
   manifests: Record<string, string>;
   /** `uname -s`, `uname -m` and the C library: "Linux x86_64 glibc" */
   platform?: string;
+  /** what the host should run, as the last deploy or rollback wrote it */
+  desired?: Desired;
 }
 
 /**
@@ -36,7 +39,7 @@ export interface HostState {
  */
 export const HISTORY_LINES = 500;
 
-// $1 app dir, $2 kept|all, $3 meta folder, $4 manifests folder, $5 history file
+// $1 app dir, $2 kept|all, $3 meta folder, $4 manifests folder, $5 history file, $6 desired state
 const READ = `cd "$1" 2>/dev/null && [ -d "$3" ] || exit ${NOT_SET_UP}
 readlink current || true
 echo ---
@@ -47,6 +50,8 @@ echo ---
 ls -1 "$4" 2>/dev/null || true
 echo ---
 echo "$(uname -s) $(uname -m) $(if ls /lib/ld-musl-* >/dev/null 2>&1; then echo musl; else echo glibc; fi)"
+echo ---
+cat "$6" 2>/dev/null || true
 echo ---
 if [ "$2" = kept ]; then
   # only the records of releases still on the host: what a deploy needs, and a bounded read
@@ -62,7 +67,7 @@ fi`;
  * every recent one (`slipway history`).
  */
 export function stateArgv(l: Layout, keptOnly = false): string[] {
-  return sh(READ, l.appDir, keptOnly ? 'kept' : 'all', l.meta, l.manifests, l.history);
+  return sh(READ, l.appDir, keptOnly ? 'kept' : 'all', l.meta, l.manifests, l.history, l.desired);
 }
 
 export async function readState(host: Host, l: Layout): Promise<HostState> {
@@ -73,7 +78,8 @@ export async function readState(host: Host, l: Layout): Promise<HostState> {
 }
 
 export function parseState(stdout: string): HostState {
-  const [link = '', slots = '', list = '', manifests = '', platform = '', hist = ''] = stdout.split('---\n');
+  const [link = '', slots = '', list = '', manifests = '', platform = '', desired = '', hist = ''] =
+    stdout.split('---\n');
   const slotIds = slots
     .split('\n')
     .filter(Boolean)
@@ -84,6 +90,7 @@ export function parseState(stdout: string): HostState {
     if (m) state.manifests[m[1]!] = f;
   }
   state.platform = platform.trim() || undefined;
+  state.desired = parseDesired(desired.trim());
   return state;
 }
 

@@ -279,6 +279,27 @@ describe('deploying to a systemd host over SSH', { skip }, () => {
     assert.equal(ex.stdout.trim(), `hello\n/srv/hello/releases/${current()}\nproduction`);
   });
 
+  it('the host records what it should run; status says Synced, or OutOfSync and why after a hand edit', async () => {
+    const live = current();
+    const desired = JSON.parse(host.exec('cat', '/srv/hello/.slipway/desired.json'));
+    assert.equal(desired.release, live);
+    assert.ok(desired.generation >= 5, `generation ${desired.generation}`);
+    assert.match(desired.spec_hash, /^[0-9a-f]{64}$/);
+    assert.equal(desired.spec.user, 'hello');
+    assert.ok(!JSON.stringify(desired).includes(SECRET), 'no secret value in the desired state');
+    const synced = await run('status', 'production');
+    assert.match(synced.stdout, new RegExp(`^web1: Synced to ${live}$`, 'm'));
+    const other = (await releases()).releases.find((r) => r.id !== live && r.status === 'ok')!.id;
+    host.exec('ln', '-sfn', `releases/${other}`, '/srv/hello/current');
+    try {
+      const drift = await run('status', 'production', '--json');
+      const row = JSON.parse(drift.stdout)[0];
+      assert.deepEqual([row.sync, row.reasons], ['OutOfSync', [`serving ${other}, desired ${live}`]]);
+    } finally {
+      host.exec('ln', '-sfn', `releases/${live}`, '/srv/hello/current');
+    }
+  });
+
   it("quick restarts in a row are not refused by systemd's start-rate limit", async (t) => {
     // systemd refuses a sixth start within 10 s by default; deliberate restarts must not count.
     // A drop-in widens the window to 10 minutes, so a slow machine still puts all seven inside it.

@@ -35,6 +35,8 @@ describe('engine failure paths (recording host)', () => {
   const current = () => readlinkSync(path.join(appDir, 'current'));
   const history = () => parseHistory(readFileSync(path.join(appDir, '.slipway/history.jsonl'), 'utf8'));
   const locked = () => existsSync(path.join(appDir, '.slipway/lock'));
+  const desired = () => readFileSync(path.join(appDir, '.slipway/desired.json'), 'utf8');
+  let desiredBefore = '';
   const configure = (extra = '', run = 'exec sleep 600') => {
     const text = config(extra).replace('exec sleep 600', run);
     writeFileSync(path.join(dir, 'slipway.yml'), text);
@@ -47,6 +49,7 @@ describe('engine failure paths (recording host)', () => {
   /** Deploy a new version with the fault armed (if any); return the error and what served before. */
   async function failingDeploy(match?: string, fault?: Fault): Promise<{ e: SlipwayError; before: string }> {
     const before = current();
+    desiredBefore = desired();
     change();
     if (match && fault) host.failAt(match, fault);
     const e = await deployNow().then(
@@ -61,6 +64,8 @@ describe('engine failure paths (recording host)', () => {
   /** What must hold after every failure: the previous release current, the lock free, the failure recorded. */
   function assertPreviousKept(before: string, recorded = true): void {
     assert.equal(current(), before);
+    assert.equal(desired(), desiredBefore, 'what the host should run is unchanged');
+    assert.equal(`releases/${JSON.parse(desired()).release}`, before);
     assert.equal(locked(), false, 'the lock is released');
     if (recorded) assert.equal(history().at(-1)!.event, 'failed');
   }
@@ -279,11 +284,14 @@ describe('engine failure paths (recording host)', () => {
     assert.equal(locked(), false);
   });
 
-  it('after every fault above, a plain deploy goes through', async () => {
+  it('after every fault above, a plain deploy goes through and is the next generation of what should run', async () => {
+    const generation = JSON.parse(desired()).generation as number;
     change();
     const r = await deployNow();
     assert.equal(current(), `releases/${r.release}`);
     assert.equal(history().at(-1)!.event, 'succeeded');
+    const now = JSON.parse(desired());
+    assert.deepEqual([now.release, now.generation, now.command], [r.release, generation + 1, 'slipway deploy demo']);
   });
 });
 
