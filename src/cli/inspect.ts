@@ -112,7 +112,7 @@ export function registerInspectCommands(cli: Cli): void {
           // with Caddy down the slots are still worth showing; which one is live is then unknown
           const { cfg, runtime } = s.on(h);
           const live =
-            api().isProxied(cfg) && cfg.runtime !== 'static'
+            api().isProxied(cfg) && runtime.hasProcess
               ? await api()
                   .liveSlot(h, cfg)
                   .catch((e: Error) => void cli.reporter().warn(e.message))

@@ -32,16 +32,16 @@ export async function activate(
   onSwitch: () => void = () => undefined,
 ): Promise<Activation> {
   const { cfg, layout: l, runtime } = s.on(host);
-  if (!isProxied(cfg) || cfg.runtime === 'static') {
-    // in place: switch `current`, restart (nothing to restart for static files), check;
+  if (!isProxied(cfg) || !runtime.hasProcess) {
+    // in place: switch `current`, restart (nothing to restart for files only), check;
     // in one round trip where the runtime restarts with one command
     onSwitch();
-    const target = cfg.runtime === 'static' ? liveTarget(cfg) : { port: cfg.port };
+    const target = runtime.hasProcess ? { port: cfg.port } : liveTarget(cfg);
     const point = pointLinkArgv(l, 'current', id);
     const restart = runtime.restartArgv?.(cfg);
     let before: readonly string[] | undefined = point;
     if (restart) before = andThen(point, restart.sudo ? host.rootArgv(restart.argv) : restart.argv);
-    else if (cfg.runtime !== 'static') {
+    else if (runtime.hasProcess) {
       await host.run(point);
       await runtime.restart(host, cfg);
       before = undefined;
@@ -76,8 +76,8 @@ export async function activate(
  * deploy.
  */
 export async function servingPort(s: Session, host: Host): Promise<number> {
-  const { cfg } = s.on(host);
-  if (!isProxied(cfg) || cfg.runtime === 'static') return cfg.port;
+  const { cfg, runtime } = s.on(host);
+  if (!isProxied(cfg) || !runtime.hasProcess) return cfg.port;
   const live = await liveSlot(host, cfg);
   return live ? slotPort(cfg, live) : cfg.port;
 }

@@ -25,7 +25,7 @@ import {
 } from '../server/release.ts';
 import { afterDeploy, planPrune, type HostState } from '../server/state.ts';
 import type { Host } from '../transport/host.ts';
-import { dockerEnvContent, dockerEnvFile, imageTag } from '../runtime/docker.ts';
+import { imageTag } from '../runtime/docker.ts';
 import { buildImageLocally, buildImageOnHost, saveImage, shipImage, type SavedImage } from '../runtime/docker-image.ts';
 import { activate, healthError, recentLogs, restore, servingPort } from './activate.ts';
 import { buildDepsOnce, manifestFor } from './deps.ts';
@@ -450,8 +450,7 @@ async function deployGroup(g: GroupDeploy): Promise<number> {
           finalizeRelease(h, l, release.id, shipped(h).digest, cfg.shared, release.sha ?? release.id),
         ),
         writeEnvFile(h, l.envFile, envFileContent({ ...g.envVars, ...roleEnv(s.on(h).cfg) }), owner),
-        cfg.runtime === 'docker' &&
-          writeEnvFile(h, dockerEnvFile(cfg), dockerEnvContent({ ...g.envVars, ...roleEnv(s.on(h).cfg) }), 'root'),
+        s.on(h).runtime.writeEnv?.(h, s.on(h).cfg, { ...g.envVars, ...roleEnv(s.on(h).cfg) }),
         s
           .on(h)
           .runtime.configure(h, s.on(h).cfg)

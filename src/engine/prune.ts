@@ -1,5 +1,4 @@
 // Keep the newest `keep_releases` releases; never the current one or the one before it.
-import { imageTag } from '../runtime/docker.ts';
 import { removeReleasesArgv } from '../server/release.ts';
 import { planPrune } from '../server/state.ts';
 import type { Host } from '../transport/host.ts';
@@ -24,10 +23,10 @@ export async function prune(
   return Object.fromEntries(removed);
 }
 
-/** A docker release's image goes with it; images of kept releases stay for rollbacks. */
+/** What the runtime keeps per release (a docker image) goes with the release. */
 export async function removeImages(s: Session, h: Host, ids: string[]): Promise<void> {
-  if (s.cfg.runtime === 'docker' && ids.length)
-    await h.run(['docker', 'image', 'rm', ...ids.map((id) => imageTag(s.cfg.app, id))], { sudo: true, reject: false });
+  const { runtime, cfg } = s.on(h);
+  await runtime.pruneReleases?.(h, cfg, ids);
 }
 
 export function reportPruned(s: Session, removed: (readonly [string, string[]])[], quiet = false): void {

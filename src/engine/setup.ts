@@ -7,17 +7,13 @@ import { sh } from '../server/layout.ts';
 import type { Host } from '../transport/host.ts';
 import type { ResolvedConfig } from '../config/load.ts';
 import { ADMIN, ensureSite, isProxied } from '../proxy/caddy.ts';
+import { runtimeFor } from '../runtime/index.ts';
+import type { Runtime } from '../runtime/runtime.ts';
 import { eachHost, withSession, type Session } from './session.ts';
 
 /** Commands a host needs, by runtime, and the Debian package providing each. */
-export function requiredCommands(runtime: ResolvedConfig['runtime'], proxy = false): Record<string, string> {
-  const need: Record<string, string> = { curl: 'curl' };
-  if (proxy) need.caddy = 'caddy';
-  need.tar = 'tar';
-  if (runtime === 'supervisor') need.node = 'nodejs';
-  if (runtime === 'systemd' || runtime === 'docker') need['systemd-run'] = 'systemd';
-  if (runtime === 'docker') need.docker = 'docker.io';
-  return need;
+export function requiredCommands(runtime: Runtime, proxy = false): Record<string, string> {
+  return { curl: 'curl', ...(proxy ? { caddy: 'caddy' } : {}), tar: 'tar', ...runtime.packages };
 }
 
 // Debian packages of the commands apps and their installs commonly start with
@@ -51,7 +47,7 @@ const NOT_PROGRAMS = new Set(['exec', 'env', 'cd', 'test', '[', 'echo', 'printf'
  */
 export function commandsNeeded(cfg: ResolvedConfig): string[] {
   const lines = [
-    ...(cfg.runtime === 'docker' || cfg.runtime === 'static' ? [] : [cfg.run]),
+    ...(runtimeFor(cfg).runsOnHost ? [cfg.run] : []),
     cfg.install.command && !cfg.install.once ? cfg.install.command : '',
     ...cfg.hooks.before_activate,
     ...cfg.hooks.after_activate,
@@ -136,7 +132,6 @@ async function setupHost(s: Session, h: Host): Promise<SetupResult> {
   const { cfg, reporter } = s;
   const changes: string[] = [];
   const local = h.target.kind === 'local';
-  const systemd = cfg.runtime === 'systemd';
   const step = (title: string, fn: () => Promise<string[]>) =>
     reporter.step(`${h.name}: ${title}`, async (c) => {
       const done = await fn();
@@ -157,7 +152,7 @@ async function setupHost(s: Session, h: Host): Promise<SetupResult> {
   // refuses a user the runtime cannot run the app as, before anything changes
   const appUser = s.runtime.appUser(cfg, h);
   await step('packages', async () => {
-    const need = { ...appPackages(cfg), ...requiredCommands(cfg.runtime, !!cfg.proxy) };
+    const need = { ...appPackages(cfg), ...requiredCommands(s.runtime, !!cfg.proxy) };
     const missing = (await h.run(sh(MISSING, ...Object.keys(need)))).stdout.split('\n').filter(Boolean);
     if (!missing.length) return [];
     const unknown = missing.filter((c) => !need[c]);
@@ -166,7 +161,7 @@ async function setupHost(s: Session, h: Host): Promise<SetupResult> {
         hint: `install ${unknown.join(', ')} on the host (or fix the command in slipway.yml), then run setup again`,
       });
     }
-    if (systemd && missing.includes('systemd-run')) {
+    if (missing.includes('systemd-run')) {
       throw new SlipwayError('config', `${h.name}: no systemd on this host`, {
         hint: 'set `runtime: supervisor` for this environment',
       });
@@ -203,10 +198,9 @@ async function setupHost(s: Session, h: Host): Promise<SetupResult> {
     return created ? [`created ${created} folder(s)`] : [];
   });
 
-  if (cfg.runtime === 'systemd' || cfg.runtime === 'supervisor') {
-    await step(systemd ? 'systemd unit' : 'supervisor', async () =>
-      (await s.runtime.configure(h, cfg)) ? [systemd ? 'wrote the unit' : 'installed the supervisor'] : [],
-    );
+  const provision = s.runtime.provision;
+  if (provision) {
+    await step(provision.title, async () => ((await s.runtime.configure(h, cfg)) ? [provision.changed] : []));
   }
 
   if (isProxied(cfg)) {

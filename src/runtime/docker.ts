@@ -9,7 +9,7 @@ import type { ResolvedConfig } from '../config/load.ts';
 import { slotPort, type Slot } from '../proxy/caddy-config.ts';
 import { layout, sh } from '../server/layout.ts';
 import { SlipwayError } from '../errors.ts';
-import { linkedRelease } from '../server/release.ts';
+import { linkedRelease, writeEnvFile } from '../server/release.ts';
 import { cancelDrain, scheduleDrain } from './drain.ts';
 import { instances, type Runtime, type RuntimeStatus } from './runtime.ts';
 
@@ -84,6 +84,20 @@ release=$(basename "$(readlink -f "$dir")")
 exec "$@" "slipway-$app:$release" /bin/sh -c "$cmd"`;
 
 export const dockerRuntime: Runtime = {
+  packages: { 'systemd-run': 'systemd', docker: 'docker.io' },
+  hasProcess: true,
+  runsOnHost: false,
+  async writeEnv(host, cfg, vars) {
+    await writeEnvFile(host, dockerEnvFile(cfg), dockerEnvContent(vars), 'root');
+  },
+  /** a release's image goes with it; images of kept releases stay for rollbacks */
+  async pruneReleases(host, cfg, ids) {
+    if (ids.length)
+      await host.run(['docker', 'image', 'rm', ...ids.map((id) => imageTag(cfg.app, id))], {
+        sudo: true,
+        reject: false,
+      });
+  },
   async configure() {
     return false;
   },

@@ -30,6 +30,18 @@ export interface ExecOptions {
 }
 
 export interface Runtime {
+  /** the programs this runtime needs on a host, each with the Debian package that has it */
+  readonly packages: Record<string, string>;
+  /** the app is a process (not files only): it restarts, has slots behind the proxy, is checked on its port */
+  readonly hasProcess: boolean;
+  /** `run` is a command started on the host (not inside a container) */
+  readonly runsOnHost: boolean;
+  /** setup's step that installs what runs the app: its title and what it says when it changed something */
+  readonly provision?: { title: string; changed: string };
+  /** write the app's variables where the runtime reads them, besides the env file every runtime gets */
+  writeEnv?(host: Host, cfg: ResolvedConfig, vars: Record<string, string>): Promise<void>;
+  /** remove what the runtime keeps per release (images) for releases being pruned */
+  pruneReleases?(host: Host, cfg: ResolvedConfig, ids: string[]): Promise<void>;
   /**
    * the user the app runs as on this host, owner of its shared folders and env file; undefined: the login user
    * (when the runtime cannot switch users)

@@ -7,6 +7,9 @@ import type { Runtime } from './runtime.ts';
 import { journalArgv } from './systemd.ts';
 
 export const staticRuntime: Runtime = {
+  packages: {},
+  hasProcess: false,
+  runsOnHost: false,
   async configure() {
     return false;
   },

@@ -39,6 +39,10 @@ function daemonPath(cfg: ResolvedConfig): string {
 }
 
 export const supervisorRuntime: Runtime = {
+  packages: { node: 'nodejs' },
+  hasProcess: true,
+  runsOnHost: true,
+  provision: { title: 'supervisor', changed: 'installed the supervisor' },
   async configure(host, cfg) {
     const bundle = supervisorBundle();
     const slots = cfg.proxy ? Object.fromEntries(SLOTS.map((slot) => [slot, slotPort(cfg, slot)])) : undefined;

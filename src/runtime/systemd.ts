@@ -176,6 +176,10 @@ export function execIfSimple(run: string): string {
 }
 
 export const systemdRuntime: Runtime = {
+  packages: { 'systemd-run': 'systemd' },
+  hasProcess: true,
+  runsOnHost: true,
+  provision: { title: 'systemd unit', changed: 'wrote the unit' },
   async configure(host, cfg) {
     const slots = !!cfg.proxy;
     const l = layout(cfg.appDir);

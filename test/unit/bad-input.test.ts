@@ -501,7 +501,9 @@ describe('bad input: the command line', () => {
     const d = await slipwayHere('deploy', 'demo');
     assert.equal(d.exitCode, 0, d.stderr);
     // the deploy stages the next deploy's tree in the background and the supervisor writes its state: wait for both
-    for (let i = 0; i < 100 && !/staged\/\S+\/s\.js[\s\S]*state\.json/.test(deployed); i++) {
+    const settled = (snap: string) =>
+      /staged\/\d{8}T\d+Z\/s\.js[\s\S]*state\.json/.test(snap) && !snap.includes('.tmp.');
+    for (let i = 0; i < 100 && !settled(deployed); i++) {
       await new Promise((r) => setTimeout(r, 100));
       deployed = await snapshot();
     }

@@ -24,7 +24,7 @@ describe('engine failure paths (recording host)', () => {
   const host = new RecordingHost();
   const config = (extra = '') =>
     'app: shop\nrun: exec sleep 600\nroot: .deploy\n' +
-    'health: { command: "test ! -f UNHEALTHY", timeout: 1, interval: 0.1 }\n' +
+    'health: { command: "test ! -f UNHEALTHY", timeout: 3, interval: 0.1 }\n' +
     'install: { command: "test ! -f INSTALL_FAILS && echo built > built.txt", paths: [built.txt] }\n' +
     'hooks: { before_activate: ["echo hook-before"], after_activate: ["echo hook-after"] }\n' +
     'verify: { duration: 0.3, interval: 0.1, command: "test ! -f VERIFY_FAILS # verify-marker" }\n' +
