@@ -70,47 +70,12 @@ const sharedPath = (what: string) =>
 
 // Characters a folder name needs on a server, and nothing a unit file, a shell or Caddy's JSON could read differently.
 const ROOT_CHARS = /^[A-Za-z0-9._/+@-]+$/;
+// the system's own folders: nothing may go inside them
+const INSIDE_SYSTEM = '/bin /boot /dev /etc /lib /lib32 /lib64 /libx32 /proc /run /sbin /sys /usr'.split(' ');
 /**
  * Folders of the operating system: an app folder there could overwrite or expose the system (`root: /`, `app: etc`).
  */
-export const SYSTEM_FOLDERS = [
-  '/',
-  '/bin',
-  '/boot',
-  '/dev',
-  '/etc',
-  '/lib',
-  '/lib32',
-  '/lib64',
-  '/libx32',
-  '/proc',
-  '/root',
-  '/run',
-  '/sbin',
-  '/sys',
-  '/usr',
-  '/var',
-  '/home',
-  '/tmp',
-  '/opt',
-  '/mnt',
-  '/media',
-];
-const INSIDE_SYSTEM = [
-  '/bin',
-  '/boot',
-  '/dev',
-  '/etc',
-  '/lib',
-  '/lib32',
-  '/lib64',
-  '/libx32',
-  '/proc',
-  '/run',
-  '/sbin',
-  '/sys',
-  '/usr',
-];
+export const SYSTEM_FOLDERS = ['/', ...INSIDE_SYSTEM, ...'/root /var /home /tmp /opt /mnt /media'.split(' ')];
 
 /** Why `root` cannot hold apps, or undefined. Relative roots (the local target) are checked once resolved. */
 export function rootProblem(root: string): string | undefined {

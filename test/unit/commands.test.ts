@@ -26,36 +26,19 @@ const target = cfg.targets[0]!;
 
 describe('command building', () => {
   it('ssh: options, the master connection path, and the remote argv quoted once', () => {
+    const options = [
+      ...['-o', 'BatchMode=yes', '-o', 'ControlPath=/tmp/s/%C.1'],
+      ...['-o', 'ServerAliveInterval=15', '-o', 'ServerAliveCountMax=4'],
+      ...['-p', '2222', '-l', 'deploy'],
+    ];
     assert.deepEqual(sshOptions(target, { configFile: '/home/me/.ssh/alt', controlPath: '/tmp/s/%C.1' }), [
       '-F',
       '/home/me/.ssh/alt',
-      '-o',
-      'BatchMode=yes',
-      '-o',
-      'ControlPath=/tmp/s/%C.1',
-      '-o',
-      'ServerAliveInterval=15',
-      '-o',
-      'ServerAliveCountMax=4',
-      '-p',
-      '2222',
-      '-l',
-      'deploy',
+      ...options,
     ]);
     assert.deepEqual(sshCommand(target, { controlPath: '/tmp/s/%C.1' }, ['sh', '-c', 'echo "$1"', 'slipway', "it's"]), [
       'ssh',
-      '-o',
-      'BatchMode=yes',
-      '-o',
-      'ControlPath=/tmp/s/%C.1',
-      '-o',
-      'ServerAliveInterval=15',
-      '-o',
-      'ServerAliveCountMax=4',
-      '-p',
-      '2222',
-      '-l',
-      'deploy',
+      ...options,
       '-o',
       'ControlMaster=no',
       '-T',
