@@ -1,4 +1,5 @@
 // The command line: parse, call the engine, render. No deploy logic here.
+import { getEventListeners } from 'node:events';
 import { Command, CommanderError, Option } from 'commander';
 import { SlipwayError } from '../errors.ts';
 import { Reporter } from '../output/reporter.ts';
@@ -26,11 +27,20 @@ export async function main(argv: string[]): Promise<number> {
     .exitOverride()
     .hook('preAction', loadApi);
   let reporter: Reporter | undefined;
+  // Ctrl-C or SIGTERM cancels the run: a session stops and cleans up. A second one, or one that no session
+  // hears (nothing to clean up), leaves at once.
+  const cancel = new AbortController();
+  const onSignal = (sig: NodeJS.Signals) => {
+    if (cancel.signal.aborted || getEventListeners(cancel.signal, 'abort').length === 0) process.exit(130);
+    cancel.abort(sig);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   const cli: Cli = {
     program,
     commandLine: ['slipway', ...argv].join(' '),
     globals: () => program.opts<GlobalOptions>(),
-    reporter: () => (reporter ??= new Reporter(program.opts<GlobalOptions>())),
+    reporter: () => (reporter ??= new Reporter({ ...program.opts<GlobalOptions>(), signal: cancel.signal })),
     resolve: (env) => api().resolveEnvironment(api().loadConfig(program.opts<GlobalOptions>().config), env),
   };
   registerSetupCommands(cli);
@@ -43,6 +53,9 @@ export async function main(argv: string[]): Promise<number> {
   } catch (e) {
     if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
     return renderError(e, cli.reporter(), program.opts<GlobalOptions>().json);
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
   }
 }
 

@@ -51,11 +51,17 @@ export async function activate(
   }
   const live = await liveSlot(host, cfg); // asks Caddy first: if it is down, nothing has changed yet
   const next: Slot = live === 'a' ? 'b' : 'a';
-  const idle = (await runtime.status(host, cfg)).find((st) => st.slot === next);
-  const reuse = !!idle?.running && idle.release === id;
+  const runsIt = async () => {
+    const idle = (await runtime.status(host, cfg)).find((st) => st.slot === next);
+    return !!idle?.running && idle.release === id;
+  };
+  let reuse = await runsIt();
   if (reuse) {
     await runtime.cancelStop(host, cfg, next);
-  } else {
+    // its drain may have fired just before it was cancelled: then it is stopping, and must start again
+    reuse = await runsIt();
+  }
+  if (!reuse) {
     await pointLink(host, l, `slots/${next}`, id);
     await runtime.restart(host, cfg, next);
   }

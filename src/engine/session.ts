@@ -9,7 +9,7 @@ import { andThen, layout, type Layout } from '../server/layout.ts';
 import { acquireLock, newLockInfo, releaseLock, releaseLockArgv, type LockInfo } from '../server/lock.ts';
 import { parseState, stateArgv, type HostState } from '../server/state.ts';
 import type { Host } from '../transport/host.ts';
-import { LocalHost, runningChildren } from '../transport/local.ts';
+import { LocalHost } from '../transport/local.ts';
 import { SshHost } from '../transport/ssh.ts';
 
 export interface Session {
@@ -18,7 +18,7 @@ export interface Session {
   runtime: Runtime;
   layout: Layout;
   reporter: Reporter;
-  /** throws an "interrupted" error once Ctrl-C or SIGTERM was received */
+  /** throws an "interrupted" error once the run was cancelled (Ctrl-C, SIGTERM: the reporter's signal) */
   checkInterrupted(): void;
   interrupted(): boolean;
   /** the session as seen from one host: its role's settings and runtime */
@@ -26,10 +26,11 @@ export interface Session {
 }
 
 export function makeHosts(cfg: ResolvedConfig, reporter: Reporter): Host[] {
+  const signal = reporter.opts.signal;
   return cfg.targets.map((t) =>
     t.kind === 'local'
-      ? new LocalHost(t, reporter.command)
-      : new SshHost(t, { configFile: cfg.ssh.config_file, persist: cfg.ssh.persist }, reporter.command),
+      ? new LocalHost(t, reporter.command, signal)
+      : new SshHost(t, { configFile: cfg.ssh.config_file, persist: cfg.ssh.persist, signal }, reporter.command),
   );
 }
 
@@ -85,15 +86,11 @@ export async function withSession<T>(
 ): Promise<T> {
   // `hosts`: already made, for the config's targets (a test's recording host)
   const hosts = opts.hosts ?? makeHosts(cfg, reporter);
-  let signal: NodeJS.Signals | undefined;
-  const onSignal = (sig: NodeJS.Signals) => {
-    if (signal) process.exit(130); // a second Ctrl-C: leave now
-    signal = sig;
-    reporter.warn(`${sig} received: stopping, cleaning up (press Ctrl-C again to leave at once)`);
-    for (const c of runningChildren) c.kill('SIGTERM');
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  // the hosts' running commands are stopped by the same signal: that makes them fail, which is the interrupt
+  const cancel = reporter.opts.signal;
+  const why = () => (cancel?.aborted ? String(cancel.reason) : undefined);
+  const onAbort = () => reporter.warn(`${why()} received: stopping, cleaning up (press Ctrl-C again to leave at once)`);
+  cancel?.addEventListener('abort', onAbort, { once: true });
   const views = new Map<string, Session>();
   const session: Session = {
     cfg,
@@ -101,9 +98,9 @@ export async function withSession<T>(
     runtime: runtimeFor(cfg),
     layout: layout(cfg.appDir),
     reporter,
-    interrupted: () => !!signal,
+    interrupted: () => !!cancel?.aborted,
     checkInterrupted: () => {
-      if (signal) throw new SlipwayError('interrupted', `interrupted by ${signal}`);
+      if (cancel?.aborted) throw new SlipwayError('interrupted', `interrupted by ${why()}`);
     },
     on: (host) => {
       const role = host.target.role;
@@ -130,14 +127,13 @@ export async function withSession<T>(
     return await fn(session);
   } catch (e) {
     // killing the running commands makes them fail or lose their connection: that is the interrupt
-    if (signal && !(e instanceof SlipwayError && e.kind !== 'failure' && e.kind !== 'connection'))
-      throw new SlipwayError('interrupted', `interrupted by ${signal}`, { cause: e });
+    if (cancel?.aborted && !(e instanceof SlipwayError && e.kind !== 'failure' && e.kind !== 'connection'))
+      throw new SlipwayError('interrupted', `interrupted by ${why()}`, { cause: e });
     throw e;
   } finally {
     await connecting; // a connection still being made is closed too, not left behind
     await Promise.all(hosts.map((h) => h.close().catch(() => undefined)));
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    cancel?.removeEventListener('abort', onAbort);
   }
 }
 

@@ -24,7 +24,8 @@ export class Reporter {
   private readonly tty: boolean;
 
   constructor(
-    readonly opts: { json: boolean; verbose: boolean; quiet?: boolean },
+    /** `signal`: aborted (with the signal's name as its reason) when the run must stop: Ctrl-C, SIGTERM */
+    readonly opts: { json: boolean; verbose: boolean; quiet?: boolean; signal?: AbortSignal },
     private readonly out: NodeJS.WriteStream = process.stderr,
   ) {
     this.tty = !!out.isTTY;

@@ -11,13 +11,14 @@ export class LocalHost implements Host {
   constructor(
     readonly target: Target,
     private readonly log: CommandLog,
+    private readonly signal?: AbortSignal,
   ) {}
 
   async connect(): Promise<void> {}
   async close(): Promise<void> {}
 
   async run(argv: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
-    return runProcess(this.name, argv, argv, opts, this.log);
+    return runProcess(this.name, argv, argv, opts, this.log, this.signal);
   }
 
   /** the local target runs everything as you */
@@ -32,16 +33,17 @@ export class LocalHost implements Host {
   }
 }
 
-/** Processes running now, so an interrupt can stop them. */
-export const runningChildren = new Set<{ kill(signal?: NodeJS.Signals): boolean }>();
-
-/** Run a process, streaming lines if asked; throw a CommandError on failure unless reject is false. */
+/**
+ * Run a process, streaming lines if asked; throw a CommandError on failure unless reject is false. `signal`
+ * stops it (SIGTERM) when the run is cancelled while it runs.
+ */
 export async function runProcess(
   where: string,
   shown: readonly string[],
   argv: readonly string[],
   opts: RunOptions,
   log: CommandLog,
+  signal?: AbortSignal,
 ): Promise<RunResult> {
   log(where, shown);
   const child = execa(argv[0]!, argv.slice(1), {
@@ -50,8 +52,9 @@ export async function runProcess(
     reject: false,
     stripFinalNewline: false,
     maxBuffer: 256 * 1024 * 1024,
+    // stopped if the run is cancelled while it runs; the cleanup that follows a cancel runs normally
+    ...(signal && !signal.aborted ? { cancelSignal: signal } : {}),
   });
-  runningChildren.add(child);
   if (opts.onLine) {
     let pending = '';
     const emit = (chunk: Buffer | string) => {
@@ -63,7 +66,7 @@ export async function runProcess(
     child.stdout?.on('data', emit);
     child.stderr?.on('data', emit);
   }
-  const r = await child.finally(() => runningChildren.delete(child));
+  const r = await child;
   const result = {
     stdout: String(r.stdout ?? ''),
     stderr: String(r.stderr ?? ''),

@@ -18,6 +18,8 @@ export interface SshOptions {
   persist: number;
   /** folder for control sockets (default: a private folder under $XDG_RUNTIME_DIR or the OS temp dir) */
   socketDir?: string;
+  /** stops running commands (SIGTERM to their ssh) when the run is cancelled */
+  signal?: AbortSignal;
 }
 
 /** The private folder for control sockets: created 0700, and refused if someone else owns it or can enter it. */
@@ -148,7 +150,8 @@ export class SshHost implements Host {
   async run(argv: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
     const remote = opts.sudo ? this.rootArgv(argv) : argv;
     try {
-      return await runProcess(this.name, remote, sshCommand(this.target, this.sshOpts, remote), opts, this.log);
+      const full = sshCommand(this.target, this.sshOpts, remote);
+      return await runProcess(this.name, remote, full, opts, this.log, this.opts.signal);
     } catch (e) {
       // ssh itself failed (exit 255): the connection dropped.
       if ((e as { exitStatus?: number }).exitStatus === 255) {
