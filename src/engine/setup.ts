@@ -6,7 +6,7 @@ import type { Reporter } from '../output/reporter.ts';
 import { sh } from '../server/layout.ts';
 import type { Host } from '../transport/host.ts';
 import type { ResolvedConfig } from '../config/load.ts';
-import { ADMIN, ensureSite, isProxied } from '../proxy/caddy.ts';
+import { ADMIN, ensureSite, isProxied, type ProxiedConfig } from '../proxy/caddy.ts';
 import { runtimeFor } from '../runtime/index.ts';
 import type { Runtime } from '../runtime/runtime.ts';
 import { eachHost, withSession, type Session } from './session.ts';
@@ -139,49 +139,10 @@ async function setupHost(s: Session, h: Host): Promise<SetupResult> {
       c.done(done.length ? done.join('; ') : 'unchanged');
     });
 
-  if (!local && h.loginUser !== 'root') {
-    const sudo = await h.run(['sudo', '-n', 'true'], { reject: false });
-    if (sudo.exitCode !== 0)
-      throw new SlipwayError(
-        'failure',
-        `${h.name}: ${h.loginUser} is not root and cannot use sudo without a password`,
-        { hint: 'set up passwordless sudo for the deploy user, or connect as root for setup' },
-      );
-  }
-
+  if (!local && h.loginUser !== 'root') await checkSudo(h);
   // refuses a user the runtime cannot run the app as, before anything changes
   const appUser = s.runtime.appUser(cfg, h);
-  await step('packages', async () => {
-    const need = { ...appPackages(cfg), ...requiredCommands(s.runtime, !!cfg.proxy) };
-    const missing = (await h.run(sh(MISSING, ...Object.keys(need)))).stdout.split('\n').filter(Boolean);
-    if (!missing.length) return [];
-    const unknown = missing.filter((c) => !need[c]);
-    if (unknown.length) {
-      throw new SlipwayError('failure', `${h.name}: the app's commands need ${unknown.join(', ')}, not on the host`, {
-        hint: `install ${unknown.join(', ')} on the host (or fix the command in slipway.yml), then run setup again`,
-      });
-    }
-    if (missing.includes('systemd-run')) {
-      throw new SlipwayError('config', `${h.name}: no systemd on this host`, {
-        hint: 'set `runtime: supervisor` for this environment',
-      });
-    }
-    const pkgs = [...new Set(missing.map((c) => need[c]!))];
-    if (local)
-      throw new SlipwayError('failure', `this machine lacks ${missing.join(', ')}`, {
-        hint: `install them (Debian/Ubuntu: sudo apt-get install ${pkgs.join(' ')})`,
-      });
-    const r = await h.run(sh(APT_INSTALL, ...pkgs), { sudo: true, reject: false });
-    if (r.exitCode === 44)
-      throw new SlipwayError('failure', `${h.name}: missing ${missing.join(', ')} and no apt-get to install them`, {
-        hint: "install them with the host's package manager, then run setup again",
-      });
-    if (r.exitCode !== 0)
-      throw new SlipwayError('failure', `${h.name}: apt-get install ${pkgs.join(' ')} failed`, {
-        details: r.stderr.trim() || r.stdout.trim(),
-      });
-    return [`installed ${pkgs.join(', ')}`];
-  });
+  await step('packages', () => installPackages(s, h));
 
   if (appUser) {
     await step(`service user ${appUser}`, async () => {
@@ -203,22 +164,65 @@ async function setupHost(s: Session, h: Host): Promise<SetupResult> {
     await step(provision.title, async () => ((await s.runtime.configure(h, cfg)) ? [provision.changed] : []));
   }
 
-  if (isProxied(cfg)) {
-    await step('Caddy', async () => {
-      const r = await h.run(sh(CADDY_API, ADMIN), { sudo: true, reject: false });
-      if (r.exitCode !== 0)
-        throw new SlipwayError('failure', `${h.name}: could not start Caddy in API mode (caddy-api.service)`, {
-          details: r.stderr.trim() || r.stdout.trim(),
-          hint: 'see: journalctl -u caddy-api',
-        });
-      const done = r.stdout.split('\n').filter(Boolean);
-      if (await ensureSite(h, cfg)) done.push(`site ${cfg.proxy.domain ?? `:${cfg.proxy.port}`} → ${cfg.app}`);
-      return done;
-    });
-  }
+  if (isProxied(cfg)) await step('Caddy', () => setUpCaddy(h, cfg));
 
   reporter.info(
     changes.length ? `${h.name}: set up (${changes.length} change(s))` : `${h.name}: already set up, nothing changed`,
   );
   return { host: h.name, changes };
+}
+
+/** The programs the runtime, the proxy and the app's commands need: installed with apt, or named. */
+async function installPackages(s: Session, h: Host): Promise<string[]> {
+  const { cfg } = s;
+  const need = { ...appPackages(cfg), ...requiredCommands(s.runtime, !!cfg.proxy) };
+  const missing = (await h.run(sh(MISSING, ...Object.keys(need)))).stdout.split('\n').filter(Boolean);
+  if (!missing.length) return [];
+  const unknown = missing.filter((c) => !need[c]);
+  if (unknown.length) {
+    throw new SlipwayError('failure', `${h.name}: the app's commands need ${unknown.join(', ')}, not on the host`, {
+      hint: `install ${unknown.join(', ')} on the host (or fix the command in slipway.yml), then run setup again`,
+    });
+  }
+  if (missing.includes('systemd-run')) {
+    throw new SlipwayError('config', `${h.name}: no systemd on this host`, {
+      hint: 'set `runtime: supervisor` for this environment',
+    });
+  }
+  const pkgs = [...new Set(missing.map((c) => need[c]!))];
+  if (h.target.kind === 'local')
+    throw new SlipwayError('failure', `this machine lacks ${missing.join(', ')}`, {
+      hint: `install them (Debian/Ubuntu: sudo apt-get install ${pkgs.join(' ')})`,
+    });
+  const r = await h.run(sh(APT_INSTALL, ...pkgs), { sudo: true, reject: false });
+  if (r.exitCode === 44)
+    throw new SlipwayError('failure', `${h.name}: missing ${missing.join(', ')} and no apt-get to install them`, {
+      hint: "install them with the host's package manager, then run setup again",
+    });
+  if (r.exitCode !== 0)
+    throw new SlipwayError('failure', `${h.name}: apt-get install ${pkgs.join(' ')} failed`, {
+      details: r.stderr.trim() || r.stdout.trim(),
+    });
+  return [`installed ${pkgs.join(', ')}`];
+}
+
+async function checkSudo(h: Host): Promise<void> {
+  const sudo = await h.run(['sudo', '-n', 'true'], { reject: false });
+  if (sudo.exitCode !== 0)
+    throw new SlipwayError('failure', `${h.name}: ${h.loginUser} is not root and cannot use sudo without a password`, {
+      hint: 'set up passwordless sudo for the deploy user, or connect as root for setup',
+    });
+}
+
+/** Caddy in API mode, and the app's site in it. */
+async function setUpCaddy(h: Host, cfg: ProxiedConfig): Promise<string[]> {
+  const r = await h.run(sh(CADDY_API, ADMIN), { sudo: true, reject: false });
+  if (r.exitCode !== 0)
+    throw new SlipwayError('failure', `${h.name}: could not start Caddy in API mode (caddy-api.service)`, {
+      details: r.stderr.trim() || r.stdout.trim(),
+      hint: 'see: journalctl -u caddy-api',
+    });
+  const done = r.stdout.split('\n').filter(Boolean);
+  if (await ensureSite(h, cfg)) done.push(`site ${cfg.proxy.domain ?? `:${cfg.proxy.port}`} → ${cfg.app}`);
+  return done;
 }
