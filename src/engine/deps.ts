@@ -108,11 +108,15 @@ async function withDeps(cfg: ResolvedConfig, release: DepsRelease, out: string):
     ),
   );
   const built = hashFiles(out, files, hashCacheFile(out)).entries.map((e) => ({ ...e, src: path.join(out, e.path) }));
-  const under = (f: string) => cfg.install.paths.some((p) => f === p || f.startsWith(`${p}/`));
   return {
-    manifest: manifestOf([...release.manifest.entries.filter((e) => !under(e.path)), ...built]),
+    manifest: manifestOf([...release.manifest.entries.filter((e) => !isInstallPath(cfg, e.path)), ...built]),
     platform: localPlatform(),
   };
+}
+
+/** Whether a release path is (inside) one of the install's results, `install.paths` (pure). */
+export function isInstallPath(cfg: Pick<ResolvedConfig, 'install'>, file: string): boolean {
+  return cfg.install.paths.some((p) => file === p || file.startsWith(`${p}/`));
 }
 
 /** Keep the newest builds (and the one in use). */

@@ -13,7 +13,7 @@ import { afterDeploy, type HostState, planPrune, readState } from '../server/sta
 import type { HistoryRecord } from '../server/history.ts';
 import type { Host } from '../transport/host.ts';
 import { readSecrets } from '../secrets/store.ts';
-import { type BuiltDeps, builtDeps, localPlatform } from './deps.ts';
+import { type BuiltDeps, builtDeps, isInstallPath, localPlatform } from './deps.ts';
 import { describeCondition } from './guardrails.ts';
 import { installKey, ownOutput, selectRelease } from './prepare.ts';
 import { eachHost, rolloutGroups, type Session, withSession } from './session.ts';
@@ -176,8 +176,7 @@ async function transferStep(s: Session, h: Host, state: HostState, here: Local, 
     : '';
   const target = shipsDeps && here.deps ? here.deps.manifest : here.manifest;
   const diff = diffManifests(parseManifest(baseText), target);
-  const under = (f: string) => s.cfg.install.paths.some((p) => f === p || f.startsWith(`${p}/`));
-  const drop = shipsDeps && !here.deps ? diff.drop.filter((f) => !under(f)) : diff.drop;
+  const drop = shipsDeps && !here.deps ? diff.drop.filter((f) => !isInstallPath(s.cfg, f)) : diff.drop;
   const bytes = diff.send.reduce((n, e) => n + e.size, 0);
   const linked = target.entries.length - diff.send.length;
   const deps = shipsDeps && !here.deps ? ', plus the dependencies built here' : '';

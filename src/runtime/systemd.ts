@@ -175,6 +175,11 @@ export function execIfSimple(run: string): string {
   return /^[^;&|<>()`$\\\n]+$/.test(run) && !/^\s*exec\s/.test(run) ? `exec ${run}` : run;
 }
 
+/** The unit file a config writes: the app's unit, or behind the proxy the slots' template (slipway-<app>@.service). */
+function unitFile(cfg: Pick<ResolvedConfig, 'app' | 'proxy'>): string {
+  return unitName(cfg.app, cfg.proxy ? '' : undefined);
+}
+
 export const systemdRuntime: Runtime = {
   packages: { 'systemd-run': 'systemd' },
   hasProcess: true,
@@ -184,12 +189,7 @@ export const systemdRuntime: Runtime = {
     const slots = !!cfg.proxy;
     const l = layout(cfg.appDir);
     const r = await host.run(
-      sh(
-        INSTALL_UNIT,
-        unitName(cfg.app, slots ? '' : undefined),
-        unitName(cfg.app, slots ? undefined : ''),
-        l.replacedUnit,
-      ),
+      sh(INSTALL_UNIT, unitFile(cfg), unitName(cfg.app, slots ? undefined : ''), l.replacedUnit),
       { input: systemdUnit({ ...cfg, slots }), sudo: true },
     );
     let changed = r.stdout.trim() === 'changed';
@@ -208,11 +208,10 @@ export const systemdRuntime: Runtime = {
     return cfg.user;
   },
   async revertConfigure(host, cfg) {
-    const unit = unitName(cfg.app, cfg.proxy ? '' : undefined);
-    await host.run(sh(REVERT_UNIT, unit, layout(cfg.appDir).replacedUnit), { sudo: true });
+    await host.run(sh(REVERT_UNIT, unitFile(cfg), layout(cfg.appDir).replacedUnit), { sudo: true });
   },
   async describeConfigure(host, cfg) {
-    const name = unitName(cfg.app, cfg.proxy ? '' : undefined);
+    const name = unitFile(cfg);
     const onHost = await host.run(['cat', `/etc/systemd/system/${name}`], { reject: false });
     if (onHost.exitCode !== 0) return `Unit ${name}: would be written`;
     const same = onHost.stdout === systemdUnit({ ...cfg, slots: !!cfg.proxy });

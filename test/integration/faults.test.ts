@@ -29,25 +29,19 @@ type Phase = (typeof PHASES)[number];
 const UNHEALTHY_AT: Phase[] = ['switch', 'verify'];
 
 // text found only in the first command of each phase (the scripts' own words, or markers in the config)
+const SINGLE: Record<Phase, string> = {
+  lock: 'could not write the lock',
+  transfer: 'leftovers of interrupted deploys',
+  finalize: 'does not exist: create it on the host',
+  install: 'install: reused cache',
+  hooks: 'fault-marker-hook',
+  switch: 'ln -sfn',
+  verify: 'fault-marker-verify',
+};
+// behind Caddy the switch is the upstream's PATCH through the admin API
 const MARKERS: Record<'single' | 'bluegreen', Record<Phase, string>> = {
-  single: {
-    lock: 'could not write the lock',
-    transfer: 'leftovers of interrupted deploys',
-    finalize: 'does not exist: create it on the host',
-    install: 'install: reused cache',
-    hooks: 'fault-marker-hook',
-    switch: 'ln -sfn',
-    verify: 'fault-marker-verify',
-  },
-  bluegreen: {
-    lock: 'could not write the lock',
-    transfer: 'leftovers of interrupted deploys',
-    finalize: 'does not exist: create it on the host',
-    install: 'install: reused cache',
-    hooks: 'fault-marker-hook',
-    switch: 'PATCH',
-    verify: 'fault-marker-verify',
-  },
+  single: SINGLE,
+  bluegreen: { ...SINGLE, switch: 'PATCH' },
 };
 
 const ROOT = '/srv/flt';
