@@ -41,7 +41,9 @@ describe('the local target under the supervisor', () => {
   const appDir = () => path.join(app, '.slipway-local/hello');
 
   before(() => {
+    // the deploy folder stays out of git: `git add -A` must not race the stager deleting staged trees
     app = makeApp(CONFIG, {
+      '.gitignore': '.slipway-local/\n',
       'stubborn.js':
         "require('./server.js');\nprocess.removeAllListeners('SIGTERM');\nprocess.on('SIGTERM', () => " +
         "console.log('ignoring SIGTERM'));\n",
