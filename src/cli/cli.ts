@@ -2,7 +2,7 @@
 // parsers of argument values (a bad value is a usage error, exit 2, naming the option).
 import { type Command, InvalidArgumentError } from 'commander';
 import type { ResolvedConfig } from '../config/load.ts';
-import type { Reporter } from '../output/reporter.ts';
+import type { Events } from '../engine/events.ts';
 
 export interface GlobalOptions {
   config: string;
@@ -13,7 +13,10 @@ export interface GlobalOptions {
 
 export interface Cli {
   program: Command;
-  reporter(): Reporter;
+  /** the run's event bus; the terminal renderer is subscribed to it */
+  events(): Events;
+  /** print a result for scripts (--json), redacted */
+  json(value: unknown): void;
   resolve(env: string): ResolvedConfig;
   globals(): GlobalOptions;
   /** the command line, as recorded in locks and history */

@@ -1,7 +1,7 @@
 // deploy, rollback, build
 import path from 'node:path';
 import { SlipwayError } from '../errors.ts';
-import { formatBytes } from '../output/reporter.ts';
+import { formatBytes } from '../text.ts';
 import { api } from './api.ts';
 import { type Cli, hostLimit, releaseArg, seconds } from './cli.ts';
 import { statSync } from 'node:fs';
@@ -32,8 +32,8 @@ export function registerDeployCommands(cli: Cli): void {
           force: boolean;
         },
       ) => {
-        const reporter = cli.reporter();
-        const result = await api().deploy(cli.resolve(env), reporter, {
+        const events = cli.events();
+        const result = await api().deploy(cli.resolve(env), events, {
           allowDirty: o.allowDirty,
           artifact: o.artifact && path.resolve(o.artifact),
           lockWait: o.lockWait,
@@ -42,7 +42,7 @@ export function registerDeployCommands(cli: Cli): void {
           force: o.force,
           command: cli.commandLine,
         });
-        if (cli.globals().json) reporter.json({ ok: true, ...result });
+        if (cli.globals().json) cli.json({ ok: true, ...result });
       },
     );
 
@@ -50,10 +50,10 @@ export function registerDeployCommands(cli: Cli): void {
     .command('plan <env>')
     .description('show every step a deploy would run on every host, changing nothing (no build, no lock, no write)')
     .action(async (env: string) => {
-      const reporter = cli.reporter();
-      const p = await api().plan(cli.resolve(env), reporter);
-      if (cli.globals().json) reporter.json({ ok: true, ...p });
-      else process.stdout.write(reporter.redact(api().renderPlan(p)));
+      const events = cli.events();
+      const p = await api().plan(cli.resolve(env), events);
+      if (cli.globals().json) cli.json({ ok: true, ...p });
+      else process.stdout.write(events.redact(api().renderPlan(p)));
     });
 
   cli.program
@@ -74,14 +74,14 @@ export function registerDeployCommands(cli: Cli): void {
     )
     .option('--lock-wait <seconds>', 'wait this long for another deploy to finish', seconds)
     .action(async (from: string, to: string, o: { force: boolean; lockWait?: number; release?: string }) => {
-      const reporter = cli.reporter();
-      const result = await api().promote(cli.resolve(from), cli.resolve(to), reporter, {
+      const events = cli.events();
+      const result = await api().promote(cli.resolve(from), cli.resolve(to), events, {
         force: o.force,
         lockWait: o.lockWait,
         release: o.release,
         command: cli.commandLine,
       });
-      if (cli.globals().json) reporter.json({ ok: true, promoted_from: from, ...result });
+      if (cli.globals().json) cli.json({ ok: true, promoted_from: from, ...result });
     });
 
   cli.program
@@ -90,13 +90,13 @@ export function registerDeployCommands(cli: Cli): void {
     .description('mark a release bad: rollbacks skip it and it is never promoted (it stays live until you roll back)')
     .option('--reason <text>', 'why, for the history')
     .action(async (env: string, id: string, o: { reason?: string }) => {
-      const reporter = cli.reporter();
-      const result = await api().markBad(cli.resolve(env), reporter, id, {
+      const events = cli.events();
+      const result = await api().markBad(cli.resolve(env), events, id, {
         reason: o.reason,
         command: cli.commandLine,
       });
-      if (cli.globals().json) reporter.json({ ok: true, ...result });
-      else reporter.info(`${result.release} is marked bad in ${env}`);
+      if (cli.globals().json) cli.json({ ok: true, ...result });
+      else events.info(`${result.release} is marked bad in ${env}`);
     });
 
   for (const [name, answer] of [
@@ -109,7 +109,7 @@ export function registerDeployCommands(cli: Cli): void {
       .option('-e, --env <env>', 'the environment (default: the one whose deploy of <release> is waiting)')
       .option('--reason <text>', 'why, for the history')
       .action(async (id: string, o: { env?: string; reason?: string }) => {
-        const reporter = cli.reporter();
+        const events = cli.events();
         const loaded = api().loadConfig(cli.globals().config);
         const envs = o.env
           ? [o.env]
@@ -120,13 +120,13 @@ export function registerDeployCommands(cli: Cli): void {
           });
         const result = await api().answer(
           envs.map((e) => api().resolveEnvironment(loaded, e)),
-          reporter,
+          events,
           id,
           answer,
           o.reason,
         );
-        if (cli.globals().json) reporter.json({ ok: true, ...result });
-        else reporter.info(`${id} ${answer} in ${result.environment} by ${result.by}`);
+        if (cli.globals().json) cli.json({ ok: true, ...result });
+        else events.info(`${id} ${answer} in ${result.environment} by ${result.by}`);
       });
   }
 
@@ -136,13 +136,13 @@ export function registerDeployCommands(cli: Cli): void {
     .description('make the previous healthy release (or the given one) live again: no build, no transfer')
     .option('--lock-wait <seconds>', 'wait this long for another deploy to finish', seconds)
     .action(async (env: string, id: string | undefined, o: { lockWait?: number }) => {
-      const reporter = cli.reporter();
-      const result = await api().rollback(cli.resolve(env), reporter, {
+      const events = cli.events();
+      const result = await api().rollback(cli.resolve(env), events, {
         id,
         lockWait: o.lockWait,
         command: cli.commandLine,
       });
-      if (cli.globals().json) reporter.json({ ok: true, ...result });
+      if (cli.globals().json) cli.json({ ok: true, ...result });
     });
 
   cli.program
@@ -152,25 +152,25 @@ export function registerDeployCommands(cli: Cli): void {
     .option('-e, --env <env>', 'environment whose settings to use (default: the first one)')
     .option('--allow-dirty', 'build from uncommitted changes', false)
     .action(async (o: { output?: string; env?: string; allowDirty: boolean }) => {
-      const reporter = cli.reporter();
+      const events = cli.events();
       const loaded = api().loadConfig(cli.globals().config);
       const cfg = api().resolveEnvironment(loaded, o.env ?? Object.keys(loaded.data.environments)[0]!);
-      const release = await api().prepareRelease(cfg, reporter, { allowDirty: o.allowDirty });
+      const release = await api().prepareRelease(cfg, events, { allowDirty: o.allowDirty });
       let artifact: { file: string; sha256: string } | undefined;
       if (o.output) {
-        artifact = await reporter.step('Write artifact', async (c) => {
+        artifact = await events.step('Write artifact', async (c) => {
           const a = await api().writeArtifact(release, cfg, o.output!);
           c.done(`${path.basename(a.file)}, ${formatBytes(statSync(a.file).size)}`);
           return a;
         });
-        reporter.info(
+        events.info(
           `Release ${release.id}: ${artifact.file}\n  sha256 ${artifact.sha256} (in ${artifact.file}.sha256)\n  ` +
             `deploy it with: slipway deploy <env> --artifact ${o.output}`,
         );
       } else {
-        reporter.info(`Release ${release.id}: ${release.files.length} files (use --output FILE to write an artifact)`);
+        events.info(`Release ${release.id}: ${release.files.length} files (use --output FILE to write an artifact)`);
       }
       if (cli.globals().json)
-        reporter.json({ ok: true, release: release.id, sha: release.sha, files: release.files.length, artifact });
+        cli.json({ ok: true, release: release.id, sha: release.sha, files: release.files.length, artifact });
     });
 }

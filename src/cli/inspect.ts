@@ -16,7 +16,7 @@ function lockLine(info: Parameters<ReturnType<typeof api>['describeHolder']>[0])
 
 /** Read-only commands connect without a step line. */
 function quietly<T>(cli: Cli, cfg: ResolvedConfig, fn: (s: Session) => Promise<T>): Promise<T> {
-  return api().withSession(cfg, cli.reporter(), fn, { connectStep: false });
+  return api().withSession(cfg, cli.events(), fn, { connectStep: false });
 }
 
 function prefix(hosts: Host[], h: Host): string {
@@ -69,13 +69,11 @@ export function registerInspectCommands(cli: Cli): void {
       quietly(cli, cli.resolve(env), async (s) => {
         const states = await api().eachHost(s.hosts, (h) => api().readState(h, s.layout));
         if (cli.globals().json)
-          return cli
-            .reporter()
-            .json(
-              Object.fromEntries(
-                s.hosts.map((h, i) => [h.name, { current: states[i]!.current, releases: states[i]!.releases }]),
-              ),
-            );
+          return cli.json(
+            Object.fromEntries(
+              s.hosts.map((h, i) => [h.name, { current: states[i]!.current, releases: states[i]!.releases }]),
+            ),
+          );
         s.hosts.forEach((h, i) => {
           process.stdout.write(`${s.hosts.length > 1 ? `${h.name}:\n` : ''}${releasesTable(states[i]!.releases)}\n`);
         });
@@ -92,7 +90,7 @@ export function registerInspectCommands(cli: Cli): void {
           .flatMap((st) => st.history)
           .sort((a, b) => a.time.localeCompare(b.time))
           .slice(-o.lines);
-        if (cli.globals().json) return cli.reporter().json(events);
+        if (cli.globals().json) return cli.json(events);
         for (const e of events) {
           const took = e.duration_ms !== undefined ? ` in ${(e.duration_ms / 1000).toFixed(1)}s` : '';
           const from = e.event === 'rolled_back' && e.previous ? ` (from ${e.previous})` : '';
@@ -115,7 +113,7 @@ export function registerInspectCommands(cli: Cli): void {
             api().isProxied(cfg) && runtime.hasProcess
               ? await api()
                   .liveSlot(h, cfg)
-                  .catch((e: Error) => void cli.reporter().warn(e.message))
+                  .catch((e: Error) => void cli.events().warn(e.message))
               : undefined;
           const [lock, state, instances] = await Promise.all([
             api().readLock(h, s.layout),
@@ -134,7 +132,7 @@ export function registerInspectCommands(cli: Cli): void {
           }));
         });
         const rows = perHost.flat();
-        if (cli.globals().json) return cli.reporter().json(rows);
+        if (cli.globals().json) return cli.json(rows);
         for (const r of rows) {
           const name = r.slot ? `${r.host} slot ${r.slot}${r.live ? ' (live)' : ''}` : r.host;
           const facts = [
@@ -216,7 +214,7 @@ export function registerInspectCommands(cli: Cli): void {
           const info = await api().readLock(h, s.layout);
           return { host: h.name, lock: info, ...(info ? { stale: api().isStale(info) } : {}) };
         });
-        if (cli.globals().json) return cli.reporter().json(held);
+        if (cli.globals().json) return cli.json(held);
         for (const { host, lock: info } of held) {
           process.stdout.write(`${host}: ${info ? lockLine(info) : 'unlocked'}\n`);
         }
@@ -232,7 +230,7 @@ export function registerInspectCommands(cli: Cli): void {
       quietly(cli, cli.resolve(env), async (s) => {
         await api().eachHost(s.hosts, async (h) => {
           const info = await api().readLock(h, s.layout);
-          if (!info) return cli.reporter().info(`${h.name}: not locked`);
+          if (!info) return cli.events().info(`${h.name}: not locked`);
           const holder = api().describeHolder(info);
           if (api().isRunningHere(info))
             throw new SlipwayError('locked', `${h.name}: the lock is held by a deploy still running here: ${holder}`, {
@@ -244,7 +242,7 @@ export function registerInspectCommands(cli: Cli): void {
             });
           }
           await api().forceReleaseLock(h, s.layout);
-          cli.reporter().info(`${h.name}: released the lock held by ${api().describeHolder(info)}`);
+          cli.events().info(`${h.name}: released the lock held by ${api().describeHolder(info)}`);
         });
       }),
     );
@@ -252,13 +250,13 @@ export function registerInspectCommands(cli: Cli): void {
   p.command('restart <env>')
     .description('restart the current release and check its health (behind the proxy: with no dropped request)')
     .action(async (env: string) => {
-      await api().withSession(cli.resolve(env), cli.reporter(), (s) => api().restart(s, cli.commandLine));
+      await api().withSession(cli.resolve(env), cli.events(), (s) => api().restart(s, cli.commandLine));
     });
 
   p.command('stop <env>')
     .description('stop the app on every host (`restart` or the next deploy starts it again)')
     .action(async (env: string) => {
-      await api().withSession(cli.resolve(env), cli.reporter(), (s) => api().stop(s, cli.commandLine));
+      await api().withSession(cli.resolve(env), cli.events(), (s) => api().stop(s, cli.commandLine));
     });
 
   p.command('maintenance <env> <state>')
@@ -273,7 +271,7 @@ export function registerInspectCommands(cli: Cli): void {
     .action(async (env: string, state: string, o: { message: string }) => {
       if (state !== 'on' && state !== 'off')
         throw new SlipwayError('config', `maintenance: expected "on" or "off", got "${state}"`);
-      await api().withSession(cli.resolve(env), cli.reporter(), (s) =>
+      await api().withSession(cli.resolve(env), cli.events(), (s) =>
         api().maintenance(s, state === 'on', o.message, cli.commandLine),
       );
     });
@@ -285,9 +283,9 @@ export function registerInspectCommands(cli: Cli): void {
     )
     .option('--lock-wait <seconds>', 'wait this long for another deploy to finish', seconds)
     .action((env: string, o: { lockWait?: number }) =>
-      api().withSession(cli.resolve(env), cli.reporter(), async (s) => {
+      api().withSession(cli.resolve(env), cli.events(), async (s) => {
         const removed = await api().prune(s, cli.commandLine, { lockWait: o.lockWait });
-        if (cli.globals().json) cli.reporter().json(removed);
+        if (cli.globals().json) cli.json(removed);
       }),
     );
 }

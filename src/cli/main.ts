@@ -2,13 +2,14 @@
 import { getEventListeners } from 'node:events';
 import { Command, CommanderError, Option } from 'commander';
 import { SlipwayError } from '../errors.ts';
-import { Reporter } from '../output/reporter.ts';
+import { Events } from '../engine/events.ts';
 import { api, loadApi } from './api.ts';
 import type { Cli, GlobalOptions } from './cli.ts';
 import { registerDeployCommands } from './deploy.ts';
 import { registerInspectCommands } from './inspect.ts';
 import { registerSecretsCommands } from './secrets.ts';
 import { registerSetupCommands } from './setup.ts';
+import { printJson, Terminal } from './terminal.ts';
 
 declare const SLIPWAY_VERSION: string;
 
@@ -26,7 +27,7 @@ export async function main(argv: string[]): Promise<number> {
     .showHelpAfterError()
     .exitOverride()
     .hook('preAction', loadApi);
-  let reporter: Reporter | undefined;
+  let events: Events | undefined;
   // Ctrl-C or SIGTERM cancels the run: a session stops and cleans up. A second one, or one that no session
   // hears (nothing to clean up), leaves at once.
   const cancel = new AbortController();
@@ -40,7 +41,8 @@ export async function main(argv: string[]): Promise<number> {
     program,
     commandLine: ['slipway', ...argv].join(' '),
     globals: () => program.opts<GlobalOptions>(),
-    reporter: () => (reporter ??= new Reporter({ ...program.opts<GlobalOptions>(), signal: cancel.signal })),
+    events: () => (events ??= runEvents(program.opts<GlobalOptions>(), cancel.signal)),
+    json: (value) => printJson(cli.events(), value),
     resolve: (env) => api().resolveEnvironment(api().loadConfig(program.opts<GlobalOptions>().config), env),
   };
   registerSetupCommands(cli);
@@ -52,14 +54,21 @@ export async function main(argv: string[]): Promise<number> {
     return Number(process.exitCode ?? 0);
   } catch (e) {
     if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
-    return renderError(e, cli.reporter(), program.opts<GlobalOptions>().json);
+    return renderError(e, cli.events(), program.opts<GlobalOptions>().json);
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
 }
 
-export function renderError(e: unknown, reporter: Reporter, json: boolean): number {
+/** The run's events, rendered on this terminal. */
+function runEvents(o: GlobalOptions, signal: AbortSignal): Events {
+  const events = new Events({ verbose: o.verbose, signal });
+  new Terminal(events, { quiet: o.quiet });
+  return events;
+}
+
+export function renderError(e: unknown, events: Events, json: boolean): number {
   const err =
     e instanceof SlipwayError
       ? e
@@ -69,9 +78,9 @@ export function renderError(e: unknown, reporter: Reporter, json: boolean): numb
   const lines = [`✖ ${err.message}`];
   if (err.details) lines.push(...err.details.split('\n').map((l) => `    ${l}`));
   if (err.hint) lines.push(`  → ${err.hint}`);
-  process.stderr.write(`${reporter.redact(lines.join('\n'))}\n`);
+  process.stderr.write(`${events.redact(lines.join('\n'))}\n`);
   if (json)
-    reporter.json({
+    printJson(events, {
       ok: false,
       error: { kind: err.kind, exit_code: err.exitCode, message: err.message, details: err.details, hint: err.hint },
     });

@@ -29,7 +29,7 @@ export function registerSecretsCommands(cli: Cli): void {
     .description('the names of the secrets (never their values)')
     .action(async (env: string) => {
       const names = Object.keys(await api().readSecrets(target(env))).sort();
-      if (cli.globals().json) cli.reporter().json({ ok: true, environment: env, names });
+      if (cli.globals().json) cli.json({ ok: true, environment: env, names });
       else process.stdout.write(names.map((n) => `${n}\n`).join(''));
     });
 
@@ -98,7 +98,7 @@ export function registerSecretsCommands(cli: Cli): void {
         const after = api().parseSecrets(readFileSync(file, 'utf8'), `${env} secrets`);
         for (const [k, v] of Object.entries(after)) api().checkSecret(k, v);
         const changed = JSON.stringify(Object.entries(after).sort()) !== JSON.stringify(Object.entries(before).sort());
-        if (!changed) return void cli.reporter().info('No change');
+        if (!changed) return void cli.events().info('No change');
         const w = await api().writeSecrets(t, after);
         report(cli, t, w.createdKey, `${Object.keys(after).length} secret(s) saved`);
       } finally {
@@ -122,7 +122,6 @@ function report(
       `Its public half is in ${path.relative(process.cwd(), p.recipients) || p.recipients} (commit it).`,
     );
   }
-  if (cli.globals().json)
-    cli.reporter().json({ ok: true, environment: t.environment, file: p.file, created_key: createdKey });
-  else for (const l of lines) cli.reporter().info(l);
+  if (cli.globals().json) cli.json({ ok: true, environment: t.environment, file: p.file, created_key: createdKey });
+  else for (const l of lines) cli.events().info(l);
 }

@@ -17,7 +17,7 @@ export function registerSetupCommands(cli: Cli): void {
         throw new SlipwayError('config', `${file} already exists`, { hint: 'edit it, or pass --force to overwrite' });
       writeFileSync(file, initialConfig(path.dirname(path.resolve(file))));
       cli
-        .reporter()
+        .events()
         .info(
           `Wrote ${file}. Next: set your host under environments.production.hosts, then run: slipway setup production`,
         );
@@ -27,8 +27,8 @@ export function registerSetupCommands(cli: Cli): void {
     .command('setup <env>')
     .description('bootstrap the hosts: packages, service user, folders, unit or supervisor (idempotent)')
     .action(async (env: string) => {
-      const result = await api().setup(cli.resolve(env), cli.reporter());
-      if (cli.globals().json) cli.reporter().json({ ok: true, hosts: result });
+      const result = await api().setup(cli.resolve(env), cli.events());
+      if (cli.globals().json) cli.json({ ok: true, hosts: result });
     });
 
   cli.program

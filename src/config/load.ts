@@ -7,6 +7,7 @@ import path from 'node:path';
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document } from 'yaml';
 import type { z } from 'zod';
 import { SlipwayError } from '../errors.ts';
+import { runtimeFor } from '../runtime/index.ts';
 import { ConfigFile, Settings, systemFolderProblem, type ConfigFileT, type SettingsT } from './schema.ts';
 
 export const CONFIG_FILE = 'slipway.yml';
@@ -395,16 +396,8 @@ export function resolveEnvironment(loaded: LoadedConfig, environment: string): R
     );
   }
   const runtime = settings.runtime ?? (isLocal ? 'supervisor' : 'systemd');
-  if (isLocal && runtime === 'systemd') {
-    throw new SlipwayError(
-      'config',
-      `${where}: the local target runs apps with runtime: supervisor → remove \`runtime: systemd\` for this ` +
-        `environment`,
-    );
-  }
-  if (isLocal && settings.runtime === 'docker') {
-    throw new SlipwayError('config', `${where}: runtime: docker needs an SSH host → list a server in hosts`);
-  }
+  const notLocal = runtimeFor({ runtime }).notLocal;
+  if (isLocal && notLocal) throw new SlipwayError('config', `${where}: ${notLocal}`);
   const root = isLocal ? path.resolve(dir, settings.root) : settings.root;
   const rootAt = `${at(envRaw.root !== undefined ? [...envPath, 'root'] : ['root'])}: root`;
   if (!path.isAbsolute(root)) {
@@ -430,14 +423,9 @@ export function resolveEnvironment(loaded: LoadedConfig, environment: string): R
     );
   }
   const resolved = (s: SettingsT, ts: Target[], label: string, checkRun = true): ResolvedConfig => {
-    if (s.runtime === 'static' && !s.proxy) {
-      throw new SlipwayError(
-        'config',
-        `${label}: runtime: static needs a proxy section (Caddy serves the files) → add \`proxy:\` with ` +
-          `\`port:\` or \`domain:\``,
-      );
-    }
-    if (checkRun && !s.run && runtime !== 'static' && runtime !== 'docker') {
+    const adapter = runtimeFor({ runtime: s.runtime ?? runtime });
+    if (adapter.needsProxy && !s.proxy) throw new SlipwayError('config', `${label}: ${adapter.needsProxy}`);
+    if (checkRun && !s.run && runtimeFor({ runtime }).runsOnHost) {
       throw new SlipwayError(
         'config',
         `${label}: run: required → add \`run: node server.js\` (the command that starts your app) at the top ` +

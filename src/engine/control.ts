@@ -7,27 +7,23 @@ import { eachHost, withLock, type Session } from './session.ts';
 /** Restart the current release; behind Caddy it starts on the idle slot first, so no request is dropped. */
 export function restart(s: Session, command: string): Promise<void> {
   return withLock(s, command, undefined, ({ states }) =>
-    s.reporter.step(
-      s.cfg.proxy ? 'Start on the idle slot, health check, switch' : 'Restart, health check',
-      async () => {
-        await eachHost(s.hosts, async (h) => {
-          const { current } = states.get(h)!;
-          if (!current)
-            throw new SlipwayError('failure', `${h.name}: nothing deployed yet`, {
-              hint: `run: slipway deploy ${s.cfg.environment}`,
-            });
-          const r = await activate(s, h, current);
-          if (!r.ok)
-            throw healthError(h, current, r, await recentLogs(s, h), 'the app is not healthy after the restart');
-        });
-      },
-    ),
+    s.events.step(s.cfg.proxy ? 'Start on the idle slot, health check, switch' : 'Restart, health check', async () => {
+      await eachHost(s.hosts, async (h) => {
+        const { current } = states.get(h)!;
+        if (!current)
+          throw new SlipwayError('failure', `${h.name}: nothing deployed yet`, {
+            hint: `run: slipway deploy ${s.cfg.environment}`,
+          });
+        const r = await activate(s, h, current);
+        if (!r.ok) throw healthError(h, current, r, await recentLogs(s, h), 'the app is not healthy after the restart');
+      });
+    }),
   );
 }
 
 export function stop(s: Session, command: string): Promise<void> {
   return withLock(s, command, undefined, () =>
-    s.reporter.step('Stop', () => eachHost(s.hosts, (h) => s.on(h).runtime.stop(h, s.on(h).cfg)).then(() => undefined)),
+    s.events.step('Stop', () => eachHost(s.hosts, (h) => s.on(h).runtime.stop(h, s.on(h).cfg)).then(() => undefined)),
   );
 }
 
@@ -40,7 +36,7 @@ export function maintenance(s: Session, on: boolean, message: string, command: s
     });
   }
   return withLock(s, command, undefined, () =>
-    s.reporter.step(on ? 'Maintenance page on' : 'Maintenance page off', () =>
+    s.events.step(on ? 'Maintenance page on' : 'Maintenance page off', () =>
       eachHost(s.hosts, (h) => setMaintenance(h, s.on(h).cfg as typeof cfg, on, message)).then(() => undefined),
     ),
   );

@@ -10,7 +10,9 @@
 import os from 'node:os';
 import type { ResolvedConfig } from '../config/load.ts';
 import { SlipwayError } from '../errors.ts';
-import { formatBytes, MIN_SECRET_LENGTH, type Reporter } from '../output/reporter.ts';
+import { MIN_SECRET_LENGTH } from '../secrets/redact.ts';
+import { formatBytes } from '../text.ts';
+import type { Events } from './events.ts';
 import { stageArgv, transfer } from '../release/transfer.ts';
 import { desiredArgv, nextDesired } from '../server/desired.ts';
 import { appendHistory, historyAppend, type HistoryRecord } from '../server/history.ts';
@@ -25,8 +27,7 @@ import {
 } from '../server/release.ts';
 import { afterDeploy, planPrune, type HostState } from '../server/state.ts';
 import type { Host } from '../transport/host.ts';
-import { imageTag } from '../runtime/docker.ts';
-import { buildImageLocally, buildImageOnHost, saveImage, shipImage, type SavedImage } from '../runtime/docker-image.ts';
+import type { ShipImage } from '../runtime/runtime.ts';
 import { activate, healthError, recentLogs, restore, servingPort } from './activate.ts';
 import { buildDepsOnce, manifestFor } from './deps.ts';
 import {
@@ -38,7 +39,7 @@ import {
   verifyWindow,
   waitForConditions,
 } from './guardrails.ts';
-import { notifier, type Notifier } from './notify.ts';
+import { webhooks } from './notify.ts';
 import { windowRefusal } from './windows.ts';
 import { readSecrets } from '../secrets/store.ts';
 import { openArtifact, prepareRelease, type PreparedRelease } from './prepare.ts';
@@ -68,7 +69,7 @@ export interface DeployResult {
   hosts: string[];
   duration_ms: number;
   bytes_sent: number;
-  steps: Reporter['steps'];
+  steps: Events['steps'];
 }
 
 /**
@@ -113,10 +114,10 @@ export function appEnvironment(
   return { vars, secretValues: [...secretValues] };
 }
 
-export async function deploy(cfg: ResolvedConfig, reporter: Reporter, opts: DeployOptions): Promise<DeployResult> {
+export async function deploy(cfg: ResolvedConfig, events: Events, opts: DeployOptions): Promise<DeployResult> {
   const began = Date.now();
-  const notify = notifier(cfg, reporter);
-  const run: Guarded = { forced: [], passed: [], notify };
+  const hooks = webhooks(cfg, events);
+  const run = new Guarded(events);
   try {
     const refusal = windowRefusal(cfg.windows, new Date(), cfg.file);
     if (refusal) {
@@ -124,26 +125,26 @@ export async function deploy(cfg: ResolvedConfig, reporter: Reporter, opts: Depl
         throw new SlipwayError('guardrail', `${cfg.environment}: ${refusal}`, {
           hint: 'deploy inside a window, or pass --force (the override is recorded in the history)',
         });
-      reporter.warn(`${cfg.environment}: ${refusal}; deploying anyway (--force, recorded)`);
-      run.forced.push(`window: ${refusal}`);
+      events.warn(`${cfg.environment}: ${refusal}; deploying anyway (--force, recorded)`);
+      run.force(`window: ${refusal}`);
     }
     const env = appEnvironment(cfg, process.env, await readSecrets(cfg));
-    reporter.addSecrets(env.secretValues);
-    run.passed.push(...(await runLocalChecks(cfg, reporter)));
+    events.addSecrets(env.secretValues);
+    run.pass(await runLocalChecks(cfg, events));
     let release: PreparedRelease | undefined;
     const prepare = async () => {
       if (opts.promote) release = await opts.promote.release();
       else if (opts.artifact)
-        release = await reporter.step('Verify and unpack artifact', () => openArtifact(cfg, opts.artifact!));
-      else release = await prepareRelease(cfg, reporter, { allowDirty: opts.allowDirty });
+        release = await events.step('Verify and unpack artifact', () => openArtifact(cfg, opts.artifact!));
+      else release = await prepareRelease(cfg, events, { allowDirty: opts.allowDirty });
       // a promoted release is shipped as it is: its dependencies too, if the first environment got them built here
       if (cfg.install.command && cfg.install.once && !opts.promote)
-        release.deps = await buildDepsOnce(cfg, reporter, release);
+        release.deps = await buildDepsOnce(cfg, events, release);
     };
     try {
       return await withSession(
         cfg,
-        reporter,
+        events,
         (s) =>
           withLock(s, opts.command, opts.lockWait, (held) =>
             deployLocked(s, held, release!, env.vars, opts, began, run),
@@ -156,36 +157,49 @@ export async function deploy(cfg: ResolvedConfig, reporter: Reporter, opts: Depl
   } catch (e) {
     if (!run.reported) {
       // stopped before reaching the hosts (window, local check, build): still recorded there
-      if (e instanceof SlipwayError && e.kind === 'guardrail') await recordHalt(cfg, reporter, opts.command, e.message);
-      notify.send('failed', { hosts: cfg.targets.map((t) => t.name), reason: firstLine(e) });
+      if (e instanceof SlipwayError && e.kind === 'guardrail') await recordHalt(cfg, events, opts.command, e.message);
+      events.lifecycle('failed', { hosts: cfg.targets.map((t) => t.name), reason: firstLine(e) });
     }
     throw e;
   } finally {
-    await notify.flush();
+    await hooks.flush();
   }
 }
 
-/** What the guardrails did on the way, for the history and the webhooks. */
-interface Guarded {
-  forced: string[];
-  passed: string[];
-  notify: Notifier;
+/** What the guardrails did on the way, for the history and the webhooks: each one also an event. */
+class Guarded {
+  readonly forced: string[] = [];
+  readonly passed: string[] = [];
   /** the outcome was recorded on the hosts and notified */
-  reported?: boolean;
+  reported = false;
+
+  constructor(private readonly events: Events) {}
+
+  pass(texts: string[]): void {
+    for (const text of texts.filter((t) => !this.passed.includes(t))) {
+      this.passed.push(text);
+      this.events.emit({ type: 'guardrail', state: 'passed', text });
+    }
+  }
+
+  force(text: string): void {
+    this.forced.push(text);
+    this.events.emit({ type: 'guardrail', state: 'forced', text });
+  }
 }
 
 const firstLine = (e: unknown) => (e instanceof Error ? e.message.split('\n')[0]! : String(e));
 
 /** A deploy a guardrail stopped before it reached the hosts: a `halted` record on each (best effort). */
-async function recordHalt(cfg: ResolvedConfig, reporter: Reporter, command: string, reason: string): Promise<void> {
+async function recordHalt(cfg: ResolvedConfig, events: Events, command: string, reason: string): Promise<void> {
   try {
     await withSession(
       cfg,
-      reporter,
+      events,
       (s) =>
         withLock(s, command, 0, (held) =>
           eachHost(s.hosts, async (h) => {
-            const { argv, input } = historyAppend(s.layout, {
+            const halted: HistoryRecord = {
               time: new Date().toISOString(),
               event: 'halted',
               app: cfg.app,
@@ -195,15 +209,17 @@ async function recordHalt(cfg: ResolvedConfig, reporter: Reporter, command: stri
               user: held.info.user,
               machine: held.info.machine,
               command,
-              reason: reporter.redact(reason),
-            });
+              reason: events.redact(reason),
+            };
+            const { argv, input } = historyAppend(s.layout, halted);
             await held.finish(h, argv, input);
+            events.recorded(h.name, halted);
           }),
         ),
       { connectStep: false },
     );
   } catch (e) {
-    reporter.warn(`could not record the halt on the hosts: ${firstLine(e)}`);
+    events.warn(`could not record the halt on the hosts: ${firstLine(e)}`);
   }
 }
 
@@ -216,7 +232,7 @@ async function deployLocked(
   began: number,
   run: Guarded,
 ): Promise<DeployResult> {
-  const { cfg, hosts, reporter, layout: l } = s;
+  const { cfg, hosts, events, layout: l } = s;
   const { info: lock, states } = held;
   for (const h of hosts) {
     // a user the runtime cannot run the app as is refused here, before anything is sent
@@ -247,8 +263,11 @@ async function deployLocked(
     ...(opts.promote ? { promoted_from: opts.promote.from } : {}),
     ...extra,
   });
-  const record = (host: Host, event: HistoryRecord['event'], extra: Partial<HistoryRecord> = {}) =>
-    appendHistory(host, l, recordOf(host, event, extra));
+  const record = async (host: Host, event: HistoryRecord['event'], extra: Partial<HistoryRecord> = {}) => {
+    const written = recordOf(host, event, extra);
+    await appendHistory(host, l, written);
+    events.recorded(host.name, written);
+  };
   const recordAll = (event: HistoryRecord['event'], extra: Partial<HistoryRecord> = {}) =>
     eachHost(hosts, (h) => record(h, event, extra));
   const groups = rolloutGroups(hosts, opts.limit ?? cfg.rollout.limit);
@@ -264,35 +283,39 @@ async function deployLocked(
     (approving ??= (async () => {
       if (!cfg.approval.required) return;
       await recordAll('approval_requested');
-      const a = await awaitApproval(s, release.id, () =>
-        run.notify.send('waiting_for_approval', {
+      const a = await awaitApproval(s, release.id, () => {
+        events.emit({ type: 'approval', release: release.id, state: 'waiting' });
+        events.lifecycle('waiting_for_approval', {
           ...event,
           approve: `slipway approve ${release.id}`,
           reject: `slipway reject ${release.id}`,
-        }),
-      ).catch(async (e: unknown) => {
+        });
+      }).catch(async (e: unknown) => {
         const answer = (await readApproval(hosts[0]!, l, release.id).catch(() => undefined)) ?? undefined;
-        await recordAll('rejected', { by: answer?.by, reason: reporter.redact(firstLine(e)) });
+        events.emit({ type: 'approval', release: release.id, state: 'rejected', by: answer?.by });
+        await recordAll('rejected', { by: answer?.by, reason: events.redact(firstLine(e)) });
         throw e;
       });
+      events.emit({ type: 'approval', release: release.id, state: 'approved', by: a.by });
       await recordAll('approved', { by: a.by });
-      run.passed.push(`approval: ${a.by} at ${a.at}`);
+      run.pass([`approval: ${a.by} at ${a.at}`]);
     })());
-  let image: SavedImage | undefined;
+  let image: ShipImage | undefined;
   let bytesSent = 0;
   try {
-    run.passed.push(...(await runHostChecks(s)));
-    run.notify.send('started', { ...event, previous: states.get(hosts[0]!)?.current });
-    if (cfg.runtime === 'docker' && cfg.docker.build === 'local') {
-      const verbose = reporter.opts.verbose ? (line: string) => reporter.info(`  ${line}`) : undefined;
-      await reporter.step(`Build image ${imageTag(cfg.app, release.id)}`, () =>
-        buildImageLocally(cfg, release.id, release.srcDir, verbose),
+    run.pass(await runHostChecks(s));
+    events.lifecycle('started', { ...event, previous: states.get(hosts[0]!)?.current });
+    const shipping = s.runtime.image;
+    const builtHere = shipping?.builtHere(cfg, release.id);
+    if (shipping && builtHere)
+      image = await events.step(
+        `Build image ${builtHere}`,
+        () => shipping.buildHere(cfg, release.id, release.srcDir, events.output()),
+        'image',
       );
-      image = await saveImage(cfg, release.id);
-    }
     for (const [i, group] of groups.entries()) {
       if (i > 0 && pause > 0) {
-        reporter.info(`Pausing ${pause}s before the next group`);
+        events.info(`Pausing ${pause}s before the next group`);
         await new Promise((r) => setTimeout(r, pause * 1000));
       }
       s.checkInterrupted();
@@ -352,6 +375,7 @@ async function deployLocked(
           steps.reduce((a, b) => andThen(a, b)),
           history?.input,
         );
+        if (history) events.recorded(h.name, succeeded);
         activated.delete(h);
         await removeImages(s, h, ids);
         return [h.name, ids] as const;
@@ -360,8 +384,8 @@ async function deployLocked(
     );
     reportPruned(s, pruned, true);
     run.reported = true;
-    run.notify.send('succeeded', { ...event, duration_ms: Date.now() - began });
-    reporter.info(
+    events.lifecycle('succeeded', { ...event, duration_ms: Date.now() - began });
+    events.info(
       `Release ${release.id} is live on ${hosts.map((h) => h.name).join(', ')} ` +
         `(${((Date.now() - began) / 1000).toFixed(2)}s)`,
     );
@@ -371,17 +395,17 @@ async function deployLocked(
       hosts: hosts.map((h) => h.name),
       duration_ms: Date.now() - began,
       bytes_sent: bytesSent,
-      steps: reporter.steps,
+      steps: events.steps,
     };
   } catch (e) {
     run.reported = true;
-    const reason = reporter.redact(firstLine(e));
+    const reason = events.redact(firstLine(e));
     if (!started.length) {
       // a guardrail (or a failure) before anything was sent: nothing changed
       await recordAll('halted', { reason, ...(run.forced.length ? { forced: run.forced } : {}) }).catch((err: Error) =>
-        reporter.warn(`could not record the halt: ${err.message}`),
+        events.warn(`could not record the halt: ${err.message}`),
       );
-      run.notify.send('failed', { ...event, reason });
+      events.lifecycle('failed', { ...event, reason });
       throw e;
     }
     const restored = await failed(s, e, { started, activated, configured }, states, (h, extra) =>
@@ -389,13 +413,13 @@ async function deployLocked(
     );
     if (e instanceof VerificationError) {
       await eachHost(started, (h) => record(h, 'marked_bad', { by: 'slipway (verification failed)', reason })).catch(
-        (err: Error) => reporter.warn(`could not mark ${release.id} bad: ${err.message}`),
+        (err: Error) => events.warn(`could not mark ${release.id} bad: ${err.message}`),
       );
-      reporter.warn(`Release ${release.id} is marked bad: rollbacks skip it and it is never promoted`);
+      events.warn(`Release ${release.id} is marked bad: rollbacks skip it and it is never promoted`);
     }
-    run.notify.send('failed', { ...event, reason, duration_ms: Date.now() - began });
+    events.lifecycle('failed', { ...event, reason, duration_ms: Date.now() - began });
     if (restored.length)
-      run.notify.send('rolled_back', {
+      events.lifecycle('rolled_back', {
         ...event,
         release: states.get(restored[0]!)?.current,
         hosts: restored.map((h) => h.name),
@@ -417,7 +441,7 @@ interface GroupDeploy {
   states: Map<Host, HostState>;
   activated: Set<Host>;
   configured: Set<Host>;
-  image?: SavedImage;
+  image?: ShipImage;
   record: (h: Host, event: HistoryRecord['event']) => Promise<void>;
   /** the approval gate: resolves once approved (asked once per deploy) */
   approve: () => Promise<void>;
@@ -427,10 +451,10 @@ interface GroupDeploy {
 /** One group of hosts, from reading their state to the new release passing its health check. Returns the bytes sent. */
 async function deployGroup(g: GroupDeploy): Promise<number> {
   const { s, group, tag, release, states, activated } = g;
-  const { cfg, reporter, layout: l } = s;
+  const { cfg, events, layout: l } = s;
   const each = <T>(fn: (h: Host) => Promise<T>) => eachHost(group, fn, cfg.rollout.concurrency);
   const shipped = (h: Host) => manifestFor(release, states.get(h)!.platform);
-  const bytesSent = await reporter.step(`${tag}Transfer ${release.files.length} files`, async (c) => {
+  const bytesSent = await events.step(`${tag}Transfer ${release.files.length} files`, async (c) => {
     // the transfer writes only into incoming/: recording the start can go alongside
     const ship = (h: Host) =>
       transfer(h, l, { ...release, manifest: shipped(h) }, states.get(h)!, (pct) => c.progress(`${pct}%`));
@@ -441,7 +465,7 @@ async function deployGroup(g: GroupDeploy): Promise<number> {
   });
   s.checkInterrupted();
 
-  await reporter.step(`${tag}Finalize release`, () =>
+  await events.step(`${tag}Finalize release`, () =>
     each(async (h) => {
       const owner = s.on(h).runtime.appUser(s.on(h).cfg, h);
       // independent of each other: one round trip's time instead of four
@@ -463,7 +487,7 @@ async function deployGroup(g: GroupDeploy): Promise<number> {
   // hosts that received dependencies built here have nothing to install
   const installing = group.filter((h) => shipped(h) === release.manifest);
   if (cfg.install.command && installing.length) {
-    await reporter.step(`${tag}Install: ${cfg.install.command}`, async (c) => {
+    await events.step(`${tag}Install: ${cfg.install.command}`, async (c) => {
       const how = await eachHost(
         installing,
         (h) =>
@@ -472,7 +496,7 @@ async function deployGroup(g: GroupDeploy): Promise<number> {
             l,
             l.release(release.id),
             { ...cfg.install, command: cfg.install.command!, key: release.installKey },
-            reporter.opts.verbose ? (line) => reporter.info(`  [${h.name}] ${line}`) : undefined,
+            events.output(h.name),
           ),
         cfg.rollout.concurrency,
       );
@@ -482,26 +506,27 @@ async function deployGroup(g: GroupDeploy): Promise<number> {
       c.done(`${how.every((x) => x === 'cached') ? 'unchanged lockfile: reused' : 'installed'}${on}`);
     });
   }
-  if (cfg.runtime === 'docker') await dockerImage(s, group, tag, release, g.image);
+  if (s.runtime.image) await imageOnHosts(s, group, tag, release, g.image);
   await g.approve();
   await runHooks(s, group, tag, 'before_activate', release, states);
   s.checkInterrupted();
-  g.run.passed.push(
-    ...(await waitForConditions(s, group, tag, l.release(release.id))).filter((p) => !g.run.passed.includes(p)),
-  );
+  g.run.pass(await waitForConditions(s, group, tag, l.release(release.id)));
   s.checkInterrupted();
 
-  await reporter.step(`${tag}${cfg.proxy ? 'Start, health check, switch' : 'Switch, restart, health check'}`, () =>
-    each(async (h) => {
-      const r = await activate(s, h, release.id, () => activated.add(h));
-      if (!r.ok) throw healthError(h, release.id, r, await recentLogs(s, h), 'restoring the previous release');
-    }),
+  await events.step(
+    `${tag}${cfg.proxy ? 'Start, health check, switch' : 'Switch, restart, health check'}`,
+    () =>
+      each(async (h) => {
+        const r = await activate(s, h, release.id, () => activated.add(h));
+        if (!r.ok) throw healthError(h, release.id, r, await recentLogs(s, h), 'restoring the previous release');
+      }),
+    'activate',
   );
   await runHooks(s, group, tag, 'after_activate', release, states);
   if (cfg.verify.duration > 0) {
     await verifyWindow(s, group, tag, release.id);
     const passed = `verified for ${cfg.verify.duration}s`;
-    if (!g.run.passed.includes(passed)) g.run.passed.push(passed);
+    g.run.pass([passed]);
   }
   return bytesSent;
 }
@@ -512,33 +537,40 @@ function roleEnv(roleCfg: ResolvedConfig): Record<string, string> {
 }
 
 /** The release's image on a group's hosts: shipped from here (only missing layers), or built on each host. */
-async function dockerImage(
+async function imageOnHosts(
   s: Session,
   group: Host[],
   tag: string,
   release: PreparedRelease,
-  image: SavedImage | undefined,
+  image: ShipImage | undefined,
 ): Promise<void> {
-  const { cfg, reporter, layout: l } = s;
-  const verbose = reporter.opts.verbose ? (line: string) => reporter.info(`  ${line}`) : undefined;
+  const { cfg, events, layout: l } = s;
+  const shipping = s.runtime.image!;
   if (!image) {
-    await reporter.step(`${tag}Build image on the host`, () =>
-      eachHost(
-        group,
-        (h) => buildImageOnHost(h, cfg, release.id, l.release(release.id), verbose),
-        cfg.rollout.concurrency,
-      ),
+    await events.step(
+      `${tag}Build image on the host`,
+      () =>
+        eachHost(
+          group,
+          (h) => shipping.buildOnHost(h, cfg, release.id, l.release(release.id), events.output()),
+          cfg.rollout.concurrency,
+        ),
+      'image',
     );
     return;
   }
-  await reporter.step(`${tag}Ship image`, async (c) => {
-    const shipped = await eachHost(group, (h) => shipImage(h, image), cfg.rollout.concurrency);
-    const first = shipped[0]!;
-    c.done(
-      `${first.sent} layer(s) sent, ${first.skipped} already on the host, ` +
-        `${formatBytes(shipped.reduce((n, x) => n + x.bytes, 0))}`,
-    );
-  });
+  await events.step(
+    `${tag}Ship image`,
+    async (c) => {
+      const shipped = await eachHost(group, (h) => shipping.ship(h, image), cfg.rollout.concurrency);
+      const first = shipped[0]!;
+      c.done(
+        `${first.sent} layer(s) sent, ${first.skipped} already on the host, ` +
+          `${formatBytes(shipped.reduce((n, x) => n + x.bytes, 0))}`,
+      );
+    },
+    'image',
+  );
 }
 
 /**
@@ -553,7 +585,7 @@ async function failed(
   recordFailed: (h: Host, extra: Partial<HistoryRecord>) => Promise<void>,
 ): Promise<Host[]> {
   const { started, activated } = hosts;
-  const reason = s.reporter.redact(firstLine(error));
+  const reason = s.events.redact(firstLine(error));
   const outcomes = new Map<Host, string>();
   await revertConfigs(
     s,
@@ -561,7 +593,7 @@ async function failed(
   );
   const switched = started.filter((h) => activated.has(h));
   if (switched.length) {
-    await s.reporter
+    await s.events
       .step(`Restore previous release on ${switched.map((h) => h.name).join(', ')}`, async (c) => {
         const results = await Promise.allSettled(
           switched.map(async (h) => outcomes.set(h, await restore(s, h, states.get(h)?.current))),
@@ -572,13 +604,13 @@ async function failed(
         if (bad.length) throw new Error(bad.join('; '));
         c.done([...outcomes.entries()].map(([h, o]) => `${h.name}: ${o}`).join('; '));
       })
-      .catch((e: Error) => s.reporter.warn(`restoring failed too: ${e.message}`));
+      .catch((e: Error) => s.events.warn(`restoring failed too: ${e.message}`));
   }
   await Promise.all(
     started.map((h) =>
       recordFailed(h, {
         reason: `${reason} (${outcomes.get(h) ?? (activated.has(h) ? 'restore failed' : 'current release untouched')})`,
-      }).catch((e: Error) => s.reporter.warn(`${h.name}: could not record the failure: ${e.message}`)),
+      }).catch((e: Error) => s.events.warn(`${h.name}: could not record the failure: ${e.message}`)),
     ),
   );
   return [...outcomes.keys()];
@@ -587,11 +619,11 @@ async function failed(
 /** Put back the runtime config a failed deploy replaced (the unit), before the previous release is restarted. */
 async function revertConfigs(s: Session, hosts: Host[]): Promise<void> {
   if (!hosts.length) return;
-  await s.reporter
+  await s.events
     .step(`Restore the previous runtime config on ${hosts.map((h) => h.name).join(', ')}`, () =>
       Promise.all(hosts.map((h) => s.on(h).runtime.revertConfigure(h, s.on(h).cfg))),
     )
-    .catch((e: Error) => s.reporter.warn(`restoring the runtime config failed: ${e.message}`));
+    .catch((e: Error) => s.events.warn(`restoring the runtime config failed: ${e.message}`));
 }
 
 async function runHooks(
@@ -602,10 +634,10 @@ async function runHooks(
   release: PreparedRelease,
   states: Map<Host, HostState>,
 ): Promise<void> {
-  const { cfg, reporter, layout: l } = s;
+  const { cfg, events, layout: l } = s;
   const commands = new Set(group.flatMap((h) => s.on(h).cfg.hooks[phase]));
   if (commands.size === 0) return;
-  await reporter.step(`${tag}Hooks ${phase}: ${[...commands].join('; ')}`, () =>
+  await events.step(`${tag}Hooks ${phase}: ${[...commands].join('; ')}`, () =>
     eachHost(
       group,
       async (h) => {
@@ -627,7 +659,7 @@ async function runHooks(
           const r = await h.run(argv, {
             sudo,
             reject: false,
-            onLine: reporter.opts.verbose ? (line) => reporter.info(`  [${h.name}] ${line}`) : undefined,
+            onLine: events.output(h.name),
           });
           if (r.exitCode !== 0) {
             throw new SlipwayError('hook', `${h.name}: ${phase} hook failed (exit ${r.exitCode}): ${command}`, {

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { execa } from 'execa';
 import type { ResolvedConfig } from '../config/load.ts';
 import { SlipwayError } from '../errors.ts';
-import type { Reporter } from '../output/reporter.ts';
+import type { Events } from './events.ts';
 import { hashCacheFile, privateCacheDir, hashFiles, manifestOf, type Manifest } from '../release/content.ts';
 import { refuseUnshippable, walk } from '../release/manifest.ts';
 
@@ -56,13 +56,13 @@ export async function builtDeps(cfg: ResolvedConfig, release: DepsRelease): Prom
 }
 
 /** Build (or reuse) the dependencies for a release and return the release's manifest with them. */
-export async function buildDepsOnce(cfg: ResolvedConfig, reporter: Reporter, release: DepsRelease): Promise<BuiltDeps> {
+export async function buildDepsOnce(cfg: ResolvedConfig, events: Events, release: DepsRelease): Promise<BuiltDeps> {
   const command = cfg.install.command!;
   const out = depsBuildDir(cfg, release);
   if (existsSync(out)) {
-    await reporter.step(`Install here, once: ${command}`, async (c) => c.done('reused: built here for this lockfile'));
+    await events.step(`Install here, once: ${command}`, async (c) => c.done('reused: built here for this lockfile'));
   } else {
-    await reporter.step(`Install here, once: ${command}`, async () => {
+    await events.step(`Install here, once: ${command}`, async () => {
       const work = mkdtempSync(path.join(os.tmpdir(), 'slipway-install-'));
       try {
         for (const f of release.files)

@@ -6,7 +6,7 @@ import os from 'node:os';
 import { execa } from 'execa';
 import type { ResolvedConfig } from '../config/load.ts';
 import { SlipwayError, tail } from '../errors.ts';
-import type { Reporter } from '../output/reporter.ts';
+import type { Events } from './events.ts';
 import { sh, type Layout } from '../server/layout.ts';
 import { checkHealth } from '../server/release.ts';
 import type { Host } from '../transport/host.ts';
@@ -14,10 +14,10 @@ import { liveTarget, servingPort } from './activate.ts';
 import { eachHost, withSession, type Session } from './session.ts';
 
 /** Run the `on: local` checks here, in the app folder; the first failure throws. Returns what passed. */
-export async function runLocalChecks(cfg: ResolvedConfig, reporter: Reporter): Promise<string[]> {
+export async function runLocalChecks(cfg: ResolvedConfig, events: Events): Promise<string[]> {
   const passed: string[] = [];
   for (const check of cfg.checks.filter((c) => c.on === 'local')) {
-    await reporter.step(`Check: ${check.run}`, async () => {
+    await events.step(`Check: ${check.run}`, async () => {
       const r = await execa('/bin/sh', ['-c', check.run], {
         cwd: cfg.dir,
         reject: false,
@@ -44,7 +44,7 @@ export async function runLocalChecks(cfg: ResolvedConfig, reporter: Reporter): P
 export async function runHostChecks(s: Session): Promise<string[]> {
   const passed: string[] = [];
   for (const check of s.cfg.checks.filter((c) => c.on === 'host')) {
-    await s.reporter.step(`Check on ${s.hosts.map((h) => h.name).join(', ')}: ${check.run}`, () =>
+    await s.events.step(`Check on ${s.hosts.map((h) => h.name).join(', ')}: ${check.run}`, () =>
       eachHost(s.hosts, async (h) => {
         const r = await h.run(
           [
@@ -165,11 +165,11 @@ export async function awaitApproval(s: Session, id: string, onWaiting: (a: Appro
   await host.run(sh(REQUEST, APPROVALS(l), id), { input: JSON.stringify(request) });
   onWaiting(request);
   const timeout = s.cfg.approval.timeout;
-  s.reporter.info(
+  s.events.info(
     `Waiting for approval of ${id} in ${s.cfg.environment} (up to ${timeout}s): slipway approve ${id}   or: ` +
       `slipway reject ${id}`,
   );
-  return s.reporter.step('Approval', async (c) => {
+  return s.events.step('Approval', async (c) => {
     const end = Date.now() + timeout * 1000;
     for (;;) {
       s.checkInterrupted();
@@ -240,7 +240,7 @@ export async function waitForConditions(s: Session, group: Host[], tag: string, 
   const passed: string[] = [];
   for (const w of s.cfg.wait_for) {
     const what = describeCondition(w);
-    await s.reporter.step(`${tag}Wait for ${what} (up to ${w.timeout}s)`, () =>
+    await s.events.step(`${tag}Wait for ${what} (up to ${w.timeout}s)`, () =>
       eachHost(group, async (h) => {
         const { cfg, runtime } = s.on(h);
         const exec = w.command
@@ -285,7 +285,7 @@ awk -v r="$rate" -v m="$2" 'BEGIN {
 /** Keep checking the group for verify.duration seconds: health, then the command and the error rate. */
 export async function verifyWindow(s: Session, group: Host[], tag: string, id: string): Promise<void> {
   const v = s.cfg.verify;
-  await s.reporter.step(`${tag}Verify for ${v.duration}s`, async (c) => {
+  await s.events.step(`${tag}Verify for ${v.duration}s`, async (c) => {
     const end = Date.now() + v.duration * 1000;
     // the release went live before the window: its slot, and so its port, stays put during it
     const ports = v.command
@@ -332,7 +332,7 @@ function verifyFailed(h: Host, why: string): VerificationError {
 /** `slipway approve|reject ID`: answer the waiting deploy in the first of `envs` that has one. */
 export async function answer(
   envs: ResolvedConfig[],
-  reporter: Reporter,
+  events: Events,
   id: string,
   state: 'approved' | 'rejected',
   reason?: string,
@@ -340,7 +340,7 @@ export async function answer(
   for (const cfg of envs) {
     const found = await withSession(
       cfg,
-      reporter,
+      events,
       async (s) => {
         const host = s.hosts[0]!;
         if (envs.length > 1 && !(await readApproval(host, s.layout, id))) return undefined;

@@ -1,27 +1,12 @@
-// Webhooks: each environment's URLs get a POST for every deploy event, in order,
-// as a JSON object or a Slack-compatible message. Each delivery is tried three
-// times; a webhook that keeps failing is reported and never fails the deploy.
+// Webhooks: a subscriber of the run's lifecycle events. Each environment's URLs get a POST
+// for every one, in order, as a JSON object or a Slack-compatible message. Each delivery is
+// tried three times; a webhook that keeps failing is reported and never fails the deploy.
 import os from 'node:os';
 import type { ResolvedConfig } from '../config/load.ts';
-import type { Reporter } from '../output/reporter.ts';
+import type { Events, LifecycleDetails as EventDetails, LifecycleEvent as NotifyEvent } from './events.ts';
 
-export type NotifyEvent = 'started' | 'succeeded' | 'failed' | 'rolled_back' | 'waiting_for_approval';
-
-export interface EventDetails {
-  release?: string;
-  previous?: string;
-  hosts: string[];
-  reason?: string;
-  duration_ms?: number;
-  /** waiting_for_approval: the commands that answer */
-  approve?: string;
-  reject?: string;
-  promoted_from?: string;
-}
-
-export interface Notifier {
-  send(event: NotifyEvent, details: EventDetails): void;
-  /** wait for the deliveries still under way (at most `capMs`) */
+export interface Webhooks {
+  /** wait for the deliveries still under way (at most `capMs`), then stop listening */
   flush(capMs?: number): Promise<void>;
 }
 
@@ -71,33 +56,38 @@ export function webhookLabel(url: string): string {
   }
 }
 
-export function notifier(cfg: Pick<ResolvedConfig, 'app' | 'environment' | 'webhooks'>, reporter: Reporter): Notifier {
+/** Deliver the run's lifecycle events to the environment's webhooks until `flush`. */
+export function webhooks(cfg: Pick<ResolvedConfig, 'app' | 'environment' | 'webhooks'>, events: Events): Webhooks {
   const user = `${os.userInfo().username}@${os.hostname()}`;
   // one queue per webhook: its events arrive in order
   const queues = cfg.webhooks.map(() => Promise.resolve());
   // a webhook's URL often carries its token: never printed, even in a fetch error
-  reporter.addSecrets(cfg.webhooks.map((h) => h.url));
+  events.addSecrets(cfg.webhooks.map((h) => h.url));
+  const unsubscribe = events.subscribe((e) => {
+    if (e.type === 'lifecycle') send(e.event, e.details);
+  });
+  const send = (event: NotifyEvent, details: EventDetails) => {
+    const at = new Date();
+    cfg.webhooks.forEach((hook, i) => {
+      const body = events.redactor.redactedJson(payload(cfg, hook.format, event, details, at, user));
+      queues[i] = queues[i]!.then(() => deliver(hook.url, body)).then(
+        () => undefined,
+        (e: Error) =>
+          events.warn(
+            `webhook ${webhookLabel(hook.url)}: ${event} not delivered after ${ATTEMPTS} attempts ` +
+              `(${events.redact(e.message)})`,
+          ),
+      );
+    });
+  };
   return {
-    send(event, details) {
-      const at = new Date();
-      cfg.webhooks.forEach((hook, i) => {
-        const body = reporter.redactedJson(payload(cfg, hook.format, event, details, at, user));
-        queues[i] = queues[i]!.then(() => deliver(hook.url, body)).then(
-          () => undefined,
-          (e: Error) =>
-            reporter.warn(
-              `webhook ${webhookLabel(hook.url)}: ${event} not delivered after ${ATTEMPTS} attempts ` +
-                `(${reporter.redact(e.message)})`,
-            ),
-        );
-      });
-    },
     async flush(capMs = 20_000) {
+      unsubscribe();
       let timer: NodeJS.Timeout | undefined;
       const cap = new Promise<'late'>((r) => (timer = setTimeout(() => r('late'), capMs)));
       const done = await Promise.race([Promise.all(queues).then(() => 'done' as const), cap]);
       clearTimeout(timer);
-      if (done === 'late') reporter.warn('webhooks: still delivering; giving up so the command can end');
+      if (done === 'late') events.warn('webhooks: still delivering; giving up so the command can end');
     },
   };
 }

@@ -2,8 +2,8 @@
 // from the working tree and each host's state, read without taking the lock.
 // Nothing runs that changes anything: no build, no check, no lock, no write.
 import type { ResolvedConfig } from '../config/load.ts';
-import type { Reporter } from '../output/reporter.ts';
-import { formatBytes } from '../output/reporter.ts';
+import type { Events } from './events.ts';
+import { formatBytes } from '../text.ts';
 import { isProxied } from '../proxy/caddy.ts';
 import { diffManifests, type Manifest, manifestStore, parseManifest } from '../release/content.ts';
 import { gitInfo } from '../release/git.ts';
@@ -38,7 +38,7 @@ export interface Plan {
 
 type Local = { files: string[]; manifest: Manifest; key: string; deps?: BuiltDeps; secrets: string[] };
 
-export async function plan(cfg: ResolvedConfig, reporter: Reporter): Promise<Plan> {
+export async function plan(cfg: ResolvedConfig, events: Events): Promise<Plan> {
   const local: PlanStep[] = [windowStep(cfg)];
   for (const c of cfg.checks.filter((x) => x.on === 'local'))
     local.push({
@@ -80,7 +80,7 @@ export async function plan(cfg: ResolvedConfig, reporter: Reporter): Promise<Pla
 
   const hosts = await withSession(
     cfg,
-    reporter,
+    events,
     async (s) =>
       eachHost(s.hosts, async (h) => {
         const state = await readState(h, s.layout);

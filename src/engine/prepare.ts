@@ -8,7 +8,7 @@ import { execa } from 'execa';
 import type { ResolvedConfig } from '../config/load.ts';
 import { SlipwayError } from '../errors.ts';
 import { relativePathProblem } from '../config/schema.ts';
-import type { Reporter } from '../output/reporter.ts';
+import type { Events } from './events.ts';
 import { gitInfo } from '../release/git.ts';
 import { isReleaseId, releaseId } from '../release/id.ts';
 import { hashCacheFile, hashFiles, type Manifest } from '../release/content.ts';
@@ -52,7 +52,7 @@ export async function selectRelease(cfg: ResolvedConfig): Promise<{ files: strin
 
 export async function prepareRelease(
   cfg: ResolvedConfig,
-  reporter: Reporter,
+  events: Events,
   opts: { allowDirty: boolean },
 ): Promise<PreparedRelease> {
   const ownExclude = ownOutput(cfg);
@@ -72,7 +72,7 @@ export async function prepareRelease(
     });
   }
   for (const command of cfg.build) {
-    await reporter.step(`Build: ${command}`, async () => {
+    await events.step(`Build: ${command}`, async () => {
       const r = await execa('/bin/sh', ['-c', command], { cwd: cfg.dir, reject: false, all: true });
       if (r.exitCode !== 0) {
         throw new SlipwayError('failure', `build command failed (exit ${r.exitCode}): ${command}`, {
@@ -85,7 +85,7 @@ export async function prepareRelease(
       }
     });
   }
-  const { files, manifest } = await reporter.step('Select files', async (c) => {
+  const { files, manifest } = await events.step('Select files', async (c) => {
     const r = await (selecting ?? select());
     c.done(`${r.files.length} files`);
     return r;

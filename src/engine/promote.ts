@@ -9,9 +9,9 @@ import path from 'node:path';
 import { execa } from 'execa';
 import type { ResolvedConfig } from '../config/load.ts';
 import { SlipwayError } from '../errors.ts';
-import type { Reporter } from '../output/reporter.ts';
+import type { Events } from './events.ts';
 import { hashFiles, parseManifest, PATH_COLUMN } from '../release/content.ts';
-import { appendHistory } from '../server/history.ts';
+import { appendHistory, type HistoryRecord } from '../server/history.ts';
 import { sh, type Layout } from '../server/layout.ts';
 import { checkHealth } from '../server/release.ts';
 import { findRelease, readState, type HostState } from '../server/state.ts';
@@ -29,7 +29,7 @@ cut -c${PATH_COLUMN}- "$2" | tr '\\n' '\\0' | tar -C "$1" --null -T - -czf -`;
 export async function promote(
   from: ResolvedConfig,
   to: ResolvedConfig,
-  reporter: Reporter,
+  events: Events,
   opts: { force: boolean; command: string; lockWait?: number; release?: string },
 ): Promise<DeployResult> {
   if (to.after !== from.environment) {
@@ -40,10 +40,10 @@ export async function promote(
       throw new SlipwayError('guardrail', `promotion refused: ${why}`, {
         hint: `set \`after: ${from.environment}\` on ${to.environment} in ${to.file}, or pass --force`,
       });
-    reporter.warn(`${why}; promoting anyway (--force)`);
+    events.warn(`${why}; promoting anyway (--force)`);
   }
   let release: PreparedRelease | undefined;
-  await withSession(from, reporter, async (s) => {
+  await withSession(from, events, async (s) => {
     const states = new Map<Host, HostState>();
     await eachHost(s.hosts, async (h) => void states.set(h, await readState(h, s.layout)));
     const live = liveRelease(from, s.hosts, states);
@@ -64,12 +64,12 @@ export async function promote(
         throw new SlipwayError('guardrail', `promotion refused: ${why}`, {
           hint: `deploy it to ${from.environment} successfully first, or pass --force`,
         });
-      reporter.warn(`${why}; promoting anyway (--force)`);
+      events.warn(`${why}; promoting anyway (--force)`);
     }
     if (id !== live)
-      reporter.warn(`${id} is not live in ${from.environment} (${live} is): its health there is not checked now`);
+      events.warn(`${id} is not live in ${from.environment} (${live} is): its health there is not checked now`);
     else
-      await reporter.step(`Check ${id} is healthy in ${from.environment}`, () =>
+      await events.step(`Check ${id} is healthy in ${from.environment}`, () =>
         eachHost(s.hosts, async (h) => {
           const { cfg, layout: l } = s.on(h);
           const r = await checkHealth(
@@ -94,11 +94,11 @@ export async function promote(
           `promoted byte for byte`,
         { hint: `deploy a new release to ${from.environment}` },
       );
-    release = await reporter.step(`Fetch ${id} from ${s.hosts[0]!.name}`, () =>
+    release = await events.step(`Fetch ${id} from ${s.hosts[0]!.name}`, () =>
       fetchRelease(s.hosts[0]!, s.layout, id, manifestFile, info, to),
     );
   });
-  return deploy(to, reporter, {
+  return deploy(to, events, {
     allowDirty: false,
     command: opts.command,
     lockWait: opts.lockWait,
@@ -179,18 +179,18 @@ async function fetchRelease(
 /** Mark a release bad on every host of the environment: rollbacks skip it, promotion refuses it. */
 export async function markBad(
   cfg: ResolvedConfig,
-  reporter: Reporter,
+  events: Events,
   id: string,
   opts: { reason?: string; command: string },
 ): Promise<{ release: string; current: boolean }> {
-  return withSession(cfg, reporter, async (s) => {
+  return withSession(cfg, events, async (s) => {
     const states = new Map<Host, HostState>();
     await eachHost(s.hosts, async (h) => void states.set(h, await readState(h, s.layout)));
     const target = findRelease(s.hosts[0]!, states.get(s.hosts[0]!)!, id, cfg.environment);
     const [user, machine] = whoami().split('@') as [string, string];
-    await reporter.step(`Mark ${target.id} bad`, () =>
-      eachHost(s.hosts, (h) =>
-        appendHistory(h, s.layout, {
+    await events.step(`Mark ${target.id} bad`, () =>
+      eachHost(s.hosts, async (h) => {
+        const marked: HistoryRecord = {
           time: new Date().toISOString(),
           event: 'marked_bad',
           app: cfg.app,
@@ -203,12 +203,14 @@ export async function markBad(
           by: whoami(),
           command: opts.command,
           ...(opts.reason ? { reason: opts.reason } : {}),
-        }),
-      ),
+        };
+        await appendHistory(h, s.layout, marked);
+        events.recorded(h.name, marked);
+      }),
     );
     const current = s.hosts.some((h) => states.get(h)!.current === target.id);
     if (current)
-      reporter.warn(
+      events.warn(
         `${target.id} is live in ${cfg.environment}: marking does not switch; run slipway rollback ${cfg.environment}`,
       );
     return { release: target.id, current };

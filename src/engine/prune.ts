@@ -32,7 +32,7 @@ export async function removeImages(s: Session, h: Host, ids: string[]): Promise<
 export function reportPruned(s: Session, removed: (readonly [string, string[]])[], quiet = false): void {
   const total = removed.reduce((n, [, ids]) => n + ids.length, 0);
   if (!quiet || total)
-    s.reporter.info(
+    s.events.info(
       total
         ? `Pruned ${total} old release(s): ${[...new Set(removed.flatMap(([, ids]) => ids))].join(', ')}`
         : 'Nothing to prune',

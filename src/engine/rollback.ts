@@ -2,14 +2,14 @@
 // switch + restart + health check as a deploy. A plain rollback skips releases
 // recorded as failed; naming a release picks it explicitly.
 import { SlipwayError } from '../errors.ts';
-import type { Reporter } from '../output/reporter.ts';
+import type { Events } from './events.ts';
 import { desiredArgv, nextDesired } from '../server/desired.ts';
-import { historyAppend } from '../server/history.ts';
+import { historyAppend, type HistoryRecord } from '../server/history.ts';
 import { andThen } from '../server/layout.ts';
 import { findRelease, rollbackTarget, type HostState } from '../server/state.ts';
 import type { Host } from '../transport/host.ts';
 import { activate, healthError, recentLogs, restore } from './activate.ts';
-import { notifier, type Notifier } from './notify.ts';
+import { webhooks } from './notify.ts';
 import { eachHost, withLock, withSession } from './session.ts';
 import type { ResolvedConfig } from '../config/load.ts';
 
@@ -21,32 +21,31 @@ export interface RollbackResult {
 
 export async function rollback(
   cfg: ResolvedConfig,
-  reporter: Reporter,
+  events: Events,
   opts: { id?: string; lockWait?: number; command: string },
 ): Promise<RollbackResult> {
   const began = Date.now();
-  const notify = notifier(cfg, reporter);
+  const hooks = webhooks(cfg, events);
   try {
-    return await rollbackIn(cfg, reporter, opts, began, notify);
+    return await rollbackIn(cfg, events, opts, began);
   } finally {
-    await notify.flush();
+    await hooks.flush();
   }
 }
 
 function rollbackIn(
   cfg: ResolvedConfig,
-  reporter: Reporter,
+  events: Events,
   opts: { id?: string; lockWait?: number; command: string },
   began: number,
-  notify: Notifier,
 ): Promise<RollbackResult> {
-  return withSession(cfg, reporter, async (s) => {
+  return withSession(cfg, events, async (s) => {
     const { hosts, layout: l } = s;
     const switched: Host[] = [];
     return withLock(s, opts.command, opts.lockWait, async ({ info: lock, states, finish }) => {
       try {
         const target = chooseTarget(hosts, states, opts.id, cfg.environment);
-        await reporter.step(`Switch to ${target}, restart, health check`, () =>
+        await events.step(`Switch to ${target}, restart, health check`, () =>
           eachHost(
             hosts,
             async (h) => {
@@ -56,8 +55,8 @@ function rollbackIn(
             cfg.rollout.concurrency,
           ),
         );
-        await eachHost(hosts, (h) => {
-          const { argv, input } = historyAppend(l, {
+        await eachHost(hosts, async (h) => {
+          const rolledBack: HistoryRecord = {
             time: new Date().toISOString(),
             event: 'rolled_back',
             app: cfg.app,
@@ -69,19 +68,21 @@ function rollbackIn(
             machine: lock.machine,
             command: opts.command,
             duration_ms: Date.now() - began,
-          });
+          };
+          const { argv, input } = historyAppend(l, rolledBack);
           const state = states.get(h)!;
           const manifest = state.manifests[target] ?? target;
           const desired = nextDesired(s.on(h).cfg, state, { id: target, manifest }, { ...lock, command: opts.command });
-          return finish(h, andThen(argv, desiredArgv(l, desired)), input);
+          await finish(h, andThen(argv, desiredArgv(l, desired)), input);
+          events.recorded(h.name, rolledBack);
         });
-        notify.send('rolled_back', {
+        events.lifecycle('rolled_back', {
           release: target,
           previous: states.get(hosts[0]!)?.current,
           hosts: hosts.map((h) => h.name),
           duration_ms: Date.now() - began,
         });
-        reporter.info(
+        events.info(
           `Release ${target} is live again on ${hosts.map((h) => h.name).join(', ')} ` +
             `(${((Date.now() - began) / 1000).toFixed(2)}s)`,
         );
@@ -92,9 +93,9 @@ function rollbackIn(
         };
       } catch (e) {
         for (const h of switched) {
-          await reporter
+          await events
             .step(`${h.name}: switch back`, () => restore(s, h, states.get(h)?.current))
-            .catch((err: Error) => reporter.warn(`${h.name}: ${err.message}`));
+            .catch((err: Error) => events.warn(`${h.name}: ${err.message}`));
         }
         throw e;
       }

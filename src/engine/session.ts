@@ -1,8 +1,8 @@
 // A session: the resolved config, its hosts connected (one SSH master each),
-// the runtime, the reporter, and interrupt handling. Engines run inside one.
+// the runtime, the events, and interrupt handling. Engines run inside one.
 import type { ResolvedConfig } from '../config/load.ts';
 import { SlipwayError } from '../errors.ts';
-import type { Reporter } from '../output/reporter.ts';
+import type { Events } from './events.ts';
 import { runtimeFor } from '../runtime/index.ts';
 import type { Runtime } from '../runtime/runtime.ts';
 import { andThen, layout, type Layout } from '../server/layout.ts';
@@ -17,20 +17,20 @@ export interface Session {
   hosts: Host[];
   runtime: Runtime;
   layout: Layout;
-  reporter: Reporter;
-  /** throws an "interrupted" error once the run was cancelled (Ctrl-C, SIGTERM: the reporter's signal) */
+  events: Events;
+  /** throws an "interrupted" error once the run was cancelled (Ctrl-C, SIGTERM: the events's signal) */
   checkInterrupted(): void;
   interrupted(): boolean;
   /** the session as seen from one host: its role's settings and runtime */
   on(host: Host): Session;
 }
 
-export function makeHosts(cfg: ResolvedConfig, reporter: Reporter): Host[] {
-  const signal = reporter.opts.signal;
+export function makeHosts(cfg: ResolvedConfig, events: Events): Host[] {
+  const signal = events.signal;
   return cfg.targets.map((t) =>
     t.kind === 'local'
-      ? new LocalHost(t, reporter.command, signal)
-      : new SshHost(t, { configFile: cfg.ssh.config_file, persist: cfg.ssh.persist, signal }, reporter.command),
+      ? new LocalHost(t, events.command, signal)
+      : new SshHost(t, { configFile: cfg.ssh.config_file, persist: cfg.ssh.persist, signal }, events.command),
   );
 }
 
@@ -80,16 +80,16 @@ export function rolloutGroups<T>(hosts: T[], limit: number | string | undefined)
  */
 export async function withSession<T>(
   cfg: ResolvedConfig,
-  reporter: Reporter,
+  events: Events,
   fn: (s: Session) => Promise<T>,
   opts: { connectStep?: boolean; meanwhile?: () => Promise<void>; hosts?: Host[] } = {},
 ): Promise<T> {
   // `hosts`: already made, for the config's targets (a test's recording host)
-  const hosts = opts.hosts ?? makeHosts(cfg, reporter);
+  const hosts = opts.hosts ?? makeHosts(cfg, events);
   // the hosts' running commands are stopped by the same signal: that makes them fail, which is the interrupt
-  const cancel = reporter.opts.signal;
+  const cancel = events.signal;
   const why = () => (cancel?.aborted ? String(cancel.reason) : undefined);
-  const onAbort = () => reporter.warn(`${why()} received: stopping, cleaning up (press Ctrl-C again to leave at once)`);
+  const onAbort = () => events.warn(`${why()} received: stopping, cleaning up (press Ctrl-C again to leave at once)`);
   cancel?.addEventListener('abort', onAbort, { once: true });
   const views = new Map<string, Session>();
   const session: Session = {
@@ -97,7 +97,7 @@ export async function withSession<T>(
     hosts,
     runtime: runtimeFor(cfg),
     layout: layout(cfg.appDir),
-    reporter,
+    events,
     interrupted: () => !!cancel?.aborted,
     checkInterrupted: () => {
       if (cancel?.aborted) throw new SlipwayError('interrupted', `interrupted by ${why()}`);
@@ -123,7 +123,7 @@ export async function withSession<T>(
       if (c.failed) throw c.reason;
     };
     if (opts.connectStep === false) await connected();
-    else await reporter.step(`Connect to ${hosts.map((h) => h.name).join(', ')}`, connected);
+    else await events.step(`Connect to ${hosts.map((h) => h.name).join(', ')}`, connected);
     return await fn(session);
   } catch (e) {
     // killing the running commands makes them fail or lose their connection: that is the interrupt
@@ -161,12 +161,12 @@ export async function withLock<T>(
   const locked = new Set<Host>();
   const states = new Map<Host, HostState>();
   try {
-    await s.reporter.step('Lock', () =>
+    await s.events.step('Lock', () =>
       eachHost(s.hosts, async (h) => {
         const out = await acquireLock(h, s.layout, info, {
           waitSeconds: waitSeconds ?? s.cfg.lock_wait,
-          onWait: (holder) => s.reporter.info(`  ${h.name}: waiting for the deploy lock held by ${holder}`),
-          onStale: (holder) => s.reporter.warn(`${h.name}: taking over a stale lock left by ${holder}`),
+          onWait: (holder) => s.events.info(`  ${h.name}: waiting for the deploy lock held by ${holder}`),
+          onStale: (holder) => s.events.warn(`${h.name}: taking over a stale lock left by ${holder}`),
           followedBy: stateArgv(s.layout, true),
         });
         locked.add(h);
@@ -185,9 +185,7 @@ export async function withLock<T>(
     await Promise.all(
       [...locked].map((h) =>
         releaseLock(h, s.layout, info.token).catch(() =>
-          s.reporter.warn(
-            `${h.name}: could not release the deploy lock; run: slipway lock release ${s.cfg.environment}`,
-          ),
+          s.events.warn(`${h.name}: could not release the deploy lock; run: slipway lock release ${s.cfg.environment}`),
         ),
       ),
     );

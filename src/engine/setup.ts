@@ -2,7 +2,7 @@
 // Debian/Ubuntu), the service user, the app's folders, and the runtime (unit
 // file or supervisor). Each part reports whether it changed anything.
 import { SlipwayError } from '../errors.ts';
-import type { Reporter } from '../output/reporter.ts';
+import type { Events } from './events.ts';
 import { sh } from '../server/layout.ts';
 import type { Host } from '../transport/host.ts';
 import type { ResolvedConfig } from '../config/load.ts';
@@ -124,16 +124,16 @@ export interface SetupResult {
   changes: string[];
 }
 
-export async function setup(cfg: ResolvedConfig, reporter: Reporter): Promise<SetupResult[]> {
-  return withSession(cfg, reporter, (s) => eachHost(s.hosts, (h) => setupHost(s.on(h), h), cfg.rollout.concurrency));
+export async function setup(cfg: ResolvedConfig, events: Events): Promise<SetupResult[]> {
+  return withSession(cfg, events, (s) => eachHost(s.hosts, (h) => setupHost(s.on(h), h), cfg.rollout.concurrency));
 }
 
 async function setupHost(s: Session, h: Host): Promise<SetupResult> {
-  const { cfg, reporter } = s;
+  const { cfg, events } = s;
   const changes: string[] = [];
   const local = h.target.kind === 'local';
   const step = (title: string, fn: () => Promise<string[]>) =>
-    reporter.step(`${h.name}: ${title}`, async (c) => {
+    events.step(`${h.name}: ${title}`, async (c) => {
       const done = await fn();
       changes.push(...done);
       c.done(done.length ? done.join('; ') : 'unchanged');
@@ -164,9 +164,9 @@ async function setupHost(s: Session, h: Host): Promise<SetupResult> {
     await step(provision.title, async () => ((await s.runtime.configure(h, cfg)) ? [provision.changed] : []));
   }
 
-  if (isProxied(cfg)) await step('Caddy', () => setUpCaddy(h, cfg));
+  if (isProxied(cfg)) await step('Caddy', () => setUpCaddy(h, cfg, s.runtime.filesServed?.(cfg)));
 
-  reporter.info(
+  events.info(
     changes.length ? `${h.name}: set up (${changes.length} change(s))` : `${h.name}: already set up, nothing changed`,
   );
   return { host: h.name, changes };
@@ -215,7 +215,7 @@ async function checkSudo(h: Host): Promise<void> {
 }
 
 /** Caddy in API mode, and the app's site in it. */
-async function setUpCaddy(h: Host, cfg: ProxiedConfig): Promise<string[]> {
+async function setUpCaddy(h: Host, cfg: ProxiedConfig, files: string | undefined): Promise<string[]> {
   const r = await h.run(sh(CADDY_API, ADMIN), { sudo: true, reject: false });
   if (r.exitCode !== 0)
     throw new SlipwayError('failure', `${h.name}: could not start Caddy in API mode (caddy-api.service)`, {
@@ -223,6 +223,6 @@ async function setUpCaddy(h: Host, cfg: ProxiedConfig): Promise<string[]> {
       hint: 'see: journalctl -u caddy-api',
     });
   const done = r.stdout.split('\n').filter(Boolean);
-  if (await ensureSite(h, cfg)) done.push(`site ${cfg.proxy.domain ?? `:${cfg.proxy.port}`} → ${cfg.app}`);
+  if (await ensureSite(h, cfg, files)) done.push(`site ${cfg.proxy.domain ?? `:${cfg.proxy.port}`} → ${cfg.app}`);
   return done;
 }

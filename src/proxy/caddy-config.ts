@@ -1,12 +1,11 @@
 // The app's site in Caddy's JSON config, built by pure functions. Every
 // object slipway owns carries an @id, so later changes address it directly.
-import path from 'node:path';
 import type { ResolvedConfig } from '../config/load.ts';
 
 export type Slot = 'a' | 'b';
 export const SLOTS: readonly Slot[] = ['a', 'b'];
 
-type ProxyConfig = Pick<ResolvedConfig, 'app' | 'port' | 'runtime' | 'appDir' | 'static_dir'> & {
+type ProxyConfig = Pick<ResolvedConfig, 'app' | 'port'> & {
   proxy: NonNullable<ResolvedConfig['proxy']>;
 };
 
@@ -94,7 +93,12 @@ function withoutDebianWelcome(servers: Record<string, CaddyServer>): void {
  * The whole Caddy config with this app's site in place (pure). Other apps'
  * sites are kept; the app's upstream is kept when it already has one.
  */
-export function withSite(current: CaddyConfig | null, cfg: ProxyConfig): { config: CaddyConfig; changed: boolean } {
+/** `files`: serve this folder as files instead of proxying to the app's port */
+export function withSite(
+  current: CaddyConfig | null,
+  cfg: ProxyConfig,
+  files?: string,
+): { config: CaddyConfig; changed: boolean } {
   const config: CaddyConfig = structuredClone(current ?? {});
   const servers = (((config.apps ??= {}).http ??= {}).servers ??= {});
   withoutDebianWelcome(servers);
@@ -115,14 +119,9 @@ export function withSite(current: CaddyConfig | null, cfg: ProxyConfig): { confi
   }
   const keptUpstreams =
     (existing?.handle as { upstreams?: { dial: string }[] }[] | undefined)?.[0]?.upstreams ?? upstreams(cfg.port);
-  const handler =
-    cfg.runtime === 'static'
-      ? {
-          handler: 'file_server',
-          '@id': ids(cfg.app).proxy,
-          root: path.posix.join(cfg.appDir, 'current', cfg.static_dir),
-        }
-      : { handler: 'reverse_proxy', '@id': ids(cfg.app).proxy, upstreams: keptUpstreams };
+  const handler = files
+    ? { handler: 'file_server', '@id': ids(cfg.app).proxy, root: files }
+    : { handler: 'reverse_proxy', '@id': ids(cfg.app).proxy, upstreams: keptUpstreams };
   const route = { ...appRoute(cfg, 0), handle: [handler] };
   const name = serverName(cfg);
   const server = (servers[name] ??= { listen: [`:${cfg.proxy.domain ? 443 : cfg.proxy.port}`], routes: [] });

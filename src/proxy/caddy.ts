@@ -65,9 +65,9 @@ async function expectOk(host: Host, what: string, res: Promise<{ status: number;
 }
 
 /** Put the app's site into Caddy's config if it is missing or out of date; true when it changed. */
-export async function ensureSite(host: Host, cfg: ProxiedConfig): Promise<boolean> {
+export async function ensureSite(host: Host, cfg: ProxiedConfig, files?: string): Promise<boolean> {
   const current = JSON.parse((await expectOk(host, 'return its config', admin(host, 'GET', '/config/'))) || 'null');
-  const { config, changed } = withSite(current, cfg);
+  const { config, changed } = withSite(current, cfg, files);
   if (changed) await expectOk(host, 'load the new config', admin(host, 'POST', '/load', config));
   return changed;
 }

@@ -10,7 +10,21 @@ import type { ResolvedConfig } from '../config/load.ts';
 import { SlipwayError, tail } from '../errors.ts';
 import { sh } from '../server/layout.ts';
 import type { Host } from '../transport/host.ts';
-import { imageTag } from './docker.ts';
+import type { ImageShipping } from './runtime.ts';
+
+export function imageTag(app: string, release: string): string {
+  return `slipway-${app}:${release}`;
+}
+
+export const dockerImageShipping: ImageShipping = {
+  builtHere: (cfg, release) => (cfg.docker.build === 'local' ? imageTag(cfg.app, release) : undefined),
+  async buildHere(cfg, release, srcDir, onLine) {
+    await buildImageLocally(cfg, release, srcDir, onLine);
+    return saveImage(cfg, release);
+  },
+  buildOnHost: buildImageOnHost,
+  ship: (host, image) => shipImage(host, image as SavedImage),
+};
 
 /** Indexes of the layers to send: those whose chain (the layer and all below) no host image has (pure). */
 export function layersToSend(diffIds: string[], hostImages: string[][]): number[] {

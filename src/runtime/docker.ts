@@ -12,10 +12,7 @@ import { SlipwayError } from '../errors.ts';
 import { linkedRelease, writeEnvFile } from '../server/release.ts';
 import { cancelDrain, scheduleDrain } from './drain.ts';
 import { instances, type Runtime, type RuntimeStatus } from './runtime.ts';
-
-export function imageTag(app: string, release: string): string {
-  return `slipway-${app}:${release}`;
-}
+import { dockerImageShipping, imageTag } from './docker-image.ts';
 
 export function containerName(app: string, slot?: Slot): string {
   return `slipway-${app}-${slot ?? 'main'}`;
@@ -87,6 +84,8 @@ export const dockerRuntime: Runtime = {
   packages: { 'systemd-run': 'systemd', docker: 'docker.io' },
   hasProcess: true,
   runsOnHost: false,
+  notLocal: 'runtime: docker needs an SSH host → list a server in hosts',
+  image: dockerImageShipping,
   async writeEnv(host, cfg, vars) {
     await writeEnvFile(host, dockerEnvFile(cfg), dockerEnvContent(vars), 'root');
   },

@@ -29,7 +29,36 @@ export interface ExecOptions {
   port?: number;
 }
 
+/** A release that runs from an image: how the image gets onto the hosts (no registry needed). */
+export interface ImageShipping {
+  /** the image is built on this machine and shipped: the name it is built under; undefined: each host builds it */
+  builtHere(cfg: ResolvedConfig, release: string): string | undefined;
+  /** build the release's image here, ready to ship to any number of hosts */
+  buildHere(cfg: ResolvedConfig, release: string, srcDir: string, onLine?: (l: string) => void): Promise<ShipImage>;
+  buildOnHost(
+    host: Host,
+    cfg: ResolvedConfig,
+    release: string,
+    releaseDir: string,
+    onLine?: (l: string) => void,
+  ): Promise<void>;
+  /** send what the host lacks of a built image; how many layers were sent and skipped, and the bytes */
+  ship(host: Host, image: ShipImage): Promise<{ sent: number; skipped: number; bytes: number }>;
+}
+
+export interface ShipImage {
+  cleanup(): void;
+}
+
 export interface Runtime {
+  /** behind the proxy: the folder Caddy serves as files, instead of proxying to the app's port */
+  filesServed?(cfg: ResolvedConfig): string;
+  /** why the runtime cannot run on the local target (refused when the config is loaded) */
+  readonly notLocal?: string;
+  /** why the runtime needs a proxy section, when it does (refused when the config is loaded) */
+  readonly needsProxy?: string;
+  /** releases run from an image, which must be on the host before they start */
+  readonly image?: ImageShipping;
   /** the programs this runtime needs on a host, each with the Debian package that has it */
   readonly packages: Record<string, string>;
   /** the app is a process (not files only): it restarts, has slots behind the proxy, is checked on its port */

@@ -1,6 +1,7 @@
 // The static runtime: no process. Caddy's file_server serves `current/<static_dir>`
 // and opens files through the link on every request, so switching `current`
 // (an atomic rename) switches the site with no Caddy reload at all.
+import path from 'node:path';
 import { layout } from '../server/layout.ts';
 import { linkedRelease } from '../server/release.ts';
 import type { Runtime } from './runtime.ts';
@@ -10,6 +11,8 @@ export const staticRuntime: Runtime = {
   packages: {},
   hasProcess: false,
   runsOnHost: false,
+  needsProxy: 'runtime: static needs a proxy section (Caddy serves the files) → add `proxy:` with `port:` or `domain:`',
+  filesServed: (cfg) => path.posix.join(layout(cfg.appDir).current, cfg.static_dir),
   async configure() {
     return false;
   },

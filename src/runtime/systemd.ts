@@ -184,6 +184,7 @@ export const systemdRuntime: Runtime = {
   packages: { 'systemd-run': 'systemd' },
   hasProcess: true,
   runsOnHost: true,
+  notLocal: 'the local target runs apps with runtime: supervisor → remove `runtime: systemd` for this environment',
   provision: { title: 'systemd unit', changed: 'wrote the unit' },
   async configure(host, cfg) {
     const slots = !!cfg.proxy;

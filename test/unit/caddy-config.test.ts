@@ -2,13 +2,12 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { canonical, maintenanceRoute, slotOfPort, slotPort, withSite } from '../../src/proxy/caddy-config.ts';
 import { adminArgv } from '../../src/proxy/caddy.ts';
+import type { ResolvedConfig } from '../../src/config/load.ts';
+import { staticRuntime } from '../../src/runtime/static.ts';
 
 const shop = {
   app: 'shop',
   port: 3000,
-  runtime: 'systemd' as const,
-  appDir: '/srv/shop',
-  static_dir: '.',
   proxy: { port: 8080, drain_timeout: 30 },
 };
 
@@ -94,8 +93,9 @@ describe('Caddy config', () => {
   });
 
   it('a static site is a file server on current/<static_dir>', () => {
-    const route = withSite(null, { ...shop, runtime: 'static', static_dir: 'dist' }).config.apps!.http!.servers!
-      .slipway_8080!.routes![0];
+    const files = staticRuntime.filesServed!({ appDir: '/srv/shop', static_dir: 'dist' } as ResolvedConfig);
+    assert.equal(files, '/srv/shop/current/dist');
+    const route = withSite(null, shop, files).config.apps!.http!.servers!.slipway_8080!.routes![0];
     assert.deepEqual(route!.handle, [
       { handler: 'file_server', '@id': 'slipway_shop_proxy', root: '/srv/shop/current/dist' },
     ]);

@@ -12,7 +12,7 @@ import { after, before, describe, it } from 'node:test';
 import { parseConfig, type ResolvedConfig, resolveEnvironment } from '../../src/config/load.ts';
 import { deploy } from '../../src/engine/deploy.ts';
 import { SlipwayError } from '../../src/errors.ts';
-import { Reporter } from '../../src/output/reporter.ts';
+import { type DeployEvent, type EventSink, Events } from '../../src/engine/events.ts';
 import { parseHistory } from '../../src/server/history.ts';
 import { type Fault, RecordingHost } from '../helpers/recording-host.ts';
 
@@ -30,8 +30,18 @@ describe('engine failure paths (recording host)', () => {
     'verify: { duration: 0.3, interval: 0.1, command: "test ! -f VERIFY_FAILS # verify-marker" }\n' +
     `${extra}environments:\n  demo:\n    hosts: [local]\n`;
   let cfg: ResolvedConfig;
-  const reporter = () => new Reporter({ json: false, verbose: false, quiet: true }, devNull());
-  const deployNow = () => deploy(cfg, reporter(), { allowDirty: true, command: 'slipway deploy demo', hosts: [host] });
+  const sinks: EventSink[] = [];
+  const deployNow = () => {
+    const events = new Events();
+    for (const sink of sinks.splice(0)) events.subscribe(sink);
+    return deploy(cfg, events, { allowDirty: true, command: 'slipway deploy demo', hosts: [host] });
+  };
+  /** the events of the next deploy, in order, as they come */
+  const listening = (): DeployEvent[] => {
+    const all: DeployEvent[] = [];
+    sinks.push((e) => all.push(e));
+    return all;
+  };
   const current = () => readlinkSync(path.join(appDir, 'current'));
   const history = () => parseHistory(readFileSync(path.join(appDir, '.slipway/history.jsonl'), 'utf8'));
   const locked = () => existsSync(path.join(appDir, '.slipway/lock'));
@@ -168,10 +178,28 @@ describe('engine failure paths (recording host)', () => {
   it('a failing health check: exit kind health, the previous release restored, the failure recorded', async () => {
     writeFileSync(path.join(dir, 'UNHEALTHY'), '');
     try {
+      const lines = history().length;
+      const all = listening();
       const { e, before } = await failingDeploy(); // no fault: the release itself is unhealthy
       assert.equal(e.kind, 'health');
       assert.match(e.message, /failed its health check/);
       assertPreviousKept(before);
+      // every subscriber hears the same run: the records are the history lines, the webhooks' events in order
+      const records = all.flatMap((x) => (x.type === 'record' ? [x.record] : []));
+      assert.deepEqual(JSON.parse(JSON.stringify(records)), history().slice(lines));
+      assert.deepEqual(
+        records.map((r) => r.event),
+        ['started', 'failed'],
+      );
+      assert.deepEqual(
+        all.flatMap((x) => (x.type === 'lifecycle' ? [x.event] : [])),
+        ['started', 'failed', 'rolled_back'],
+      );
+      const activate = all.filter((x) => x.type === 'phase' && x.phase === 'activate');
+      assert.deepEqual(
+        activate.map((x) => x.type === 'phase' && x.state),
+        ['start', 'failed'],
+      );
     } finally {
       rmSync(path.join(dir, 'UNHEALTHY'));
     }
@@ -294,7 +322,3 @@ describe('engine failure paths (recording host)', () => {
     assert.deepEqual([now.release, now.generation, now.command], [r.release, generation + 1, 'slipway deploy demo']);
   });
 });
-
-function devNull(): NodeJS.WriteStream {
-  return { write: () => true, isTTY: false } as unknown as NodeJS.WriteStream;
-}

@@ -2,8 +2,8 @@
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import { after, before, describe, it } from 'node:test';
-import { notifier, payload, webhookLabel } from '../../src/engine/notify.ts';
-import { Reporter } from '../../src/output/reporter.ts';
+import { payload, webhookLabel, webhooks } from '../../src/engine/notify.ts';
+import { Events } from '../../src/engine/events.ts';
 
 describe('webhooks', () => {
   let server: Server;
@@ -30,8 +30,8 @@ describe('webhooks', () => {
 
   const quiet = () => {
     const warnings: string[] = [];
-    const r = new Reporter({ json: false, verbose: false, quiet: true });
-    r.warn = (m: string) => void warnings.push(m);
+    const r = new Events();
+    r.subscribe((e) => e.type === 'message' && e.level === 'warn' && warnings.push(e.text));
     return { r, warnings };
   };
 
@@ -40,7 +40,7 @@ describe('webhooks', () => {
     failFirst = 2;
     const { r, warnings } = quiet();
     r.addSecrets(['hunter2-secret']);
-    const n = notifier(
+    const n = webhooks(
       {
         app: 'shop',
         environment: 'production',
@@ -51,9 +51,9 @@ describe('webhooks', () => {
       },
       r,
     );
-    n.send('started', { release: 'R1', hosts: ['web1'] });
-    n.send('failed', { release: 'R1', hosts: ['web1'], reason: 'hook printed hunter2-secret' });
-    n.send('rolled_back', { release: 'R0', hosts: ['web1'] });
+    r.lifecycle('started', { release: 'R1', hosts: ['web1'] });
+    r.lifecycle('failed', { release: 'R1', hosts: ['web1'], reason: 'hook printed hunter2-secret' });
+    r.lifecycle('rolled_back', { release: 'R0', hosts: ['web1'] });
     await n.flush();
     assert.deepEqual(warnings, []);
     const json = got.filter((g) => g.path === '/json').map((g) => g.body);
@@ -70,7 +70,7 @@ describe('webhooks', () => {
 
   it('a webhook that keeps failing is reported by its origin only and never throws', async () => {
     const { r, warnings } = quiet();
-    const n = notifier(
+    const n = webhooks(
       {
         app: 'shop',
         environment: 'production',
@@ -78,7 +78,7 @@ describe('webhooks', () => {
       },
       r,
     );
-    n.send('succeeded', { release: 'R1', hosts: ['web1'] });
+    r.lifecycle('succeeded', { release: 'R1', hosts: ['web1'] });
     await n.flush();
     assert.equal(warnings.length, 1);
     assert.match(warnings[0]!, /^webhook http:\/\/127\.0\.0\.1:9: succeeded not delivered after 3 attempts/);

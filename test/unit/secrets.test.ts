@@ -7,7 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import { appEnvironment } from '../../src/engine/deploy.ts';
 import { resolveEnvironment, parseConfig } from '../../src/config/load.ts';
 import { formatSecrets, parseSecrets, readSecrets, secretsPaths, writeSecrets } from '../../src/secrets/store.ts';
-import { Reporter, secretForms } from '../../src/output/reporter.ts';
+import { Redactor, secretForms } from '../../src/secrets/redact.ts';
 import { renderArgv, type SlipwayError } from '../../src/errors.ts';
 
 describe('secrets', () => {
@@ -158,7 +158,7 @@ describe('redaction', () => {
     'ünïcødé-🔑-key',
     'plain-secret-value',
   ];
-  const reporter = new Reporter({ json: false, verbose: false });
+  const reporter = new Redactor();
   reporter.addSecrets(planted);
 
   it('finds every planted secret in each form output gives it: raw, JSON, shell-quoted, URL-encoded, base64', () => {
@@ -193,7 +193,7 @@ describe('redaction', () => {
   });
 
   it('ignores values too short to redact (those are refused at deploy time)', () => {
-    const r = new Reporter({ json: false, verbose: false });
+    const r = new Redactor();
     r.addSecrets(['ab', '']);
     assert.equal(r.redact('a tab b'), 'a tab b');
   });
