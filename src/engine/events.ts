@@ -1,6 +1,7 @@
 // The engine's one vocabulary: everything a run does is a DeployEvent on its Events bus.
 // The terminal renderer, the `--json` step list, the webhooks (and a live stream) are
 // subscribers; the engine itself writes to no terminal, file descriptor or socket.
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { Redactor } from '../secrets/redact.ts';
 import type { HistoryRecord } from '../server/history.ts';
 
@@ -56,6 +57,8 @@ export class Events {
   readonly steps: StepRecord[] = [];
   readonly redactor = new Redactor();
   private readonly sinks = new Set<EventSink>();
+  /** the flow's phase the steps under way belong to */
+  private readonly current = new AsyncLocalStorage<string>();
 
   constructor(
     /** `signal`: aborted (with the signal's name as its reason) when the run must stop; `verbose`: emit output */
@@ -120,8 +123,17 @@ export class Events {
     return this.verbose ? (line) => this.emit({ type: 'output', host, line }) : undefined;
   }
 
-  /** Run one step of a phase: started, progress and done/failed events around `fn`. */
-  async step<T>(title: string, fn: (c: StepControl) => Promise<T>, phase: string = title): Promise<T> {
+  /** Run `fn` as the flow's phase `name`: the steps it takes are that phase's events. */
+  phase<T>(name: string, fn: () => Promise<T>): Promise<T> {
+    return this.current.run(name, fn);
+  }
+
+  /** Run one step (of the phase under way, else a phase of its own): start, progress, done/failed around `fn`. */
+  async step<T>(
+    title: string,
+    fn: (c: StepControl) => Promise<T>,
+    phase: string = this.current.getStore() ?? title,
+  ): Promise<T> {
     const start = performance.now();
     let note = '';
     this.emit({ type: 'phase', phase, title, state: 'start' });

@@ -161,17 +161,20 @@ export async function withLock<T>(
   const locked = new Set<Host>();
   const states = new Map<Host, HostState>();
   try {
-    await s.events.step('Lock', () =>
-      eachHost(s.hosts, async (h) => {
-        const out = await acquireLock(h, s.layout, info, {
-          waitSeconds: waitSeconds ?? s.cfg.lock_wait,
-          onWait: (holder) => s.events.info(`  ${h.name}: waiting for the deploy lock held by ${holder}`),
-          onStale: (holder) => s.events.warn(`${h.name}: taking over a stale lock left by ${holder}`),
-          followedBy: stateArgv(s.layout, true),
-        });
-        locked.add(h);
-        states.set(h, parseState(out));
-      }),
+    await s.events.step(
+      'Lock',
+      () =>
+        eachHost(s.hosts, async (h) => {
+          const out = await acquireLock(h, s.layout, info, {
+            waitSeconds: waitSeconds ?? s.cfg.lock_wait,
+            onWait: (holder) => s.events.info(`  ${h.name}: waiting for the deploy lock held by ${holder}`),
+            onStale: (holder) => s.events.warn(`${h.name}: taking over a stale lock left by ${holder}`),
+            followedBy: stateArgv(s.layout, true),
+          });
+          locked.add(h);
+          states.set(h, parseState(out));
+        }),
+      'lock',
     );
     return await fn({
       info,
