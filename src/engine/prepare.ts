@@ -190,6 +190,30 @@ export function checkArtifactManifest(m: unknown, file: string, app: string): Ar
 }
 
 export async function openArtifact(cfg: ResolvedConfig, file: string): Promise<PreparedRelease> {
+  await verifyChecksum(file);
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'slipway-release-'));
+  const cleanup = () => rmSync(dir, { recursive: true, force: true });
+  try {
+    const m = await unpackArtifact(cfg, file, dir);
+    const files = filterPaths(m.files, { include: ['**'], exclude: sharedPaths(cfg) });
+    return {
+      id: m.id,
+      sha: m.sha,
+      subject: m.subject,
+      srcDir: dir,
+      files,
+      manifest: hashFiles(dir, files),
+      installKey: installKey(cfg, dir, files),
+      cleanup,
+    };
+  } catch (e) {
+    cleanup();
+    throw e;
+  }
+}
+
+/** An artifact is deployed only with its checksum, and only when it matches. */
+async function verifyChecksum(file: string): Promise<void> {
   let expected: string;
   const kind = statSync(file, { throwIfNoEntry: false });
   if (!kind)
@@ -214,49 +238,36 @@ export async function openArtifact(cfg: ResolvedConfig, file: string): Promise<P
       'config',
       `${file}: checksum mismatch (expected ${expected}, got ${actual}); the artifact is damaged or was changed`,
     );
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'slipway-release-'));
-  const cleanup = () => rmSync(dir, { recursive: true, force: true });
+}
+
+/** Unpack into `dir` and check what is inside against the artifact's own manifest. */
+async function unpackArtifact(cfg: ResolvedConfig, file: string, dir: string): Promise<ArtifactManifest> {
+  const untar = await execa('tar', ['-xzf', file, '-C', dir, '--no-same-owner', '--no-same-permissions'], {
+    reject: false,
+  });
+  if (untar.exitCode !== 0)
+    throw new SlipwayError(
+      'config',
+      `${file}: not a complete .tar.gz (${untar.stderr.split('\n')[0] || `tar exited ${untar.exitCode}`}) → ` +
+        `rebuild it with \`slipway build --output\``,
+    );
+  let parsed: unknown;
   try {
-    const untar = await execa('tar', ['-xzf', file, '-C', dir, '--no-same-owner', '--no-same-permissions'], {
-      reject: false,
-    });
-    if (untar.exitCode !== 0)
-      throw new SlipwayError(
-        'config',
-        `${file}: not a complete .tar.gz (${untar.stderr.split('\n')[0] || `tar exited ${untar.exitCode}`}) → ` +
-          `rebuild it with \`slipway build --output\``,
-      );
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(readFileSync(path.join(dir, MANIFEST), 'utf8'));
-    } catch {
-      throw new SlipwayError(
-        'config',
-        `${file}: not a slipway artifact (no ${MANIFEST} inside) → deploy an artifact written by \`slipway ` +
-          `build --output\``,
-      );
-    }
-    const m = checkArtifactManifest(parsed, file, cfg.app);
-    const missing = m.files.find((f) => !lstatSync(path.join(dir, f), { throwIfNoEntry: false }));
-    if (missing)
-      throw new SlipwayError(
-        'config',
-        `${file}: ${JSON.stringify(missing)} is listed but not in the artifact → rebuild it with \`slipway ` +
-          `build --output\``,
-      );
-    const files = filterPaths(m.files, { include: ['**'], exclude: sharedPaths(cfg) });
-    return {
-      id: m.id,
-      sha: m.sha,
-      subject: m.subject,
-      srcDir: dir,
-      files,
-      manifest: hashFiles(dir, files),
-      installKey: installKey(cfg, dir, files),
-      cleanup,
-    };
-  } catch (e) {
-    cleanup();
-    throw e;
+    parsed = JSON.parse(readFileSync(path.join(dir, MANIFEST), 'utf8'));
+  } catch {
+    throw new SlipwayError(
+      'config',
+      `${file}: not a slipway artifact (no ${MANIFEST} inside) → deploy an artifact written by \`slipway ` +
+        `build --output\``,
+    );
   }
+  const m = checkArtifactManifest(parsed, file, cfg.app);
+  const missing = m.files.find((f) => !lstatSync(path.join(dir, f), { throwIfNoEntry: false }));
+  if (missing)
+    throw new SlipwayError(
+      'config',
+      `${file}: ${JSON.stringify(missing)} is listed but not in the artifact → rebuild it with \`slipway ` +
+        `build --output\``,
+    );
+  return m;
 }

@@ -20,7 +20,7 @@ import { liveTarget } from './activate.ts';
 import { deploy, type DeployResult } from './deploy.ts';
 import { whoami } from './guardrails.ts';
 import { installKey, type PreparedRelease } from './prepare.ts';
-import { eachHost, withSession } from './session.ts';
+import { eachHost, type Session, withSession } from './session.ts';
 
 // $1 release folder, $2 its manifest: the release's files (those of its manifest) as a gzipped tar
 const PACK = `set -e
@@ -32,71 +32,13 @@ export async function promote(
   events: Events,
   opts: { force: boolean; command: string; lockWait?: number; release?: string },
 ): Promise<DeployResult> {
-  if (to.after !== from.environment) {
-    const why =
-      `${to.environment} does not come after ${from.environment} ` +
-      `(${to.after ? `its after: is ${to.after}` : 'it has no after:'})`;
-    if (!opts.force)
-      throw new SlipwayError('guardrail', `promotion refused: ${why}`, {
-        hint: `set \`after: ${from.environment}\` on ${to.environment} in ${to.file}, or pass --force`,
-      });
-    events.warn(`${why}; promoting anyway (--force)`);
-  }
+  refuseOutOfOrder(from, to, events, opts.force);
   let release: PreparedRelease | undefined;
+  // the promotion's own phases, in the first environment; then a deploy of that release to the next
   await withSession(from, events, async (s) => {
-    const states = new Map<Host, HostState>();
-    await eachHost(s.hosts, async (h) => void states.set(h, await readState(h, s.layout)));
-    const live = liveRelease(from, s.hosts, states);
-    const id = opts.release
-      ? findRelease(s.hosts[0]!, states.get(s.hosts[0]!)!, opts.release, from.environment).id
-      : live;
-    const info = states.get(s.hosts[0]!)!.releases.find((r) => r.id === id)!;
-    if (info.status === 'bad') {
-      throw new SlipwayError('guardrail', `promotion refused: ${id} is marked bad in ${from.environment}`, {
-        hint: 'a bad release is never promoted; deploy a fixed one to the first environment',
-      });
-    }
-    if (info.status !== 'ok') {
-      const why =
-        `${id} never passed ${from.environment} (its deploy ` +
-        `${info.status === 'failed' ? 'failed' : 'did not finish'})`;
-      if (!opts.force)
-        throw new SlipwayError('guardrail', `promotion refused: ${why}`, {
-          hint: `deploy it to ${from.environment} successfully first, or pass --force`,
-        });
-      events.warn(`${why}; promoting anyway (--force)`);
-    }
-    if (id !== live)
-      events.warn(`${id} is not live in ${from.environment} (${live} is): its health there is not checked now`);
-    else
-      await events.step(`Check ${id} is healthy in ${from.environment}`, () =>
-        eachHost(s.hosts, async (h) => {
-          const { cfg, layout: l } = s.on(h);
-          const r = await checkHealth(
-            h,
-            { ...cfg.health, timeout: Math.min(cfg.health.timeout, 10) },
-            liveTarget(cfg),
-            l.release(id),
-          );
-          if (!r.ok && !opts.force)
-            throw new SlipwayError(
-              'guardrail',
-              `promotion refused: ${h.name} (${from.environment}) is not healthy: ${r.report}`,
-              { hint: 'fix or roll back there first, or pass --force' },
-            );
-        }),
-      );
-    const manifestFile = states.get(s.hosts[0]!)!.manifests[id];
-    if (!manifestFile)
-      throw new SlipwayError(
-        'failure',
-        `${s.hosts[0]!.name}: ${id} has no stored manifest (deployed by an older slipway); it cannot be ` +
-          `promoted byte for byte`,
-        { hint: `deploy a new release to ${from.environment}` },
-      );
-    release = await events.step(`Fetch ${id} from ${s.hosts[0]!.name}`, () =>
-      fetchRelease(s.hosts[0]!, s.layout, id, manifestFile, info, to),
-    );
+    const picked = await events.phase('pick', () => pickRelease(s, opts));
+    await events.phase('source_health', () => checkSourceHealth(s, picked, opts.force));
+    release = await events.phase('fetch', () => fetchPicked(s, picked, to));
   });
   return deploy(to, events, {
     allowDirty: false,
@@ -105,6 +47,92 @@ export async function promote(
     force: opts.force,
     promote: { from: from.environment, release: async () => release! },
   });
+}
+
+/** Environments are promoted in the order their `after:` says. */
+function refuseOutOfOrder(from: ResolvedConfig, to: ResolvedConfig, events: Events, force: boolean): void {
+  if (to.after === from.environment) return;
+  const why =
+    `${to.environment} does not come after ${from.environment} ` +
+    `(${to.after ? `its after: is ${to.after}` : 'it has no after:'})`;
+  if (!force)
+    throw new SlipwayError('guardrail', `promotion refused: ${why}`, {
+      hint: `set \`after: ${from.environment}\` on ${to.environment} in ${to.file}, or pass --force`,
+    });
+  events.warn(`${why}; promoting anyway (--force)`);
+}
+
+interface Picked {
+  id: string;
+  live: string;
+  info: HostState['releases'][number];
+  states: Map<Host, HostState>;
+}
+
+/** The release to promote (the live one, or the one named) and whether it ever passed the first environment. */
+async function pickRelease(s: Session, opts: { force: boolean; release?: string }): Promise<Picked> {
+  const from = s.cfg;
+  const states = new Map<Host, HostState>();
+  await eachHost(s.hosts, async (h) => void states.set(h, await readState(h, s.layout)));
+  const live = liveRelease(from, s.hosts, states);
+  const id = opts.release
+    ? findRelease(s.hosts[0]!, states.get(s.hosts[0]!)!, opts.release, from.environment).id
+    : live;
+  const info = states.get(s.hosts[0]!)!.releases.find((r) => r.id === id)!;
+  if (info.status === 'bad') {
+    throw new SlipwayError('guardrail', `promotion refused: ${id} is marked bad in ${from.environment}`, {
+      hint: 'a bad release is never promoted; deploy a fixed one to the first environment',
+    });
+  }
+  if (info.status !== 'ok') {
+    const ended = info.status === 'failed' ? 'failed' : 'did not finish';
+    const why = `${id} never passed ${from.environment} (its deploy ${ended})`;
+    if (!opts.force)
+      throw new SlipwayError('guardrail', `promotion refused: ${why}`, {
+        hint: `deploy it to ${from.environment} successfully first, or pass --force`,
+      });
+    s.events.warn(`${why}; promoting anyway (--force)`);
+  }
+  return { id, live, info, states };
+}
+
+/** A live release must be healthy where it runs now; one that is not live is not checked. */
+async function checkSourceHealth(s: Session, { id, live }: Picked, force: boolean): Promise<void> {
+  const from = s.cfg;
+  if (id !== live) {
+    s.events.warn(`${id} is not live in ${from.environment} (${live} is): its health there is not checked now`);
+    return;
+  }
+  await s.events.step(`Check ${id} is healthy in ${from.environment}`, () =>
+    eachHost(s.hosts, async (h) => {
+      const { cfg, layout: l } = s.on(h);
+      const health = { ...cfg.health, timeout: Math.min(cfg.health.timeout, 10) };
+      const r = await checkHealth(h, health, liveTarget(cfg), l.release(id));
+      if (!r.ok && !force)
+        throw new SlipwayError(
+          'guardrail',
+          `promotion refused: ${h.name} (${from.environment}) is not healthy: ${r.report}`,
+          {
+            hint: 'fix or roll back there first, or pass --force',
+          },
+        );
+    }),
+  );
+}
+
+/** The release's files, byte for byte, from the first environment's first host. */
+async function fetchPicked(s: Session, { id, info, states }: Picked, to: ResolvedConfig): Promise<PreparedRelease> {
+  const first = s.hosts[0]!;
+  const manifestFile = states.get(first)!.manifests[id];
+  if (!manifestFile)
+    throw new SlipwayError(
+      'failure',
+      `${first.name}: ${id} has no stored manifest (deployed by an older slipway); it cannot be promoted byte for byte`,
+      { hint: `deploy a new release to ${s.cfg.environment}` },
+    );
+  return s.events.step(`Fetch ${id} from ${first.name}`, () =>
+    fetchRelease(first, s.layout, id, manifestFile, info, to),
+  );
 }
 
 /** The one release live on every host of the environment. */

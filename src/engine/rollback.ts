@@ -10,7 +10,7 @@ import { findRelease, rollbackTarget, type HostState } from '../server/state.ts'
 import type { Host } from '../transport/host.ts';
 import { activate, healthError, recentLogs, restore } from './activate.ts';
 import { webhooks } from './notify.ts';
-import { eachHost, withLock, withSession } from './session.ts';
+import { eachHost, type Held, type Session, withLock, withSession } from './session.ts';
 import type { ResolvedConfig } from '../config/load.ts';
 
 export interface RollbackResult {
@@ -39,68 +39,104 @@ function rollbackIn(
   opts: { id?: string; lockWait?: number; command: string },
   began: number,
 ): Promise<RollbackResult> {
-  return withSession(cfg, events, async (s) => {
-    const { hosts, layout: l } = s;
-    const switched: Host[] = [];
-    return withLock(s, opts.command, opts.lockWait, async ({ info: lock, states, finish }) => {
+  return withSession(cfg, events, (s) =>
+    withLock(s, opts.command, opts.lockWait, async (held) => {
+      const r: RollbackRun = { s, held, command: opts.command, began, target: '', switched: [] };
       try {
-        const target = chooseTarget(hosts, states, opts.id, cfg.environment);
-        await events.step(`Switch to ${target}, restart, health check`, () =>
-          eachHost(
-            hosts,
-            async (h) => {
-              const r = await activate(s, h, target, () => switched.push(h));
-              if (!r.ok) throw healthError(h, target, r, await recentLogs(s, h), 'switching back');
-            },
-            cfg.rollout.concurrency,
-          ),
-        );
-        await eachHost(hosts, async (h) => {
-          const rolledBack: HistoryRecord = {
-            time: new Date().toISOString(),
-            event: 'rolled_back',
-            app: cfg.app,
-            environment: cfg.environment,
-            host: h.name,
-            release: target,
-            previous: states.get(h)!.current,
-            user: lock.user,
-            machine: lock.machine,
-            command: opts.command,
-            duration_ms: Date.now() - began,
-          };
-          const { argv, input } = historyAppend(l, rolledBack);
-          const state = states.get(h)!;
-          const manifest = state.manifests[target] ?? target;
-          const desired = nextDesired(s.on(h).cfg, state, { id: target, manifest }, { ...lock, command: opts.command });
-          await finish(h, andThen(argv, desiredArgv(l, desired)), input);
-          events.recorded(h.name, rolledBack);
-        });
-        events.lifecycle('rolled_back', {
-          release: target,
-          previous: states.get(hosts[0]!)?.current,
-          hosts: hosts.map((h) => h.name),
-          duration_ms: Date.now() - began,
-        });
-        events.info(
-          `Release ${target} is live again on ${hosts.map((h) => h.name).join(', ')} ` +
-            `(${((Date.now() - began) / 1000).toFixed(2)}s)`,
-        );
-        return {
-          release: target,
-          previous: Object.fromEntries(hosts.map((h) => [h.name, states.get(h)?.current])),
-          duration_ms: Date.now() - began,
-        };
+        r.target = chooseTarget(s.hosts, held.states, opts.id, cfg.environment);
+        for (const p of ROLLBACK_PHASES) await events.phase(p.name, () => p.run(r));
+        return rolledBack(r);
       } catch (e) {
-        for (const h of switched) {
-          await events
-            .step(`${h.name}: switch back`, () => restore(s, h, states.get(h)?.current))
-            .catch((err: Error) => events.warn(`${h.name}: ${err.message}`));
-        }
+        await switchBack(r);
         throw e;
       }
-    });
+    }),
+  );
+}
+
+/** What a rollback's phases share. */
+interface RollbackRun {
+  s: Session;
+  held: Held;
+  command: string;
+  began: number;
+  target: string;
+  /** hosts switched to the target: switched back if the rollback fails */
+  switched: Host[];
+}
+
+/** The rollback flow: go live with the target on every host, then record it, say what should run, unlock. */
+const ROLLBACK_PHASES: { name: string; run(r: RollbackRun): Promise<void> }[] = [
+  { name: 'activate', run: activateTarget },
+  { name: 'record', run: recordRollback },
+];
+
+async function activateTarget(r: RollbackRun): Promise<void> {
+  const { s, target } = r;
+  await s.events.step(`Switch to ${target}, restart, health check`, () =>
+    eachHost(
+      s.hosts,
+      async (h) => {
+        const a = await activate(s, h, target, () => r.switched.push(h));
+        if (!a.ok) throw healthError(h, target, a, await recentLogs(s, h), 'switching back');
+      },
+      s.cfg.rollout.concurrency,
+    ),
+  );
+}
+
+async function recordRollback(r: RollbackRun): Promise<void> {
+  const { s, held, target } = r;
+  const { cfg, layout: l } = s;
+  await eachHost(s.hosts, async (h) => {
+    const state = held.states.get(h)!;
+    const record: HistoryRecord = {
+      time: new Date().toISOString(),
+      event: 'rolled_back',
+      app: cfg.app,
+      environment: cfg.environment,
+      host: h.name,
+      release: target,
+      previous: state.current,
+      user: held.info.user,
+      machine: held.info.machine,
+      command: r.command,
+      duration_ms: Date.now() - r.began,
+    };
+    const { argv, input } = historyAppend(l, record);
+    const manifest = state.manifests[target] ?? target;
+    const desired = nextDesired(s.on(h).cfg, state, { id: target, manifest }, { ...held.info, command: r.command });
+    await held.finish(h, andThen(argv, desiredArgv(l, desired)), input);
+    s.events.recorded(h.name, record);
   });
+}
+
+function rolledBack(r: RollbackRun): RollbackResult {
+  const { s, held, target, began } = r;
+  const hosts = s.hosts;
+  s.events.lifecycle('rolled_back', {
+    release: target,
+    previous: held.states.get(hosts[0]!)?.current,
+    hosts: hosts.map((h) => h.name),
+    duration_ms: Date.now() - began,
+  });
+  s.events.info(
+    `Release ${target} is live again on ${hosts.map((h) => h.name).join(', ')} ` +
+      `(${((Date.now() - began) / 1000).toFixed(2)}s)`,
+  );
+  return {
+    release: target,
+    previous: Object.fromEntries(hosts.map((h) => [h.name, held.states.get(h)?.current])),
+    duration_ms: Date.now() - began,
+  };
+}
+
+async function switchBack(r: RollbackRun): Promise<void> {
+  for (const h of r.switched) {
+    await r.s.events
+      .step(`${h.name}: switch back`, () => restore(r.s, h, r.held.states.get(h)?.current))
+      .catch((err: Error) => r.s.events.warn(`${h.name}: ${err.message}`));
+  }
 }
 
 function chooseTarget(hosts: Host[], states: Map<Host, HostState>, id: string | undefined, env: string): string {
