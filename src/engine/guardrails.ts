@@ -12,6 +12,8 @@ import { checkHealth } from '../server/release.ts';
 import type { Host } from '../transport/host.ts';
 import { liveTarget, servingPort } from './activate.ts';
 import { eachHost, withSession, type Session } from './session.ts';
+import REQUEST from '../scripts/guardrails-request.sh';
+import ERROR_RATE from '../scripts/guardrails-error-rate.sh';
 
 /** Run the `on: local` checks here, in the app folder; the first failure throws. Returns what passed. */
 export async function runLocalChecks(cfg: ResolvedConfig, events: Events): Promise<string[]> {
@@ -94,9 +96,6 @@ export interface Approval {
 const APPROVALS = (l: Layout) => `${l.meta}/approvals`;
 
 // $1 folder, $2 release id; the record on stdin. Old answered requests are cleared.
-const REQUEST = `set -e
-mkdir -p "$1"; find "$1" -name '*.json' -mtime +7 -delete 2>/dev/null || true
-cat > "$1/$2.json.tmp"; mv -f "$1/$2.json.tmp" "$1/$2.json"`;
 
 // $1 folder, $2 release id; the answer on stdin. Only a pending request is answered.
 const NO_REQUEST = 44;
@@ -275,12 +274,6 @@ export async function waitForConditions(s: Session, group: Host[], tag: string, 
 // ---- verification window: after activation, keep checking
 
 // $1 url ("" for none), $2 max
-const ERROR_RATE = `rate=$(curl -fs --max-time 5 "$1") || { echo "error rate: $1 did not answer"; exit 42; }
-awk -v r="$rate" -v m="$2" 'BEGIN {
-  if (r !~ /^[0-9.eE+-]+$/) { print "error rate: not a number: " r; exit 42 }
-  if (r + 0 > m + 0) { print "error rate " r " is above " m; exit 42 }
-  print "error rate " r
-}'`;
 
 /** Keep checking the group for verify.duration seconds: health, then the command and the error rate. */
 export async function verifyWindow(s: Session, group: Host[], tag: string, id: string): Promise<void> {

@@ -10,6 +10,10 @@ import { ADMIN, ensureSite, isProxied, type ProxiedConfig } from '../proxy/caddy
 import { runtimeFor } from '../runtime/index.ts';
 import type { Runtime } from '../runtime/runtime.ts';
 import { eachHost, withSession, type Session } from './session.ts';
+import MISSING from '../scripts/setup-missing.sh';
+import APT_INSTALL from '../scripts/setup-apt-install.sh';
+import USER from '../scripts/setup-user.sh';
+import CADDY_API from '../scripts/setup-caddy-api.sh';
 
 /** Commands a host needs, by runtime, and the Debian package providing each. */
 export function requiredCommands(runtime: Runtime, proxy = false): Record<string, string> {
@@ -85,18 +89,6 @@ export async function missingAppCommands(h: Host, cfg: ResolvedConfig): Promise<
     .map((command) => ({ command, pkg: need[command]! }));
 }
 
-const MISSING = `for c; do command -v "$c" >/dev/null 2>&1 || echo "$c"; done`;
-
-const APT_INSTALL = `set -e
-export DEBIAN_FRONTEND=noninteractive
-command -v apt-get >/dev/null || exit 44
-apt-get update -q >/dev/null
-apt-get install -y -q --no-install-recommends "$@" >/dev/null`;
-
-const USER = `id -u "$1" >/dev/null 2>&1 && exit 0
-useradd --system --user-group --home-dir /nonexistent --no-create-home --shell /usr/sbin/nologin "$1"
-echo created`;
-
 const DIRS = `set -e
 app=$1 login=$2 svc=$3 releases=$4 meta=$5 logs=$6 bin=$7 shared=$8
 mk() { if [ ! -d "$1" ]; then install -d -m "$2" -o "$3" -g "$(id -gn "$3")" "$1"; echo "created $1"; fi; }
@@ -109,15 +101,6 @@ mk "$shared" 0750 "\${svc:-$login}"`;
 
 // Caddy runs in API mode: caddy-api.service resumes the config last set through
 // the admin API (autosaved), so a Caddy restart restores every app's site.
-const CADDY_API = `if systemctl is-enabled caddy.service >/dev/null 2>&1 ||
-  systemctl is-active caddy.service >/dev/null 2>&1; then
-  systemctl disable --now caddy.service >/dev/null 2>&1; echo "stopped caddy.service (Caddyfile mode)"
-fi
-if ! systemctl is-active caddy-api.service >/dev/null 2>&1; then
-  systemctl enable --now caddy-api.service >/dev/null 2>&1 || exit 1; echo "started caddy-api.service"
-fi
-for i in $(seq 1 100); do curl -fsS -o /dev/null "$1/config/" 2>/dev/null && exit 0; sleep 0.1; done
-echo "the admin API at $1 did not answer" >&2; exit 1`;
 
 export interface SetupResult {
   host: string;

@@ -23,6 +23,8 @@ import {
   type Entry,
   type Manifest,
 } from './content.ts';
+import LINK_LISTED from '../scripts/transfer-link-listed.sh';
+import STAGE from '../scripts/transfer-stage.sh';
 
 export interface TransferStats {
   /** compressed bytes of the stream sent */
@@ -48,8 +50,6 @@ export function chooseBase(state: HostState): string | undefined {
 
 // Hard-link the files listed in "$list" (paths, one per line) from "$src" into "$dst":
 // folders first, then two linkers in parallel (so no two race to make a folder).
-const LINK_LISTED = `sed -n 's|/[^/]*$||p' "$list" | uniq | sed "s|^|$dst/|" | xargs -r -d '\\n' mkdir -p --
-(cd "$src" && xargs -r -d '\\n' -P 2 -n 1000 cp -Pl --parents -t "$dst" -- < "$list")`;
 
 // $1 app dir, $2 release id, $3 base release id ("" for none), $4 base manifest file, $5 expected digest.
 // stdin: gzipped tar of delta/drop (a blank line, then one path per line), delta/add (manifest
@@ -132,8 +132,6 @@ rm -f "$list"; mv -T "$t" "$s/$id"`;
 // $4: STAGER, $5: seconds it waits first, $6 the staged folder, $7 the manifests folder. It runs
 // in its own session, so it outlives this command, niced and after a pause: background work
 // that must not compete with the new release starting up, nor with a rollback right after the deploy.
-const STAGE = `mkdir -p "$6"
-setsid nice -n 10 sh -c "$4" slipway "$1" "$2" "$3" "$5" "$6" "$7" >/dev/null 2>&1 </dev/null &`;
 
 /** argv that stages the release's files for the next deploy, in the background (returns at once). */
 export function stageArgv(l: Layout, id: string, manifestFile: string, delaySeconds = 2): string[] {

@@ -11,6 +11,7 @@ import { SlipwayError, tail } from '../errors.ts';
 import { sh } from '../server/layout.ts';
 import type { Host } from '../transport/host.ts';
 import type { ImageShipping } from './runtime.ts';
+import HOST_LAYERS from '../scripts/docker-image-host-layers.sh';
 
 export function imageTag(app: string, release: string): string {
   return `slipway-${app}:${release}`;
@@ -77,9 +78,6 @@ export async function buildImageOnHost(
       details: tail(r.stderr || r.stdout, 30),
     });
 }
-
-const HOST_LAYERS = `ids=$(docker image ls --quiet --no-trunc | sort -u)
-[ -z "$ids" ] || docker image inspect --format '{{json .RootFS.Layers}}' $ids`;
 
 export interface SavedImage {
   dir: string;

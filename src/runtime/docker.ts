@@ -13,6 +13,8 @@ import { linkedRelease, writeEnvFile } from '../server/release.ts';
 import { cancelDrain, scheduleDrain } from './drain.ts';
 import { instances, type Runtime, type RuntimeStatus } from './runtime.ts';
 import { dockerImageShipping, imageTag } from './docker-image.ts';
+import START from '../scripts/docker-start.sh';
+import EXEC from '../scripts/docker-exec.sh';
 
 export function containerName(app: string, slot?: Slot): string {
   return `slipway-${app}-${slot ?? 'main'}`;
@@ -63,8 +65,6 @@ export function runArgv(cfg: ResolvedConfig, release: string, slot?: Slot): stri
 }
 
 // $1 container, then the docker run argv
-const START = `docker rm -f "$1" >/dev/null 2>&1 || true
-shift; exec "$@"`;
 
 // $1 lines, $2 since (or empty), $3 follow (or empty), then container names; a slot without a container is skipped
 const LOGS = `lines=$1 since=$2 follow=$3; shift 3
@@ -76,9 +76,6 @@ wait`;
 
 // $1 release folder (or current), $2 app, $3 command, then the docker run argv without the image:
 // runs the command in a new container of that release's image
-const EXEC = `dir=$1 app=$2 cmd=$3; shift 3
-release=$(basename "$(readlink -f "$dir")")
-exec "$@" "slipway-$app:$release" /bin/sh -c "$cmd"`;
 
 export const dockerRuntime: Runtime = {
   packages: { 'systemd-run': 'systemd', docker: 'docker.io' },

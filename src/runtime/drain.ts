@@ -3,14 +3,13 @@
 import type { Slot } from '../proxy/caddy-config.ts';
 import { sh } from '../server/layout.ts';
 import type { Host } from '../transport/host.ts';
+import CANCEL from '../scripts/drain-cancel.sh';
 
 function drainUnit(app: string, slot: Slot): string {
   return `slipway-${app}-drain-${slot}`;
 }
 
 // $1 drain unit: forget a pending stop
-const CANCEL = `systemctl stop "$1.timer" >/dev/null 2>&1 || true
-systemctl reset-failed "$1.timer" "$1.service" >/dev/null 2>&1 || true`;
 
 // $1 drain unit, $2 delay, then the stop command
 const SCHEDULE = `${CANCEL}

@@ -8,6 +8,9 @@ import { layout, sh } from '../server/layout.ts';
 import { linkedRelease } from '../server/release.ts';
 import { cancelDrain, scheduleDrain } from './drain.ts';
 import { instances, type Runtime, type RuntimeStatus } from './runtime.ts';
+import REVERT_UNIT from '../scripts/systemd-revert-unit.sh';
+import WRITE_IF_CHANGED from '../scripts/systemd-write-if-changed.sh';
+import RESTART from '../scripts/systemd-restart.sh';
 
 export function unitName(app: string, slot?: Slot | ''): string {
   return slot === undefined ? `slipway-${app}.service` : `slipway-${app}@${slot}.service`;
@@ -149,18 +152,11 @@ if [ -n "$changed" ]; then
 fi`;
 
 // $1 unit, $2 the unit it replaced (INSTALL_UNIT's $3): put it back
-const REVERT_UNIT = `[ -f "$2" ] || exit 0
-mv -f "$2" "/etc/systemd/system/$1"; systemctl daemon-reload`;
 
 // $1 file, content on stdin: write it when different
-const WRITE_IF_CHANGED = `set -e
-tmp="$1.tmp.$$"; cat > "$tmp"
-if cmp -s "$tmp" "$1"; then rm -f "$tmp"; else mv -f "$tmp" "$1"; echo changed; fi`;
 
 // $1 unit: (re)start it. A deliberate restart does not count towards the crash-loop limit
 // (StartLimitBurst): a deploy and two quick rollbacks must not find the unit refusing to start.
-const RESTART = `systemctl reset-failed "$1" >/dev/null 2>&1 || true
-systemctl restart "$1"`;
 
 // $1 slot unit: (re)start it and start it at boot (the live slot)
 const RESTART_SLOT = `systemctl enable "$1" >/dev/null 2>&1

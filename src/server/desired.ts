@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import type { ResolvedConfig } from '../config/load.ts';
 import { type Layout, sh } from './layout.ts';
 import type { HostState } from './state.ts';
+import WRITE from '../scripts/desired-write.sh';
 
 /** What the host runs the app with: everything a host needs to converge to the release, no secret values. */
 export interface AppSpec {
@@ -93,7 +94,6 @@ export function nextDesired(
 }
 
 // $1 file, $2 content: written whole, then renamed into place
-const WRITE = `printf '%s\\n' "$2" > "$1.tmp.$$" && mv -f "$1.tmp.$$" "$1"`;
 
 /** argv that writes the desired state atomically (it holds no secret: it goes as an argument). */
 export function desiredArgv(l: Layout, d: Desired): string[] {

@@ -4,6 +4,7 @@
 // reader skips any line that is not a whole record.
 import type { Host } from '../transport/host.ts';
 import { sh, type Layout } from './layout.ts';
+import APPEND from '../scripts/history-append.sh';
 
 /**
  * started → succeeded | failed: a deploy; halted: a guardrail stopped a deploy before it changed
@@ -49,11 +50,6 @@ export interface HistoryRecord {
 
 // All or nothing: an append that fails (a full disk) is cut back to the size before it, so no
 // record is ever left half written; a line cut by a crash is ended before the next record.
-const APPEND = `size=$(stat -c %s "$1" 2>/dev/null || echo 0); nl=""
-if [ "$size" -gt 0 ] && [ -n "$(tail -c1 "$1")" ]; then nl=yes; fi
-if ! { if [ -n "$nl" ]; then printf '\\n'; fi; cat; } >> "$1"; then
-  truncate -s "$size" "$1" 2>/dev/null; echo "could not add to the history $1 (is the disk full?)" >&2; exit 1
-fi`;
 
 /** argv and stdin that append a record. */
 export function historyAppend(l: Layout, record: HistoryRecord): { argv: string[]; input: string } {

@@ -6,6 +6,7 @@ import os from 'node:os';
 import { SlipwayError } from '../errors.ts';
 import type { Host } from '../transport/host.ts';
 import { andThen, NOT_SET_UP, sh, type Layout } from './layout.ts';
+import RELEASE_IF from '../scripts/lock-release-if.sh';
 
 export interface LockInfo {
   user: string;
@@ -30,9 +31,6 @@ rm -rf "$tmp"
 cat "$1/info.json" 2>/dev/null || echo '{}'; exit ${HELD}`;
 
 // Remove the lock only if it still carries the expected token (ours, or the stale one we saw).
-const RELEASE_IF = `grep -qF "\\"token\\":\\"$2\\"" "$1/info.json" 2>/dev/null ||
-  [ "$2" = "" -a ! -s "$1/info.json" ] || exit 0
-rm -rf "$1"`;
 
 export function newLockInfo(command: string): LockInfo {
   return {

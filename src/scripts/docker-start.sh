@@ -1,0 +1,2 @@
+docker rm -f "$1" >/dev/null 2>&1 || true
+shift; exec "$@"

@@ -1,0 +1,1 @@
+for c; do command -v "$c" >/dev/null 2>&1 || echo "$c"; done
