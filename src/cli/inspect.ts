@@ -108,27 +108,15 @@ export function registerInspectCommands(cli: Cli): void {
       quietly(cli, cli.resolve(env), async (s) => {
         const perHost = await api().eachHost(s.hosts, async (h) => {
           // with Caddy down the slots are still worth showing; which one is live is then unknown
-          const { cfg, runtime } = s.on(h);
-          const live =
-            api().isProxied(cfg) && runtime.hasProcess
-              ? await api()
-                  .liveSlot(h, cfg)
-                  .catch((e: Error) => void cli.events().warn(e.message))
-              : undefined;
-          const [lock, state, instances] = await Promise.all([
-            api().readLock(h, s.layout),
-            api().readState(h, s.layout),
-            runtime.status(h, cfg),
-          ]);
-          // what serves: the live slot's release behind the proxy, else the current one
-          const serving = instances.find((st) => st.slot && st.slot === live)?.release ?? state.current;
-          const observed = { desired: state.desired?.release, ...api().observeSync(state, serving) };
-          return instances.map((st) => ({
+          const o = await api().observe(s, h, (e) => cli.events().warn(e.message));
+          const observed = { desired: o.desired, sync: o.sync, reasons: o.reasons, health: o.health };
+          return o.instances.map((st) => ({
             host: h.name,
             ...st,
-            ...(st.slot ? { live: st.slot === live } : {}),
-            lock,
+            ...(st.slot ? { live: st.slot === o.live } : {}),
+            lock: o.lock,
             ...observed,
+            health_reasons: o.healthReasons,
           }));
         });
         const rows = perHost.flat();
@@ -150,6 +138,8 @@ export function registerInspectCommands(cli: Cli): void {
           const sync =
             first.sync === 'Synced' ? `Synced to ${first.desired}` : `${first.sync}: ${first.reasons.join('; ')}`;
           process.stdout.write(`${first.host}: ${sync}\n`);
+          const health = [first.health, ...first.health_reasons].join(': ');
+          process.stdout.write(`${first.host}: ${health}\n`);
           if (first.lock) process.stdout.write(`${first.host}: ${lockLine(first.lock)}\n`);
         }
       }),

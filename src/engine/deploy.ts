@@ -124,7 +124,7 @@ export async function deploy(cfg: ResolvedConfig, events: Events, opts: DeployOp
         events,
         (s) =>
           withLock(s, opts.command, opts.lockWait, (held) =>
-            deployLocked(s, held, release!, env.vars, opts, began, run),
+            deployLocked({ s, held, release: release!, envVars: env.vars, opts, began, guard: run }),
           ),
         { meanwhile: prepare, hosts: opts.hosts },
       );
@@ -202,22 +202,26 @@ async function recordHalt(cfg: ResolvedConfig, events: Events, command: string, 
 
 type Lifecycle = { release: string; hosts: string[]; promoted_from?: string };
 
-async function deployLocked(
-  s: Session,
-  held: Held,
-  release: PreparedRelease,
-  envVars: Record<string, string>,
-  opts: DeployOptions,
-  began: number,
-  guard: Guarded,
-): Promise<DeployResult> {
+/** What a deploy holds once the hosts are locked. */
+interface Locked {
+  s: Session;
+  held: Held;
+  release: PreparedRelease;
+  envVars: Record<string, string>;
+  opts: DeployOptions;
+  began: number;
+  guard: Guarded;
+}
+
+async function deployLocked(locked: Locked): Promise<DeployResult> {
+  const { s, held, release, opts, began, guard } = locked;
   refuseUnfit(s, held, release);
   const event: Lifecycle = {
     release: release.id,
     hosts: s.hosts.map((h) => h.name),
     ...(opts.promote ? { promoted_from: opts.promote.from } : {}),
   };
-  const r = newRun(s, held, release, envVars, opts, began, guard, event);
+  const r = newRun(locked, event);
   try {
     await runFlow(r, opts, event);
     guard.reported = true;
@@ -254,16 +258,7 @@ function refuseUnfit(s: Session, held: Held, release: PreparedRelease): void {
   }
 }
 
-function newRun(
-  s: Session,
-  held: Held,
-  release: PreparedRelease,
-  envVars: Record<string, string>,
-  opts: DeployOptions,
-  began: number,
-  guard: Guarded,
-  event: Lifecycle,
-): DeployRun {
+function newRun({ s, held, release, envVars, opts, began, guard }: Locked, event: Lifecycle): DeployRun {
   const { cfg, events } = s;
   const recordOf = (host: Host, kind: HistoryRecord['event'], extra: Partial<HistoryRecord> = {}): HistoryRecord => ({
     time: new Date().toISOString(),

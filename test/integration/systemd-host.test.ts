@@ -289,6 +289,17 @@ describe('deploying to a systemd host over SSH', { skip }, () => {
     assert.ok(!JSON.stringify(desired).includes(SECRET), 'no secret value in the desired state');
     const synced = await run('status', 'production');
     assert.match(synced.stdout, new RegExp(`^web1: Synced to ${live}$`, 'm'));
+    assert.match(synced.stdout, /^web1: Healthy$/m);
+    host.exec('systemctl', 'stop', 'slipway-hello');
+    try {
+      const down = JSON.parse((await run('status', 'production', '--json')).stdout)[0];
+      assert.deepEqual(
+        [down.sync, down.health, down.health_reasons],
+        ['Synced', 'Degraded', ['the app is not running']],
+      );
+    } finally {
+      host.exec('systemctl', 'start', 'slipway-hello');
+    }
     const other = (await releases()).releases.find((r) => r.id !== live && r.status === 'ok')!.id;
     host.exec('ln', '-sfn', `releases/${other}`, '/srv/hello/current');
     try {

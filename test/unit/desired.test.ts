@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parseConfig, resolveEnvironment } from '../../src/config/load.ts';
 import { appSpec, nextDesired, observeSync, parseDesired, specHash } from '../../src/server/desired.ts';
+import { healthOf } from '../../src/engine/observe.ts';
 import { buildState } from '../../src/server/state.ts';
 
 const cfgOf = (extra = '') =>
@@ -58,4 +59,39 @@ describe('desired state', () => {
       reasons: ['no desired state recorded yet (written by the next deploy)'],
     });
   });
+});
+
+describe('health', () => {
+  const base = { serving: 'R2', running: true, hasProcess: true, deploying: false };
+  it('is Healthy when what serves runs and passes its check', () =>
+    assert.deepEqual(healthOf({ ...base, check: { ok: true, report: 'HTTP 200' } }), {
+      health: 'Healthy',
+      reasons: [],
+    }));
+  it('is Degraded with the check that failed, or the app that does not run', () => {
+    assert.deepEqual(healthOf({ ...base, check: { ok: false, report: 'HTTP 500 after 3 attempt(s)' } }), {
+      health: 'Degraded',
+      reasons: ['health check: HTTP 500 after 3 attempt(s)'],
+    });
+    assert.deepEqual(healthOf({ ...base, running: false }), {
+      health: 'Degraded',
+      reasons: ['the app is not running'],
+    });
+  });
+  it('is Progressing during a deploy, Missing with nothing deployed, Unknown when it cannot be checked', () => {
+    assert.deepEqual(healthOf({ ...base, deploying: true }), {
+      health: 'Progressing',
+      reasons: ['a deploy holds the lock'],
+    });
+    assert.deepEqual(healthOf({ ...base, serving: undefined }), {
+      health: 'Missing',
+      reasons: ['nothing is deployed'],
+    });
+    assert.deepEqual(healthOf(base), { health: 'Unknown', reasons: ['the health check could not run'] });
+  });
+  it('files only (no process) need no running instance', () =>
+    assert.deepEqual(healthOf({ ...base, hasProcess: false, running: false, check: { ok: true, report: '' } }), {
+      health: 'Healthy',
+      reasons: [],
+    }));
 });
