@@ -13,9 +13,10 @@ import { ConfigFile, Settings, systemFolderProblem, type ConfigFileT, type Setti
 export const CONFIG_FILE = 'slipway.yml';
 
 export interface Target {
-  /** display name: `local` or the host entry as written */
+  /** display name: `local`, `self` or the host entry as written */
   name: string;
-  kind: 'local' | 'ssh';
+  /** local: a sandbox folder on this machine; self: this machine as a real server; ssh: a server over SSH */
+  kind: 'local' | 'self' | 'ssh';
   /** for ssh: the destination given to ssh (alias or host), user and port if set */
   host?: string;
   user?: string;
@@ -480,6 +481,7 @@ export function resolveEnvironment(loaded: LoadedConfig, environment: string): R
 
 export function parseHost(entry: string, settings: Pick<SettingsT, 'ssh'>): Target {
   if (entry === 'local') return { name: 'local', kind: 'local', role: 'web' };
+  if (entry === 'self') return { name: 'self', kind: 'self', role: 'web' };
   const m = /^(?:([^@]+)@)?([^:]+)(?::(\d+))?$/.exec(entry)!;
   const port = m[3] ? Number(m[3]) : settings.ssh.port;
   return { name: entry, kind: 'ssh', host: m[2]!, user: m[1] ?? settings.ssh.user, port, role: 'web' };

@@ -102,11 +102,11 @@ export function systemFolderProblem(root: string): string | undefined {
 const SSH_USER = /^[A-Za-z0-9_][A-Za-z0-9._-]*$/;
 const SSH_HOST = /^[A-Za-z0-9_][A-Za-z0-9._-]*$/;
 
-/** Why a host entry is not `[user@]host[:port]`, an alias or `local`, or undefined. */
+/** Why a host entry is not `[user@]host[:port]`, an alias, `local` or `self`, or undefined. */
 export function hostProblem(entry: string): string | undefined {
-  if (entry === 'local') return undefined;
+  if (entry === 'local' || entry === 'self') return undefined;
   const m = /^(?:([^@]*)@)?([^:@]*)(?::([^:]*))?$/.exec(entry);
-  const hint = 'write `host`, `user@host`, `user@host:port`, an ssh config alias, or `local`';
+  const hint = 'write `host`, `user@host`, `user@host:port`, an ssh config alias, `local` or `self`';
   if (!m) return `"${entry}" is not a host → ${hint}`;
   const [, user, host = '', port] = m;
   if (user !== undefined && !SSH_USER.test(user))
@@ -545,8 +545,10 @@ export const Environment = z
     hosts: hostList
       .optional()
       .describe(
-        'Hosts of this environment: `[user@]host[:port]`, an alias from your ssh config, or `local` (a folder ' +
-          'on this machine, under `root`). They form the role `web`.',
+        'Hosts of this environment: `[user@]host[:port]`, an alias from your ssh config, `local` (a folder ' +
+          'on this machine, under `root`, run by the supervisor as you) or `self` (this machine as a real server: ' +
+          'systemd, Caddy and the service user, as over SSH; for running slipway on the server itself). They form ' +
+          'the role `web`.',
       ),
     after: name
       .optional()

@@ -10,6 +10,7 @@ import { acquireLock, newLockInfo, releaseLock, releaseLockArgv, type LockInfo }
 import { parseState, stateArgv, type HostState } from '../server/state.ts';
 import type { Host } from '../transport/host.ts';
 import { LocalHost } from '../transport/local.ts';
+import { SelfHost } from '../transport/self.ts';
 import { SshHost } from '../transport/ssh.ts';
 
 export interface Session {
@@ -27,11 +28,11 @@ export interface Session {
 
 export function makeHosts(cfg: ResolvedConfig, events: Events): Host[] {
   const signal = events.signal;
-  return cfg.targets.map((t) =>
-    t.kind === 'local'
-      ? new LocalHost(t, events.command, signal)
-      : new SshHost(t, { configFile: cfg.ssh.config_file, persist: cfg.ssh.persist, signal }, events.command),
-  );
+  return cfg.targets.map((t) => {
+    if (t.kind === 'local') return new LocalHost(t, events.command, signal);
+    if (t.kind === 'self') return new SelfHost(t, events.command, signal);
+    return new SshHost(t, { configFile: cfg.ssh.config_file, persist: cfg.ssh.persist, signal }, events.command);
+  });
 }
 
 /**

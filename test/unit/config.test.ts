@@ -87,6 +87,20 @@ describe('config', () => {
     assert.deepEqual(cfg.targets, [{ name: 'local', kind: 'local', role: 'web' }]);
   });
 
+  it('the self target is this machine as a server: systemd, an absolute root, a proxy allowed', () => {
+    const cfg = resolveEnvironment(
+      parseConfig(
+        'app: a\nrun: x\nproxy: { port: 80 }\nenvironments:\n  prod:\n    hosts: [self]\n',
+        '/home/me/a/slipway.yml',
+      ),
+      'prod',
+    );
+    assert.equal(cfg.runtime, 'systemd');
+    assert.equal(cfg.appDir, '/srv/a');
+    assert.deepEqual(cfg.targets, [{ name: 'self', kind: 'self', role: 'web' }]);
+    assert.equal(cfg.proxy?.port, 80);
+  });
+
   it('rejects unknown keys with file:line:column, the key path and a suggestion', () => {
     assert.equal(
       configError(
@@ -107,7 +121,7 @@ describe('config', () => {
       configError('app: shop\nenvironments:\n  production:\n    hosts: ["bad host!"]\n'),
       'slipway.yml:4:13: environments.production.hosts.0: host "bad host!" is not a host name or alias ' +
         '(letters, digits, . _ -, not starting with "-") → write `host`, `user@host`, `user@host:port`, an ssh ' +
-        'config alias, or `local`',
+        'config alias, `local` or `self`',
     );
   });
 
