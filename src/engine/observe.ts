@@ -1,7 +1,7 @@
 // The one status query: what each host should run (desired.json) against what is there, as
 // sync (Synced / OutOfSync / Unknown) and health (Healthy / Progressing / Degraded / Missing /
 // Unknown), each with the reasons. `status`, and later the agent and the dashboard, ask this.
-import { isProxied, liveSlot } from '../proxy/caddy.ts';
+import { isProxied, liveSlot, siteDrift } from '../proxy/caddy.ts';
 import type { Slot } from '../proxy/caddy-config.ts';
 import type { RuntimeStatus } from '../runtime/runtime.ts';
 import { observeSync, type Sync } from '../server/desired.ts';
@@ -47,8 +47,14 @@ export function healthOf(o: {
 }
 
 /** Observe one host; `onProblem` hears what could not be asked (Caddy down), which then shows as Unknown. */
-export async function observe(s: Session, h: Host, onProblem: (e: Error) => void): Promise<Observed> {
+export async function observe(s: Session, h: Host, onError: (e: Error) => void): Promise<Observed> {
   const { cfg, runtime, layout: l } = s.on(h);
+  // Caddy down is one problem, however many questions it leaves unanswered
+  const told = new Set<string>();
+  const onProblem = (e: Error) => {
+    if (!told.has(e.message)) onError(e);
+    told.add(e.message);
+  };
   const live =
     isProxied(cfg) && runtime.hasProcess ? await liveSlot(h, cfg).catch((e: Error) => void onProblem(e)) : undefined;
   const [lock, state, instances] = await Promise.all([readLock(h, l), readState(h, l), runtime.status(h, cfg)]);
@@ -65,6 +71,7 @@ export async function observe(s: Session, h: Host, onProblem: (e: Error) => void
           l.release(serving),
         ).catch((e: Error) => void onProblem(e))
       : undefined;
+  const drift = await configDrift(s, h, onProblem);
   const { health, reasons: healthReasons } = healthOf({
     serving,
     running,
@@ -79,8 +86,18 @@ export async function observe(s: Session, h: Host, onProblem: (e: Error) => void
     lock,
     serving,
     desired: state.desired?.release,
-    ...observeSync(state, serving),
+    ...observeSync(state, serving, drift),
     health,
     healthReasons,
   };
+}
+
+/** What slipway wrote on the host (the runtime's config, Caddy's site) and is no longer as written. */
+async function configDrift(s: Session, h: Host, onProblem: (e: Error) => void): Promise<string[]> {
+  const { cfg, runtime } = s.on(h);
+  const found = await Promise.all([
+    runtime.configDrift?.(h, cfg),
+    isProxied(cfg) ? siteDrift(h, cfg, runtime.filesServed?.(cfg)).catch((e: Error) => void onProblem(e)) : undefined,
+  ]);
+  return found.filter((x): x is string => !!x);
 }

@@ -72,6 +72,14 @@ export async function ensureSite(host: Host, cfg: ProxiedConfig, files?: string)
   return changed;
 }
 
+/** How the app's site in Caddy differs from what setup puts there (the live upstream aside); undefined: it does not. */
+export async function siteDrift(host: Host, cfg: ProxiedConfig, files?: string): Promise<string | undefined> {
+  const current = JSON.parse((await expectOk(host, 'return its config', admin(host, 'GET', '/config/'))) || 'null');
+  return withSite(current, cfg, files).changed
+    ? `Caddy's site for ${cfg.app} differs from what slipway writes`
+    : undefined;
+}
+
 /** The slot Caddy sends the app's traffic to. */
 export async function liveSlot(host: Host, cfg: ProxiedConfig): Promise<Slot | undefined> {
   const r = await admin(host, 'GET', `/id/${ids(cfg.app).proxy}/upstreams`);

@@ -82,6 +82,8 @@ export interface Runtime {
   revertConfigure(host: Host, cfg: ResolvedConfig): Promise<void>;
   /** for `plan`: what configure would change on the host, changing nothing */
   describeConfigure?(host: Host, cfg: ResolvedConfig): Promise<string>;
+  /** for `observe`: how the runtime config on the host differs from what configure writes; undefined: it does not */
+  configDrift?(host: Host, cfg: ResolvedConfig): Promise<string | undefined>;
   /** (re)start the app, or one slot; cancels a pending stopLater of that slot */
   restart(host: Host, cfg: ResolvedConfig, slot?: Slot): Promise<void>;
   /**

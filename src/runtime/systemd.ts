@@ -5,6 +5,7 @@
 import type { ResolvedConfig } from '../config/load.ts';
 import { SLOTS, slotPort, type Slot } from '../proxy/caddy-config.ts';
 import { layout, sh } from '../server/layout.ts';
+import type { Host } from '../transport/host.ts';
 import { linkedRelease } from '../server/release.ts';
 import { cancelDrain, scheduleDrain } from './drain.ts';
 import { instances, type Runtime, type RuntimeStatus } from './runtime.ts';
@@ -176,6 +177,13 @@ function unitFile(cfg: Pick<ResolvedConfig, 'app' | 'proxy'>): string {
   return unitName(cfg.app, cfg.proxy ? '' : undefined);
 }
 
+/** The app's unit on the host against the one slipway writes for this config. */
+async function unitOnHost(host: Host, cfg: ResolvedConfig): Promise<'missing' | 'same' | 'differs'> {
+  const onHost = await host.run(['cat', `/etc/systemd/system/${unitFile(cfg)}`], { reject: false });
+  if (onHost.exitCode !== 0) return 'missing';
+  return onHost.stdout === systemdUnit({ ...cfg, slots: !!cfg.proxy }) ? 'same' : 'differs';
+}
+
 export const systemdRuntime: Runtime = {
   packages: { 'systemd-run': 'systemd' },
   hasProcess: true,
@@ -208,11 +216,13 @@ export const systemdRuntime: Runtime = {
     await host.run(sh(REVERT_UNIT, unitFile(cfg), layout(cfg.appDir).replacedUnit), { sudo: true });
   },
   async describeConfigure(host, cfg) {
-    const name = unitFile(cfg);
-    const onHost = await host.run(['cat', `/etc/systemd/system/${name}`], { reject: false });
-    if (onHost.exitCode !== 0) return `Unit ${name}: would be written`;
-    const same = onHost.stdout === systemdUnit({ ...cfg, slots: !!cfg.proxy });
-    return `Unit ${name}: ${same ? 'unchanged' : 'would be rewritten'}`;
+    const what = { missing: 'would be written', same: 'unchanged', differs: 'would be rewritten' };
+    return `Unit ${unitFile(cfg)}: ${what[await unitOnHost(host, cfg)]}`;
+  },
+  async configDrift(host, cfg) {
+    const on = await unitOnHost(host, cfg);
+    if (on === 'missing') return `unit ${unitFile(cfg)} is missing`;
+    return on === 'differs' ? `unit ${unitFile(cfg)} differs from what slipway writes` : undefined;
   },
   async restart(host, cfg, slot) {
     if (!slot) return void (await host.run(this.restartArgv!(cfg).argv, { sudo: true }));

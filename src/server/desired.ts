@@ -114,11 +114,13 @@ export type Sync = 'Synced' | 'OutOfSync' | 'Unknown';
 
 /**
  * Whether a host runs what it should (pure): the release it serves (`serving`: the current link, or the live
- * slot's behind the proxy) is the desired one, and that release is complete on the host.
+ * slot's behind the proxy) is the desired one, that release is complete on the host, and nothing slipway writes
+ * (`drift`: the unit, Caddy's site) was changed since.
  */
 export function observeSync(
   state: Pick<HostState, 'desired' | 'releases' | 'manifests'>,
   serving: string | undefined,
+  drift: string[] = [],
 ): { sync: Sync; reasons: string[] } {
   const d = state.desired;
   if (!d) return { sync: 'Unknown', reasons: ['no desired state recorded yet (written by the next deploy)'] };
@@ -126,5 +128,6 @@ export function observeSync(
   if (!state.releases.some((r) => r.id === d.release)) reasons.push(`release ${d.release} is not on the host`);
   else if (!state.manifests[d.release]) reasons.push(`release ${d.release} has no manifest (incomplete)`);
   if (serving !== d.release) reasons.push(`serving ${serving ?? 'nothing'}, desired ${d.release}`);
+  reasons.push(...drift);
   return { sync: reasons.length ? 'OutOfSync' : 'Synced', reasons };
 }

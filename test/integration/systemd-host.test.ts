@@ -309,6 +309,19 @@ describe('deploying to a systemd host over SSH', { skip }, () => {
     } finally {
       host.exec('ln', '-sfn', `releases/${live}`, '/srv/hello/current');
     }
+    // a unit edited by hand is drift too; the next deploy or setup writes it back
+    const unit = '/etc/systemd/system/slipway-hello.service';
+    const written = host.exec('cat', unit);
+    host.exec('sh', '-c', 'echo "# edited" >> "$1"', 'sh', unit);
+    try {
+      const edited = JSON.parse((await run('status', 'production', '--json')).stdout)[0];
+      assert.deepEqual(
+        [edited.sync, edited.reasons],
+        ['OutOfSync', ['unit slipway-hello.service differs from what slipway writes']],
+      );
+    } finally {
+      host.exec('sh', '-c', 'printf "%s" "$2" > "$1"', 'sh', unit, written);
+    }
   });
 
   it("quick restarts in a row are not refused by systemd's start-rate limit", async (t) => {

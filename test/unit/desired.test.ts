@@ -45,6 +45,10 @@ describe('desired state', () => {
     const state = { ...buildState('releases/R2', ['R1', 'R2'], []), desired };
     state.manifests = { R1: 'R1.a', R2: 'R2.x' };
     assert.deepEqual(observeSync(state, 'R2'), { sync: 'Synced', reasons: [] });
+    assert.deepEqual(observeSync(state, 'R2', ['unit slipway-a.service is missing']), {
+      sync: 'OutOfSync',
+      reasons: ['unit slipway-a.service is missing'],
+    });
     assert.deepEqual(observeSync(state, 'R1'), { sync: 'OutOfSync', reasons: ['serving R1, desired R2'] });
     assert.deepEqual(observeSync({ ...state, manifests: { R1: 'R1.a' } }, 'R2'), {
       sync: 'OutOfSync',
