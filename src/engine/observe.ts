@@ -1,8 +1,8 @@
 // The one status query: what each host should run (desired.json) against what is there, as
 // sync (Synced / OutOfSync / Unknown) and health (Healthy / Progressing / Degraded / Missing /
 // Unknown), each with the reasons. `status`, and later the agent and the dashboard, ask this.
-import { isProxied, liveSlot, siteDrift } from '../proxy/caddy.ts';
-import type { Slot } from '../proxy/caddy-config.ts';
+import { isProxied, siteDrift } from '../proxy/caddy.ts';
+import { liveSlot, type Slot } from '../runtime/slots.ts';
 import type { RuntimeStatus } from '../runtime/runtime.ts';
 import { observeSync, type Sync } from '../server/desired.ts';
 import { type LockInfo, readLock } from '../server/lock.ts';

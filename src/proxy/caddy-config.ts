@@ -2,20 +2,9 @@
 // object slipway owns carries an @id, so later changes address it directly.
 import type { ResolvedConfig } from '../config/load.ts';
 
-export type Slot = 'a' | 'b';
-export const SLOTS: readonly Slot[] = ['a', 'b'];
-
 type ProxyConfig = Pick<ResolvedConfig, 'app' | 'port'> & {
   proxy: NonNullable<ResolvedConfig['proxy']>;
 };
-
-export function slotPort(cfg: Pick<ResolvedConfig, 'port'>, slot: Slot): number {
-  return slot === 'a' ? cfg.port : cfg.port + 1;
-}
-
-export function slotOfPort(cfg: Pick<ResolvedConfig, 'port'>, port: number): Slot | undefined {
-  return SLOTS.find((s) => slotPort(cfg, s) === port);
-}
 
 export const ids = (app: string) => ({
   route: `slipway_${app}`,

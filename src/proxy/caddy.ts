@@ -3,7 +3,8 @@
 import type { ResolvedConfig } from '../config/load.ts';
 import { SlipwayError } from '../errors.ts';
 import type { Host } from '../transport/host.ts';
-import { ids, maintenanceRoute, serverName, slotOfPort, upstreams, withSite, type Slot } from './caddy-config.ts';
+import type { HealthTarget } from '../server/release.ts';
+import { ids, maintenanceRoute, serverName, upstreams, withSite } from './caddy-config.ts';
 
 export const ADMIN = 'http://localhost:2019';
 
@@ -80,8 +81,8 @@ export async function siteDrift(host: Host, cfg: ProxiedConfig, files?: string):
     : undefined;
 }
 
-/** The slot Caddy sends the app's traffic to. */
-export async function liveSlot(host: Host, cfg: ProxiedConfig): Promise<Slot | undefined> {
+/** The port Caddy sends the app's traffic to (undefined when its upstream is not a port). */
+export async function liveUpstreamPort(host: Host, cfg: ProxiedConfig): Promise<number | undefined> {
   const r = await admin(host, 'GET', `/id/${ids(cfg.app).proxy}/upstreams`);
   if (r.status === 404)
     throw new SlipwayError('failure', `${host.name}: Caddy has no site for ${cfg.app}`, {
@@ -89,10 +90,10 @@ export async function liveSlot(host: Host, cfg: ProxiedConfig): Promise<Slot | u
     });
   const list = JSON.parse(r.body) as { dial: string }[];
   const port = Number(list[0]?.dial.split(':').pop());
-  return slotOfPort(cfg, port);
+  return Number.isInteger(port) ? port : undefined;
 }
 
-/** Send all new requests to the slot's port: one atomic config change; in-flight requests finish where they are. */
+/** Send all new requests to this port: one atomic config change; in-flight requests finish where they are. */
 export async function switchTo(host: Host, cfg: ProxiedConfig, port: number): Promise<void> {
   await expectOk(
     host,
@@ -111,4 +112,15 @@ export async function setMaintenance(host: Host, cfg: ProxiedConfig, on: boolean
       'add the maintenance page',
       admin(host, 'PUT', `/config/apps/http/servers/${serverName(cfg)}/routes/0`, maintenanceRoute(cfg, message)),
     );
+}
+
+/** A site checked through Caddy, as visitors see it. */
+export function siteTarget(cfg: ProxiedConfig): HealthTarget {
+  const { domain, port } = cfg.proxy;
+  return {
+    port,
+    site: domain
+      ? { base: `https://${domain}`, resolve: `${domain}:443:127.0.0.1` }
+      : { base: `http://127.0.0.1:${port}` },
+  };
 }

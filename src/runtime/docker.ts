@@ -6,7 +6,7 @@
 // and no pull.
 import path from 'node:path';
 import type { ResolvedConfig } from '../config/load.ts';
-import { slotPort, type Slot } from '../proxy/caddy-config.ts';
+import { slotPort, type Slot } from './slots.ts';
 import { layout, sh } from '../server/layout.ts';
 import { SlipwayError } from '../errors.ts';
 import { linkedRelease, writeEnvFile } from '../server/release.ts';

@@ -1,6 +1,6 @@
 // A slot's delayed stop while it drains, on a systemd host: a transient timer
 // unit `slipway-<app>-drain-<slot>` that runs the runtime's stop command.
-import type { Slot } from '../proxy/caddy-config.ts';
+import type { Slot } from './slots.ts';
 import { sh } from '../server/layout.ts';
 import type { Host } from '../transport/host.ts';
 import CANCEL from '../scripts/drain-cancel.sh';

@@ -2,7 +2,7 @@
 // one instance, started from `current`; behind Caddy there are two slots (a and
 // b, on ports `port` and `port + 1`), each started from its link `slots/<slot>`.
 import type { ResolvedConfig } from '../config/load.ts';
-import { SLOTS, type Slot } from '../proxy/caddy-config.ts';
+import { SLOTS, type Slot } from './slots.ts';
 import type { Host } from '../transport/host.ts';
 
 /** The instances a command addresses: the single one, or every slot (or just `slot`) behind the proxy. */

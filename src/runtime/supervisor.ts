@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import type { ResolvedConfig } from '../config/load.ts';
 import { SlipwayError } from '../errors.ts';
 import { layout, sh } from '../server/layout.ts';
-import { SLOTS, slotPort } from '../proxy/caddy-config.ts';
+import { SLOTS, slotPort } from './slots.ts';
 import { instances, type Runtime, type RuntimeStatus } from './runtime.ts';
 
 /** The bundled daemon in dist/: beside the CLI's chunk (dist/chunks/), or found from the sources (src/runtime/). */

@@ -3,7 +3,7 @@
 // unit `slipway-<app>.service` runs `current`; behind Caddy, the template
 // `slipway-<app>@.service` runs slot a or b from `slots/<slot>`.
 import type { ResolvedConfig } from '../config/load.ts';
-import { SLOTS, slotPort, type Slot } from '../proxy/caddy-config.ts';
+import { SLOTS, slotPort, type Slot } from './slots.ts';
 import { layout, sh } from '../server/layout.ts';
 import type { Host } from '../transport/host.ts';
 import { linkedRelease } from '../server/release.ts';

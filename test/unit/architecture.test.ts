@@ -56,6 +56,14 @@ describe('architecture', () => {
     assert.deepEqual(bad, []);
   });
 
+  it('the proxy knows upstream ports, not slots or runtimes', () => {
+    const bad = files
+      .filter((f) => folderOf(f.file) === 'proxy')
+      .filter((f) => /\bslots?\b|\bruntime\b/i.test(f.text))
+      .map((f) => f.file);
+    assert.deepEqual(bad, []);
+  });
+
   it('only runtime adapters branch on the runtime kind', () => {
     const kind =
       /\b(runtime|kind)\s*[!=]==\s*'(systemd|supervisor|docker|static)'|'(systemd|supervisor|docker|static)'\s*[!=]==/;

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { canonical, maintenanceRoute, slotOfPort, slotPort, withSite } from '../../src/proxy/caddy-config.ts';
+import { canonical, maintenanceRoute, withSite } from '../../src/proxy/caddy-config.ts';
+import { slotOfPort, slotPort } from '../../src/runtime/slots.ts';
 import { adminArgv } from '../../src/proxy/caddy.ts';
 import type { ResolvedConfig } from '../../src/config/load.ts';
 import { staticRuntime } from '../../src/runtime/static.ts';
