@@ -4,6 +4,10 @@
 // environment can override any part of a section without repeating the rest.
 import { z } from 'zod';
 import { hasControlChar } from '../text.ts';
+import { RUNTIME_KINDS, RUNTIME_SETTINGS } from '../runtime/index.ts';
+import { relativePath } from './values.ts';
+
+export { relativePathProblem } from './values.ts';
 
 const name = z
   .string()
@@ -31,25 +35,6 @@ const envValue = z
     'has a line break or NUL, which an env file cannot hold → put multi-line values in a shared file and read ' +
       'it from the app',
   );
-
-/** Why a path written relative to a folder would leave it, or undefined when it stays inside. */
-export function relativePathProblem(p: string, what = 'path'): string | undefined {
-  if (hasControlChar(p)) return `${what} has a control character (a line break?) → remove it`;
-  if (p.startsWith('/') || p.startsWith('~'))
-    return `${what} must be relative to the app folder, got "${p}" → drop the leading "${p[0]}"`;
-  if (p.split('/').includes('..')) return `${what} leaves its folder ("..") → write a path inside the app folder`;
-  return undefined;
-}
-
-/** A path relative to the app (or release) folder that stays inside it. */
-const relativePath = (what: string) =>
-  z
-    .string()
-    .min(1, `is empty → write a ${what} relative to the app folder`)
-    .superRefine((p, ctx) => {
-      const problem = relativePathProblem(p, what);
-      if (problem) ctx.addIssue({ code: 'custom', message: problem });
-    });
 
 /** A path linked from `shared/` into every release: a plain relative path, not the release itself, not a glob. */
 const sharedPath = (what: string) =>
@@ -134,7 +119,7 @@ const settingsShape = {
         "image's CMD).",
     ),
   runtime: z
-    .enum(['systemd', 'supervisor', 'static', 'docker'])
+    .enum(RUNTIME_KINDS)
     .optional()
     .describe(
       "How the app runs: `systemd` (a unit per app, for servers), `supervisor` (slipway's own, for hosts " +
@@ -142,34 +127,7 @@ const settingsShape = {
         'container per release, image built without a registry). Default: `supervisor` for the `local` ' +
         'target, `systemd` otherwise.',
     ),
-  docker: z
-    .strictObject({
-      build: z
-        .enum(['local', 'remote'])
-        .default('local')
-        .describe(
-          '`local`: build the image here and ship it over SSH (`docker save`, only the layers the host lacks, ' +
-            'into `docker load`); `remote`: build it on the host from the release.',
-        ),
-      dockerfile: relativePath('Dockerfile path')
-        .default('Dockerfile')
-        .describe('Dockerfile, relative to the app folder.'),
-      workdir: z
-        .string()
-        .regex(/^\/[A-Za-z0-9._/+@-]*$/, 'must be an absolute path in the container of plain characters → e.g. /app')
-        .refine((p) => !p.split('/').includes('..'), 'must not contain ".." → e.g. /app')
-        .default('/app')
-        .describe('Folder in the container where `shared.dirs` are mounted.'),
-    })
-    .default({ build: 'local', dockerfile: 'Dockerfile', workdir: '/app' })
-    .describe(
-      'With `runtime: docker`: how images are built. Containers run with `--network host` (the app listens on ' +
-        '$PORT), restart unless stopped, get the env file, and keep the images of kept releases so a rollback ' +
-        'needs no build and no pull.',
-    ),
-  static_dir: relativePath('folder')
-    .default('.')
-    .describe('With `runtime: static`: the folder of the release Caddy serves (e.g. `dist`).'),
+  ...RUNTIME_SETTINGS,
   port: z
     .number()
     .int()
@@ -313,13 +271,6 @@ const settingsShape = {
       'Releases kept on each host (at least 2): the current one first, then those a rollback can go to, then ' +
         'other healthy ones; failed and bad ones are pruned first. A release a blue/green slot still runs is ' +
         'kept on top.',
-    ),
-  log_max_size: z
-    .number()
-    .positive()
-    .default(10)
-    .describe(
-      "Supervisor runtime: megabytes after which the app's log is rotated (app.log → app.log.1 …, three kept).",
     ),
   stop_timeout: seconds.default(10).describe('Seconds between SIGTERM and SIGKILL when stopping the app.'),
   lock_wait: z

@@ -15,6 +15,8 @@ import { instances, type Runtime, type RuntimeStatus } from './runtime.ts';
 import { dockerImageShipping, imageTag } from './docker-image.ts';
 import START from '../scripts/docker-start.sh';
 import EXEC from '../scripts/docker-exec.sh';
+import { z } from 'zod';
+import { relativePath } from '../config/values.ts';
 
 export function containerName(app: string, slot?: Slot): string {
   return `slipway-${app}-${slot ?? 'main'}`;
@@ -190,4 +192,33 @@ export const dockerRuntime: Runtime = {
       argv.push('--volume', `${l.shared}/${d}:${path.posix.join(cfg.docker.workdir, d)}`);
     return { argv: sh(EXEC, cwd, cfg.app, command, ...argv), sudo: true };
   },
+};
+
+/** This runtime's own keys of slipway.yml. */
+export const dockerSettings = {
+  docker: z
+    .strictObject({
+      build: z
+        .enum(['local', 'remote'])
+        .default('local')
+        .describe(
+          '`local`: build the image here and ship it over SSH (`docker save`, only the layers the host lacks, ' +
+            'into `docker load`); `remote`: build it on the host from the release.',
+        ),
+      dockerfile: relativePath('Dockerfile path')
+        .default('Dockerfile')
+        .describe('Dockerfile, relative to the app folder.'),
+      workdir: z
+        .string()
+        .regex(/^\/[A-Za-z0-9._/+@-]*$/, 'must be an absolute path in the container of plain characters → e.g. /app')
+        .refine((p) => !p.split('/').includes('..'), 'must not contain ".." → e.g. /app')
+        .default('/app')
+        .describe('Folder in the container where `shared.dirs` are mounted.'),
+    })
+    .default({ build: 'local', dockerfile: 'Dockerfile', workdir: '/app' })
+    .describe(
+      'With `runtime: docker`: how images are built. Containers run with `--network host` (the app listens on ' +
+        '$PORT), restart unless stopped, get the env file, and keep the images of kept releases so a rollback ' +
+        'needs no build and no pull.',
+    ),
 };

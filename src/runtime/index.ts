@@ -1,11 +1,17 @@
 import type { ResolvedConfig } from '../config/load.ts';
 import type { Runtime } from './runtime.ts';
-import { dockerRuntime } from './docker.ts';
-import { staticRuntime } from './static.ts';
-import { supervisorRuntime } from './supervisor.ts';
+import { dockerRuntime, dockerSettings } from './docker.ts';
+import { staticRuntime, staticSettings } from './static.ts';
+import { supervisorRuntime, supervisorSettings } from './supervisor.ts';
 import { systemdRuntime } from './systemd.ts';
 
-const RUNTIMES: Record<ResolvedConfig['runtime'], Runtime> = {
+/** The runtimes `runtime:` can name. Adding one: its module, and a line here, in RUNTIMES and in RUNTIME_SETTINGS. */
+export const RUNTIME_KINDS = ['systemd', 'supervisor', 'static', 'docker'] as const;
+
+/** Each runtime's own keys of slipway.yml, merged into the settings schema. */
+export const RUNTIME_SETTINGS = { ...dockerSettings, ...staticSettings, ...supervisorSettings };
+
+const RUNTIMES: Record<(typeof RUNTIME_KINDS)[number], Runtime> = {
   systemd: systemdRuntime,
   supervisor: supervisorRuntime,
   static: staticRuntime,

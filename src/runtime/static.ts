@@ -6,6 +6,7 @@ import { layout } from '../server/layout.ts';
 import { linkedRelease } from '../server/release.ts';
 import type { Runtime } from './runtime.ts';
 import { journalArgv } from './systemd.ts';
+import { relativePath } from '../config/values.ts';
 
 export const staticRuntime: Runtime = {
   packages: {},
@@ -38,4 +39,11 @@ export const staticRuntime: Runtime = {
       sudo: false,
     };
   },
+};
+
+/** This runtime's own keys of slipway.yml. */
+export const staticSettings = {
+  static_dir: relativePath('folder')
+    .default('.')
+    .describe('With `runtime: static`: the folder of the release Caddy serves (e.g. `dist`).'),
 };

@@ -9,6 +9,7 @@ import { SlipwayError } from '../errors.ts';
 import { layout, sh } from '../server/layout.ts';
 import { SLOTS, slotPort } from './slots.ts';
 import { instances, type Runtime, type RuntimeStatus } from './runtime.ts';
+import { z } from 'zod';
 
 /** The bundled daemon in dist/: beside the CLI's chunk (dist/chunks/), or found from the sources (src/runtime/). */
 export function supervisorBundle(): string {
@@ -145,4 +146,15 @@ export const supervisorRuntime: Runtime = {
     const pairs = Object.entries({ ...env, ...(port ? { PORT: String(port) } : {}) }).map(([k, v]) => `${k}=${v}`);
     return { argv: ['node', daemonPath(cfg), 'exec', cfg.appDir, cwd, ...pairs, '--', command], sudo: false };
   },
+};
+
+/** This runtime's own keys of slipway.yml. */
+export const supervisorSettings = {
+  log_max_size: z
+    .number()
+    .positive()
+    .default(10)
+    .describe(
+      "Supervisor runtime: megabytes after which the app's log is rotated (app.log → app.log.1 …, three kept).",
+    ),
 };

@@ -1,0 +1,22 @@
+// Value schemas shared by the config's core and the runtime adapters' own sections.
+import { z } from 'zod';
+import { hasControlChar } from '../text.ts';
+
+/** Why a path written relative to a folder would leave it, or undefined when it stays inside. */
+export function relativePathProblem(p: string, what = 'path'): string | undefined {
+  if (hasControlChar(p)) return `${what} has a control character (a line break?) → remove it`;
+  if (p.startsWith('/') || p.startsWith('~'))
+    return `${what} must be relative to the app folder, got "${p}" → drop the leading "${p[0]}"`;
+  if (p.split('/').includes('..')) return `${what} leaves its folder ("..") → write a path inside the app folder`;
+  return undefined;
+}
+
+/** A path relative to the app (or release) folder that stays inside it. */
+export const relativePath = (what: string) =>
+  z
+    .string()
+    .min(1, `is empty → write a ${what} relative to the app folder`)
+    .superRefine((p, ctx) => {
+      const problem = relativePathProblem(p, what);
+      if (problem) ctx.addIssue({ code: 'custom', message: problem });
+    });
