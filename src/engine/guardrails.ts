@@ -7,13 +7,15 @@ import { execa } from 'execa';
 import type { ResolvedConfig } from '../config/load.ts';
 import { SlipwayError, tail } from '../errors.ts';
 import type { Events } from './events.ts';
-import { sh, type Layout } from '../server/layout.ts';
+import { script, sh, type Layout } from '../server/layout.ts';
 import { checkHealth } from '../server/release.ts';
 import type { Host } from '../transport/host.ts';
 import { liveTarget, servingPort } from './activate.ts';
 import { eachHost, withSession, type Session } from './session.ts';
 import REQUEST from '../scripts/guardrails-request.sh';
 import ERROR_RATE from '../scripts/guardrails-error-rate.sh';
+import WAIT_FOR from '../scripts/guardrails-wait-for.sh';
+import ANSWER_BODY from '../scripts/guardrails-answer.sh';
 
 /** Run the `on: local` checks here, in the app folder; the first failure throws. Returns what passed. */
 export async function runLocalChecks(cfg: ResolvedConfig, events: Events): Promise<string[]> {
@@ -100,10 +102,7 @@ const APPROVALS = (l: Layout) => `${l.meta}/approvals`;
 // $1 folder, $2 release id; the answer on stdin. Only a pending request is answered.
 const NO_REQUEST = 44;
 const ANSWERED = 45;
-const ANSWER = `f="$1/$2.json"
-[ -f "$f" ] || exit ${NO_REQUEST}
-grep -q '"state":"pending"' "$f" || { cat "$f"; exit ${ANSWERED}; }
-cat > "$f.tmp.$$" && mv -f "$f.tmp.$$" "$f"`;
+const ANSWER = script({ NO_REQUEST, ANSWERED }, ANSWER_BODY);
 
 export function whoami(): string {
   return `${os.userInfo().username}@${os.hostname()}`;
@@ -208,24 +207,6 @@ export async function awaitApproval(s: Session, id: string, onWaiting: (a: Appro
 
 // $1 kind (command|http), $2 the URL (http), $3 expected status, $4 timeout, $5 interval;
 // for a command, the rest: the argv that runs it as the app would (its user, env file, release)
-const WAIT_FOR = `kind=$1 url=$2 expect=$3 total=$4 interval=$5; shift 5
-end=$(( $(date +%s) + total )); n=0
-while :; do
-  n=$((n+1))
-  if [ "$kind" = http ]; then
-    got=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 "$url" 2>/dev/null) || true
-    [ "$got" = "$expect" ] && { echo "HTTP $got after $n attempt(s)"; exit 0; }
-    last="last answer: \${got:-none}"
-  else
-    if out=$("$@" 2>&1); then echo "passed after $n attempt(s)"; exit 0; fi
-    last=$(printf '%s\\n' "$out" | tail -n 5)
-  fi
-  # printf, not echo: dash's echo rewrites backslashes (\\t …) in the command's output
-  if [ "$(date +%s)" -ge "$end" ]; then
-    printf 'not met after %s attempt(s) in %ss; %s\\n' "$n" "$total" "$last"; exit 42
-  fi
-  sleep "$interval"
-done`;
 
 export function describeCondition(w: ResolvedConfig['wait_for'][number]): string {
   return w.http ? `${w.http} answering ${w.status}` : `\`${w.command}\``;

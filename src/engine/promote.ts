@@ -12,7 +12,7 @@ import { SlipwayError } from '../errors.ts';
 import type { Events } from './events.ts';
 import { hashFiles, parseManifest, PATH_COLUMN } from '../release/content.ts';
 import { appendHistory, type HistoryRecord } from '../server/history.ts';
-import { sh, type Layout } from '../server/layout.ts';
+import { script, sh, type Layout } from '../server/layout.ts';
 import { checkHealth } from '../server/release.ts';
 import { findRelease, readState, type HostState } from '../server/state.ts';
 import type { Host } from '../transport/host.ts';
@@ -21,10 +21,10 @@ import { deploy, type DeployResult } from './deploy.ts';
 import { whoami } from './guardrails.ts';
 import { installKey, type PreparedRelease } from './prepare.ts';
 import { eachHost, type Session, withSession } from './session.ts';
+import PACK_BODY from '../scripts/promote-pack.sh';
 
 // $1 release folder, $2 its manifest: the release's files (those of its manifest) as a gzipped tar
-const PACK = `set -e
-cut -c${PATH_COLUMN}- "$2" | tr '\\n' '\\0' | tar -C "$1" --null -T - -czf -`;
+const PACK = script({ PATH_COLUMN }, PACK_BODY);
 
 export async function promote(
   from: ResolvedConfig,

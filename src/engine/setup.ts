@@ -14,6 +14,7 @@ import MISSING from '../scripts/setup-missing.sh';
 import APT_INSTALL from '../scripts/setup-apt-install.sh';
 import USER from '../scripts/setup-user.sh';
 import CADDY_API from '../scripts/setup-caddy-api.sh';
+import DIRS from '../scripts/setup-dirs.sh';
 
 /** Commands a host needs, by runtime, and the Debian package providing each. */
 export function requiredCommands(runtime: Runtime, proxy = false): Record<string, string> {
@@ -88,16 +89,6 @@ export async function missingAppCommands(h: Host, cfg: ResolvedConfig): Promise<
     .filter(Boolean)
     .map((command) => ({ command, pkg: need[command]! }));
 }
-
-const DIRS = `set -e
-app=$1 login=$2 svc=$3 releases=$4 meta=$5 logs=$6 bin=$7 shared=$8
-mk() { if [ ! -d "$1" ]; then install -d -m "$2" -o "$3" -g "$(id -gn "$3")" "$1"; echo "created $1"; fi; }
-mk "$app" 0755 "$login"
-mk "$releases" 0755 "$login"
-mk "$meta" 0700 "$login"
-mk "$logs" 0700 "$login"
-mk "$bin" 0700 "$login"
-mk "$shared" 0750 "\${svc:-$login}"`;
 
 // Caddy runs in API mode: caddy-api.service resumes the config last set through
 // the admin API (autosaved), so a Caddy restart restores every app's site.

@@ -11,7 +11,7 @@ import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
 import tar from 'tar-stream';
 import { SlipwayError, tail } from '../errors.ts';
-import { sh, type Layout } from '../server/layout.ts';
+import { script, sh, type Layout } from '../server/layout.ts';
 import type { HostState } from '../server/state.ts';
 import type { Host } from '../transport/host.ts';
 import {
@@ -25,6 +25,8 @@ import {
 } from './content.ts';
 import LINK_LISTED from '../scripts/transfer-link-listed.sh';
 import STAGE from '../scripts/transfer-stage.sh';
+import APPLY_BODY from '../scripts/transfer-apply.sh';
+import STAGER_BODY from '../scripts/transfer-stager.sh';
 
 export interface TransferStats {
   /** compressed bytes of the stream sent */
@@ -56,78 +58,14 @@ export function chooseBase(state: HostState): string | undefined {
 // lines of the files sent) and release/<path> for each file sent.
 // The kept files come from the base's staged tree when one is ready (see STAGE), else are
 // hard-linked from the base release now.
-const APPLY = `set -eu
-app=$1 id=$2 base=$3 bm=$4 digest=$5 work=$6 manifests=$7 staged=$8/$3
-d="$work/$id.delta"; inc="$work/$id"
-mkdir -p "$work" "$manifests"
-# leftovers of interrupted deploys (we hold the lock); incoming itself may be a mount point
-for f in "$work"/* "$work"/.[!.]*; do if [ -e "$f" ] || [ -L "$f" ]; then rm -rf "$f"; fi; done
-mkdir "$d"
-if ! tar -xzf - -C "$d" --no-same-owner; then
-  free=$(df -Pk "$d" | awk 'NR == 2 { print $4 }')
-  if [ "\${free:-0}" -lt 1024 ]; then echo "No space left on device: \${free:-0} KiB free for $work" >&2; fi
-  exit 4
-fi
-mkdir -p "$d/release"
-export LC_ALL=C
-: > "$d/link"
-if [ -n "$base" ]; then
-  # the base's lines for files that stay: linked from the base, and part of the new manifest
-  awk -v c=${PATH_COLUMN} 'NR == FNR { drop[$0] = 1; next } !(substr($0, c) in drop)' \\
-    "$d/delta/drop" "$manifests/$bm" > "$d/kept"
-  cut -c${PATH_COLUMN}- "$d/kept" > "$d/link"
-  staged_ok=""
-  if mv -T "$staged" "$inc" 2>/dev/null; then
-    # the staged tree is the base's files: take out what goes or changes, add what was sent
-    sed 1d "$d/delta/drop" > "$d/gone"
-    (cd "$inc" && xargs -r -d '\\n' rm -f -- < "$d/gone" && sed -n 's|/[^/]*$||p' "$d/gone" | sort -u |
-      xargs -r -d '\\n' rmdir -p --ignore-fail-on-non-empty -- 2>/dev/null) || true
-    cp -al "$d/release/." "$inc/"
-    # it must now hold exactly the new release's files, or it is not used
-    if [ "$(find "$inc" ! -type d | wc -l)" -eq $(( $(wc -l < "$d/link") + $(wc -l < "$d/delta/add") )) ]; then
-      staged_ok=yes; echo staged
-    else rm -rf "$inc"; fi
-  fi
-  if [ -z "$staged_ok" ]; then
-    mv -T "$d/release" "$inc"
-    list="$d/link" src="$app/releases/$base" dst="$inc"
-    ${LINK_LISTED}
-  fi
-  cat "$d/kept" "$d/delta/add" > "$d/unsorted"
-else
-  mv -T "$d/release" "$inc"
-  cp "$d/delta/add" "$d/unsorted"
-fi
-sort -t "$(printf '\\001')" -k1.${PATH_COLUMN} "$d/unsorted" > "$d/manifest"
-got=$(sha256sum < "$d/manifest" | cut -c1-32)
-if [ "$got" != "$digest" ]; then
-  echo "the release on the host does not match what was sent (manifest $got, expected $digest)" >&2; exit 3
-fi
-echo "linked $(wc -l < "$d/link")"`;
+const APPLY = script({ PATH_COLUMN }, LINK_LISTED, APPLY_BODY);
 
 // $1 app dir, $2 release id, $3 its manifest file, $4 seconds to wait first, $5 the staged folder,
 // $6 the manifests folder. Builds a hard-linked copy of the release's
 // files in the staged folder (<staged>/<id>): the next deploy's starting point, so it only removes and adds
 // what changed. Renamed into place only when complete; a stager never touches another's
 // unfinished tree; a tree of any other release is dropped. Runs in the background (STAGE).
-const STAGER = `set -eu
-app=$1 id=$2 mf=$3 s=$5 manifests=$6; t="$s/$id.tmp.$$"
-sleep "$4"
-export LC_ALL=C
-# another release's tree is renamed away before it is deleted: a deploy taking it at this moment
-# (a rename too) gets all of it or none of it
-for f in "$s"/*; do
-  case "$f" in
-    *.tmp.*|"$s/$id") ;;
-    *) if [ -e "$f" ]; then g="$f.tmp.gone.$$"; if mv -T "$f" "$g" 2>/dev/null; then rm -rf "$g"; fi; fi ;;
-  esac
-done
-find "$s" -maxdepth 1 -name '*.tmp.*' -mmin +30 -exec rm -rf {} +
-[ ! -e "$s/$id" ] || exit 0
-mkdir "$t"; list="$t.list" src="$app/releases/$id" dst="$t"
-cut -c${PATH_COLUMN}- "$manifests/$mf" > "$list"
-${LINK_LISTED}
-rm -f "$list"; mv -T "$t" "$s/$id"`;
+const STAGER = script({ PATH_COLUMN }, LINK_LISTED, STAGER_BODY);
 
 // $4: STAGER, $5: seconds it waits first, $6 the staged folder, $7 the manifests folder. It runs
 // in its own session, so it outlives this command, niced and after a pause: background work

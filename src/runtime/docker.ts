@@ -17,6 +17,7 @@ import START from '../scripts/docker-start.sh';
 import EXEC from '../scripts/docker-exec.sh';
 import { z } from 'zod';
 import { relativePath } from '../config/values.ts';
+import LOGS from '../scripts/docker-logs.sh';
 
 export function containerName(app: string, slot?: Slot): string {
   return `slipway-${app}-${slot ?? 'main'}`;
@@ -69,12 +70,6 @@ export function runArgv(cfg: ResolvedConfig, release: string, slot?: Slot): stri
 // $1 container, then the docker run argv
 
 // $1 lines, $2 since (or empty), $3 follow (or empty), then container names; a slot without a container is skipped
-const LOGS = `lines=$1 since=$2 follow=$3; shift 3
-for c; do
-  docker inspect "$c" >/dev/null 2>&1 || continue
-  docker logs --tail "$lines" \${since:+--since "$since"} \${follow:+--follow} "$c" 2>&1 &
-done
-wait`;
 
 // $1 release folder (or current), $2 app, $3 command, then the docker run argv without the image:
 // runs the command in a new container of that release's image

@@ -1,9 +1,10 @@
 // A slot's delayed stop while it drains, on a systemd host: a transient timer
 // unit `slipway-<app>-drain-<slot>` that runs the runtime's stop command.
 import type { Slot } from './slots.ts';
-import { sh } from '../server/layout.ts';
+import { script, sh } from '../server/layout.ts';
 import type { Host } from '../transport/host.ts';
 import CANCEL from '../scripts/drain-cancel.sh';
+import SCHEDULE_BODY from '../scripts/drain-schedule.sh';
 
 function drainUnit(app: string, slot: Slot): string {
   return `slipway-${app}-drain-${slot}`;
@@ -12,9 +13,7 @@ function drainUnit(app: string, slot: Slot): string {
 // $1 drain unit: forget a pending stop
 
 // $1 drain unit, $2 delay, then the stop command
-const SCHEDULE = `${CANCEL}
-unit=$1 after=$2; shift 2
-exec systemd-run --quiet --unit="$unit" --on-active="$after" --timer-property=AccuracySec=100ms "$@"`;
+const SCHEDULE = script({}, CANCEL, SCHEDULE_BODY);
 
 export async function cancelDrain(host: Host, app: string, slot: Slot): Promise<void> {
   await host.run(sh(CANCEL, drainUnit(app, slot)), { sudo: true });

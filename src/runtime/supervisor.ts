@@ -10,6 +10,7 @@ import { layout, sh } from '../server/layout.ts';
 import { SLOTS, slotPort } from './slots.ts';
 import { instances, type Runtime, type RuntimeStatus } from './runtime.ts';
 import { z } from 'zod';
+import INSTALL_FILE from '../scripts/supervisor-install-file.sh';
 
 /** The bundled daemon in dist/: beside the CLI's chunk (dist/chunks/), or found from the sources (src/runtime/). */
 export function supervisorBundle(): string {
@@ -25,11 +26,6 @@ export function supervisorBundle(): string {
 }
 
 // $1 file, $2 sha256 of the content on stdin, [$3 where the replaced file is kept until the next change]
-const INSTALL_FILE = `set -e
-mkdir -p "$(dirname "$1")"
-if [ -f "$1" ] && [ "$(sha256sum < "$1" | cut -d' ' -f1)" = "$2" ]; then echo unchanged; exit 0; fi
-if [ -n "\${3:-}" ]; then if [ -f "$1" ]; then cp -p "$1" "$3"; else rm -f "$3"; fi; fi
-cat > "$1.tmp.$$"; mv -f "$1.tmp.$$" "$1"; echo changed`;
 
 function appJsonPath(cfg: ResolvedConfig): string {
   return layout(cfg.appDir).appConfig;

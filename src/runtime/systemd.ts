@@ -4,7 +4,7 @@
 // `slipway-<app>@.service` runs slot a or b from `slots/<slot>`.
 import type { ResolvedConfig } from '../config/load.ts';
 import { SLOTS, slotPort, type Slot } from './slots.ts';
-import { layout, sh } from '../server/layout.ts';
+import { layout, script, sh } from '../server/layout.ts';
 import type { Host } from '../transport/host.ts';
 import { linkedRelease } from '../server/release.ts';
 import { cancelDrain, scheduleDrain } from './drain.ts';
@@ -12,6 +12,8 @@ import { instances, type Runtime, type RuntimeStatus } from './runtime.ts';
 import REVERT_UNIT from '../scripts/systemd-revert-unit.sh';
 import WRITE_IF_CHANGED from '../scripts/systemd-write-if-changed.sh';
 import RESTART from '../scripts/systemd-restart.sh';
+import ENABLE from '../scripts/systemd-enable.sh';
+import INSTALL_UNIT from '../scripts/systemd-install-unit.sh';
 
 export function unitName(app: string, slot?: Slot | ''): string {
   return slot === undefined ? `slipway-${app}.service` : `slipway-${app}@${slot}.service`;
@@ -132,25 +134,6 @@ export function journalArgv(
 }
 
 // $1 unit file name to install (content on stdin), $2 unit file name that must not exist (the other mode's).
-const INSTALL_UNIT = `set -e
-dir=/etc/systemd/system; f="$dir/$1"; tmp="$f.tmp.$$"; changed=""
-if [ -f "$dir/$2" ]; then
-  systemctl disable --now "$2" >/dev/null 2>&1 || true
-  systemctl stop "\${2%@.service}@a.service" "\${2%@.service}@b.service" >/dev/null 2>&1 || true
-  rm -f "$dir/$2"; changed=yes
-fi
-cat > "$tmp"
-if cmp -s "$tmp" "$f"; then rm -f "$tmp"
-else
-  # the unit replaced is kept (in $3) until the next change: a failed deploy puts it back
-  if [ -f "$f" ]; then cp -p "$f" "$3"; else rm -f "$3"; fi
-  chmod 0644 "$tmp"; mv -f "$tmp" "$f"; changed=yes
-fi
-if [ -n "$changed" ]; then
-  systemctl daemon-reload
-  case "$1" in *@.service) ;; *) systemctl enable "$1" >/dev/null 2>&1 ;; esac
-  echo changed
-fi`;
 
 // $1 unit, $2 the unit it replaced (INSTALL_UNIT's $3): put it back
 
@@ -160,8 +143,7 @@ fi`;
 // (StartLimitBurst): a deploy and two quick rollbacks must not find the unit refusing to start.
 
 // $1 slot unit: (re)start it and start it at boot (the live slot)
-const RESTART_SLOT = `systemctl enable "$1" >/dev/null 2>&1
-${RESTART}`;
+const RESTART_SLOT = script({}, ENABLE, RESTART);
 
 /**
  * A single command runs as \`exec command\`, so the app itself is the unit's main

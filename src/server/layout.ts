@@ -49,6 +49,14 @@ export function sh(script: string, ...args: string[]): string[] {
 }
 
 /**
+ * A host script from its parts (src/scripts/*.sh: functions and fragments first), with constants of the code
+ * (exit codes, a column) set as shell variables before them: numbers only, never a user value.
+ */
+export function script(values: Record<string, number>, ...parts: string[]): string {
+  return [...Object.entries(values).map(([k, v]) => `${k}=${v}`), ...parts].join('\n');
+}
+
+/**
  * One argv that runs `first`, then, if it succeeded, `next`: two steps in one
  * round trip. The script refers to the arguments only by position, so no value
  * is ever part of the shell code. Stdin goes to `first`; the exit status is the

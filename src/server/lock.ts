@@ -5,8 +5,9 @@ import { randomUUID } from 'node:crypto';
 import os from 'node:os';
 import { SlipwayError } from '../errors.ts';
 import type { Host } from '../transport/host.ts';
-import { andThen, NOT_SET_UP, sh, type Layout } from './layout.ts';
+import { andThen, NOT_SET_UP, script, sh, type Layout } from './layout.ts';
 import RELEASE_IF from '../scripts/lock-release-if.sh';
+import ACQUIRE_BODY from '../scripts/lock-acquire.sh';
 
 export interface LockInfo {
   user: string;
@@ -21,14 +22,7 @@ const HELD = 41;
 
 // All or nothing: the lock is written whole in a folder of its own, then renamed into place, so
 // a full disk or a kill mid-write leaves no lock without its holder (an old empty one is replaced).
-const ACQUIRE = `[ -d "$2" ] || exit ${NOT_SET_UP}
-tmp="$1.new.$$"; rm -rf "$tmp"
-if ! { mkdir "$tmp" && cat > "$tmp/info.json"; }; then
-  rm -rf "$tmp"; echo "could not write the lock in $2 (is the disk full?)" >&2; exit 1
-fi
-if mv -T "$tmp" "$1" 2>/dev/null; then exit 0; fi
-rm -rf "$tmp"
-cat "$1/info.json" 2>/dev/null || echo '{}'; exit ${HELD}`;
+const ACQUIRE = script({ NOT_SET_UP, HELD }, ACQUIRE_BODY);
 
 // Remove the lock only if it still carries the expected token (ours, or the stale one we saw).
 

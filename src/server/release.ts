@@ -11,6 +11,7 @@ import WRITE_SECRET_FILE from '../scripts/release-write-secret-file.sh';
 import COMMAND_CHECK from '../scripts/release-command-check.sh';
 import REMOVE from '../scripts/release-remove.sh';
 import ENSURE_SHARED from '../scripts/release-ensure-shared.sh';
+import HTTP_CHECK from '../scripts/release-http-check.sh';
 
 /** Make the transferred release final: shared links, REVISION, its manifest stored, moved into releases/. */
 export async function finalizeRelease(
@@ -84,19 +85,6 @@ export function envFileContent(vars: Record<string, string>): string {
 // Both checks poll every 20 ms for the first 25 attempts (an app is usually up
 // within half a second), then every `interval`. A failed check exits HEALTH_FAILED.
 // $6 (optional) host:port:address for curl --resolve, to reach a domain on this host
-const HTTP_CHECK = `url=$1 expect=$2 total=$3 interval=$4 each=$5 resolve=$6
-body=$(mktemp); end=$(( $(date +%s) + total )); n=0
-while :; do
-  n=$((n+1))
-  code=$(curl -s -o "$body" -w '%{http_code}' --max-time "$each" \${resolve:+--resolve "$resolve"} \\
-    "$url" 2>/dev/null) || true
-  if [ "$code" = "$expect" ]; then rm -f "$body"; echo "HTTP $code after $n attempt(s)"; exit 0; fi
-  if [ "$(date +%s)" -ge "$end" ]; then
-    [ "$code" = 000 ] && code="no response (connection refused or timed out)"
-    echo "last answer: $code after $n attempt(s)"; head -c 2000 "$body"; rm -f "$body"; exit 42
-  fi
-  if [ $n -lt 25 ]; then sleep 0.02; else sleep "$interval"; fi
-done`;
 
 export interface HealthSpec {
   path: string;

@@ -4,8 +4,9 @@ import { SlipwayError } from '../errors.ts';
 import type { Host } from '../transport/host.ts';
 import { parseHistory, type HistoryRecord } from './history.ts';
 import { parseDesired, type Desired } from './desired.ts';
-import { NOT_SET_UP, sh, type Layout } from './layout.ts';
+import { NOT_SET_UP, script, sh, type Layout } from './layout.ts';
 import { notSetUp } from './lock.ts';
+import READ_BODY from '../scripts/state-read.sh';
 
 export type ReleaseStatus = 'ok' | 'failed' | 'incomplete' | 'bad';
 
@@ -40,26 +41,7 @@ export interface HostState {
 export const HISTORY_LINES = 500;
 
 // $1 app dir, $2 kept|all, $3 meta folder, $4 manifests folder, $5 history file, $6 desired state
-const READ = `cd "$1" 2>/dev/null && [ -d "$3" ] || exit ${NOT_SET_UP}
-readlink current || true
-echo ---
-readlink slots/a slots/b 2>/dev/null || true
-echo ---
-ls -1 releases
-echo ---
-ls -1 "$4" 2>/dev/null || true
-echo ---
-echo "$(uname -s) $(uname -m) $(if ls /lib/ld-musl-* >/dev/null 2>&1; then echo musl; else echo glibc; fi)"
-echo ---
-cat "$6" 2>/dev/null || true
-echo ---
-if [ "$2" = kept ]; then
-  # only the records of releases still on the host: what a deploy needs, and a bounded read
-  kept=$(ls -1 releases | sed 's/.*/"release":"&"/')
-  if [ -n "$kept" ]; then tail -n ${HISTORY_LINES} "$5" 2>/dev/null | grep -F -e "$kept" || true; fi
-else
-  tail -n ${HISTORY_LINES} "$5" 2>/dev/null || true
-fi`;
+const READ = script({ NOT_SET_UP, HISTORY_LINES }, READ_BODY);
 
 /**
  * The argv that prints a host's state (for parseState); it never fails once the app is set up.

@@ -1,0 +1,1 @@
+systemctl enable "$1" >/dev/null 2>&1
