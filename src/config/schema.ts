@@ -15,6 +15,14 @@ const name = z
     /^[a-z][a-z0-9-]{0,39}$/,
     'use lowercase letters, digits and "-", starting with a letter → e.g. `shop` or `api-2`',
   );
+// The names Debian's adduser accepts for system users, without the trailing "$" of machine accounts
+const userName = z
+  .string()
+  .regex(
+    /^[a-z_][a-z0-9_-]{0,31}$/,
+    'is not a user name → lowercase letters, digits, "_" and "-", starting with a letter or "_", at most 32 ' +
+      '(e.g. `shop` or `_shop`)',
+  );
 const command = z
   .string()
   .min(1, 'is empty → write the command, or remove the key')
@@ -147,7 +155,7 @@ const settingsShape = {
       'Directory holding apps on the host; this app lives in `<root>/<app>`. For the `local` target a relative ' +
         "path is resolved from slipway.yml's folder.",
     ),
-  user: name
+  user: userName
     .optional()
     .describe(
       'Unprivileged service user the app runs as under systemd, and under the supervisor when you log in as ' +

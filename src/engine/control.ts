@@ -7,17 +7,22 @@ import { eachHost, withLock, type Session } from './session.ts';
 /** Restart the current release; behind Caddy it starts on the idle slot first, so no request is dropped. */
 export function restart(s: Session, command: string): Promise<void> {
   return withLock(s, command, undefined, ({ states }) =>
-    s.events.step(s.cfg.proxy ? 'Start on the idle slot, health check, switch' : 'Restart, health check', async () => {
-      await eachHost(s.hosts, async (h) => {
-        const { current } = states.get(h)!;
-        if (!current)
-          throw new SlipwayError('failure', `${h.name}: nothing deployed yet`, {
-            hint: `run: slipway deploy ${s.cfg.environment}`,
-          });
-        const r = await activate(s, h, current);
-        if (!r.ok) throw healthError(h, current, r, await recentLogs(s, h), 'the app is not healthy after the restart');
-      });
-    }),
+    s.events.step(
+      s.cfg.proxy ? 'Start on the idle slot, health check, switch' : 'Restart, health check',
+      async () => {
+        await eachHost(s.hosts, async (h) => {
+          const { current } = states.get(h)!;
+          if (!current)
+            throw new SlipwayError('failure', `${h.name}: nothing deployed yet`, {
+              hint: `run: slipway deploy ${s.cfg.environment}`,
+            });
+          const r = await activate(s, h, current);
+          if (!r.ok)
+            throw healthError(h, current, r, await recentLogs(s, h), 'the app is not healthy after the restart');
+        });
+      },
+      'activate',
+    ),
   );
 }
 

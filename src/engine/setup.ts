@@ -102,48 +102,72 @@ export async function setup(cfg: ResolvedConfig, events: Events): Promise<SetupR
   return withSession(cfg, events, (s) => eachHost(s.hosts, (h) => setupHost(s.on(h), h), cfg.rollout.concurrency));
 }
 
+/** One phase of setup on a host: what it is, whether it applies, and what it changed (nothing: unchanged). */
+interface SetupPhase {
+  name: string;
+  applies(s: Session, h: Host): boolean;
+  title(s: Session, h: Host): string;
+  run(s: Session, h: Host): Promise<string[]>;
+}
+
+/** The setup flow, on each host. */
+const SETUP_PHASES: SetupPhase[] = [
+  { name: 'packages', applies: () => true, title: () => 'packages', run: installPackages },
+  {
+    name: 'user',
+    applies: (s, h) => !!s.runtime.appUser(s.cfg, h),
+    title: (s, h) => `service user ${s.runtime.appUser(s.cfg, h)}`,
+    run: createUser,
+  },
+  { name: 'folders', applies: () => true, title: (s) => `folders in ${s.cfg.appDir}`, run: makeFolders },
+  {
+    name: 'provision',
+    applies: (s) => !!s.runtime.provision,
+    title: (s) => s.runtime.provision!.title,
+    run: async (s, h) => ((await s.runtime.configure(h, s.cfg)) ? [s.runtime.provision!.changed] : []),
+  },
+  {
+    name: 'caddy',
+    applies: (s) => isProxied(s.cfg),
+    title: () => 'Caddy',
+    run: (s, h) => setUpCaddy(h, s.cfg as ProxiedConfig, s.runtime.filesServed?.(s.cfg)),
+  },
+];
+
 async function setupHost(s: Session, h: Host): Promise<SetupResult> {
   const { cfg, events } = s;
   const changes: string[] = [];
-  const local = h.target.kind === 'local';
-  const step = (title: string, fn: () => Promise<string[]>) =>
-    events.step(`${h.name}: ${title}`, async (c) => {
-      const done = await fn();
-      changes.push(...done);
-      c.done(done.length ? done.join('; ') : 'unchanged');
-    });
-
-  if (!local && h.loginUser !== 'root') await checkSudo(h);
+  if (h.target.kind !== 'local' && h.loginUser !== 'root') await checkSudo(h);
   // refuses a user the runtime cannot run the app as, before anything changes
-  const appUser = s.runtime.appUser(cfg, h);
-  await step('packages', () => installPackages(s, h));
-
-  if (appUser) {
-    await step(`service user ${appUser}`, async () => {
-      const r = await h.run(sh(USER, appUser), { sudo: true });
-      return r.stdout.includes('created') ? [`created user ${appUser}`] : [];
-    });
+  s.runtime.appUser(cfg, h);
+  for (const p of SETUP_PHASES.filter((x) => x.applies(s, h))) {
+    await events.phase(p.name, () =>
+      events.step(`${h.name}: ${p.title(s, h)}`, async (c) => {
+        const done = await p.run(s, h);
+        changes.push(...done);
+        c.done(done.length ? done.join('; ') : 'unchanged');
+      }),
+    );
   }
-
-  await step(`folders in ${cfg.appDir}`, async () => {
-    const l = s.layout;
-    const dirs = [l.releases, l.meta, l.logs, l.bin, l.shared];
-    const r = await h.run(sh(DIRS, cfg.appDir, h.loginUser, appUser ?? '', ...dirs), { sudo: !local });
-    const created = r.stdout.split('\n').filter(Boolean).length;
-    return created ? [`created ${created} folder(s)`] : [];
-  });
-
-  const provision = s.runtime.provision;
-  if (provision) {
-    await step(provision.title, async () => ((await s.runtime.configure(h, cfg)) ? [provision.changed] : []));
-  }
-
-  if (isProxied(cfg)) await step('Caddy', () => setUpCaddy(h, cfg, s.runtime.filesServed?.(cfg)));
-
   events.info(
     changes.length ? `${h.name}: set up (${changes.length} change(s))` : `${h.name}: already set up, nothing changed`,
   );
   return { host: h.name, changes };
+}
+
+async function createUser(s: Session, h: Host): Promise<string[]> {
+  const appUser = s.runtime.appUser(s.cfg, h)!;
+  const r = await h.run(sh(USER, appUser), { sudo: true });
+  return r.stdout.includes('created') ? [`created user ${appUser}`] : [];
+}
+
+async function makeFolders(s: Session, h: Host): Promise<string[]> {
+  const l = s.layout;
+  const dirs = [l.releases, l.meta, l.logs, l.bin, l.shared];
+  const appUser = s.runtime.appUser(s.cfg, h) ?? '';
+  const r = await h.run(sh(DIRS, s.cfg.appDir, h.loginUser, appUser, ...dirs), { sudo: h.target.kind !== 'local' });
+  const created = r.stdout.split('\n').filter(Boolean).length;
+  return created ? [`created ${created} folder(s)`] : [];
 }
 
 /** The programs the runtime, the proxy and the app's commands need: installed with apt, or named. */

@@ -1,7 +1,8 @@
 // The `self` target: slipway runs on the server itself (as an agent or a git push will), with
 // no SSH in between: a real Debian host with systemd, in its own network, gets slipway's bundle
 // and an app, and runs setup, deploy, a change, a rollback and status there. The app runs under
-// systemd as its service user, behind Caddy, and is reached from outside on the host's port 80.
+// systemd as its service user (`_hello`: a name Debian accepts, like the source article's
+// `_app`), behind Caddy, and is reached from outside on the host's port 80.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync, cpSync } from 'node:fs';
@@ -17,6 +18,7 @@ const tarOf = (dir: string, what: string) =>
 const ADDRESS = '10.77.41.2';
 const CONFIG = `app: hello
 run: node server.js
+user: _hello
 port: 3000
 health: { path: /health, timeout: 10 }
 proxy: { port: 80, drain_timeout: 1 }
@@ -62,7 +64,7 @@ describe('the self target: slipway on the server itself', { skip }, () => {
   it('sets up this machine: the service user, the unit, Caddy in API mode', () => {
     const r = slipwayThere('setup', 'production');
     assert.equal(r.code, 0, r.out);
-    assert.match(ssh('id -un hello'), /^hello$/m);
+    assert.match(ssh('id -un _hello'), /^_hello$/m);
     assert.equal(ssh('systemctl is-active caddy-api.service').trim(), 'active');
   });
 
@@ -72,7 +74,7 @@ describe('the self target: slipway on the server itself', { skip }, () => {
     assert.equal(first.code, 0, first.out);
     assert.match(first.out, /is live on self/);
     assert.match(await page(), /^Hello from self v1 \(release \d{8}T\d{9}Z\)$/);
-    assert.notEqual(ssh("pgrep -u hello -f '[n]ode server.js' || true").trim(), '', 'the app runs as hello');
+    assert.notEqual(ssh("pgrep -u _hello -f '[n]ode server.js' || true").trim(), '', 'the app runs as _hello');
     assert.equal(ssh("pgrep -u root -f '[n]ode server.js' || true").trim(), '', 'not as root');
 
     setMessage('Hello from self v2');

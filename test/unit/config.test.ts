@@ -87,6 +87,14 @@ describe('config', () => {
     assert.deepEqual(cfg.targets, [{ name: 'local', kind: 'local', role: 'web' }]);
   });
 
+  it('accepts the service user names Debian accepts, _app included, and refuses others at their position', () => {
+    const text = (user: string) => `app: a\nrun: x\nuser: "${user}"\nenvironments:\n  p:\n    hosts: [h]\n`;
+    for (const good of ['_app', 'www-data_2', 'a'.repeat(32)])
+      assert.equal(resolveEnvironment(parseConfig(text(good), 'slipway.yml'), 'p').user, good);
+    for (const bad of ['App', 'a$', '-a', '1a', 'a b', 'a'.repeat(33)])
+      assert.match(configError(text(bad)), /^slipway\.yml:3:7: user: is not a user name → lowercase letters/);
+  });
+
   it('the self target is this machine as a server: systemd, an absolute root, a proxy allowed', () => {
     const cfg = resolveEnvironment(
       parseConfig(
