@@ -95,6 +95,8 @@ export interface Runtime {
   /** stop a slot after `seconds` (draining), unless restarted or cancelled meanwhile */
   stopLater(host: Host, cfg: ResolvedConfig, slot: Slot, seconds: number): Promise<void>;
   cancelStop(host: Host, cfg: ResolvedConfig, slot: Slot): Promise<void>;
+  /** argv that succeeds, printing why, once the process manager has given up restarting the app (or a slot) */
+  gaveUpArgv?(cfg: ResolvedConfig, slot?: Slot): string[];
   /** one entry, or one per slot */
   status(host: Host, cfg: ResolvedConfig): Promise<RuntimeStatus[]>;
   /** argv printing (or following) the app's log, and whether it needs root */

@@ -13,6 +13,7 @@ import REVERT_UNIT from '../scripts/systemd-revert-unit.sh';
 import WRITE_IF_CHANGED from '../scripts/systemd-write-if-changed.sh';
 import RESTART from '../scripts/systemd-restart.sh';
 import ENABLE from '../scripts/systemd-enable.sh';
+import GAVE_UP from '../scripts/systemd-gave-up.sh';
 import INSTALL_UNIT from '../scripts/systemd-install-unit.sh';
 
 export function unitName(app: string, slot?: Slot | ''): string {
@@ -197,6 +198,7 @@ export const systemdRuntime: Runtime = {
   async revertConfigure(host, cfg) {
     await host.run(sh(REVERT_UNIT, unitFile(cfg), layout(cfg.appDir).replacedUnit), { sudo: true });
   },
+  gaveUpArgv: (cfg, slot) => sh(GAVE_UP, unitName(cfg.app, slot)),
   async describeConfigure(host, cfg) {
     const what = { missing: 'would be written', same: 'unchanged', differs: 'would be rewritten' };
     return `Unit ${unitFile(cfg)}: ${what[await unitOnHost(host, cfg)]}`;

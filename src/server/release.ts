@@ -100,12 +100,16 @@ export interface HealthTarget {
   port: number;
   /** instead of http://127.0.0.1:<port>: the site's base URL, and a curl --resolve entry for a domain */
   site?: { base: string; resolve?: string };
+  /** argv that succeeds, printing why, once the process manager has given up on the app: the check stops early */
+  gaveUp?: readonly string[];
 }
 
 /** The health check as argv, polled on the host itself (the app listens on loopback). */
 export function healthArgv(h: HealthSpec, target: HealthTarget, releaseDir: string): string[] {
   const total = String(Math.ceil(h.timeout));
-  if (h.command) return sh(COMMAND_CHECK, releaseDir, h.command, total, String(h.interval), String(target.port));
+  const gaveUp = target.gaveUp ?? [];
+  if (h.command)
+    return sh(COMMAND_CHECK, releaseDir, h.command, total, String(h.interval), String(target.port), ...gaveUp);
   const url = `${target.site?.base ?? `http://127.0.0.1:${target.port}`}${h.path}`;
   return sh(
     HTTP_CHECK,
@@ -114,7 +118,8 @@ export function healthArgv(h: HealthSpec, target: HealthTarget, releaseDir: stri
     total,
     String(h.interval),
     String(h.request_timeout),
-    ...(target.site?.resolve ? [target.site.resolve] : []),
+    target.site?.resolve ?? '',
+    ...gaveUp,
   );
 }
 

@@ -219,6 +219,25 @@ describe('deploying to a systemd host over SSH', { skip }, () => {
     commit(app, 'run restored');
   });
 
+  it('a release that crash-loops fails when systemd gives up, with the exit status, not at the timeout', async () => {
+    const serving = current();
+    const server = readFileSync(path.join(app, 'server.js'), 'utf8');
+    writeFileSync(path.join(app, 'slipway.yml'), config(host.sshConfig).replace('timeout: 8', 'timeout: 60'));
+    writeFileSync(path.join(app, 'server.js'), `process.exit(3);\n${server}`);
+    commit(app, 'crashes at start');
+    const began = Date.now();
+    const bad = await run('deploy', 'production');
+    const took = Date.now() - began;
+    assert.equal(bad.exitCode, 4, bad.all);
+    assert.match(bad.stderr, /systemd gave up on slipway-hello\.service: it kept exiting \(last exit status 3\)/);
+    assert.ok(took < 30_000, `the deploy took ${took} ms: it waited for the 60 s health timeout`);
+    assert.equal(current(), serving);
+    assert.equal((await get(`${URL}/`)).status, 200);
+    writeFileSync(path.join(app, 'server.js'), server);
+    writeFileSync(path.join(app, 'slipway.yml'), config(host.sshConfig));
+    commit(app, 'starts again');
+  });
+
   it('hooks run as the app user with SLIPWAY_* variables; a failing before_activate hook changes nothing', async () => {
     writeFileSync(
       path.join(app, 'slipway.yml'),

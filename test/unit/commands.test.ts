@@ -132,7 +132,7 @@ describe('command building', () => {
     const http = healthArgv(spec, { port: 8080 }, '/srv/shop/releases/R');
     assert.deepEqual(
       [http[0], http[1], ...http.slice(3)],
-      ['sh', '-c', 'slipway', 'http://127.0.0.1:8080/up', '204', '8', '0.25', '2'],
+      ['sh', '-c', 'slipway', 'http://127.0.0.1:8080/up', '204', '8', '0.25', '2', ''],
     );
     const site = healthArgv(
       spec,
@@ -154,6 +154,11 @@ describe('command building', () => {
       '/srv/shop/releases/R',
     );
     assert.deepEqual(cmd.slice(3), ['slipway', '/srv/shop/releases/R', 'bin/check --ready', '10', '1', '8080']);
+    // a process manager that gave up on the app ends the check early: its probe goes after the check's arguments
+    const gaveUp = systemdRuntime.gaveUpArgv!(cfg);
+    assert.deepEqual([gaveUp[0], gaveUp[1], ...gaveUp.slice(3)], ['sh', '-c', 'slipway', 'slipway-shop.service']);
+    assert.deepEqual(systemdRuntime.gaveUpArgv!(cfg, 'b').at(-1), 'slipway-shop@b.service');
+    assert.deepEqual(healthArgv(spec, { port: 8080, gaveUp }, '/srv/shop/releases/R').slice(-6), ['', ...gaveUp]);
   });
 
   it('systemd: logs, exec as the service user with the env file, under sudo', () => {

@@ -19,7 +19,8 @@ export const blueGreen: Strategy = {
       await pointLink(host, l, `slots/${next}`, id);
       await runtime.restart(host, cfg, next);
     }
-    const health = await checkHealth(host, cfg.health, { port: slotPort(cfg, next) }, l.release(id));
+    const target = { port: slotPort(cfg, next), gaveUp: runtime.gaveUpArgv?.(cfg, next) };
+    const health = await checkHealth(host, cfg.health, target, l.release(id));
     if (!health.ok) {
       if (!reuse) await runtime.stop(host, cfg, next);
       return { ...health, switched: false };

@@ -10,7 +10,8 @@ export const inPlace: Strategy = {
   async activate({ host, cfg, runtime, layout: l }, id, onSwitch) {
     onSwitch();
     // files only: checked through Caddy, as visitors see them
-    const target = runtime.hasProcess || !isProxied(cfg) ? { port: cfg.port } : siteTarget(cfg);
+    const target =
+      runtime.hasProcess || !isProxied(cfg) ? { port: cfg.port, gaveUp: runtime.gaveUpArgv?.(cfg) } : siteTarget(cfg);
     const point = pointLinkArgv(l, 'current', id);
     const restart = runtime.restartArgv?.(cfg);
     let before: readonly string[] | undefined = point;
