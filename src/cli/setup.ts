@@ -1,10 +1,11 @@
 // init, setup, config
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { ResolvedConfig } from '../config/load.ts';
 import { SlipwayError } from '../errors.ts';
 import { api } from './api.ts';
 import type { Cli } from './cli.ts';
+import { detectStack, initialConfig, stackName } from './init.ts';
 
 export function registerSetupCommands(cli: Cli): void {
   cli.program
@@ -15,11 +16,13 @@ export function registerSetupCommands(cli: Cli): void {
       const file = cli.globals().config;
       if (existsSync(file) && !o.force)
         throw new SlipwayError('config', `${file} already exists`, { hint: 'edit it, or pass --force to overwrite' });
-      writeFileSync(file, initialConfig(path.dirname(path.resolve(file))));
+      const stack = detectStack(path.dirname(path.resolve(file)));
+      writeFileSync(file, initialConfig(stack));
       cli
         .events()
         .info(
-          `Wrote ${file}. Next: set your host under environments.production.hosts, then run: slipway setup production`,
+          `Wrote ${file} for a ${stackName(stack)}. Next: set your host under environments.production.hosts, ` +
+            'then run: slipway setup production',
         );
     });
 
@@ -100,74 +103,4 @@ function roleOverrides(env: ResolvedConfig, role: ResolvedConfig): Record<string
       !['targets', 'roles'].includes(k) && JSON.stringify(v) !== JSON.stringify(env[k as keyof ResolvedConfig]),
   );
   return { hosts: role.targets.map((t) => t.name), ...Object.fromEntries(changed) };
-}
-
-function initialConfig(dir: string): string {
-  let name = path.basename(dir);
-  let run = 'node server.js';
-  let hasLock = false;
-  try {
-    const pkg = JSON.parse(readFileSync(path.join(dir, 'package.json'), 'utf8')) as {
-      name?: string;
-      scripts?: Record<string, string>;
-      main?: string;
-    };
-    if (pkg.name) name = pkg.name.replace(/^@[^/]+\//, '');
-    if (pkg.scripts?.start) run = pkg.scripts.start;
-    else if (pkg.main) run = `node ${pkg.main}`;
-    hasLock = existsSync(path.join(dir, 'package-lock.json'));
-  } catch {
-    /* not a Node app, or no package.json */
-  }
-  const app =
-    name
-      .toLowerCase()
-      .replace(/[^a-z0-9-]+/g, '-')
-      .replace(/^[^a-z]+/, '')
-      .slice(0, 40) || 'app';
-  return `# slipway.yml — see \`slipway config --schema\` and the README for every key.
-app: ${app}
-
-# The command that starts the app; it must listen on $PORT.
-run: ${JSON.stringify(run)}
-port: 3000
-
-# Commands run on this machine before the files are selected.
-build: []
-# Which files make a release (git-ignored files ship only when named explicitly, e.g. "dist/**").
-include: ["**"]
-exclude: ["test/**", "*.md"]
-
-# Dependencies installed on the host, cached by the lockfile's content.
-${hasLock ? 'install:\n  command: "npm ci --omit=dev"' : '# install:\n#   command: "npm ci --omit=dev"'}
-
-# Kept across releases, linked into each one.
-shared:
-  dirs: []      # e.g. [storage]
-  files: []     # e.g. [.env]
-
-hooks:
-  before_activate: []   # e.g. ["npm run migrate"]
-  after_activate: []
-
-health:
-  path: /
-  status: 200
-  timeout: 30
-
-env:
-  NODE_ENV: production
-# Secret names, read from your shell's environment when you deploy; never printed.
-secrets: []
-
-environments:
-  production:
-    hosts: ["deploy@your-server.example.com"]
-  # A folder on this machine, run by slipway's own supervisor: try it with
-  #   slipway setup local && slipway deploy local --allow-dirty
-  local:
-    hosts: [local]
-    root: .slipway-local
-    port: 3900
-`;
 }

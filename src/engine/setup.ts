@@ -27,7 +27,8 @@ const PACKAGES: Record<string, string> = {
   npm: 'npm',
   npx: 'npm',
   yarnpkg: 'yarnpkg',
-  python3: 'python3',
+  // with venv: an install that makes a virtual environment needs it, and it brings python3
+  python3: 'python3-venv',
   pip3: 'python3-pip',
   gunicorn: 'gunicorn',
   uvicorn: 'uvicorn',
