@@ -52,6 +52,10 @@ describe('slipway init', () => {
       [cfg.runtime, cfg.build, cfg.include, cfg.static_dir, cfg.proxy?.port],
       ['static', ['npm ci', 'npm run build'], ['dist/**'], 'dist', 80],
     );
+    // the local target serves no proxy, so a static site's template offers none
+    assert.deepEqual(Object.keys(parseConfig(initialConfig(detectStack(dir)), 'slipway.yml').environments), [
+      'production',
+    ]);
   });
 
   it('Create React App builds into build/; a Vite app with a server framework stays a Node app', () => {
