@@ -53,9 +53,10 @@ describe('slipway init', () => {
       ['static', ['npm ci', 'npm run build'], ['dist/**'], 'dist', 80],
     );
     // the local target serves no proxy, so a static site's template offers none
-    assert.deepEqual(Object.keys(parseConfig(initialConfig(detectStack(dir)), 'slipway.yml').environments), [
-      'production',
-    ]);
+    assert.deepEqual(
+      [...initialConfig(detectStack(dir)).matchAll(/^ {2}([a-z]+):$/gm)].map((m) => m[1]),
+      ['production'],
+    );
   });
 
   it('Create React App builds into build/; a Vite app with a server framework stays a Node app', () => {
