@@ -58,7 +58,11 @@ export async function recentLogs(s: Session, host: Host, lines = 20): Promise<st
 }
 
 export function healthError(host: Host, id: string, a: Activation, logs: string, afterSwitch: string): SlipwayError {
-  const outcome = a.switched ? afterSwitch : 'it never received traffic and was stopped';
+  const outcome = a.switched
+    ? afterSwitch
+    : a.refused
+      ? 'it was never made live'
+      : 'it never received traffic and was stopped';
   return new SlipwayError('health', `${host.name}: release ${id} failed its health check; ${outcome}`, {
     details: `health check: ${a.report}\n--- last app log lines ---\n${logs || '(no output)'}`,
     hint: 'fix the app (see the log above), commit, and deploy again; `slipway logs <env>` shows more',

@@ -51,6 +51,11 @@ export interface ShipImage {
 }
 
 export interface Runtime {
+  /**
+   * what makes the release unfit to go live, found before it does (a site without the page its health check asks
+   * for); undefined: nothing
+   */
+  preflight?(host: Host, cfg: ResolvedConfig, releaseDir: string): Promise<string | undefined>;
   /** behind the proxy: the folder Caddy serves as files, instead of proxying to the app's port */
   filesServed?(cfg: ResolvedConfig): string;
   /** why the runtime cannot run on the local target (refused when the config is loaded) */

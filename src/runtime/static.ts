@@ -2,7 +2,8 @@
 // and opens files through the link on every request, so switching `current`
 // (an atomic rename) switches the site with no Caddy reload at all.
 import path from 'node:path';
-import { layout } from '../server/layout.ts';
+import { layout, sh } from '../server/layout.ts';
+import PREFLIGHT from '../scripts/static-preflight.sh';
 import { linkedRelease } from '../server/release.ts';
 import type { Runtime } from './runtime.ts';
 import { journalArgv } from './systemd.ts';
@@ -14,6 +15,14 @@ export const staticRuntime: Runtime = {
   runsOnHost: false,
   needsProxy: 'runtime: static needs a proxy section (Caddy serves the files) → add `proxy:` with `port:` or `domain:`',
   filesServed: (cfg) => path.posix.join(layout(cfg.appDir).current, cfg.static_dir),
+  /** a site is switched as a whole: one without the page its health check asks for is never served */
+  async preflight(host, cfg, releaseDir) {
+    if (cfg.health.command) return undefined;
+    // normalized as Caddy does: `/../x` is `/x`, inside the folder
+    const page = path.posix.normalize(decoded(cfg.health.path.split(/[?#]/)[0]!));
+    const r = await host.run(sh(PREFLIGHT, path.posix.join(releaseDir, cfg.static_dir), page), { reject: false });
+    return r.exitCode === 0 ? undefined : r.stdout.trim() || `preflight failed (exit ${r.exitCode})`;
+  },
   async configure() {
     return false;
   },
@@ -47,3 +56,12 @@ export const staticSettings = {
     .default('.')
     .describe('With `runtime: static`: the folder of the release Caddy serves (e.g. `dist`).'),
 };
+
+/** A URL path as the file name it names (%20 is a space); as written when it is not valid percent-encoding. */
+function decoded(urlPath: string): string {
+  try {
+    return decodeURIComponent(urlPath);
+  } catch {
+    return urlPath;
+  }
+}

@@ -335,9 +335,14 @@ describe('a static site served by Caddy', { skip }, () => {
     rmSync(path.join(app, 'dist/index.html'));
     writeFileSync(path.join(app, 'dist/other.html'), 'x\n');
     commit(app, 'index missing');
+    // checked before it goes live: no visitor ever gets the broken site
+    const during = startLoad(URL, 2);
     const bad = await run('deploy', 'production');
+    const seen = await during.stop();
     assert.equal(bad.exitCode, 4, bad.all);
-    assert.match(bad.stderr, /last answer: 404/);
+    assert.match(bad.stderr, /\/index\.html is not a file of the release \(no \/index\.html\): it was never served/);
+    assert.match(bad.stderr, /it was never made live/);
+    assert.equal(seen.failed, 0, JSON.stringify(seen.statuses));
     assert.equal((await get(URL)).body, '<h1>one</h1>\n');
     const st = JSON.parse((await run('status', 'production', '--json')).stdout)[0];
     assert.equal(st.state, 'serving files');

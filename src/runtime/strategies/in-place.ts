@@ -8,6 +8,8 @@ import type { Strategy } from './strategy.ts';
 export const inPlace: Strategy = {
   name: 'in-place',
   async activate({ host, cfg, runtime, layout: l }, id, onSwitch) {
+    const unfit = await runtime.preflight?.(host, cfg, l.release(id));
+    if (unfit) return { ok: false, report: unfit, switched: false, refused: true };
     onSwitch();
     // files only: checked through Caddy, as visitors see them
     const target =

@@ -20,6 +20,8 @@ export interface Activation {
   report: string;
   /** traffic (or `current`) moved to the new release */
   switched: boolean;
+  /** refused before anything started or switched (the runtime's preflight) */
+  refused?: boolean;
 }
 
 export interface Strategy {
