@@ -1,13 +1,10 @@
 // Going live, shared by deploy, rollback, restart and the automatic restore: one path, so a
 // rollback is exactly a deploy of an older release without the transfer. How a release goes
 // live (in place, or blue/green behind Caddy) is the runtime's strategy.
-import type { ResolvedConfig } from '../config/load.ts';
 import { SlipwayError, tail } from '../errors.ts';
-import { isProxied, siteTarget } from '../proxy/caddy.ts';
 import { strategyFor } from '../runtime/strategies/index.ts';
 import type { Activation } from '../runtime/strategies/strategy.ts';
 import { sh } from '../server/layout.ts';
-import type { HealthTarget } from '../server/release.ts';
 import type { Host } from '../transport/host.ts';
 import type { Session } from './session.ts';
 
@@ -28,14 +25,6 @@ export async function activate(
 export async function servingPort(s: Session, host: Host): Promise<number> {
   const { cfg, layout, runtime } = s.on(host);
   return strategyFor(cfg, runtime).servingPort({ host, cfg, layout, runtime });
-}
-
-/**
- * Where the live app answers: through Caddy for a static site (as visitors see it), else its port. The live slot's
- * port behind Caddy is not fixed: go through Caddy there too.
- */
-export function liveTarget(cfg: ResolvedConfig): HealthTarget {
-  return isProxied(cfg) ? siteTarget(cfg) : { port: cfg.port };
 }
 
 /** Put the previous release back (or, on a first deploy, stop the app and remove `current`). */

@@ -8,7 +8,7 @@ import type { ResolvedConfig } from '../config/load.ts';
 import { SlipwayError } from '../errors.ts';
 import { MIN_SECRET_LENGTH } from '../secrets/redact.ts';
 import { readSecrets } from '../secrets/store.ts';
-import { appendHistory, historyAppend, type HistoryRecord } from '../server/history.ts';
+import { appendHistory, historyAppend, type HistoryRecord, historyRecord } from '../server/history.ts';
 import type { HostState } from '../server/state.ts';
 import type { Host } from '../transport/host.ts';
 import { restore } from './activate.ts';
@@ -17,7 +17,7 @@ import type { Events } from './events.ts';
 import { awaitApproval, readApproval, runLocalChecks, VerificationError } from './guardrails.ts';
 import { webhooks } from './notify.ts';
 import { byScope, DEPLOY_PHASES } from './phases/index.ts';
-import { type DeployRun, type HostView, hostView, type Phase } from './phases/phase.ts';
+import { type DeployRun, forcedOf, type HostView, hostView, type Phase } from './phases/phase.ts';
 import { succeededOf } from './phases/record.ts';
 import { openArtifact, prepareRelease, type PreparedRelease } from './prepare.ts';
 import { eachHost, rolloutGroups, withLock, withSession, type Held, type Session } from './session.ts';
@@ -176,18 +176,13 @@ async function recordHalt(cfg: ResolvedConfig, events: Events, command: string, 
       (s) =>
         withLock(s, command, 0, (held) =>
           eachHost(s.hosts, async (h) => {
-            const halted: HistoryRecord = {
-              time: new Date().toISOString(),
-              event: 'halted',
-              app: cfg.app,
-              environment: cfg.environment,
-              host: h.name,
+            const halted = historyRecord(cfg, h.name, 'halted', {
               release: '',
               user: held.info.user,
               machine: held.info.machine,
               command,
               reason: events.redact(reason),
-            };
+            });
             const { argv, input } = historyAppend(s.layout, halted);
             await held.finish(h, argv, input);
             events.recorded(h.name, halted);
@@ -260,22 +255,18 @@ function refuseUnfit(s: Session, held: Held, release: PreparedRelease): void {
 
 function newRun({ s, held, release, envVars, opts, began, guard }: Locked, event: Lifecycle): DeployRun {
   const { cfg, events } = s;
-  const recordOf = (host: Host, kind: HistoryRecord['event'], extra: Partial<HistoryRecord> = {}): HistoryRecord => ({
-    time: new Date().toISOString(),
-    event: kind,
-    app: cfg.app,
-    environment: cfg.environment,
-    host: host.name,
-    release: release.id,
-    previous: held.states.get(host)?.current,
-    sha: release.sha,
-    subject: release.subject,
-    user: held.info.user,
-    machine: held.info.machine,
-    command: opts.command,
-    ...(opts.promote ? { promoted_from: opts.promote.from } : {}),
-    ...extra,
-  });
+  const recordOf = (host: Host, kind: HistoryRecord['event'], extra: Partial<HistoryRecord> = {}): HistoryRecord =>
+    historyRecord(cfg, host.name, kind, {
+      release: release.id,
+      previous: held.states.get(host)?.current,
+      sha: release.sha,
+      subject: release.subject,
+      user: held.info.user,
+      machine: held.info.machine,
+      command: opts.command,
+      ...(opts.promote ? { promoted_from: opts.promote.from } : {}),
+      ...extra,
+    });
   const record = async (host: Host, kind: HistoryRecord['event'], extra: Partial<HistoryRecord> = {}) => {
     const written = recordOf(host, kind, extra);
     await appendHistory(host, s.layout, written);
@@ -372,8 +363,7 @@ async function deployFailed(r: DeployRun, e: unknown, event: Lifecycle): Promise
   const reason = events.redact(firstLine(e));
   if (!r.started.length) {
     // a guardrail (or a failure) before anything was sent: nothing changed
-    const forced = r.guard.forced.length ? { forced: r.guard.forced } : {};
-    await recordAll(r, 'halted', { reason, ...forced }).catch((err: Error) =>
+    await recordAll(r, 'halted', { reason, ...forcedOf(r.guard) }).catch((err: Error) =>
       events.warn(`could not record the halt: ${err.message}`),
     );
     events.lifecycle('failed', { ...event, reason });

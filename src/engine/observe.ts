@@ -1,7 +1,7 @@
 // The one status query: what each host should run (desired.json) against what is there, as
 // sync (Synced / OutOfSync / Unknown) and health (Healthy / Progressing / Degraded / Missing /
 // Unknown), each with the reasons. `status`, and later the agent and the dashboard, ask this.
-import { isProxied, siteDrift } from '../proxy/caddy.ts';
+import { isProxied, liveTarget, siteDrift } from '../proxy/caddy.ts';
 import { liveSlot, type Slot } from '../runtime/slots.ts';
 import type { RuntimeStatus } from '../runtime/runtime.ts';
 import { observeSync, type Sync } from '../server/desired.ts';
@@ -9,7 +9,6 @@ import { type LockInfo, readLock } from '../server/lock.ts';
 import { checkHealth } from '../server/release.ts';
 import { readState } from '../server/state.ts';
 import type { Host } from '../transport/host.ts';
-import { liveTarget } from './activate.ts';
 import type { Session } from './session.ts';
 
 export type Health = 'Healthy' | 'Progressing' | 'Degraded' | 'Missing' | 'Unknown';

@@ -11,12 +11,12 @@ import type { ResolvedConfig } from '../config/load.ts';
 import { SlipwayError } from '../errors.ts';
 import type { Events } from './events.ts';
 import { hashFiles, parseManifest, PATH_COLUMN } from '../release/content.ts';
-import { appendHistory, type HistoryRecord } from '../server/history.ts';
+import { appendHistory, historyRecord } from '../server/history.ts';
 import { script, sh, type Layout } from '../server/layout.ts';
 import { checkHealth } from '../server/release.ts';
 import { findRelease, readState, type HostState } from '../server/state.ts';
 import type { Host } from '../transport/host.ts';
-import { liveTarget } from './activate.ts';
+import { liveTarget } from '../proxy/caddy.ts';
 import { deploy, type DeployResult } from './deploy.ts';
 import { whoami } from './guardrails.ts';
 import { installKey, type PreparedRelease } from './prepare.ts';
@@ -218,12 +218,7 @@ export async function markBad(
     const [user, machine] = whoami().split('@') as [string, string];
     await events.step(`Mark ${target.id} bad`, () =>
       eachHost(s.hosts, async (h) => {
-        const marked: HistoryRecord = {
-          time: new Date().toISOString(),
-          event: 'marked_bad',
-          app: cfg.app,
-          environment: cfg.environment,
-          host: h.name,
+        const marked = historyRecord(cfg, h.name, 'marked_bad', {
           release: target.id,
           sha: target.sha,
           user,
@@ -231,7 +226,7 @@ export async function markBad(
           by: whoami(),
           command: opts.command,
           ...(opts.reason ? { reason: opts.reason } : {}),
-        };
+        });
         await appendHistory(h, s.layout, marked);
         events.recorded(h.name, marked);
       }),

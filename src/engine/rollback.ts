@@ -4,7 +4,7 @@
 import { SlipwayError } from '../errors.ts';
 import type { Events } from './events.ts';
 import { desiredArgv, nextDesired } from '../server/desired.ts';
-import { historyAppend, type HistoryRecord } from '../server/history.ts';
+import { historyAppend, historyRecord } from '../server/history.ts';
 import { andThen } from '../server/layout.ts';
 import { findRelease, rollbackTarget, type HostState } from '../server/state.ts';
 import type { Host } from '../transport/host.ts';
@@ -90,19 +90,14 @@ async function recordRollback(r: RollbackRun): Promise<void> {
   const { cfg, layout: l } = s;
   await eachHost(s.hosts, async (h) => {
     const state = held.states.get(h)!;
-    const record: HistoryRecord = {
-      time: new Date().toISOString(),
-      event: 'rolled_back',
-      app: cfg.app,
-      environment: cfg.environment,
-      host: h.name,
+    const record = historyRecord(cfg, h.name, 'rolled_back', {
       release: target,
       previous: state.current,
       user: held.info.user,
       machine: held.info.machine,
       command: r.command,
       duration_ms: Date.now() - r.began,
-    };
+    });
     const { argv, input } = historyAppend(l, record);
     const manifest = state.manifests[target] ?? target;
     const desired = nextDesired(s.on(h).cfg, state, { id: target, manifest }, { ...held.info, command: r.command });

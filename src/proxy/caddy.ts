@@ -67,16 +67,20 @@ async function expectOk(host: Host, what: string, res: Promise<{ status: number;
 
 /** Put the app's site into Caddy's config if it is missing or out of date; true when it changed. */
 export async function ensureSite(host: Host, cfg: ProxiedConfig, files?: string): Promise<boolean> {
-  const current = JSON.parse((await expectOk(host, 'return its config', admin(host, 'GET', '/config/'))) || 'null');
-  const { config, changed } = withSite(current, cfg, files);
+  const { config, changed } = await siteAgainstCaddy(host, cfg, files);
   if (changed) await expectOk(host, 'load the new config', admin(host, 'POST', '/load', config));
   return changed;
 }
 
+/** Caddy's config with the app's site as setup writes it, and whether that changes what Caddy has now. */
+async function siteAgainstCaddy(host: Host, cfg: ProxiedConfig, files?: string): Promise<ReturnType<typeof withSite>> {
+  const current = JSON.parse((await expectOk(host, 'return its config', admin(host, 'GET', '/config/'))) || 'null');
+  return withSite(current, cfg, files);
+}
+
 /** How the app's site in Caddy differs from what setup puts there (the live upstream aside); undefined: it does not. */
 export async function siteDrift(host: Host, cfg: ProxiedConfig, files?: string): Promise<string | undefined> {
-  const current = JSON.parse((await expectOk(host, 'return its config', admin(host, 'GET', '/config/'))) || 'null');
-  return withSite(current, cfg, files).changed
+  return (await siteAgainstCaddy(host, cfg, files)).changed
     ? `Caddy's site for ${cfg.app} differs from what slipway writes`
     : undefined;
 }
@@ -112,6 +116,14 @@ export async function setMaintenance(host: Host, cfg: ProxiedConfig, on: boolean
       'add the maintenance page',
       admin(host, 'PUT', `/config/apps/http/servers/${serverName(cfg)}/routes/0`, maintenanceRoute(cfg, message)),
     );
+}
+
+/**
+ * Where the live app answers: through Caddy behind the proxy (as visitors see it: a static site, or whichever port is
+ * live), else its port.
+ */
+export function liveTarget(cfg: ResolvedConfig): HealthTarget {
+  return isProxied(cfg) ? siteTarget(cfg) : { port: cfg.port };
 }
 
 /** A site checked through Caddy, as visitors see it. */

@@ -51,6 +51,16 @@ export interface HistoryRecord {
 // All or nothing: an append that fails (a full disk) is cut back to the size before it, so no
 // record is ever left half written; a line cut by a crash is ended before the next record.
 
+/** A record of `event` on `host`, stamped now; `fields` gives the release, who and the rest. */
+export function historyRecord(
+  cfg: { app: string; environment: string },
+  host: string,
+  event: HistoryEvent,
+  fields: Omit<HistoryRecord, 'time' | 'event' | 'app' | 'environment' | 'host'>,
+): HistoryRecord {
+  return { time: new Date().toISOString(), event, app: cfg.app, environment: cfg.environment, host, ...fields };
+}
+
 /** argv and stdin that append a record. */
 export function historyAppend(l: Layout, record: HistoryRecord): { argv: string[]; input: string } {
   return { argv: sh(APPEND, l.history), input: `${JSON.stringify(record)}\n` };

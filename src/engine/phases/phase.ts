@@ -92,6 +92,11 @@ export interface Phase {
 
 export const always = (): boolean => true;
 
+/** The `forced` field of a history record: the guardrails overridden, when any were. */
+export function forcedOf(guard: Pick<Guardrails, 'forced'>): { forced?: string[] } {
+  return guard.forced.length ? { forced: guard.forced } : {};
+}
+
 /** The view of a host as phases see it. */
 export function hostView(s: Session, h: Host, receivesDeps: boolean): HostView {
   const { cfg: role, runtime } = s.on(h);

@@ -3,7 +3,7 @@
 // old releases, the staging of the next deploy's tree, and the unlock.
 import { stageArgv } from '../../release/transfer.ts';
 import { desiredArgv, nextDesired } from '../../server/desired.ts';
-import { historyAppend, type HistoryRecord } from '../../server/history.ts';
+import { historyAppend, type HistoryRecord, historyRecord } from '../../server/history.ts';
 import { andThen } from '../../server/layout.ts';
 import { removeReleasesArgv } from '../../server/release.ts';
 import { afterDeploy, planPrune } from '../../server/state.ts';
@@ -19,8 +19,7 @@ export const record: Phase = {
   applies: always,
   describe: ({ s, h, state }) => {
     const cfg = s.cfg;
-    const base = { time: '', app: cfg.app, environment: cfg.environment, user: '', machine: '' };
-    const succeeded: HistoryRecord = { ...base, event: 'succeeded', host: h.name, release: 'NEW' };
+    const succeeded = historyRecord(cfg, h.name, 'succeeded', { release: 'NEW', user: '', machine: '' });
     const pruned = planPrune(afterDeploy(state, 'NEW', succeeded), cfg.keep_releases);
     const prune = pruned.length ? `prune ${pruned.join(', ')}` : 'nothing to prune';
     return [{ step: 'record', prune: pruned, text: `Record, ${prune}, unlock` }];

@@ -5,7 +5,7 @@ import { chooseBase, transfer as send } from '../../release/transfer.ts';
 import { formatBytes } from '../../text.ts';
 import { isInstallPath, manifestFor } from '../deps.ts';
 import { eachHost } from '../session.ts';
-import { always, type Phase, type PlanHost, type PlanStep } from './phase.ts';
+import { always, forcedOf, type Phase, type PlanHost, type PlanStep } from './phase.ts';
 
 export const transfer: Phase = {
   name: 'transfer',
@@ -23,7 +23,7 @@ export const transfer: Phase = {
       };
       const stats = await eachHost(
         hosts,
-        async (h) => (await Promise.all([ship(h), r.record(h, 'started', startedExtra(r))]))[0],
+        async (h) => (await Promise.all([ship(h), r.record(h, 'started', forcedOf(r.guard))]))[0],
         s.cfg.rollout.concurrency,
       );
       const bytes = stats.reduce((n, t) => n + t.bytesSent, 0);
@@ -34,8 +34,6 @@ export const transfer: Phase = {
     s.checkInterrupted();
   },
 };
-
-const startedExtra = (r: { guard: { forced: string[] } }) => (r.guard.forced.length ? { forced: r.guard.forced } : {});
 
 /**
  * What the transfer sends: the release's files against the host's base release. With `install.once`, the

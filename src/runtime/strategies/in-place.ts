@@ -1,6 +1,6 @@
 // In place: switch `current`, restart (nothing to restart for files only), check health; in
 // one round trip where the runtime restarts with one command.
-import { isProxied, siteTarget } from '../../proxy/caddy.ts';
+import { liveTarget } from '../../proxy/caddy.ts';
 import { andThen } from '../../server/layout.ts';
 import { checkHealth, pointLinkArgv } from '../../server/release.ts';
 import type { Strategy } from './strategy.ts';
@@ -12,8 +12,7 @@ export const inPlace: Strategy = {
     if (unfit) return { ok: false, report: unfit, switched: false, refused: true };
     onSwitch();
     // files only: checked through Caddy, as visitors see them
-    const target =
-      runtime.hasProcess || !isProxied(cfg) ? { port: cfg.port, gaveUp: runtime.gaveUpArgv?.(cfg) } : siteTarget(cfg);
+    const target = runtime.hasProcess ? { port: cfg.port, gaveUp: runtime.gaveUpArgv?.(cfg) } : liveTarget(cfg);
     const point = pointLinkArgv(l, 'current', id);
     const restart = runtime.restartArgv?.(cfg);
     let before: readonly string[] | undefined = point;
