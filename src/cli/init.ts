@@ -53,8 +53,9 @@ function nodeStack(pkg: PackageJson, folder: string, hasLock: boolean): Stack {
 function pythonStack(dir: string, read: (f: string) => string | undefined): Stack | undefined {
   const requirements = read('requirements.txt');
   const pyproject = read('pyproject.toml');
-  if (requirements === undefined && pyproject === undefined) return undefined;
-  const deps = `${requirements ?? ''}\n${pyproject ?? ''}`.toLowerCase();
+  const pipfile = read('Pipfile');
+  if (requirements === undefined && pyproject === undefined && pipfile === undefined) return undefined;
+  const deps = `${requirements ?? ''}\n${pyproject ?? ''}\n${pipfile ?? ''}`.toLowerCase();
   const module = ['app', 'wsgi', 'main', 'asgi'].find((m) => existsSync(path.join(dir, `${m}.py`))) ?? 'app';
   const py = '.venv/bin/python';
   const run = /\buvicorn\b/.test(deps)
@@ -62,16 +63,28 @@ function pythonStack(dir: string, read: (f: string) => string | undefined): Stac
     : /\bgunicorn\b/.test(deps)
       ? `${py} -m gunicorn --bind 127.0.0.1:$PORT ${module}:app`
       : `${py} ${module}.py`;
-  const from = requirements !== undefined ? '-r requirements.txt' : '.';
-  // `python -m …`, never .venv/bin/<script>: a script's first line holds the release it was installed in,
-  // and the install cache links the environment into later releases
-  const install = `python3 -m venv .venv && ${py} -m pip install --quiet ${from}`;
+  return { kind: 'python', name: path.basename(dir), run, ...pythonInstall(dir, requirements !== undefined) };
+}
+
+/**
+ * How the venv is made, keyed by the lockfile of the tool the repository uses: uv, Poetry, Pipenv, else pip
+ * (from wheels in the repository when it has a wheelhouse, for hosts without internet). Always in `.venv` of
+ * the release, so the install cache links it into later releases and relocates its scripts.
+ */
+function pythonInstall(dir: string, hasRequirements: boolean): { install: string; lockfile: string } {
+  const has = (f: string) => existsSync(path.join(dir, f));
+  if (has('uv.lock')) return { install: 'uv sync --frozen --no-dev', lockfile: 'uv.lock' };
+  if (has('poetry.lock'))
+    return {
+      install: 'POETRY_VIRTUALENVS_IN_PROJECT=true poetry install --only main --no-root',
+      lockfile: 'poetry.lock',
+    };
+  if (has('Pipfile.lock')) return { install: 'PIPENV_VENV_IN_PROJECT=1 pipenv sync', lockfile: 'Pipfile.lock' };
+  const wheels = ['wheels', 'wheelhouse'].find((w) => has(w));
+  const from = `${wheels ? `--no-index --find-links ${wheels} ` : ''}${hasRequirements ? '-r requirements.txt' : '.'}`;
   return {
-    kind: 'python',
-    name: path.basename(dir),
-    run,
-    install,
-    lockfile: requirements !== undefined ? 'requirements.txt' : 'pyproject.toml',
+    install: `python3 -m venv .venv && .venv/bin/python -m pip install --quiet ${from}`,
+    lockfile: hasRequirements ? 'requirements.txt' : 'pyproject.toml',
   };
 }
 
@@ -108,7 +121,7 @@ secrets: []
 environments:
   production:
     hosts: ["deploy@your-server.example.com"]
-${localWorks(stack) ? LOCAL : ''}`;
+${BEHIND_CADDY.includes(stack.kind) ? PROXY : ''}${localWorks(stack) ? LOCAL : ''}`;
 }
 
 /** The runtime a stack's template names (the rest run under systemd, or the supervisor locally). */
@@ -132,6 +145,15 @@ const DESCRIPTION: Record<Stack['kind'], string> = {
   python: 'Python app',
   go: 'Go app',
 };
+
+// Stacks whose server restarts between releases: behind Caddy a deploy starts the new release on a second
+// port and switches only once it is healthy, so no request is dropped and a broken release is never served.
+const BEHIND_CADDY: Stack['kind'][] = ['python', 'go'];
+
+const PROXY = `    # Caddy in front: each release starts on a second port and takes the traffic once healthy.
+    proxy:
+      port: 80      # or domain: www.example.com (HTTPS by Caddy)
+`;
 
 const LOCAL = `  # A folder on this machine, run by slipway's own supervisor: try it with
   #   slipway setup local && slipway deploy local --allow-dirty
@@ -186,8 +208,9 @@ run: ${JSON.stringify(stack.run)}
 port: 8000
 include: ["**"]
 exclude: [".venv/**", "**/__pycache__/**", "tests/**", "*.md"]
-# A virtual environment in the release, cached by ${stack.lockfile}'s content. For hosts without internet, ship
-# wheels and install with: pip install --no-index --find-links wheels -r requirements.txt
+# A virtual environment in the release, cached by ${stack.lockfile}'s content and linked into later releases
+# (its scripts are rewritten for each). For hosts without internet, commit a wheels/ folder
+# (pip download -d wheels -r requirements.txt) and install with --no-index --find-links wheels.
 install:
   command: ${JSON.stringify(stack.install)}
   lockfile: ${stack.lockfile}

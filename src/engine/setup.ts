@@ -32,6 +32,8 @@ const PACKAGES: Record<string, string> = {
   pip3: 'python3-pip',
   gunicorn: 'gunicorn',
   uvicorn: 'uvicorn',
+  poetry: 'python3-poetry',
+  pipenv: 'pipenv',
   ruby: 'ruby',
   bundle: 'bundler',
   php: 'php-cli',

@@ -12,6 +12,7 @@ import { SlipwayError } from '../errors.ts';
 import { linkedRelease, writeEnvFile } from '../server/release.ts';
 import { cancelDrain, scheduleDrain } from './drain.ts';
 import { instances, type Runtime, type RuntimeStatus } from './runtime.ts';
+import { execIfSimple } from './exec-form.ts';
 import { dockerImageShipping, imageTag } from './docker-image.ts';
 import START from '../scripts/docker-start.sh';
 import EXEC from '../scripts/docker-exec.sh';
@@ -63,7 +64,7 @@ export function runArgv(cfg: ResolvedConfig, release: string, slot?: Slot): stri
   ];
   for (const d of cfg.shared.dirs) argv.push('--volume', `${l.shared}/${d}:${path.posix.join(cfg.docker.workdir, d)}`);
   argv.push(imageTag(cfg.app, release));
-  if (cfg.run) argv.push('/bin/sh', '-c', cfg.run);
+  if (cfg.run) argv.push('/bin/sh', '-c', execIfSimple(cfg.run));
   return argv;
 }
 

@@ -21,6 +21,7 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { layout } from '../server/layout.ts';
+import { execIfSimple } from './exec-form.ts';
 
 interface AppConfig {
   run: string;
@@ -247,7 +248,7 @@ function daemon(appDir: string, slot: string | undefined): void {
     }
     const startedAt = Date.now();
     // output goes through the daemon, which rotates the file
-    const c = spawn('/bin/sh', ['-c', cfg.run], {
+    const c = spawn('/bin/sh', ['-c', execIfSimple(cfg.run)], {
       cwd,
       env: appEnv(appDir, portOf(cfg, slot), id),
       stdio: ['ignore', 'pipe', 'pipe'],

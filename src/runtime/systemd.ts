@@ -9,6 +9,7 @@ import type { Host } from '../transport/host.ts';
 import { linkedRelease } from '../server/release.ts';
 import { cancelDrain, scheduleDrain } from './drain.ts';
 import { instances, type Runtime, type RuntimeStatus } from './runtime.ts';
+import { execIfSimple } from './exec-form.ts';
 import REVERT_UNIT from '../scripts/systemd-revert-unit.sh';
 import WRITE_IF_CHANGED from '../scripts/systemd-write-if-changed.sh';
 import RESTART from '../scripts/systemd-restart.sh';
@@ -43,7 +44,9 @@ export function unitValue(value: string | number): string {
 /**
  * The sandbox of the app, and of everything run as the app (exec, hooks, wait_for, verify): the same
  * properties in the unit and on every \`systemd-run\`. Not MemoryDenyWriteExecute (JIT runtimes such as
- * Node need writable code pages) nor PrivateNetwork (the app serves the network).
+ * Node need writable code pages) nor PrivateNetwork (the app serves the network). The setuid calls are let
+ * back in: servers such as Gunicorn set their workers' user to the one they run as, which is harmless with no
+ * capability, and refusing it stops them.
  */
 export function sandboxProperties(sharedDir: string): string[] {
   return [
@@ -70,6 +73,7 @@ export function sandboxProperties(sharedDir: string): string[] {
     'SystemCallArchitectures=native',
     'SystemCallFilter=@system-service',
     'SystemCallFilter=~@privileged @resources',
+    'SystemCallFilter=@setuid',
     'SystemCallErrorNumber=EPERM',
     'RemoveIPC=yes',
     'KeyringMode=private',
@@ -145,15 +149,6 @@ export function journalArgv(
 
 // $1 slot unit: (re)start it and start it at boot (the live slot)
 const RESTART_SLOT = script({}, ENABLE, RESTART);
-
-/**
- * A single command runs as \`exec command\`, so the app itself is the unit's main
- * process and gets the stop signal even where systemd cannot kill the control
- * group. Pipelines, lists and redirections stay as written.
- */
-export function execIfSimple(run: string): string {
-  return /^[^;&|<>()`$\\\n]+$/.test(run) && !/^\s*exec\s/.test(run) ? `exec ${run}` : run;
-}
 
 /** The unit file a config writes: the app's unit, or behind the proxy the slots' template (slipway-<app>@.service). */
 function unitFile(cfg: Pick<ResolvedConfig, 'app' | 'proxy'>): string {

@@ -210,4 +210,15 @@ describe('security on a systemd host', { skip }, () => {
     const write = await run('exec', 'production', '--', 'sh', '-c', 'touch /srv/vault/current/x');
     assert.notEqual(write.exitCode, 0, 'the release is read-only to the app');
   });
+
+  it('the app may set its own user again (as Gunicorn does for its workers), never become root', async () => {
+    const setuid = (uid: string) =>
+      run('exec', 'production', '--', 'node', '-e', `process.setuid(${uid}); console.log(process.getuid())`);
+    const own = await setuid('process.getuid()');
+    assert.equal(own.exitCode, 0, own.all);
+    assert.equal(own.stdout.trim(), host.exec('id', '-u', 'vault').trim());
+    const root = await setuid('0');
+    assert.notEqual(root.exitCode, 0, root.all);
+    assert.match(root.all, /EPERM/);
+  });
 });

@@ -53,7 +53,7 @@ describe('docker runtime', () => {
       'slipway-shop:R1',
       '/bin/sh',
       '-c',
-      'node server.js',
+      'exec node server.js',
     ]);
   });
 

@@ -76,7 +76,7 @@ describe('slipway init', () => {
     assert.equal(detectStack(ssr).kind, 'node');
   });
 
-  it('Python with Gunicorn: a venv in the release, run with python -m so a relinked venv still works', () => {
+  it('Python with Gunicorn: a venv in the release, blue/green behind Caddy in production', () => {
     const dir = repo('api', { 'requirements.txt': 'flask==3.0\ngunicorn==21.2\n', 'wsgi.py': 'app = None\n' });
     const cfg = resolved(dir);
     assert.equal(cfg.run, '.venv/bin/python -m gunicorn --bind 127.0.0.1:$PORT wsgi:app');
@@ -89,6 +89,41 @@ describe('slipway init', () => {
       ],
     );
     assert.equal(cfg.port, 8000);
+    assert.equal(cfg.proxy?.port, 80);
+  });
+
+  it('Python without internet: a wheels/ folder in the repository is the only index', () => {
+    const dir = repo('offline', { 'requirements.txt': 'gunicorn\n', 'app.py': '' });
+    mkdirSync(path.join(dir, 'wheels'));
+    assert.equal(
+      resolved(dir).install.command,
+      'python3 -m venv .venv && .venv/bin/python -m pip install --quiet --no-index --find-links wheels ' +
+        '-r requirements.txt',
+    );
+  });
+
+  it("Python's lockfiles key the cache: uv, Poetry and Pipenv make the venv in the release", () => {
+    const cases: [Record<string, string>, string, string][] = [
+      [{ 'pyproject.toml': '[project]\n', 'uv.lock': '' }, 'uv sync --frozen --no-dev', 'uv.lock'],
+      [
+        { 'pyproject.toml': '[tool.poetry]\n', 'poetry.lock': '' },
+        'POETRY_VIRTUALENVS_IN_PROJECT=true poetry install --only main --no-root',
+        'poetry.lock',
+      ],
+      [
+        { Pipfile: '[packages]\ngunicorn = "*"\n', 'Pipfile.lock': '{}' },
+        'PIPENV_VENV_IN_PROJECT=1 pipenv sync',
+        'Pipfile.lock',
+      ],
+    ];
+    for (const [files, command, lockfile] of cases) {
+      const cfg = resolved(repo('locked', { ...files, 'app.py': '' }));
+      assert.deepEqual([cfg.install.command, cfg.install.lockfile, cfg.install.paths], [command, lockfile, ['.venv']]);
+    }
+    assert.equal(
+      resolved(repo('pipenv', { Pipfile: 'gunicorn = "*"\n', 'Pipfile.lock': '{}', 'wsgi.py': '' })).run,
+      '.venv/bin/python -m gunicorn --bind 127.0.0.1:$PORT wsgi:app',
+    );
   });
 
   it('Python with uvicorn from pyproject.toml', () => {
@@ -107,6 +142,7 @@ describe('slipway init', () => {
       [cfg.build, cfg.include, cfg.run],
       [['CGO_ENABLED=0 GOOS=linux go build -o hello-api .'], ['hello-api'], './hello-api'],
     );
+    assert.equal(cfg.proxy?.port, 80);
   });
 
   it('a Dockerfile wins: the docker runtime, the port it EXPOSEs', () => {

@@ -4,7 +4,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { execIfSimple, systemdQuote, systemdUnit, unitName } from '../../src/runtime/systemd.ts';
+import { execIfSimple } from '../../src/runtime/exec-form.ts';
+import { systemdQuote, systemdUnit, unitName } from '../../src/runtime/systemd.ts';
 
 const input = {
   app: 'shop',
@@ -29,10 +30,22 @@ describe('systemd unit', () => {
   it("a single command is exec'd (the app is the main process); shell constructs stay as written", () => {
     assert.equal(execIfSimple('node server.js --port 3000'), 'exec node server.js --port 3000');
     assert.equal(execIfSimple('exec node server.js'), 'exec node server.js');
+    // parameters expand in the exec'd command: a gunicorn on $PORT is the main process, not /bin/sh
+    assert.equal(
+      execIfSimple('.venv/bin/python -m gunicorn --bind 127.0.0.1:$PORT app:app'),
+      'exec .venv/bin/python -m gunicorn --bind 127.0.0.1:$PORT app:app',
+    );
+    assert.equal(execIfSimple('node ${APP:-server.js}'), 'exec node ${APP:-server.js}');
+    // leading assignments stay in front, where the shell applies them to the exec'd command
+    assert.equal(execIfSimple('NODE_ENV=production node s.js'), 'NODE_ENV=production exec node s.js');
+    assert.equal(execIfSimple(`A="x y" B='$z' ./app "--name=é"`), `A="x y" B='$z' exec ./app "--name=é"`);
+    assert.equal(execIfSimple('A=1'), 'A=1');
     for (const run of [
       'npm run migrate && node server.js',
       'node a.js | tee log',
-      'node $APP',
+      'node $(cat args)',
+      'node `cat args`',
+      'node \\x.js',
       'cd web; node s.js',
       'node s.js > out',
     ])
