@@ -183,6 +183,9 @@ build: [${stack.hasLock ? '"npm ci"' : '"npm install"'}, "npm run build"]
 # The build's output is git-ignored: name it to ship it.
 include: ["${stack.outDir}/**"]
 static_dir: ${stack.outDir}
+# spa: true     # a single-page app (client-side routes): a path that is no file answers index.html
+# Hashed assets (assets/, static/) are cached by browsers for good, index.html is revalidated; .br/.gz files
+# of the build are sent to browsers that take them; \`slipway logs\` shows the access log.
 proxy:
   port: 80      # or domain: www.example.com (HTTPS by Caddy)
 health:

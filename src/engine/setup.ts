@@ -9,6 +9,7 @@ import type { ResolvedConfig } from '../config/load.ts';
 import { ADMIN, ensureSite, isProxied, type ProxiedConfig } from '../proxy/caddy.ts';
 import { runtimeFor } from '../runtime/index.ts';
 import type { Runtime } from '../runtime/runtime.ts';
+import type { FileSite } from '../proxy/caddy-config.ts';
 import { eachHost, withSession, type Session } from './session.ts';
 import MISSING from '../scripts/setup-missing.sh';
 import APT_INSTALL from '../scripts/setup-apt-install.sh';
@@ -216,7 +217,7 @@ async function checkSudo(h: Host): Promise<void> {
 }
 
 /** Caddy in API mode, and the app's site in it. */
-async function setUpCaddy(h: Host, cfg: ProxiedConfig, files: string | undefined): Promise<string[]> {
+async function setUpCaddy(h: Host, cfg: ProxiedConfig, files: FileSite | undefined): Promise<string[]> {
   const r = await h.run(sh(CADDY_API, ADMIN), { sudo: true, reject: false });
   if (r.exitCode !== 0)
     throw new SlipwayError('failure', `${h.name}: could not start Caddy in API mode (caddy-api.service)`, {

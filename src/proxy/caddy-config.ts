@@ -12,6 +12,17 @@ export const ids = (app: string) => ({
   maintenance: `slipway_${app}_maintenance`,
 });
 
+/** A site of files: the folder Caddy serves, and how it answers. */
+export interface FileSite {
+  root: string;
+  /** a path that is no file answers the site's /index.html (client-side routes) */
+  spa: boolean;
+  /** path patterns of content-hashed files, cached by browsers for good; everything else is revalidated */
+  immutable: string[];
+  /** the file Caddy writes the site's access log to */
+  accessLog: string;
+}
+
 export function serverName(cfg: ProxyConfig): string {
   return `slipway_${cfg.proxy.domain ? 443 : cfg.proxy.port}`;
 }
@@ -56,14 +67,81 @@ export function maintenanceRoute(cfg: ProxyConfig, message: string): Record<stri
   };
 }
 
+const headers = (value: string) => ({ handler: 'headers', response: { set: { 'Cache-Control': [value] } } });
+
+/**
+ * The handlers serving a site of files: HTML and other names are revalidated on every visit (a deploy shows at
+ * once), hashed assets are immutable, `.br`/`.gz` files made by the build are sent to browsers that take them,
+ * and with `spa` a path that is no file answers /index.html (never under the hashed assets' paths: a missing
+ * script must be a 404, not a page cached as that script for a year).
+ */
+export function fileHandlers(app: string, site: FileSite): Record<string, unknown>[] {
+  const hashed = site.immutable.length > 0 ? [{ path: site.immutable }] : [];
+  const fallback = { root: site.root, try_files: ['{http.request.uri.path}', '/index.html'] };
+  return [
+    headers('no-cache'),
+    ...hashed.map((match) => ({
+      handler: 'subroute',
+      routes: [{ match: [match], handle: [headers('public, max-age=31536000, immutable')] }],
+    })),
+    ...(site.spa
+      ? [
+          {
+            handler: 'subroute',
+            routes: [
+              {
+                match: [{ file: fallback, ...(hashed.length ? { not: hashed } : {}) }],
+                handle: [{ handler: 'rewrite', uri: '{http.matchers.file.relative}' }],
+              },
+            ],
+          },
+        ]
+      : []),
+    {
+      handler: 'file_server',
+      '@id': ids(app).proxy,
+      root: site.root,
+      precompressed: { br: {}, gzip: {} },
+      precompressed_order: ['br', 'gzip'],
+    },
+  ];
+}
+
 interface CaddyServer {
   listen?: string[];
   routes?: Record<string, unknown>[];
+  logs?: { default_logger_name?: string; logger_names?: Record<string, string> };
+  [k: string]: unknown;
+}
+interface CaddyLog {
+  exclude?: string[];
+  include?: string[];
   [k: string]: unknown;
 }
 interface CaddyConfig {
   apps?: { http?: { servers?: Record<string, CaddyServer> } };
+  logging?: { logs?: Record<string, CaddyLog> };
   [k: string]: unknown;
+}
+
+/**
+ * The site's access log in its own file (kept out of Caddy's default log, the journal): requests of this site
+ * only, by its domain on a shared HTTPS server, or all of its own port's.
+ */
+function withAccessLog(config: CaddyConfig, server: CaddyServer, cfg: ProxyConfig, file: string): void {
+  const name = `slipway_${cfg.app}`;
+  server.logs ??= {};
+  if (cfg.proxy.domain) (server.logs.logger_names ??= {})[cfg.proxy.domain] = name;
+  else server.logs.default_logger_name = name;
+  const logs = ((config.logging ??= {}).logs ??= {});
+  logs[name] = {
+    writer: { output: 'file', filename: file, roll_size_mb: 10, roll_keep: 3 },
+    encoder: { format: 'json' },
+    include: [`http.log.access.${name}`],
+  };
+  const defaultLog = (logs.default ??= {});
+  if (!defaultLog.exclude?.includes(`http.log.access.${name}`))
+    defaultLog.exclude = [...(defaultLog.exclude ?? []), `http.log.access.${name}`];
 }
 
 /**
@@ -82,11 +160,11 @@ function withoutDebianWelcome(servers: Record<string, CaddyServer>): void {
  * The whole Caddy config with this app's site in place (pure). Other apps'
  * sites are kept; the app's upstream is kept when it already has one.
  */
-/** `files`: serve this folder as files instead of proxying to the app's port */
+/** `files`: serve this site of files instead of proxying to the app's port */
 export function withSite(
   current: CaddyConfig | null,
   cfg: ProxyConfig,
-  files?: string,
+  files?: FileSite,
 ): { config: CaddyConfig; changed: boolean } {
   const config: CaddyConfig = structuredClone(current ?? {});
   const servers = (((config.apps ??= {}).http ??= {}).servers ??= {});
@@ -108,12 +186,13 @@ export function withSite(
   }
   const keptUpstreams =
     (existing?.handle as { upstreams?: { dial: string }[] }[] | undefined)?.[0]?.upstreams ?? upstreams(cfg.port);
-  const handler = files
-    ? { handler: 'file_server', '@id': ids(cfg.app).proxy, root: files }
-    : { handler: 'reverse_proxy', '@id': ids(cfg.app).proxy, upstreams: keptUpstreams };
-  const route = { ...appRoute(cfg, 0), handle: [handler] };
+  const handle = files
+    ? fileHandlers(cfg.app, files)
+    : [{ handler: 'reverse_proxy', '@id': ids(cfg.app).proxy, upstreams: keptUpstreams }];
+  const route = { ...appRoute(cfg, 0), handle };
   const name = serverName(cfg);
   const server = (servers[name] ??= { listen: [`:${cfg.proxy.domain ? 443 : cfg.proxy.port}`], routes: [] });
+  if (files) withAccessLog(config, server, cfg, files.accessLog);
   server.routes ??= [];
   const at = server.routes.findIndex((r) => r['@id'] === routeId);
   if (at >= 0) server.routes[at] = route;

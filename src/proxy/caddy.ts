@@ -4,7 +4,7 @@ import type { ResolvedConfig } from '../config/load.ts';
 import { SlipwayError } from '../errors.ts';
 import type { Host } from '../transport/host.ts';
 import type { HealthTarget } from '../server/release.ts';
-import { ids, maintenanceRoute, serverName, upstreams, withSite } from './caddy-config.ts';
+import { type FileSite, ids, maintenanceRoute, serverName, upstreams, withSite } from './caddy-config.ts';
 
 export const ADMIN = 'http://localhost:2019';
 
@@ -66,20 +66,24 @@ async function expectOk(host: Host, what: string, res: Promise<{ status: number;
 }
 
 /** Put the app's site into Caddy's config if it is missing or out of date; true when it changed. */
-export async function ensureSite(host: Host, cfg: ProxiedConfig, files?: string): Promise<boolean> {
+export async function ensureSite(host: Host, cfg: ProxiedConfig, files?: FileSite): Promise<boolean> {
   const { config, changed } = await siteAgainstCaddy(host, cfg, files);
   if (changed) await expectOk(host, 'load the new config', admin(host, 'POST', '/load', config));
   return changed;
 }
 
 /** Caddy's config with the app's site as setup writes it, and whether that changes what Caddy has now. */
-async function siteAgainstCaddy(host: Host, cfg: ProxiedConfig, files?: string): Promise<ReturnType<typeof withSite>> {
+async function siteAgainstCaddy(
+  host: Host,
+  cfg: ProxiedConfig,
+  files?: FileSite,
+): Promise<ReturnType<typeof withSite>> {
   const current = JSON.parse((await expectOk(host, 'return its config', admin(host, 'GET', '/config/'))) || 'null');
   return withSite(current, cfg, files);
 }
 
 /** How the app's site in Caddy differs from what setup puts there (the live upstream aside); undefined: it does not. */
-export async function siteDrift(host: Host, cfg: ProxiedConfig, files?: string): Promise<string | undefined> {
+export async function siteDrift(host: Host, cfg: ProxiedConfig, files?: FileSite): Promise<string | undefined> {
   return (await siteAgainstCaddy(host, cfg, files)).changed
     ? `Caddy's site for ${cfg.app} differs from what slipway writes`
     : undefined;

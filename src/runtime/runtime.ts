@@ -4,6 +4,7 @@
 import type { ResolvedConfig } from '../config/load.ts';
 import { SLOTS, type Slot } from './slots.ts';
 import type { Host } from '../transport/host.ts';
+import type { FileSite } from '../proxy/caddy-config.ts';
 
 /** The instances a command addresses: the single one, or every slot (or just `slot`) behind the proxy. */
 export function instances(cfg: Pick<ResolvedConfig, 'proxy'>, slot?: Slot): (Slot | undefined)[] {
@@ -56,8 +57,8 @@ export interface Runtime {
    * for); undefined: nothing
    */
   preflight?(host: Host, cfg: ResolvedConfig, releaseDir: string): Promise<string | undefined>;
-  /** behind the proxy: the folder Caddy serves as files, instead of proxying to the app's port */
-  filesServed?(cfg: ResolvedConfig): string;
+  /** behind the proxy: the site of files Caddy serves, instead of proxying to the app's port */
+  filesServed?(cfg: ResolvedConfig): FileSite;
   /** why the runtime cannot run on the local target (refused when the config is loaded) */
   readonly notLocal?: string;
   /** why the runtime needs a proxy section, when it does (refused when the config is loaded) */

@@ -43,6 +43,9 @@ export function layout(appDir: string) {
 
 export type Layout = ReturnType<typeof layout>;
 
+/** A static site's access log, written by Caddy (its user owns the folder) */
+export const siteAccessLog = (app: string) => `/var/log/caddy/slipway-${app}.access.log`;
+
 /** argv running a constant POSIX sh script with values as positional parameters ($1, $2 …). */
 export function sh(script: string, ...args: string[]): string[] {
   return ['sh', '-c', script, 'slipway', ...args];

@@ -93,13 +93,95 @@ describe('Caddy config', () => {
     });
   });
 
-  it('a static site is a file server on current/<static_dir>', () => {
-    const files = staticRuntime.filesServed!({ appDir: '/srv/shop', static_dir: 'dist' } as ResolvedConfig);
-    assert.equal(files, '/srv/shop/current/dist');
-    const route = withSite(null, shop, files).config.apps!.http!.servers!.slipway_8080!.routes![0];
+  const site = (spa: boolean, immutable = ['/assets/*']) =>
+    staticRuntime.filesServed!({
+      app: 'shop',
+      appDir: '/srv/shop',
+      static_dir: 'dist',
+      spa,
+      immutable,
+    } as ResolvedConfig);
+  const noCache = { handler: 'headers', response: { set: { 'Cache-Control': ['no-cache'] } } };
+  const hashedForGood = {
+    handler: 'subroute',
+    routes: [
+      {
+        match: [{ path: ['/assets/*'] }],
+        handle: [
+          { handler: 'headers', response: { set: { 'Cache-Control': ['public, max-age=31536000, immutable'] } } },
+        ],
+      },
+    ],
+  };
+  const fileServer = {
+    handler: 'file_server',
+    '@id': 'slipway_shop_proxy',
+    root: '/srv/shop/current/dist',
+    precompressed: { br: {}, gzip: {} },
+    precompressed_order: ['br', 'gzip'],
+  };
+
+  it('a static site is a file server on current/<static_dir>: hashed assets immutable, the rest revalidated', () => {
+    assert.deepEqual(site(false), {
+      root: '/srv/shop/current/dist',
+      spa: false,
+      immutable: ['/assets/*'],
+      accessLog: '/var/log/caddy/slipway-shop.access.log',
+    });
+    const route = withSite(null, shop, site(false)).config.apps!.http!.servers!.slipway_8080!.routes![0];
+    assert.deepEqual(route!.handle, [noCache, hashedForGood, fileServer]);
+    const none = withSite(null, shop, site(false, [])).config.apps!.http!.servers!.slipway_8080!.routes![0];
+    assert.deepEqual(none!.handle, [noCache, fileServer]);
+  });
+
+  it('a single-page app answers /index.html for a path that is no file, but not under the hashed assets', () => {
+    const route = withSite(null, shop, site(true)).config.apps!.http!.servers!.slipway_8080!.routes![0];
     assert.deepEqual(route!.handle, [
-      { handler: 'file_server', '@id': 'slipway_shop_proxy', root: '/srv/shop/current/dist' },
+      noCache,
+      hashedForGood,
+      {
+        handler: 'subroute',
+        routes: [
+          {
+            match: [
+              {
+                file: { root: '/srv/shop/current/dist', try_files: ['{http.request.uri.path}', '/index.html'] },
+                not: [{ path: ['/assets/*'] }],
+              },
+            ],
+            handle: [{ handler: 'rewrite', uri: '{http.matchers.file.relative}' }],
+          },
+        ],
+      },
+      fileServer,
     ]);
+  });
+
+  it("a static site's access log is its own file, left out of Caddy's default log; other logs are kept", () => {
+    const before = { logging: { logs: { default: { exclude: ['http.log.access.other'] }, other: { level: 'INFO' } } } };
+    const { config } = withSite(before, shop, site(false));
+    assert.deepEqual(config.apps!.http!.servers!.slipway_8080!.logs, { default_logger_name: 'slipway_shop' });
+    assert.deepEqual(config.logging, {
+      logs: {
+        default: { exclude: ['http.log.access.other', 'http.log.access.slipway_shop'] },
+        other: { level: 'INFO' },
+        slipway_shop: {
+          writer: {
+            output: 'file',
+            filename: '/var/log/caddy/slipway-shop.access.log',
+            roll_size_mb: 10,
+            roll_keep: 3,
+          },
+          encoder: { format: 'json' },
+          include: ['http.log.access.slipway_shop'],
+        },
+      },
+    });
+    assert.equal(withSite(config, shop, site(false)).changed, false, 'a second write changes nothing');
+    const onDomain = withSite(null, { ...shop, proxy: { ...shop.proxy, domain: 'shop.example.com' } }, site(false));
+    assert.deepEqual(onDomain.config.apps!.http!.servers!.slipway_443!.logs, {
+      logger_names: { 'shop.example.com': 'slipway_shop' },
+    });
   });
 
   it('the maintenance page escapes its message', () => {

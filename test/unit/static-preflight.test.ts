@@ -17,16 +17,24 @@ describe('static preflight', () => {
   writeFileSync(path.join(release, 'dist/docs/index.html'), 'docs\n');
   writeFileSync(path.join(release, 'dist/café.html'), 'menu\n');
   const host = new LocalHost({ name: 'local', kind: 'local', role: 'web' }, () => undefined);
-  const check = (healthPath: string, command?: string) =>
+  const check = (healthPath: string, command?: string, spa = false) =>
     staticRuntime.preflight!(
       host,
-      { static_dir: 'dist', health: { path: healthPath, command } } as unknown as ResolvedConfig,
+      { static_dir: 'dist', spa, health: { path: healthPath, command } } as unknown as ResolvedConfig,
       release,
     );
 
   it('passes when the page is there: a file, a folder with index.html, a percent-encoded name', async () => {
     for (const p of ['/', '/index.html', '/docs/', '/docs', '/caf%C3%A9.html', '/index.html?v=2'])
       assert.equal(await check(p), undefined, p);
+  });
+
+  it("a single-page app's route is answered by its /index.html, which must be there", async () => {
+    assert.equal(await check('/account/settings', undefined, true), undefined);
+    assert.equal(
+      await check('/account/settings'),
+      '/account/settings is not a file of the release (no ' + '/account/settings): it was never served',
+    );
   });
 
   it('refuses a release without the page, saying which file is missing', async () => {
@@ -36,6 +44,10 @@ describe('static preflight', () => {
     );
     rmSync(path.join(release, 'dist/index.html'));
     assert.equal(await check('/'), '/ is not a file of the release (no /index.html): it was never served');
+    assert.equal(
+      await check('/account', undefined, true),
+      '/account is not a file of the release (no /account, and no /index.html): it was never served',
+    );
   });
 
   it('leaves a health command to the health check; a path never leaves the folder', async () => {
