@@ -22,6 +22,9 @@ export function requiredCommands(runtime: Runtime, proxy = false): Record<string
   return { curl: 'curl', ...(proxy ? { caddy: 'caddy' } : {}), tar: 'tar', ...runtime.packages };
 }
 
+/** Programs that make deploys faster (zstd: binary deltas), installed on servers; this machine may lack them. */
+const SPEEDUPS: Record<string, string> = { zstd: 'zstd' };
+
 // Debian packages of the commands apps and their installs commonly start with
 const PACKAGES: Record<string, string> = {
   node: 'nodejs',
@@ -177,7 +180,11 @@ async function makeFolders(s: Session, h: Host): Promise<string[]> {
 /** The programs the runtime, the proxy and the app's commands need: installed with apt, or named. */
 async function installPackages(s: Session, h: Host): Promise<string[]> {
   const { cfg } = s;
-  const need = { ...appPackages(cfg), ...requiredCommands(s.runtime, !!cfg.proxy) };
+  const need = {
+    ...appPackages(cfg),
+    ...requiredCommands(s.runtime, !!cfg.proxy),
+    ...(h.target.kind === 'local' ? {} : SPEEDUPS),
+  };
   const missing = (await h.run(sh(MISSING, ...Object.keys(need)))).stdout.split('\n').filter(Boolean);
   if (!missing.length) return [];
   const unknown = missing.filter((c) => !need[c]);

@@ -23,15 +23,21 @@ import {
   type Entry,
   type Manifest,
 } from './content.ts';
+import { binaryDeltas, blobStore, hasZstd, keepSent } from './delta.ts';
 import LINK_LISTED from '../scripts/transfer-link-listed.sh';
 import STAGE from '../scripts/transfer-stage.sh';
 import APPLY_BODY from '../scripts/transfer-apply.sh';
 import STAGER_BODY from '../scripts/transfer-stager.sh';
 
+/** the host could not rebuild a file from its binary delta */
+const PATCH_FAILED = 6;
+
 export interface TransferStats {
   /** compressed bytes of the stream sent */
   bytesSent: number;
   filesSent: number;
+  /** of those, files sent as a binary delta against the base's version */
+  filesPatched: number;
   /** files hard-linked from the base release */
   filesLinked: number;
   /** the release the unchanged files came from */
@@ -58,7 +64,8 @@ export function chooseBase(state: HostState): string | undefined {
 // lines of the files sent) and release/<path> for each file sent.
 // The kept files come from the base's staged tree when one is ready (see STAGE), else are
 // hard-linked from the base release now.
-const APPLY = script({ PATH_COLUMN }, LINK_LISTED, APPLY_BODY);
+// A patch/<path> holds a zstd patch against the base's version of the file instead: rebuilt and its hash checked.
+const APPLY = script({ PATH_COLUMN, PATCH_FAILED }, LINK_LISTED, APPLY_BODY);
 
 // $1 app dir, $2 release id, $3 its manifest file, $4 seconds to wait first, $5 the staged folder,
 // $6 the manifests folder. Builds a hard-linked copy of the release's
@@ -87,13 +94,16 @@ export async function transfer(
   const base = chooseBase(state);
   const baseFile = base ? state.manifests[base]! : '';
   const baseText = base ? await baseManifest(host, l, baseFile) : '';
-  const { send, drop } = diffManifests(parseManifest(baseText), release.manifest);
+  const baseEntries = parseManifest(baseText);
+  const { send, drop } = diffManifests(baseEntries, release.manifest);
+  const deltas = state.tools.includes('zstd') && (await hasZstd());
+  const patches = deltas && base ? await binaryDeltas(release.srcDir, send, baseEntries) : new Map<string, Buffer>();
 
   let bytesSent = 0;
   const counted = new PassThrough();
   counted.on('data', (chunk: Buffer) => (bytesSent += chunk.length));
   const gzip = createGzip({ level: 6 });
-  const packing = pipeline(pack(release.srcDir, send, drop, onProgress), batched(), gzip, counted).then(
+  const packing = pipeline(pack(release.srcDir, send, drop, patches, onProgress), batched(), gzip, counted).then(
     () => undefined,
     (e: Error) => e,
   );
@@ -125,6 +135,14 @@ export async function transfer(
       },
     );
   }
+  if (r.exitCode === PATCH_FAILED) {
+    // the kept version is not what the host has: forget it, so the next deploy sends the file whole
+    for (const p of patches.keys()) blobStore.remove(baseEntries.get(p)!.hash);
+    throw new SlipwayError('failure', `${host.name}: a binary delta did not rebuild its file`, {
+      details: tail(r.stderr.trim(), 5),
+      hint: 'the previous release is still serving; deploy again: the file is then sent whole',
+    });
+  }
   if (r.exitCode !== 0 || packError) {
     throw new SlipwayError(
       r.exitCode === 255 ? 'connection' : 'failure',
@@ -138,9 +156,11 @@ export async function transfer(
     );
   }
   manifestStore.put(release.manifest.text);
+  if (deltas) keepSent(release.srcDir, send);
   return {
     bytesSent,
     filesSent: send.length,
+    filesPatched: patches.size,
     filesLinked: Number(/linked (\d+)/.exec(r.stdout)?.[1] ?? 0),
     base,
     staged: /^staged$/m.test(r.stdout),
@@ -204,7 +224,13 @@ function changedError(e: Entry, now: number): Error {
 }
 
 /** The tar stream: control files first, then each file to send, read as it goes. */
-function pack(srcDir: string, send: Entry[], drop: string[], onProgress?: (percent: number) => void): tar.Pack {
+function pack(
+  srcDir: string,
+  send: Entry[],
+  drop: string[],
+  patches: Map<string, Buffer>,
+  onProgress?: (percent: number) => void,
+): tar.Pack {
   const p = tar.pack();
   const total = send.reduce((n, e) => n + e.size, 0) || 1;
   void (async () => {
@@ -222,7 +248,10 @@ function pack(srcDir: string, send: Entry[], drop: string[], onProgress?: (perce
         const name = `release/${e.path}`;
         const mtime = new Date(e.mtimeMs);
         const mode = e.kind === 'x' ? 0o755 : 0o644;
-        if (e.kind === 'l') {
+        const patch = patches.get(e.path);
+        if (patch) {
+          await add(p, { name: `patch/${e.path}`, mode: 0o644, mtime }, patch);
+        } else if (e.kind === 'l') {
           await add(p, { name, type: 'symlink', linkname: readlinkSync(abs), mtime });
         } else if (e.size <= WHOLE_FILE) {
           // read whole: a stream per small file costs more than the file itself

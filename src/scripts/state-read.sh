@@ -11,6 +11,8 @@ echo "$(uname -s) $(uname -m) $(if ls /lib/ld-musl-* >/dev/null 2>&1; then echo 
 echo ---
 cat "$6" 2>/dev/null || true
 echo ---
+if command -v zstd >/dev/null; then echo zstd; fi
+echo ---
 if [ "$2" = kept ]; then
   # only the records of releases still on the host: what a deploy needs, and a bounded read
   # shellcheck disable=SC2012 # release ids are plain names (letters, digits, -)

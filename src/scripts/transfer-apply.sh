@@ -12,6 +12,18 @@ if ! tar -xzf - -C "$d" --no-same-owner; then
 fi
 mkdir -p "$d/release"
 export LC_ALL=C
+if [ -d "$d/patch" ]; then
+  (cd "$d/patch" && find . -type f) | while IFS= read -r p; do
+    p=${p#./}
+    want=$(awk -v c="$PATH_COLUMN" -v p="$p" 'substr($0, c) == p { print substr($0, 1, 34) }' "$d/delta/add")
+    mkdir -p "$(dirname "$d/release/$p")"
+    if ! zstd -d -q --patch-from="$app/releases/$base/$p" "$d/patch/$p" -o "$d/release/$p" ||
+      [ "$(sha256sum < "$d/release/$p" | cut -c1-32)" != "${want% ?}" ]; then
+      echo "$p: the delta against releases/$base/$p does not give the file that was sent" >&2; exit "$PATCH_FAILED"
+    fi
+    if [ "${want#* }" = x ]; then chmod 755 "$d/release/$p"; else chmod 644 "$d/release/$p"; fi
+  done
+fi
 : > "$d/link"
 if [ -n "$base" ]; then
   # the base's lines for files that stay: linked from the base, and part of the new manifest

@@ -32,6 +32,8 @@ export interface HostState {
   platform?: string;
   /** what the host should run, as the last deploy or rollback wrote it */
   desired?: Desired;
+  /** programs a transfer may use there: zstd (binary deltas) */
+  tools: string[];
 }
 
 /**
@@ -60,7 +62,7 @@ export async function readState(host: Host, l: Layout): Promise<HostState> {
 }
 
 export function parseState(stdout: string): HostState {
-  const [link = '', slots = '', list = '', manifests = '', platform = '', desired = '', hist = ''] =
+  const [link = '', slots = '', list = '', manifests = '', platform = '', desired = '', tools = '', hist = ''] =
     stdout.split('---\n');
   const slotIds = slots
     .split('\n')
@@ -73,6 +75,7 @@ export function parseState(stdout: string): HostState {
   }
   state.platform = platform.trim() || undefined;
   state.desired = parseDesired(desired.trim());
+  state.tools = tools.split('\n').filter(Boolean);
   return state;
 }
 
@@ -101,7 +104,7 @@ export function buildState(link: string, ids: string[], history: HistoryRecord[]
       time: started?.time,
     };
   });
-  return { current, slots, releases, history, manifests: {} };
+  return { current, slots, releases, history, manifests: {}, tools: [] };
 }
 
 /**
@@ -111,7 +114,7 @@ export function afterDeploy(state: HostState, id: string, record: HistoryRecord)
   const ids = [...state.releases.map((r) => r.id), id];
   const history = [...state.history, record];
   const slots = [...new Set([...state.slots, id, ...(state.current ? [state.current] : [])])];
-  return { ...buildState(`releases/${id}`, ids, history, slots), manifests: state.manifests };
+  return { ...buildState(`releases/${id}`, ids, history, slots), manifests: state.manifests, tools: state.tools };
 }
 
 /** A release kept on the host, by id or unique prefix; otherwise an error naming the host. */

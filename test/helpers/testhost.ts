@@ -47,7 +47,7 @@ export interface BootOptions {
 }
 
 /** Hosts in their own network cannot reach the package archive: give them what `setup` would install. */
-export const SERVER_LAYER = { name: 'server', packages: ['rsync', 'caddy', 'git'] };
+export const SERVER_LAYER = { name: 'server', packages: ['rsync', 'caddy', 'git', 'zstd'] };
 
 export function bootHost(name: string, sshPort: number, opts: BootOptions = {}): TestHost {
   const address = opts.address ?? '127.0.0.1';

@@ -27,7 +27,9 @@ export const transfer: Phase = {
         s.cfg.rollout.concurrency,
       );
       const bytes = stats.reduce((n, t) => n + t.bytesSent, 0);
-      c.done(`${stats.reduce((n, t) => n + t.filesSent, 0)} changed, ${formatBytes(bytes)} sent`);
+      const patched = stats.reduce((n, t) => n + t.filesPatched, 0);
+      const deltas = patched ? ` (${patched} as a binary delta)` : '';
+      c.done(`${stats.reduce((n, t) => n + t.filesSent, 0)} changed${deltas}, ${formatBytes(bytes)} sent`);
       return bytes;
     });
     r.bytesSent += sent;
