@@ -31,12 +31,16 @@ export const blobStore = {
   /** keep a copy of the file as sent, when its content is still the hash (it may have changed since) */
   put(hash: string, abs: string): void {
     const file = this.file(hash);
+    const tmp = `${file}.${process.pid}`;
     if (this.has(hash)) return;
     try {
-      copyFileSync(abs, `${file}.${process.pid}`);
-      chmodSync(`${file}.${process.pid}`, 0o600);
-      if (sha(readFileSync(`${file}.${process.pid}`)) !== hash) return rmSync(`${file}.${process.pid}`);
-      renameSync(`${file}.${process.pid}`, file);
+      copyFileSync(abs, tmp);
+      chmodSync(tmp, 0o600);
+      if (sha(readFileSync(tmp)) !== hash) {
+        rmSync(tmp);
+        return;
+      }
+      renameSync(tmp, file);
       prune(path.dirname(file));
     } catch {
       /* only costs a whole file next time */
@@ -85,14 +89,19 @@ export async function binaryDeltas(
   for (const e of send) {
     const old = base.get(e.path);
     if (!fits(e) || !old || old.kind === 'l' || !blobStore.has(old.hash)) continue;
-    const abs = e.src ?? path.join(srcDir, e.path);
-    const r = await execa('zstd', ['-q', '-c', '-3', `--patch-from=${blobStore.file(old.hash)}`, '--', abs], {
+    // the patch is made of the very bytes whose hash the manifest has: a file changed since goes whole, and the
+    // transfer then reports the change
+    const data = readFileSync(e.src ?? path.join(srcDir, e.path));
+    if (sha(data) !== e.hash) continue;
+    const from = `--patch-from=${blobStore.file(old.hash)}`;
+    const r = await execa('zstd', ['-q', '-c', '-3', `--stream-size=${data.length}`, from], {
+      input: data,
       encoding: 'buffer',
       reject: false,
     });
     if (r.exitCode !== 0) continue;
     const patch = Buffer.from(r.stdout);
-    if (patch.length < deflateRawSync(readFileSync(abs), { level: 1 }).length) patches.set(e.path, patch);
+    if (patch.length < deflateRawSync(data, { level: 1 }).length) patches.set(e.path, patch);
   }
   return patches;
 }
