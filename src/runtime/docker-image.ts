@@ -1,7 +1,9 @@
 // Building a release's image and getting it onto a host without a registry.
-// `docker save` writes every layer; `docker load` only reads a layer's file
-// when the host lacks that layer (by chain: the layer and all below it), so
-// the archive sent leaves out the layers the host already has.
+// Each host is asked first what it has: an image it already holds (an unchanged
+// build) is only tagged there, and nothing is exported. Otherwise the image is
+// exported once (`docker save`: the engine can only export a whole image) and
+// each host gets only the layers it lacks (by chain: the layer and all below),
+// since `docker load` reads a layer's file only when the host lacks that layer.
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -10,7 +12,7 @@ import type { ResolvedConfig } from '../config/load.ts';
 import { SlipwayError, tail } from '../errors.ts';
 import { sh } from '../server/layout.ts';
 import type { Host } from '../transport/host.ts';
-import type { ImageShipping } from './runtime.ts';
+import type { ImageLack, ImageShipping } from './runtime.ts';
 import HOST_LAYERS from '../scripts/docker-image-host-layers.sh';
 
 export function imageTag(app: string, release: string): string {
@@ -21,10 +23,14 @@ export const dockerImageShipping: ImageShipping = {
   builtHere: (cfg, release) => (cfg.docker.build === 'local' ? imageTag(cfg.app, release) : undefined),
   async buildHere(cfg, release, srcDir, onLine) {
     await buildImageLocally(cfg, release, srcDir, onLine);
-    return saveImage(cfg, release);
+    return builtImage(imageTag(cfg.app, release));
   },
   buildOnHost: buildImageOnHost,
-  ship: (host, image) => shipImage(host, image as SavedImage),
+  lacks: (host, image) => hostLacks(host, image as BuiltImage),
+  async export(image) {
+    return { bytes: (await (image as BuiltImage).saved()).bytes };
+  },
+  ship: (host, image, lacks) => shipImage(host, image as BuiltImage, lacks),
 };
 
 /** Indexes of the layers to send: those whose chain (the layer and all below) no host image has (pure). */
@@ -79,63 +85,96 @@ export async function buildImageOnHost(
     });
 }
 
-export interface SavedImage {
+interface SavedImage {
   dir: string;
   manifest: { Config: string; Layers: string[] };
+  /** the size of the layers and config exported */
+  bytes: number;
+}
+
+/** An image built here: its id and layers, and its export, made once when a host needs it. */
+export interface BuiltImage {
+  tag: string;
+  id: string;
   diffIds: string[];
+  saved(): Promise<SavedImage>;
   cleanup(): void;
 }
 
-/** `docker save` the release's image once, unpacked, for shipping to any number of hosts. */
-export async function saveImage(cfg: ResolvedConfig, release: string): Promise<SavedImage> {
+async function builtImage(tag: string): Promise<BuiltImage> {
+  const r = await execa('docker', ['image', 'inspect', '--format', '{{.Id}} {{json .RootFS.Layers}}', tag]);
+  const [id = '', layers = '[]'] = r.stdout.trim().split(' ');
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'slipway-image-'));
-  const cleanup = () => rmSync(tmp, { recursive: true, force: true });
-  try {
-    const dir = path.join(tmp, 'image');
-    mkdirSync(dir);
-    await execa('docker', ['save', '--output', path.join(tmp, 'image.tar'), imageTag(cfg.app, release)]);
-    await execa('tar', ['-xf', path.join(tmp, 'image.tar'), '-C', dir]);
-    const [manifest] = JSON.parse(readFileSync(path.join(dir, 'manifest.json'), 'utf8')) as {
-      Config: string;
-      Layers: string[];
-    }[];
-    if (!manifest) throw new SlipwayError('failure', `docker save wrote no image for ${imageTag(cfg.app, release)}`);
-    const config = JSON.parse(readFileSync(path.join(dir, manifest.Config), 'utf8')) as {
-      rootfs: { diff_ids: string[] };
-    };
-    return { dir, manifest, diffIds: config.rootfs.diff_ids, cleanup };
-  } catch (e) {
-    cleanup();
-    throw e;
-  }
+  let saving: Promise<SavedImage> | undefined;
+  return {
+    tag,
+    id,
+    diffIds: JSON.parse(layers) as string[],
+    saved: () => (saving ??= saveImage(tag, tmp)),
+    cleanup: () => rmSync(tmp, { recursive: true, force: true }),
+  };
 }
 
-/** Ship a saved image to one host; returns how many layers were sent and skipped, and the bytes sent. */
-export async function shipImage(
-  host: Host,
-  image: SavedImage,
-): Promise<{ sent: number; skipped: number; bytes: number }> {
+/** `docker save` the image, unpacked into dir, for shipping to any number of hosts. */
+async function saveImage(tag: string, tmp: string): Promise<SavedImage> {
+  const dir = path.join(tmp, 'image');
+  mkdirSync(dir);
+  await execa('docker', ['save', '--output', path.join(tmp, 'image.tar'), tag]);
+  await execa('tar', ['-xf', path.join(tmp, 'image.tar'), '-C', dir]);
+  const bytes = statSync(path.join(tmp, 'image.tar')).size;
+  rmSync(path.join(tmp, 'image.tar'));
+  const [manifest] = JSON.parse(readFileSync(path.join(dir, 'manifest.json'), 'utf8')) as SavedImage['manifest'][];
+  if (!manifest) throw new SlipwayError('failure', `docker save wrote no image for ${tag}`);
+  return { dir, manifest, bytes };
+}
+
+/** What a host lacks of the image: nothing when it has the image itself, else the layers it has no chain of. */
+async function hostLacks(host: Host, image: BuiltImage): Promise<ImageLack> {
   const present = await host.run(sh(HOST_LAYERS), { sudo: true });
-  const hostImages = present.stdout
+  const images = present.stdout
     .split('\n')
     .filter(Boolean)
-    .map((l) => JSON.parse(l) as string[]);
-  const send = layersToSend(image.diffIds, hostImages);
+    .map((l) => ({ id: l.slice(0, l.indexOf(' ')), layers: JSON.parse(l.slice(l.indexOf(' ') + 1)) as string[] }));
+  if (images.some((i) => i.id === image.id)) return { image: false, layers: [] };
+  return {
+    image: true,
+    layers: layersToSend(
+      image.diffIds,
+      images.map((i) => i.layers),
+    ),
+  };
+}
+
+/** Get the image onto one host: tagged when it has it, else loaded from its missing layers. */
+async function shipImage(
+  host: Host,
+  image: BuiltImage,
+  lacks: ImageLack,
+): Promise<{ sent: number; skipped: number; bytes: number }> {
+  if (!lacks.image) {
+    await host.run(['docker', 'tag', image.id, image.tag], { sudo: true });
+    return { sent: 0, skipped: image.diffIds.length, bytes: 0 };
+  }
+  const saved = await image.saved();
   const files = [
     'manifest.json',
-    image.manifest.Config,
-    ...(existsSync(path.join(image.dir, 'repositories')) ? ['repositories'] : []),
-    ...send.map((i) => image.manifest.Layers[i]!),
+    saved.manifest.Config,
+    ...(existsSync(path.join(saved.dir, 'repositories')) ? ['repositories'] : []),
+    ...lacks.layers.map((i) => saved.manifest.Layers[i]!),
   ];
-  const archive = path.join(path.dirname(image.dir), `ship-${host.name.replace(/[^\w.-]/g, '_')}.tar.gz`);
+  const archive = path.join(path.dirname(saved.dir), `ship-${host.name.replace(/[^\w.-]/g, '_')}.tar.gz`);
   try {
-    await execa('tar', ['-czf', archive, '-C', image.dir, ...files]);
+    await execa('tar', ['-czf', archive, '-C', saved.dir, ...files]);
     const r = await host.run(sh('gunzip | docker load --quiet'), { inputFile: archive, sudo: true, reject: false });
     if (r.exitCode !== 0)
       throw new SlipwayError('failure', `${host.name}: docker load failed`, {
         details: tail(r.stderr || r.stdout, 15),
       });
-    return { sent: send.length, skipped: image.diffIds.length - send.length, bytes: statSync(archive).size };
+    return {
+      sent: lacks.layers.length,
+      skipped: image.diffIds.length - lacks.layers.length,
+      bytes: statSync(archive).size,
+    };
   } finally {
     rmSync(archive, { force: true });
   }

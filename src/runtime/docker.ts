@@ -68,7 +68,22 @@ export function runArgv(cfg: ResolvedConfig, release: string, slot?: Slot): stri
   return argv;
 }
 
-// $1 container, then the docker run argv
+/** The host command that starts a release's container, its shared folders first given to the image's user. */
+export function startArgv(cfg: ResolvedConfig, release: string, slot?: Slot): string[] {
+  const l = layout(cfg.appDir);
+  const shared = cfg.shared.dirs.map((d) => `${l.shared}/${d}`);
+  const owner = cfg.docker.shared_owner ?? '';
+  return sh(
+    START,
+    containerName(cfg.app, slot),
+    imageTag(cfg.app, release),
+    owner,
+    l.dockerOwner,
+    ...shared,
+    '--',
+    ...runArgv(cfg, release, slot),
+  );
+}
 
 // $1 lines, $2 since (or empty), $3 follow (or empty), then container names; a slot without a container is skipped
 
@@ -107,7 +122,7 @@ export const dockerRuntime: Runtime = {
       throw new SlipwayError('failure', `${host.name}: ${link} points at no release`, {
         hint: `deploy first: slipway deploy ${cfg.environment}`,
       });
-    await host.run(sh(START, containerName(cfg.app, slot), ...runArgv(cfg, release, slot)), { sudo: true });
+    await host.run(startArgv(cfg, release, slot), { sudo: true });
   },
   async stop(host, cfg, slot) {
     for (const one of instances(cfg, slot))
@@ -210,6 +225,14 @@ export const dockerSettings = {
         .refine((p) => !p.split('/').includes('..'), 'must not contain ".." → e.g. /app')
         .default('/app')
         .describe('Folder in the container where `shared.dirs` are mounted.'),
+      shared_owner: z
+        .string()
+        .regex(/^\d{1,10}(:\d{1,10})?$/, 'must be a uid or uid:gid → e.g. 1000:1000')
+        .optional()
+        .describe(
+          "Owner (uid[:gid]) given to `shared.dirs` before a container starts. Unset: the image's `USER` " +
+            "(a name is looked up in the image's /etc/passwd), so an app running as non-root can write them.",
+        ),
     })
     .default({ build: 'local', dockerfile: 'Dockerfile', workdir: '/app' })
     .describe(

@@ -43,8 +43,18 @@ export interface ImageShipping {
     releaseDir: string,
     onLine?: (l: string) => void,
   ): Promise<void>;
+  /** what the host lacks of a built image (asked of every host before anything is exported) */
+  lacks(host: Host, image: ShipImage): Promise<ImageLack>;
+  /** make the built image ready to send (once, when a host lacks it); the bytes exported */
+  export(image: ShipImage): Promise<{ bytes: number }>;
   /** send what the host lacks of a built image; how many layers were sent and skipped, and the bytes */
-  ship(host: Host, image: ShipImage): Promise<{ sent: number; skipped: number; bytes: number }>;
+  ship(host: Host, image: ShipImage, lacks: ImageLack): Promise<{ sent: number; skipped: number; bytes: number }>;
+}
+
+/** `image`: the host lacks the image itself (it has to be exported and loaded); `layers`: the ones to send */
+export interface ImageLack {
+  image: boolean;
+  layers: number[];
 }
 
 export interface ShipImage {

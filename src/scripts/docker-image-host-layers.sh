@@ -1,1 +1,1 @@
-docker image ls --quiet --no-trunc | sort -u | xargs -r docker image inspect --format '{{json .RootFS.Layers}}'
+docker image ls --quiet --no-trunc | sort -u | xargs -r docker image inspect --format '{{.Id}} {{json .RootFS.Layers}}'

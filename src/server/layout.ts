@@ -24,6 +24,8 @@ export function layout(appDir: string) {
     envFile: path.posix.join(meta, 'env'),
     /** the same variables in docker's format, for the docker runtime */
     dockerEnvFile: path.posix.join(meta, 'docker.env'),
+    /** the owner the docker runtime found for the shared folders, by image */
+    dockerOwner: path.posix.join(meta, 'docker-owner'),
     bin: path.posix.join(meta, 'bin'),
     supervisorBin: path.posix.join(meta, 'bin', 'supervisor.cjs'),
     logs: path.posix.join(meta, 'logs'),

@@ -72,6 +72,32 @@ describe('the docker runtime behind Caddy', { skip }, () => {
     assert.match(d.stderr, /Ship image .* 3 layer\(s\) sent, 0 already on the host/);
     assert.deepEqual(await get(URL), { status: 200, body: `Hello from slipway (release ${first})\n` });
     assert.equal(host.exec('docker', 'inspect', '--format', '{{.Config.User}}', 'slipway-hello-b').trim(), 'nobody');
+    assert.match(d.stderr, /Export image \(docker save\)/);
+  });
+
+  it("the image's non-root USER owns the shared folders: the app writes its database there", async () => {
+    assert.equal(host.exec('stat', '-c', '%U', '/srv/hello/shared/storage').trim(), 'nobody');
+    // a database beside its journal: the folder itself must be writable, not only a file in it
+    const db = await run(
+      'exec',
+      'production',
+      '--',
+      'sh',
+      '-c',
+      'echo row > storage/app.db && touch storage/app.db-journal && id -un',
+    );
+    assert.equal(db.exitCode, 0, db.all);
+    assert.equal(db.stdout.trim(), 'nobody');
+    assert.equal(host.exec('cat', '/srv/hello/shared/storage/app.db'), 'row\n');
+  });
+
+  it('a deploy of an unchanged build exports nothing: the host has the image, which is only tagged', async () => {
+    const d = await run('deploy', 'production', '--json');
+    assert.equal(d.exitCode, 0, d.all);
+    assert.doesNotMatch(d.stderr, /Export image/);
+    assert.match(d.stderr, /Ship image .* already on the host\(s\): tagged/);
+    first = JSON.parse(d.stdout).release;
+    assert.deepEqual(await get(URL), { status: 200, body: `Hello from slipway (release ${first})\n` });
   });
 
   it('a change ships only its layer, switches with no failed request, rolls back to the kept image', async (t) => {

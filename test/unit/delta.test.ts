@@ -61,7 +61,7 @@ describe('binary deltas', () => {
     assert.equal(statSync(onHost).mode & 0o777, 0o755);
   });
 
-  it("a reference that is not the host's version fails the transfer, is dropped, and the next sends whole", async () => {
+  it("a reference unlike the host's version fails the transfer, is dropped, and the next sends whole", async () => {
     const r2 = hashFiles(src, ['server']).entries[0]!.hash;
     rebuild(2);
     // what is kept as R2's version already holds the change: the patch copies it, and the host's R2 lacks it

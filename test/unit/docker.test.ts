@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parseConfig, resolveEnvironment } from '../../src/config/load.ts';
 import { layersToSend } from '../../src/runtime/docker-image.ts';
-import { dockerEnvContent, dockerRuntime, runArgv } from '../../src/runtime/docker.ts';
+import { dockerEnvContent, dockerRuntime, runArgv, startArgv } from '../../src/runtime/docker.ts';
 
 const cfg = resolveEnvironment(
   parseConfig(
@@ -55,6 +55,29 @@ describe('docker runtime', () => {
       '-c',
       'exec node server.js',
     ]);
+  });
+
+  it("a container starts after its shared folders are given to the image's user, or to docker.shared_owner", () => {
+    const args = (c: typeof cfg) => startArgv(c, 'R1', 'a').slice(3, 12);
+    const rest = ['/srv/shop/shared/storage', '--', 'docker', 'run'];
+    assert.deepEqual(args(cfg), [
+      'slipway',
+      'slipway-shop-a',
+      'slipway-shop:R1',
+      '',
+      '/srv/shop/.slipway/docker-owner',
+      ...rest,
+    ]);
+    const owned = { ...cfg, docker: { ...cfg.docker, shared_owner: '1000:1000' } };
+    assert.deepEqual(args(owned), [
+      'slipway',
+      'slipway-shop-a',
+      'slipway-shop:R1',
+      '1000:1000',
+      '/srv/shop/.slipway/docker-owner',
+      ...rest,
+    ]);
+    assert.deepEqual(startArgv(cfg, 'R1', 'a').slice(12), runArgv(cfg, 'R1', 'a').slice(2));
   });
 
   it("the env file uses docker's format, and exec runs a new container of the release's image", () => {

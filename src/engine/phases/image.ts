@@ -45,12 +45,20 @@ export const image: Phase = {
       );
       return;
     }
+    const lacks = await eachHost(hosts, (h) => shipping.lacks(h, image), s.cfg.rollout.concurrency);
+    // exported only when a host lacks the image: an unchanged build is only tagged on the hosts
+    if (lacks.some((l) => l.image))
+      await s.events.step(`${tag}Export image (docker save)`, async (c) => {
+        c.done(formatBytes((await shipping.export(image)).bytes));
+      });
     await s.events.step(`${tag}Ship image`, async (c) => {
-      const shipped = await eachHost(hosts, (h) => shipping.ship(h, image), s.cfg.rollout.concurrency);
+      const shipped = await eachHost(hosts, (h, i) => shipping.ship(h, image, lacks[i]!), s.cfg.rollout.concurrency);
       const first = shipped[0]!;
       c.done(
-        `${first.sent} layer(s) sent, ${first.skipped} already on the host, ` +
-          `${formatBytes(shipped.reduce((n, x) => n + x.bytes, 0))}`,
+        lacks.every((l) => !l.image)
+          ? 'already on the host(s): tagged'
+          : `${first.sent} layer(s) sent, ${first.skipped} already on the host, ` +
+              `${formatBytes(shipped.reduce((n, x) => n + x.bytes, 0))}`,
       );
     });
   },
