@@ -19,6 +19,7 @@ import EXEC from '../scripts/docker-exec.sh';
 import { z } from 'zod';
 import { relativePath } from '../config/values.ts';
 import LOGS from '../scripts/docker-logs.sh';
+import GAVE_UP from '../scripts/docker-gave-up.sh';
 
 export function containerName(app: string, slot?: Slot): string {
   return `slipway-${app}-${slot ?? 'main'}`;
@@ -96,6 +97,7 @@ export const dockerRuntime: Runtime = {
   runsOnHost: false,
   notLocal: 'runtime: docker needs an SSH host → list a server in hosts',
   image: dockerImageShipping,
+  gaveUpArgv: (cfg, slot) => sh(GAVE_UP, containerName(cfg.app, slot)),
   async writeEnv(host, cfg, vars) {
     await writeEnvFile(host, dockerEnvFile(cfg), dockerEnvContent(vars), 'root');
   },

@@ -78,7 +78,7 @@ function paths(appDir: string, slot: string | undefined) {
     config: l.appConfig,
     envFile: l.envFile,
     dir,
-    state: path.join(dir, 'state.json'),
+    state: l.instanceState(slot),
     stopAt: path.join(dir, 'stop-at'),
     log: l.appLog,
   };

@@ -11,6 +11,7 @@ import { SLOTS, slotPort } from './slots.ts';
 import { instances, type Runtime, type RuntimeStatus } from './runtime.ts';
 import { z } from 'zod';
 import INSTALL_FILE from '../scripts/supervisor-install-file.sh';
+import GAVE_UP from '../scripts/supervisor-gave-up.sh';
 
 /** The bundled daemon in dist/: beside the CLI's chunk (dist/chunks/), or found from the sources (src/runtime/). */
 export function supervisorBundle(): string {
@@ -38,6 +39,7 @@ function daemonPath(cfg: ResolvedConfig): string {
 export const supervisorRuntime: Runtime = {
   packages: { node: 'nodejs' },
   hasProcess: true,
+  gaveUpArgv: (cfg, slot) => sh(GAVE_UP, layout(cfg.appDir).instanceState(slot)),
   runsOnHost: true,
   provision: { title: 'supervisor', changed: 'installed the supervisor' },
   async configure(host, cfg) {

@@ -34,6 +34,8 @@ export function layout(appDir: string) {
     /** the supervisor's settings (run, ports, user) and its per-instance state folders */
     appConfig: path.posix.join(meta, 'app.json'),
     supervisor: path.posix.join(meta, 'supervisor'),
+    /** the supervisor's state of an instance (a slot, or `main`) */
+    instanceState: (slot?: string) => path.posix.join(meta, 'supervisor', slot ?? 'main', 'state.json'),
     /** the runtime config a deploy replaced, kept so that a failed deploy can put it back */
     replacedUnit: path.posix.join(meta, 'unit.replaced'),
     /** the link an instance runs from: `current`, or a blue/green slot's */

@@ -125,6 +125,10 @@ describe('the docker runtime behind Caddy', { skip }, () => {
     const bad = await run('deploy', 'production');
     assert.equal(bad.exitCode, 4, bad.all);
     assert.match(bad.stderr, /never received traffic and was stopped/);
+    assert.match(
+      bad.stderr,
+      /the container slipway-hello-[ab] kept exiting \(restarted \d+ times, last exit status 3\)/,
+    );
     assert.equal((await get(URL)).body, `Hello from slipway (release ${first})\n`);
   });
 

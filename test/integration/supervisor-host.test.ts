@@ -79,4 +79,28 @@ describe('the supervisor runtime on a host over SSH', { skip }, () => {
     assert.equal(host.exec('readlink', '/opt/apps/hello/current').trim(), before);
     assert.equal((await get(`http://127.0.0.1:${PORT}/health`)).status, 200);
   });
+
+  it('a release that crashes at start is given up on at once, with its exit status, not at the timeout', async () => {
+    const before = host.exec('readlink', '/opt/apps/hello/current').trim();
+    const cfg = readFileSync(path.join(app, 'slipway.yml'), 'utf8');
+    writeFileSync(
+      path.join(app, 'slipway.yml'),
+      cfg
+        .replace(/command: .*/, 'command: curl -fsS http://127.0.0.1:$PORT/health')
+        .replace('timeout: 2', 'timeout: 60'),
+    );
+    writeFileSync(path.join(app, 'server.js'), 'console.error("no DATABASE_URL"); process.exit(3);\n');
+    commit(app, 'crashes at start');
+    const started = Date.now();
+    const bad = await run('deploy', 'production');
+    assert.equal(bad.exitCode, 4, bad.all);
+    assert.match(
+      bad.stderr,
+      /the supervisor sees the app exit again and again within seconds of starting \(last: exit code 3\)/,
+    );
+    assert.match(bad.stderr, /no DATABASE_URL/);
+    assert.ok(Date.now() - started < 60_000, 'long before the 60 s timeout');
+    assert.equal(host.exec('readlink', '/opt/apps/hello/current').trim(), before);
+    assert.equal((await get(`http://127.0.0.1:${PORT}/health`)).status, 200);
+  });
 });

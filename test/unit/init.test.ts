@@ -152,7 +152,7 @@ describe('slipway init', () => {
     });
     assert.deepEqual(detectStack(dir), { kind: 'docker', name: 'boxed', port: 8080 });
     const cfg = resolved(dir);
-    assert.deepEqual([cfg.runtime, cfg.port, cfg.run], ['docker', 8080, '']);
+    assert.deepEqual([cfg.runtime, cfg.port, cfg.run, cfg.proxy?.port], ['docker', 8080, '', 80]);
   });
 
   it('an empty folder gets the Node template; every template has a working local environment or none', () => {
