@@ -8,6 +8,7 @@ import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document } fro
 import type { z } from 'zod';
 import { SlipwayError } from '../errors.ts';
 import { runtimeFor } from '../runtime/index.ts';
+import { closest } from '../text.ts';
 import { ConfigFile, Settings, systemFolderProblem, type ConfigFileT, type SettingsT } from './schema.ts';
 
 export const CONFIG_FILE = 'slipway.yml';
@@ -284,30 +285,6 @@ function unwrap(schema: unknown): unknown {
   return s;
 }
 
-export function closest(word: string, candidates: string[]): string | undefined {
-  let best: string | undefined;
-  let bestDistance = Math.max(2, Math.floor(word.length / 3)) + 1;
-  for (const c of candidates) {
-    const d = levenshtein(word, c);
-    if (d < bestDistance) [best, bestDistance] = [c, d];
-  }
-  return best;
-}
-
-function levenshtein(a: string, b: string): number {
-  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    let prev = row[0]!;
-    row[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const tmp = row[j]!;
-      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
-      prev = tmp;
-    }
-  }
-  return row[b.length]!;
-}
-
 /** Objects merge key by key; lists and scalars from the override replace. */
 export function deepMerge(base: Record<string, unknown>, override: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = { ...base };
@@ -447,7 +424,7 @@ export function resolveEnvironment(loaded: LoadedConfig, environment: string): R
           `${s.user} → set \`user\` in the environments that have servers rather than at the top level`,
       );
     }
-    return {
+    const cfg: ResolvedConfig = {
       ...s,
       ssh,
       app: data.app,
@@ -463,6 +440,9 @@ export function resolveEnvironment(loaded: LoadedConfig, environment: string): R
       appDir: path.posix.join(root, data.app),
       roles: {},
     };
+    const problem = adapter.configProblem?.(cfg, dir);
+    if (problem) throw new SlipwayError('config', problem);
+    return cfg;
   };
   // `run` is checked per role: with roles, the environment itself may have none
   const cfg = { ...resolved(settings, targets, where, false), after };

@@ -18,8 +18,14 @@ import CADDY_API from '../scripts/setup-caddy-api.sh';
 import DIRS from '../scripts/setup-dirs.sh';
 
 /** Commands a host needs, by runtime, and the Debian package providing each. */
-export function requiredCommands(runtime: Runtime, proxy = false): Record<string, string> {
-  return { curl: 'curl', ...(proxy ? { caddy: 'caddy' } : {}), tar: 'tar', ...runtime.packages };
+export function requiredCommands(runtime: Runtime, cfg: ResolvedConfig): Record<string, string> {
+  return {
+    curl: 'curl',
+    ...(cfg.proxy ? { caddy: 'caddy' } : {}),
+    tar: 'tar',
+    ...runtime.packages,
+    ...runtime.packagesFor?.(cfg),
+  };
 }
 
 /** Programs that make deploys faster (zstd: binary deltas), installed on servers; this machine may lack them. */
@@ -182,7 +188,7 @@ async function installPackages(s: Session, h: Host): Promise<string[]> {
   const { cfg } = s;
   const need = {
     ...appPackages(cfg),
-    ...requiredCommands(s.runtime, !!cfg.proxy),
+    ...requiredCommands(s.runtime, cfg),
     ...(h.target.kind === 'local' ? {} : SPEEDUPS),
   };
   const missing = (await h.run(sh(MISSING, ...Object.keys(need)))).stdout.split('\n').filter(Boolean);

@@ -8,7 +8,7 @@ import path from 'node:path';
 import type { ResolvedConfig } from '../config/load.ts';
 import { slotPort, type Slot } from './slots.ts';
 import { layout, sh } from '../server/layout.ts';
-import { SlipwayError } from '../errors.ts';
+import { SlipwayError, tail } from '../errors.ts';
 import { linkedRelease, writeEnvFile } from '../server/release.ts';
 import { cancelDrain, scheduleDrain } from './drain.ts';
 import { instances, type Runtime, type RuntimeStatus } from './runtime.ts';
@@ -20,6 +20,8 @@ import { z } from 'zod';
 import { relativePath } from '../config/values.ts';
 import LOGS from '../scripts/docker-logs.sh';
 import GAVE_UP from '../scripts/docker-gave-up.sh';
+import COMPOSE_UP from '../scripts/docker-compose-up.sh';
+import { composeAccessories } from './compose.ts';
 
 export function containerName(app: string, slot?: Slot): string {
   return `slipway-${app}-${slot ?? 'main'}`;
@@ -98,6 +100,27 @@ export const dockerRuntime: Runtime = {
   notLocal: 'runtime: docker needs an SSH host → list a server in hosts',
   image: dockerImageShipping,
   gaveUpArgv: (cfg, slot) => sh(GAVE_UP, containerName(cfg.app, slot)),
+  packagesFor: (cfg): Record<string, string> => (cfg.docker.compose ? { 'docker-compose': 'docker-compose' } : {}),
+  configProblem(cfg, dir) {
+    if (!cfg.docker.compose) return undefined;
+    const found = composeAccessories(dir, cfg.docker.compose);
+    return 'problem' in found ? found.problem : undefined;
+  },
+  accessories(cfg) {
+    if (!cfg.docker.compose) return [];
+    const found = composeAccessories(cfg.dir, cfg.docker.compose);
+    return 'accessories' in found ? found.accessories : [];
+  },
+  async startAccessories(host, cfg, releaseDir, accessories, onLine) {
+    const file = path.posix.join(releaseDir, cfg.docker.compose!.file);
+    const argv = sh(COMPOSE_UP, `slipway-${cfg.app}`, file, layout(cfg.appDir).shared, ...accessories);
+    const r = await host.run(argv, { sudo: true, reject: false, onLine });
+    if (r.exitCode !== 0)
+      throw new SlipwayError('failure', `${host.name}: docker compose could not start ${accessories.join(', ')}`, {
+        details: tail(r.stdout || r.stderr, 20),
+        hint: `check ${cfg.docker.compose!.file}; the release was not switched`,
+      });
+  },
   async writeEnv(host, cfg, vars) {
     await writeEnvFile(host, dockerEnvFile(cfg), dockerEnvContent(vars), 'root');
   },
@@ -227,6 +250,21 @@ export const dockerSettings = {
         .refine((p) => !p.split('/').includes('..'), 'must not contain ".." → e.g. /app')
         .default('/app')
         .describe('Folder in the container where `shared.dirs` are mounted.'),
+      compose: z
+        .strictObject({
+          file: relativePath('compose file').describe('The compose file, relative to the app folder.'),
+          service: z
+            .string()
+            .regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/, 'must be a compose service name')
+            .describe("The app's own service in it: built and switched by slipway, never started by compose."),
+        })
+        .optional()
+        .describe(
+          "Accessories from a compose file: every service but the app's (a database, a cache: each with an " +
+            '`image`) is started with docker compose (project `slipway-<app>`, relative paths in `shared/`) ' +
+            'before the release goes live, and left running across deploys and rollbacks; compose recreates ' +
+            "one only when its definition changed. They reach the app (and it them) on the host's loopback.",
+        ),
       shared_owner: z
         .string()
         .regex(/^\d{1,10}(:\d{1,10})?$/, 'must be a uid or uid:gid → e.g. 1000:1000')

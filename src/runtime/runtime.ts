@@ -77,6 +77,20 @@ export interface Runtime {
   readonly image?: ImageShipping;
   /** the programs this runtime needs on a host, each with the Debian package that has it */
   readonly packages: Record<string, string>;
+  /** more programs, for what this config asks of the runtime (docker compose for accessories) */
+  packagesFor?(cfg: ResolvedConfig): Record<string, string>;
+  /** what is wrong with the runtime's own settings beyond their schema (a compose file), checked at load */
+  configProblem?(cfg: ResolvedConfig, dir: string): string | undefined;
+  /** services the app needs beside it, started before a release goes live and left running */
+  accessories?(cfg: ResolvedConfig): string[];
+  /** start the accessories of the release (or leave them running when unchanged) */
+  startAccessories?(
+    host: Host,
+    cfg: ResolvedConfig,
+    releaseDir: string,
+    accessories: string[],
+    onLine?: (l: string) => void,
+  ): Promise<void>;
   /** the app is a process (not files only): it restarts, has slots behind the proxy, is checked on its port */
   readonly hasProcess: boolean;
   /** `run` is a command started on the host (not inside a container) */

@@ -8,20 +8,9 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { change, commit, get, makeApp, slipway } from '../helpers/env.ts';
 import { startLoad } from '../helpers/load.ts';
-import { bootHost, testhostUnavailable, type TestHost } from '../helpers/testhost.ts';
+import { BASE, dockerUnavailable, ensureBaseImage } from '../helpers/docker.ts';
+import { bootHost, type TestHost } from '../helpers/testhost.ts';
 
-const BASE = 'slipway-test-base:1';
-
-function dockerUnavailable(): string | undefined {
-  const why = testhostUnavailable();
-  if (why) return why;
-  try {
-    execFileSync('docker', ['info'], { stdio: 'ignore' });
-  } catch {
-    return 'no Docker engine answers here (.ci/run starts dockerd)';
-  }
-  return undefined;
-}
 const skip = dockerUnavailable();
 
 describe('the docker runtime behind Caddy', { skip }, () => {
@@ -31,14 +20,7 @@ describe('the docker runtime behind Caddy', { skip }, () => {
   const run = (...args: string[]) => slipway(app, args);
 
   before(() => {
-    // No registry: the base image is this machine's Debian root file system, with Node.js.
-    try {
-      execFileSync('docker', ['image', 'inspect', BASE], { stdio: 'ignore' });
-    } catch {
-      execFileSync('sh', ['-c', `tar -C /var/cache/testhost/rootfs -c . | docker import - ${BASE}`], {
-        stdio: 'ignore',
-      });
-    }
+    ensureBaseImage();
     host = bootHost('web-docker', 2217);
     // The host shares this machine's network namespace: its engine must not add a bridge or firewall rules.
     host.exec(

@@ -5,28 +5,33 @@
 // rolled back with no visitor seeing it.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { commit } from '../helpers/env.ts';
 import { brokenUnderLoad, deploy, initFor, page, repoOf, run, writeFiles } from '../helpers/stack.ts';
-import { bootHost, SERVER_LAYER, testhostUnavailable, type TestHost } from '../helpers/testhost.ts';
+import { BASE, dockerUnavailable, ensureBaseImage } from '../helpers/docker.ts';
+import { bootHost, SERVER_LAYER, type TestHost } from '../helpers/testhost.ts';
 
-const BASE = 'slipway-test-base:1';
 const ADDRESS = '10.77.64.2';
 const URL = `http://${ADDRESS}/`;
-const LAYER = { name: 'docker', packages: [...SERVER_LAYER.packages, 'docker.io'] };
+const LAYER = { name: 'docker', packages: [...SERVER_LAYER.packages, 'docker.io', 'docker-compose'] };
+// an accessory: a cache on the host's loopback that says when it started
+const CACHE_JS =
+  "const t = Date.now(); require('http').createServer((q, s) => s.end(t + ' ' + process.env.TAG))" +
+  ".listen(6390, '127.0.0.1')";
+const COMPOSE = (tag: string) => `services:
+  boxed:
+    build: .
+  cache:
+    image: ${BASE}
+    network_mode: host
+    user: nobody
+    environment: { TAG: "${tag}" }
+    command: ["node", "-e", "${CACHE_JS}"]
+`;
 
-function dockerUnavailable(): string | undefined {
-  const why = testhostUnavailable();
-  if (why) return why;
-  try {
-    execFileSync('docker', ['info'], { stdio: 'ignore' });
-  } catch {
-    return 'no Docker engine answers here (.ci/run starts dockerd)';
-  }
-  return undefined;
-}
 const skip = dockerUnavailable();
 
 // counts its visits in a file of the shared folder: the container's user must be able to write there
@@ -49,13 +54,7 @@ describe('a Docker app without a registry', { skip }, () => {
   };
 
   before(() => {
-    try {
-      execFileSync('docker', ['image', 'inspect', BASE], { stdio: 'ignore' });
-    } catch {
-      execFileSync('sh', ['-c', `tar -C /var/cache/testhost/rootfs -c . | docker import - ${BASE}`], {
-        stdio: 'ignore',
-      });
-    }
+    ensureBaseImage();
     host = bootHost('box1', 22, { address: ADDRESS, layer: LAYER });
     // the host's engine adds no bridge and no firewall rules (the containers use the host's network)
     host.exec('sh', '-c', 'echo \'{"bridge": "none", "iptables": false}\' > /etc/docker/daemon.json');
@@ -103,5 +102,57 @@ describe('a Docker app without a registry', { skip }, () => {
     const out = await brokenUnderLoad(repo, URL, 'v1\n');
     assert.match(out, /kept exiting \(restarted \d+ times, last exit status 3\)/);
     assert.match(out, /no DATABASE_URL/);
+  });
+
+  /** the base image's tag on the host: its only layer is there already (under the app's image), so only its config */
+  function tagBaseOnHost(): void {
+    const tmp = mkdtempSync(path.join(os.tmpdir(), 'slipway-base-'));
+    try {
+      execFileSync('sh', ['-c', 'docker save "$1" | tar -x -C "$2"', 'sh', BASE, tmp]);
+      const [m] = JSON.parse(readFileSync(path.join(tmp, 'manifest.json'), 'utf8')) as { Config: string }[];
+      execFileSync('sh', [
+        '-c',
+        'tar -c -C "$1" manifest.json "$2" | ssh -F "$3" box1 docker load',
+        'sh',
+        tmp,
+        m!.Config,
+        host.sshConfig,
+      ]);
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
+    }
+  }
+  const cache = () => host.exec('curl', '-sS', 'http://127.0.0.1:6390/');
+  const cacheContainer = () => host.exec('docker', 'ps', '--quiet', '--filter', 'name=cache').trim();
+
+  it("a compose file's accessories start before the release goes live and stay up across deploys", async () => {
+    tagBaseOnHost();
+    writeFiles(repo, { Dockerfile: dockerfile('["node", "server.js"]'), 'compose.yml': COMPOSE('one') });
+    const file = path.join(repo, 'slipway.yml');
+    writeFiles(repo, {
+      'slipway.yml': `${readFileSync(file, 'utf8')}docker:\n  compose: { file: compose.yml, service: boxed }\n`,
+    });
+    commit(repo, 'a cache beside the app');
+    await run(repo, ['setup', 'production']);
+    assert.match(await run(repo, ['deploy', 'production']), /Accessories: cache/);
+    assert.equal(await page(URL), 'v2\n', 'the app as committed (the rollback before did not change the files)');
+    const [started, tag] = cache().split(' ');
+    assert.equal(tag, 'one');
+    const container = cacheContainer();
+    assert.notEqual(container, '');
+    say('v5');
+    await deploy(repo);
+    assert.equal(await page(URL), 'v5\n');
+    await run(repo, ['rollback', 'production']);
+    assert.equal(await page(URL), 'v2\n');
+    assert.deepEqual([cacheContainer(), cache()], [container, `${started} one`], 'left running as it was');
+  });
+
+  it('an accessory whose definition changed is recreated by the next deploy', async () => {
+    writeFiles(repo, { 'compose.yml': COMPOSE('two') });
+    commit(repo, 'cache two');
+    await deploy(repo);
+    assert.equal(cache().split(' ')[1], 'two');
+    assert.notEqual(cacheContainer(), '');
   });
 });

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { closest, deepMerge, parseConfig, parseHost, resolveEnvironment } from '../../src/config/load.ts';
+import { deepMerge, parseConfig, parseHost, resolveEnvironment } from '../../src/config/load.ts';
+import { closest } from '../../src/text.ts';
 import { configReference } from '../../src/config/docs.ts';
 import { jsonSchema } from '../../src/config/schema.ts';
 import { SlipwayError } from '../../src/errors.ts';

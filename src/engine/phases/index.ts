@@ -1,5 +1,6 @@
 // The deploy flow, as the list both `deploy` and `plan` walk. Phases of scope `all` before
 // the first group phase run once for every host first; those after the last run at the end.
+import { accessories } from './accessories.ts';
 import { activate } from './activate.ts';
 import { approval } from './approval.ts';
 import { checks } from './checks.ts';
@@ -21,6 +22,7 @@ export const DEPLOY_PHASES: readonly Phase[] = [
   install,
   image,
   approval,
+  accessories,
   beforeActivate,
   waitFor,
   activate,
