@@ -146,9 +146,10 @@ const DESCRIPTION: Record<Stack['kind'], string> = {
   go: 'Go app',
 };
 
-// Stacks whose server restarts between releases: behind Caddy a deploy starts the new release on a second
-// port and switches only once it is healthy, so no request is dropped and a broken release is never served.
-const BEHIND_CADDY: Stack['kind'][] = ['python', 'go', 'docker'];
+// Stacks whose server restarts between releases (all but a static site): behind Caddy a deploy starts the new
+// release on a second port and switches only once it is healthy, so no request is dropped and a broken release is
+// never served.
+const BEHIND_CADDY: Stack['kind'][] = ['node', 'python', 'go', 'docker'];
 
 const PROXY = `    # Caddy in front: each release starts on a second port and takes the traffic once healthy.
     proxy:

@@ -183,16 +183,30 @@ async function makeFolders(s: Session, h: Host): Promise<string[]> {
   return created ? [`created ${created} folder(s)`] : [];
 }
 
-/** The programs the runtime, the proxy and the app's commands need: installed with apt, or named. */
+/**
+ * The programs the runtime, the proxy and the app's commands need: installed with apt, or named. Then the
+ * speed-ups, which a host without the package archive goes without.
+ */
 async function installPackages(s: Session, h: Host): Promise<string[]> {
-  const { cfg } = s;
-  const need = {
-    ...appPackages(cfg),
-    ...requiredCommands(s.runtime, cfg),
-    ...(h.target.kind === 'local' ? {} : SPEEDUPS),
-  };
-  const missing = (await h.run(sh(MISSING, ...Object.keys(need)))).stdout.split('\n').filter(Boolean);
-  if (!missing.length) return [];
+  const need = { ...appPackages(s.cfg), ...requiredCommands(s.runtime, s.cfg) };
+  const speedups = h.target.kind === 'local' ? {} : SPEEDUPS;
+  const argv = sh(MISSING, ...Object.keys(need), ...Object.keys(speedups));
+  const missing = (await h.run(argv)).stdout.split('\n').filter(Boolean);
+  const required = missing.filter((c) => !(c in speedups));
+  const done = required.length ? await installRequired(h, need, required) : [];
+  const optional = missing.filter((c) => c in speedups).map((c) => speedups[c]!);
+  if (optional.length) done.push(await installSpeedups(h, optional));
+  return done;
+}
+
+async function installSpeedups(h: Host, pkgs: string[]): Promise<string> {
+  const r = await h.run(sh(APT_INSTALL, ...pkgs), { sudo: true, reject: false });
+  if (r.exitCode === 0) return `installed ${pkgs.join(', ')}`;
+  const why = `${r.stderr}\n${r.stdout}`.split('\n').find((l) => l.startsWith('E:')) ?? `exit ${r.exitCode}`;
+  return `${pkgs.join(', ')} not installed (${why.trim()}): large changed files are sent whole`;
+}
+
+async function installRequired(h: Host, need: Record<string, string>, missing: string[]): Promise<string[]> {
   const unknown = missing.filter((c) => !need[c]);
   if (unknown.length) {
     throw new SlipwayError('failure', `${h.name}: the app's commands need ${unknown.join(', ')}, not on the host`, {

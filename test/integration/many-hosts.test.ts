@@ -63,6 +63,8 @@ environments:
   it('sets up and deploys to every host at once, each running its role', async () => {
     const setup = await run('setup', 'production');
     assert.equal(setup.exitCode, 0, setup.all);
+    // these hosts cannot reach the package archive: a speed-up they lack is left out, said, and not fatal
+    assert.match(setup.stderr, /m1: packages .* zstd not installed \(E: .*\): large changed files are sent whole/);
     change(app, 'Hello v1');
     const d = await run('deploy', 'production', '--json');
     assert.equal(d.exitCode, 0, d.all);

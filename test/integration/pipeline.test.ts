@@ -11,7 +11,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { execa } from 'execa';
 import { change, CLI, commit, makeApp, slipway } from '../helpers/env.ts';
-import { bootHost, testhostUnavailable, type TestHost } from '../helpers/testhost.ts';
+import { bootHost, SERVER_LAYER, testhostUnavailable, type TestHost } from '../helpers/testhost.ts';
 import type { PlanStep } from '../../src/engine/plan.ts';
 
 const skip = testhostUnavailable();
@@ -113,8 +113,8 @@ ${extra}`;
       });
     });
     await new Promise<void>((r) => hook.listen(0, '127.0.0.1', r));
-    staging = bootHost('st1', 22, { address: '10.77.21.2' });
-    production = bootHost('pr1', 22, { address: '10.77.22.2' });
+    staging = bootHost('st1', 22, { address: '10.77.21.2', layer: SERVER_LAYER });
+    production = bootHost('pr1', 22, { address: '10.77.22.2', layer: SERVER_LAYER });
     writeFileSync(
       path.join(staging.dir, 'all_ssh_config'),
       [staging, production].map((h) => readFileSync(h.sshConfig, 'utf8')).join('\n'),

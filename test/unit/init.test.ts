@@ -35,6 +35,7 @@ describe('slipway init', () => {
       [cfg.app, cfg.run, cfg.install.command, cfg.runtime],
       ['shop', 'node server.js', 'npm ci --omit=dev', 'systemd'],
     );
+    assert.equal(cfg.proxy?.port, 80);
   });
 
   it('a Vite front end is a static site: built here, dist/ shipped and served by Caddy', () => {
