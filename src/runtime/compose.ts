@@ -28,8 +28,12 @@ export function composeAccessories(dir: string, spec: ComposeSpec): { accessorie
   if (doc.errors[0]) return { problem: `${at(doc.errors[0].pos[0])}: ${doc.errors[0].message.split('\n')[0]}` };
   const services = doc.get('services');
   if (!isMap(services)) return { problem: `${at()}: services: missing → list the app and its accessories` };
-  const pairs = services.items as Pair[];
-  const names = pairs.map((p) => String(isScalar(p.key) ? p.key.value : p.key));
+  const pairs = (services.items as Pair[]).map((p) => ({
+    name: String(isScalar(p.key) ? p.key.value : p.key),
+    offset: isScalar(p.key) ? p.key.range?.[0] : 0,
+    value: p.value,
+  }));
+  const names = pairs.map((p) => p.name);
   if (!names.includes(spec.service)) {
     const guess = closest(spec.service, names);
     return {
@@ -38,11 +42,10 @@ export function composeAccessories(dir: string, spec: ComposeSpec): { accessorie
         `${guess ? `did you mean "${guess}"? ` : ''}services defined: ${names.join(', ')}`,
     };
   }
-  for (const p of pairs) {
-    const name = String(isScalar(p.key) ? p.key.value : p.key);
-    const where = `${at(isScalar(p.key) ? p.key.range?.[0] : 0)}: services.${name}`;
+  for (const { name, offset, value } of pairs) {
+    const where = `${at(offset)}: services.${name}`;
     if (!SERVICE.test(name)) return { problem: `${where}: not a service name → letters, digits, . _ -` };
-    if (name !== spec.service && !(isMap(p.value) && p.value.has('image')))
+    if (name !== spec.service && !(isMap(value) && value.has('image')))
       return { problem: `${where}: an accessory needs an \`image\` (only the app's service is built) → add image:` };
   }
   return { accessories: names.filter((n) => n !== spec.service) };

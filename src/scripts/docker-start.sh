@@ -7,10 +7,10 @@ while [ "$#" -gt 0 ] && [ "$1" != -- ]; do dirs="$dirs$1
 "; shift; done
 shift
 if [ -z "$owner" ] && [ -n "$dirs" ]; then
-  id=$(docker image inspect --format '{{.Id}}' "$image")
+  seen=$(docker image inspect --format '{{.Id}} {{.Config.User}}' "$image")
+  id=${seen%% *} user=${seen#* }
   owner=$(sed -n "s/^$id //p" "$cache" 2>/dev/null)
   if [ -z "$owner" ]; then
-    user=$(docker image inspect --format '{{.Config.User}}' "$image")
     case "${user%%:*}" in
       "" | root | 0) owner=root ;;
       *[!0-9]*)

@@ -19,14 +19,9 @@ const URL = `http://${ADDRESS}/`;
 const index = (text: string) =>
   `<!doctype html><title>front</title><div id="app">${text}</div><script type="module" src="/src/main.js"></script>\n`;
 
-async function fetchPage(url: string, headers: Record<string, string> = {}) {
-  const r = await fetch(url, { headers, signal: AbortSignal.timeout(5000) });
-  return {
-    status: r.status,
-    cache: r.headers.get('cache-control'),
-    encoding: r.headers.get('content-encoding'),
-    body: await r.text(),
-  };
+async function fetchPage(url: string) {
+  const r = await fetch(url, { signal: AbortSignal.timeout(5000) });
+  return { status: r.status, cache: r.headers.get('cache-control'), body: await r.text() };
 }
 const appText = (html: string) => /<div id="app">(.*?)<\/div>/.exec(html)?.[1];
 

@@ -7,13 +7,16 @@ export const accessories: Phase = {
   name: 'accessories',
   scope: 'group',
   applies: (v) => (v.runtime.accessories?.(v.env).length ?? 0) > 0,
-  describe: ({ view }) => [
-    {
-      step: 'accessories',
-      accessories: view.runtime.accessories!(view.env),
-      text: `Accessories: ${view.runtime.accessories!(view.env).join(', ')} started, or left running when unchanged`,
-    },
-  ],
+  describe: ({ view }) => {
+    const names = view.runtime.accessories!(view.env);
+    return [
+      {
+        step: 'accessories',
+        accessories: names,
+        text: `Accessories: ${names.join(', ')} started, or left running when unchanged`,
+      },
+    ];
+  },
   async run(r, hosts, tag) {
     const { s, release } = r;
     const names = s.runtime.accessories!(s.cfg);
