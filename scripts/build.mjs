@@ -1,5 +1,5 @@
 // Bundles the CLI (dist/slipway.mjs, with the engine in a chunk loaded when a
-// command runs) and the host-side supervisor (dist/supervisor.cjs).
+// command runs), the host-side supervisor (dist/supervisor.cjs) and the agent (dist/agent.mjs).
 import { readFileSync, rmSync } from 'node:fs';
 import { build } from 'esbuild';
 
@@ -11,6 +11,7 @@ const common = {
   legalComments: 'none',
   loader: { '.sh': 'text' },
 };
+const banner = { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" };
 rmSync(new URL('../dist', import.meta.url), { recursive: true, force: true });
 await build({
   ...common,
@@ -23,7 +24,7 @@ await build({
   target: 'node20',
   minify: true,
   define: { SLIPWAY_VERSION: JSON.stringify(version) },
-  banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
+  banner,
 });
 await build({
   ...common,
@@ -31,4 +32,15 @@ await build({
   outfile: 'dist/supervisor.cjs',
   format: 'cjs',
   target: 'node18',
+});
+await build({
+  ...common,
+  entryPoints: { agent: 'src/agent/entry.ts' },
+  outdir: 'dist',
+  outExtension: { '.js': '.mjs' },
+  format: 'esm',
+  target: 'node18',
+  minify: true,
+  define: { SLIPWAY_VERSION: JSON.stringify(version) },
+  banner,
 });

@@ -6,7 +6,15 @@ import { Redactor } from '../secrets/redact.ts';
 import type { HistoryRecord } from '../server/history.ts';
 
 /** What a deploy's webhooks announce: the run as a whole, on all its hosts. */
-export type LifecycleEvent = 'started' | 'succeeded' | 'failed' | 'rolled_back' | 'waiting_for_approval';
+/** healed, degraded: the agent put a host back, or found what it cannot heal (or stopped healing a flapping app) */
+export type LifecycleEvent =
+  | 'started'
+  | 'succeeded'
+  | 'failed'
+  | 'rolled_back'
+  | 'waiting_for_approval'
+  | 'healed'
+  | 'degraded';
 
 export interface LifecycleDetails {
   release?: string;
@@ -18,6 +26,10 @@ export interface LifecycleDetails {
   approve?: string;
   reject?: string;
   promoted_from?: string;
+  /** healed, degraded: what the agent found and did, and the command that fixes what it cannot */
+  found?: string[];
+  did?: string[];
+  fix?: string;
 }
 
 export type DeployEvent =

@@ -29,6 +29,8 @@ export function payload(
     failed: 'deploy failed',
     rolled_back: 'rolled back',
     waiting_for_approval: 'deploy waiting for approval',
+    healed: 'healed by the agent',
+    degraded: 'degraded: the agent cannot heal it',
   };
   const lines = [
     [
@@ -42,6 +44,8 @@ export function payload(
   ];
   if (d.promoted_from) lines.push(`promoted from ${d.promoted_from}`);
   if (d.reason) lines.push(d.reason);
+  if (d.did?.length) lines.push(`did: ${d.did.join('; ')}`);
+  if (d.fix) lines.push(`fix: \`${d.fix}\``);
   if (d.approve) lines.push(`approve: \`${d.approve}\` · reject: \`${d.reject}\``);
   lines.push(`by ${user}`);
   return { text: lines.join('\n') };

@@ -7,7 +7,7 @@ import type { RuntimeStatus } from '../runtime/runtime.ts';
 import { observeSync, type Sync } from '../server/desired.ts';
 import { type LockInfo, readLock } from '../server/lock.ts';
 import { checkHealth } from '../server/release.ts';
-import { readState } from '../server/state.ts';
+import { type HostState, readState } from '../server/state.ts';
 import type { Host } from '../transport/host.ts';
 import type { Session } from './session.ts';
 
@@ -26,6 +26,14 @@ export interface Observed {
   reasons: string[];
   health: Health;
   healthReasons: string[];
+  /** what the state read found (releases, history, desired.json), for the agent's decisions */
+  state: HostState;
+  /** the runtime's config and Caddy's site where they are not as slipway writes them */
+  drift: { config?: string; site?: string };
+  /** the instance that should serve runs */
+  running: boolean;
+  /** the health check's outcome (undefined: not run, the app being down or Caddy not answering) */
+  check?: { ok: boolean; report: string };
 }
 
 /** How a host's app is doing (pure): from what serves, whether it runs, a deploy under way and its health check. */
@@ -85,18 +93,30 @@ export async function observe(s: Session, h: Host, onError: (e: Error) => void):
     lock,
     serving,
     desired: state.desired?.release,
-    ...observeSync(state, serving, drift),
+    ...observeSync(
+      state,
+      serving,
+      [drift.config, drift.site].filter((x): x is string => !!x),
+    ),
     health,
     healthReasons,
+    state,
+    drift,
+    running,
+    ...(check ? { check } : {}),
   };
 }
 
 /** What slipway wrote on the host (the runtime's config, Caddy's site) and is no longer as written. */
-async function configDrift(s: Session, h: Host, onProblem: (e: Error) => void): Promise<string[]> {
+async function configDrift(
+  s: Session,
+  h: Host,
+  onProblem: (e: Error) => void,
+): Promise<{ config?: string; site?: string }> {
   const { cfg, runtime } = s.on(h);
-  const found = await Promise.all([
+  const [config, site] = await Promise.all([
     runtime.configDrift?.(h, cfg),
     isProxied(cfg) ? siteDrift(h, cfg, runtime.filesServed?.(cfg)).catch((e: Error) => void onProblem(e)) : undefined,
   ]);
-  return found.filter((x): x is string => !!x);
+  return { ...(config ? { config } : {}), ...(site ? { site } : {}) };
 }

@@ -44,7 +44,8 @@ export type Action =
   | { do: 'rewrite-site'; why: string }
   | { do: 'route'; release: string; why: string }
   | { do: 'restore-previous'; release: string; markBad: string; why: string }
-  | { do: 'report'; why: string; fix: string };
+  /** `halt`: healing is stopped (flapping) until the next deploy, sync or resume */
+  | { do: 'report'; why: string; fix: string; halt?: boolean };
 
 /** More than this many heals of one app in the window: stop healing it and say so. */
 export const FLAP = { heals: 5, windowMs: 300_000 };
@@ -66,6 +67,7 @@ export function reconcile(f: Found): Action[] {
         do: 'report',
         why: `healed ${recent} times in ${FLAP.windowMs / 60_000} minutes: healing stopped`,
         fix: `find the cause (slipway logs ${d.environment}), then slipway sync ${d.environment}`,
+        halt: true,
       },
     ];
   if (!f.envFile)
@@ -98,11 +100,11 @@ export function reconcile(f: Found): Action[] {
       why: `Caddy routes to ${f.proxy.routesTo ?? 'nothing'}, desired ${d.release}`,
     });
   if (actions.length || f.healthy !== false) return actions;
-  return [unhealthy(f, d.release)];
+  return [whenUnhealthy(f, d.release)];
 }
 
-/** Everything is in place and the desired release still fails its health check. */
-function unhealthy(f: Found, release: string): Action {
+/** Everything is in place (or a heal put it there) and the desired release still fails its health check. */
+export function whenUnhealthy(f: Pick<Found, 'previousHealthy' | 'bad'>, release: string): Action {
   if (f.previousHealthy && !f.bad.includes(f.previousHealthy))
     return {
       do: 'restore-previous',

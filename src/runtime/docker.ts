@@ -100,6 +100,19 @@ export const dockerRuntime: Runtime = {
   notLocal: 'runtime: docker needs an SSH host → list a server in hosts',
   image: dockerImageShipping,
   gaveUpArgv: (cfg, slot) => sh(GAVE_UP, containerName(cfg.app, slot)),
+  watch: (cfg) => ({
+    units: ['docker.service'],
+    files: [],
+    events: [
+      'docker',
+      'events',
+      '--format',
+      '{{.Action}}',
+      '--filter',
+      'type=container',
+      ...instances(cfg).flatMap((slot) => ['--filter', `container=${containerName(cfg.app, slot)}`]),
+    ],
+  }),
   packagesFor: (cfg): Record<string, string> => (cfg.docker.compose ? { 'docker-compose': 'docker-compose' } : {}),
   configProblem(cfg, dir) {
     if (!cfg.docker.compose) return undefined;

@@ -31,6 +31,16 @@ export interface ExecOptions {
 }
 
 /** A release that runs from an image: how the image gets onto the hosts (no registry needed). */
+/** Where a change to how an app runs shows up on its host. */
+export interface Watched {
+  /** systemd units: a change of their state (stopped, crashed, restarted) */
+  units: string[];
+  /** files: written, replaced or removed (their folder is watched) */
+  files: string[];
+  /** a command printing a line for every change (docker events) */
+  events?: string[];
+}
+
 export interface ImageShipping {
   /** the image is built on this machine and shipped: the name it is built under; undefined: each host builds it */
   builtHere(cfg: ResolvedConfig, release: string): string | undefined;
@@ -127,6 +137,8 @@ export interface Runtime {
   cancelStop(host: Host, cfg: ResolvedConfig, slot: Slot): Promise<void>;
   /** argv that succeeds, printing why, once the process manager has given up restarting the app (or a slot) */
   gaveUpArgv?(cfg: ResolvedConfig, slot?: Slot): string[];
+  /** what the agent watches to see this app's drift at once (the app's folder and Caddy it watches for every app) */
+  watch(cfg: ResolvedConfig): Watched;
   /** one entry, or one per slot */
   status(host: Host, cfg: ResolvedConfig): Promise<RuntimeStatus[]>;
   /** argv printing (or following) the app's log, and whether it needs root */

@@ -13,6 +13,8 @@ import { relativePath } from '../config/values.ts';
 
 export const staticRuntime: Runtime = {
   packages: {},
+  // its files are the app's folder and Caddy, which the agent watches for every app
+  watch: () => ({ units: [], files: [] }),
   hasProcess: false,
   runsOnHost: false,
   needsProxy: 'runtime: static needs a proxy section (Caddy serves the files) → add `proxy:` with `port:` or `domain:`',

@@ -1,9 +1,7 @@
 // The supervisor runtime, seen from the CLI: the bundled daemon is uploaded by
 // `configure` (only when its content changed) and driven with argument arrays.
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { bundled } from '../bundles.ts';
 import type { ResolvedConfig } from '../config/load.ts';
 import { SlipwayError } from '../errors.ts';
 import { layout, sh } from '../server/layout.ts';
@@ -12,19 +10,6 @@ import { instances, type Runtime, type RuntimeStatus } from './runtime.ts';
 import { z } from 'zod';
 import INSTALL_FILE from '../scripts/supervisor-install-file.sh';
 import GAVE_UP from '../scripts/supervisor-gave-up.sh';
-
-/** The bundled daemon in dist/: beside the CLI's chunk (dist/chunks/), or found from the sources (src/runtime/). */
-export function supervisorBundle(): string {
-  const here = path.dirname(fileURLToPath(import.meta.url));
-  for (const candidate of [path.join(here, '../supervisor.cjs'), path.join(here, '../../dist/supervisor.cjs')]) {
-    try {
-      return readFileSync(candidate, 'utf8');
-    } catch {
-      /* try the next */
-    }
-  }
-  throw new Error('dist/supervisor.cjs is missing: run `npm run build`');
-}
 
 // $1 file, $2 sha256 of the content on stdin, [$3 where the replaced file is kept until the next change]
 
@@ -40,10 +25,11 @@ export const supervisorRuntime: Runtime = {
   packages: { node: 'nodejs' },
   hasProcess: true,
   gaveUpArgv: (cfg, slot) => sh(GAVE_UP, layout(cfg.appDir).instanceState(slot)),
+  watch: (cfg) => ({ units: [], files: instances(cfg).map((slot) => layout(cfg.appDir).instanceState(slot)) }),
   runsOnHost: true,
   provision: { title: 'supervisor', changed: 'installed the supervisor' },
   async configure(host, cfg) {
-    const bundle = supervisorBundle();
+    const bundle = bundled('supervisor.cjs');
     const slots = cfg.proxy ? Object.fromEntries(SLOTS.map((slot) => [slot, slotPort(cfg, slot)])) : undefined;
     const log_max_bytes = Math.round(cfg.log_max_size * 1024 * 1024);
     const user = supervisorRuntime.appUser(cfg, host);

@@ -194,6 +194,10 @@ export const systemdRuntime: Runtime = {
     await host.run(sh(REVERT_UNIT, unitFile(cfg), layout(cfg.appDir).replacedUnit), { sudo: true });
   },
   gaveUpArgv: (cfg, slot) => sh(GAVE_UP, unitName(cfg.app, slot)),
+  watch: (cfg) => ({
+    units: instances(cfg).map((slot) => unitName(cfg.app, slot)),
+    files: [`/etc/systemd/system/${unitFile(cfg)}`],
+  }),
   async describeConfigure(host, cfg) {
     const what = { missing: 'would be written', same: 'unchanged', differs: 'would be rewritten' };
     return `Unit ${unitFile(cfg)}: ${what[await unitOnHost(host, cfg)]}`;

@@ -24,6 +24,12 @@ export interface AppSpec {
   env: string[];
 }
 
+/**
+ * The role's resolved config as the agent runs it on the host: without this machine's paths, the other roles and the
+ * webhooks (their URLs often hold a token; the agent keeps them in a root-only file of its own).
+ */
+export type HostConfig = Omit<ResolvedConfig, 'roles' | 'webhooks' | 'targets' | 'dir' | 'file'>;
+
 export interface Desired {
   app: string;
   environment: string;
@@ -31,6 +37,8 @@ export interface Desired {
   manifest: string;
   spec: AppSpec;
   spec_hash: string;
+  /** what the agent needs to converge the host to the release (absent when written by an older slipway) */
+  config?: HostConfig;
   generation: number;
   by: string;
   at: string;
@@ -71,6 +79,13 @@ export function specHash(spec: AppSpec): string {
     .digest('hex');
 }
 
+/** The config the agent runs the app with (pure). */
+export function hostConfig(cfg: ResolvedConfig): HostConfig {
+  const { roles: _roles, webhooks: _webhooks, targets: _targets, dir: _dir, file: _file, ...rest } = cfg;
+  // as it reads back from the host: without the keys that are undefined
+  return JSON.parse(JSON.stringify(rest)) as HostConfig;
+}
+
 /** The desired state after a release goes live on a host; its generation follows the host's last (pure). */
 export function nextDesired(
   cfg: ResolvedConfig,
@@ -86,6 +101,7 @@ export function nextDesired(
     manifest: release.manifest,
     spec,
     spec_hash: specHash(spec),
+    config: hostConfig(cfg),
     generation: (state.desired?.generation ?? 0) + 1,
     by: `${who.user}@${who.machine}`,
     at: new Date().toISOString(),

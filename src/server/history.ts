@@ -9,7 +9,8 @@ import APPEND from '../scripts/history-append.sh';
 /**
  * started → succeeded | failed: a deploy; halted: a guardrail stopped a deploy before it changed
  * anything; approval_requested → approved | rejected; marked_bad: never promoted, redeployed or
- * rolled back to by automation; rolled_back: a rollback made `release` current again.
+ * rolled back to by automation; rolled_back: a rollback made `release` current again; healed: the agent found the host
+ * away from `release` and put it back (`found`, `did`).
  */
 export type HistoryEvent =
   | 'started'
@@ -20,7 +21,8 @@ export type HistoryEvent =
   | 'approval_requested'
   | 'approved'
   | 'rejected'
-  | 'marked_bad';
+  | 'marked_bad'
+  | 'healed';
 
 export interface HistoryRecord {
   time: string;
@@ -46,6 +48,9 @@ export interface HistoryRecord {
   promoted_from?: string;
   /** guardrails passed on the way (checks, approval, wait_for, verification) */
   guardrails?: string[];
+  /** healed: what the agent found, and what it did */
+  found?: string[];
+  did?: string[];
 }
 
 // All or nothing: an append that fails (a full disk) is cut back to the size before it, so no

@@ -47,6 +47,24 @@ export function layout(appDir: string) {
 
 export type Layout = ReturnType<typeof layout>;
 
+/** The slipway agent's files on a host: one agent for every app there (src/agent). */
+export const AGENT = {
+  /** the bundled agent (dist/agent.mjs): needs only Node >= 18 */
+  bin: '/usr/local/lib/slipway/agent.mjs',
+  unit: 'slipway-agent.service',
+  unitFile: '/etc/systemd/system/slipway-agent.service',
+  dir: '/var/lib/slipway-agent',
+  /** one file per app (root only): where it lives and its webhooks */
+  apps: '/var/lib/slipway-agent/apps',
+  app: (name: string) => `/var/lib/slipway-agent/apps/${name}.json`,
+  /** what the agent remembers across restarts: heals, backoff, what it reported */
+  state: '/var/lib/slipway-agent/state.json',
+  /** the hash cache of the releases it verifies */
+  cache: '/var/lib/slipway-agent/cache',
+  /** root-only unix socket: the CLI (over SSH) asks the agent here; no TCP port */
+  socket: '/run/slipway-agent.sock',
+} as const;
+
 /** A static site's access log, written by Caddy (its user owns the folder) */
 export const siteAccessLog = (app: string) => `/var/log/caddy/slipway-${app}.access.log`;
 

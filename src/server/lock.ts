@@ -16,6 +16,8 @@ export interface LockInfo {
   time: string;
   command: string;
   token: string;
+  /** a lease (ISO time): past it, the lock is stale wherever it is seen (the agent's locks carry one) */
+  expires?: string;
 }
 
 const HELD = 41;
@@ -47,8 +49,9 @@ export function isRunningHere(info: Partial<LockInfo>, machine = os.hostname()):
   return info.machine === machine && typeof info.pid === 'number' && !isStale(info, machine);
 }
 
-/** Provably stale: taken on this machine by a process that no longer exists. */
-export function isStale(info: Partial<LockInfo>, machine = os.hostname()): boolean {
+/** Provably stale: its lease ran out, or taken on this machine by a process that no longer exists. */
+export function isStale(info: Partial<LockInfo>, machine = os.hostname(), now = Date.now()): boolean {
+  if (info.expires && Date.parse(info.expires) < now) return true;
   if (info.machine !== machine || typeof info.pid !== 'number') return false;
   try {
     process.kill(info.pid, 0);

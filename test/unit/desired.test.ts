@@ -36,6 +36,10 @@ describe('desired state', () => {
     const second = nextDesired(cfgOf(), { desired: first }, { id: 'R2', manifest: 'R2.def' }, who);
     assert.deepEqual([second.generation, second.release, second.manifest], [2, 'R2', 'R2.def']);
     assert.deepEqual(parseDesired(JSON.stringify(second)), second);
+    // the agent's config: the role's, without this machine's paths, the other roles and the webhooks' URLs
+    assert.equal(second.config?.run, cfgOf().run);
+    assert.deepEqual(second.config?.env, { A: '1', B: '2' });
+    for (const key of ['webhooks', 'roles', 'targets', 'dir', 'file']) assert.equal(key in second.config!, false, key);
     assert.equal(parseDesired('{"release": "R1"'), undefined);
     assert.equal(parseDesired(''), undefined);
   });

@@ -141,6 +141,7 @@ describe('reconcile', () => {
         do: 'report',
         why: 'healed 6 times in 5 minutes: healing stopped',
         fix: 'find the cause (slipway logs production), then slipway sync production',
+        halt: true,
       },
     ]);
     assert.deepEqual(what({ running: false, heals: at([10, 50, 90, 130, 170]) }), ['restart']);

@@ -1,0 +1,94 @@
+// Entry point of the bundled agent (dist/agent.mjs), run by slipway-agent.service as root:
+//   node agent.mjs run      watch and heal every app registered on this host
+// The CLI asks it over its root-only unix socket (through SSH): GET /status, POST /check, POST /resume?app=NAME.
+import { chmodSync, rmSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { isProxied } from '../proxy/caddy.ts';
+import { runtimeFor } from '../runtime/index.ts';
+import { AGENT, layout } from '../server/layout.ts';
+import { Agent, readDesired, runConfig } from './agent.ts';
+import { type AppWatch, CADDY, startWatching } from './watch.ts';
+
+declare const SLIPWAY_VERSION: string;
+
+/** Every app, every minute: what no event announces (a changed file inside a release) is seen then. */
+const RESYNC_MS = 60_000;
+
+const started = new Date().toISOString();
+const log = (line: string) => process.stdout.write(`${line}\n`);
+const agent = new Agent({ appsDir: AGENT.apps, stateFile: AGENT.state, log });
+
+/** The watches for the apps as registered and deployed now. */
+function watches(): AppWatch[] {
+  return agent.registrations().flatMap((reg) => {
+    const d = readDesired(reg.appDir);
+    const cfg = d && runConfig(reg, d);
+    if (!cfg) return [];
+    const w = runtimeFor(cfg).watch(cfg);
+    const l = layout(reg.appDir);
+    const proxied = isProxied(cfg);
+    return [
+      {
+        app: reg.app,
+        units: [...w.units, ...(proxied ? [CADDY.unit] : [])],
+        files: w.files,
+        ...(w.events ? { events: w.events } : {}),
+        dirs: [l.appDir, l.meta, l.release(d.release), ...(proxied ? [CADDY.dir] : [])],
+      },
+    ];
+  });
+}
+
+let stopWatching = () => {};
+let watched = '';
+/** Rebuilt when what is to be watched changed (an app added, a new release). */
+function rewatch(): void {
+  const now = watches();
+  const key = JSON.stringify(now);
+  if (key === watched) return;
+  stopWatching();
+  watched = key;
+  stopWatching = startWatching(now, (app) => agent.schedule(app), log);
+}
+
+async function resync(): Promise<void> {
+  rewatch();
+  await agent.checkAll();
+  rewatch();
+}
+
+function serve(): void {
+  rmSync(AGENT.socket, { force: true });
+  const server = createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://agent');
+    const reply = (code: number, body: unknown) => {
+      res.writeHead(code, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(body));
+    };
+    if (req.method === 'GET' && url.pathname === '/status')
+      return reply(200, { version: SLIPWAY_VERSION, pid: process.pid, started, apps: agent.memory });
+    if (req.method === 'POST' && url.pathname === '/check') {
+      void resync();
+      return reply(202, { checking: true });
+    }
+    const app = url.searchParams.get('app') ?? '';
+    if (req.method === 'POST' && url.pathname === '/resume' && agent.registrations().some((r) => r.app === app)) {
+      agent.resume(app);
+      return reply(200, { resumed: app });
+    }
+    reply(404, { error: 'unknown request' });
+  });
+  server.listen(AGENT.socket, () => chmodSync(AGENT.socket, 0o600));
+}
+
+serve();
+void resync();
+setInterval(() => void resync(), RESYNC_MS);
+log(
+  `slipway agent ${SLIPWAY_VERSION} watching ${
+    agent
+      .registrations()
+      .map((r) => r.app)
+      .join(', ') || 'no apps yet'
+  }`,
+);

@@ -1,0 +1,61 @@
+// What the agent remembers across restarts, per app, in one file written whole and renamed into place: a kill -9
+// leaves the previous version, never half of one.
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { backoff, FLAP } from '../engine/reconcile.ts';
+
+export interface AppMemory {
+  /** when the agent healed the app (ms), within the flap window */
+  heals: number[];
+  /** heals since the app was last seen as it should be: the backoff's exponent */
+  attempts: number;
+  /** no heal before this time (ms) */
+  nextAt: number;
+  /** healing stopped (flapping) at this desired generation: resumed by a deploy, a sync or `resume` */
+  halted?: number;
+  /** what the agent cannot heal, and the command that does */
+  degraded?: { why: string; fix: string; since: string };
+  lastHeal?: { at: string; found: string[]; did: string[]; ms: number; ok: boolean };
+  lastCheck?: string;
+  /** the last thing the agent did to the app was a heal: its health check now counts */
+  afterHeal?: boolean;
+}
+
+export type Memory = Record<string, AppMemory>;
+
+export function fresh(): AppMemory {
+  return { heals: [], attempts: 0, nextAt: 0 };
+}
+
+export function loadMemory(file: string): Memory {
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as Memory;
+  } catch {
+    return {};
+  }
+}
+
+export function saveMemory(file: string, memory: Memory): void {
+  mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+  const tmp = `${file}.${process.pid}`;
+  writeFileSync(tmp, JSON.stringify(memory), { mode: 0o600 });
+  renameSync(tmp, file);
+}
+
+/** A heal was made at `now`: counted for the flap limit, and the next one waits longer (pure). */
+export function afterHealing(m: AppMemory, now: number): AppMemory {
+  const attempts = m.attempts + 1;
+  return {
+    ...m,
+    heals: [...m.heals.filter((t) => now - t < FLAP.windowMs), now],
+    attempts,
+    nextAt: now + backoff(attempts - 1) * 1000,
+    afterHeal: true,
+  };
+}
+
+/** The app is as it should be: the backoff starts over and nothing is reported (pure). */
+export function settled(m: AppMemory): AppMemory {
+  const { degraded: _degraded, ...rest } = m;
+  return { ...rest, attempts: 0, nextAt: 0, afterHeal: false };
+}
