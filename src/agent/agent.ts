@@ -19,7 +19,7 @@ import { layout } from '../server/layout.ts';
 import { acquireLock, type LockInfo, newLockInfo, releaseLock } from '../server/lock.ts';
 import type { Host } from '../transport/host.ts';
 import { foundOf, hasEnvFile, releaseFiles } from './found.ts';
-import { AGENT_USER, heal } from './heal.ts';
+import { AGENT_USER, type HealOutcome, heal } from './heal.ts';
 import { type AppMemory, afterHealing, fresh, loadMemory, type Memory, saveMemory, settled } from './memory.ts';
 
 /** What setup registers for each app on the host (a root-only file). */
@@ -222,7 +222,10 @@ export class Agent {
       return;
     const seen = actions.map((a) => a.why);
     this.opts.log(`${cfg.app}: found ${seen.join('; ')}`);
-    const outcome = await heal(s, h, actions, found, o.state);
+    // a heal that fails half way counts as one (the backoff grows) and is recorded as it went
+    const outcome = await heal(s, h, actions, found, o.state).catch(
+      (e: Error): HealOutcome => ({ did: [`failed: ${e.message}`], ok: false }),
+    );
     const ms = Date.now() - began;
     const m = afterHealing(this.mem(cfg.app), Date.now());
     this.memory[cfg.app] = {
@@ -258,7 +261,7 @@ export class Agent {
     const m = this.mem(app);
     if (haltAt !== undefined) m.halted = haltAt;
     if (m.degraded?.why === report.why) return;
-    m.degraded = { ...report, since: new Date().toISOString() };
+    m.degraded = { why: report.why, fix: report.fix, since: new Date().toISOString() };
     this.opts.log(`${app}: degraded: ${report.why} → ${report.fix}`);
     s.events.lifecycle('degraded', { hosts: [s.hosts[0]!.name], reason: report.why, fix: report.fix });
   }

@@ -23,9 +23,10 @@ function watches(): AppWatch[] {
   return agent.registrations().flatMap((reg) => {
     const d = readDesired(reg.appDir);
     const cfg = d && runConfig(reg, d);
-    if (!cfg) return [];
-    const w = runtimeFor(cfg).watch(cfg);
     const l = layout(reg.appDir);
+    // not deployed yet: the first deploy's desired.json is what to wait for
+    if (!cfg) return [{ app: reg.app, units: [], files: [], dirs: [l.meta] }];
+    const w = runtimeFor(cfg).watch(cfg);
     const proxied = isProxied(cfg);
     return [
       {
@@ -48,7 +49,15 @@ function rewatch(): void {
   if (key === watched) return;
   stopWatching();
   watched = key;
-  stopWatching = startWatching(now, (app) => agent.schedule(app), log);
+  // a change may be a new release (a folder to watch) or a new app: the watches follow
+  stopWatching = startWatching(
+    now,
+    (app) => {
+      agent.schedule(app);
+      setImmediate(rewatch);
+    },
+    log,
+  );
 }
 
 async function resync(): Promise<void> {

@@ -476,6 +476,14 @@ const settingsShape = {
     })
     .default({ persist: 60 })
     .describe('OpenSSH client settings; ~/.ssh/config (aliases, IdentityFile, ProxyJump, agent) is honoured.'),
+  agent: z
+    .boolean()
+    .default(true)
+    .describe(
+      '`setup` installs the slipway agent (slipway-agent.service) on each server: it keeps the app at its desired ' +
+        'release by itself (restarts a stopped app, rewrites a changed unit or Caddy route, re-points `current`), ' +
+        'records every heal and tells the webhooks. `false`: no agent. Not on the `local` target.',
+    ),
 };
 
 export const Settings = z.strictObject(settingsShape);

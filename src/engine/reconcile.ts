@@ -60,8 +60,10 @@ export function reconcile(f: Found): Action[] {
   const d = f.desired;
   if (!d) return [];
   if (f.deploying) return [{ do: 'wait', why: 'a deploy holds the lock' }];
+  const heal = healing(f, d);
+  // an app healed too often is left alone, once it needs healing again
   const recent = f.heals.filter((t) => f.now - t < FLAP.windowMs).length;
-  if (recent > FLAP.heals)
+  if (heal.length && recent > FLAP.heals && heal.some((a) => a.do !== 'report'))
     return [
       {
         do: 'report',
@@ -70,6 +72,11 @@ export function reconcile(f: Found): Action[] {
         halt: true,
       },
     ];
+  return heal;
+}
+
+/** What heals the host, the flap limit aside. */
+function healing(f: Found, d: NonNullable<Found['desired']>): Action[] {
   if (!f.envFile)
     return [
       {

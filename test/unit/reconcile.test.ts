@@ -145,6 +145,8 @@ describe('reconcile', () => {
       },
     ]);
     assert.deepEqual(what({ running: false, heals: at([10, 50, 90, 130, 170]) }), ['restart']);
+    // the limit applies once the app needs healing again: after its sixth heal it is as it should be
+    assert.deepEqual(what({ heals: at([10, 50, 90, 130, 170, 210]) }), []);
     assert.deepEqual(what({ running: false, heals: at([10, 50, 90, 130, 170, 301]) }), ['restart']);
   });
 

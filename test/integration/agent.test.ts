@@ -1,0 +1,167 @@
+// The slipway agent on a real systemd host: installed by setup, it sees drift made by hand (a stopped app, an edited
+// or deleted unit, a deleted `current`, a changed release file) within seconds, heals what the host can heal under
+// the deploy lock, records it, and reports what it cannot with the command that fixes it.
+import assert from 'node:assert/strict';
+import { rmSync } from 'node:fs';
+import { after, before, beforeEach, describe, it } from 'node:test';
+import { change, get, makeApp, slipway } from '../helpers/env.ts';
+import { bootHost, testhostUnavailable, type TestHost } from '../helpers/testhost.ts';
+
+const skip = testhostUnavailable();
+const APP_PORT = 3971;
+const URL = `http://127.0.0.1:${APP_PORT}`;
+
+function config(sshConfig: string): string {
+  return `app: hello
+run: node server.js
+port: ${APP_PORT}
+health: { path: /health, timeout: 8, interval: 0.2 }
+ssh: { config_file: ${sshConfig} }
+environments:
+  production:
+    hosts: [agent1]
+`;
+}
+
+/** Wait until `ok()` holds, at most `ms`; the time it took. */
+async function within(ms: number, ok: () => Promise<boolean> | boolean): Promise<number> {
+  const began = Date.now();
+  while (Date.now() - began < ms) {
+    if (await ok()) return Date.now() - began;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  assert.fail(`not within ${ms} ms`);
+}
+
+describe('the slipway agent on a systemd host', { skip }, () => {
+  let host: TestHost;
+  let app: string;
+  const run = (...args: string[]) => slipway(app, args);
+  const answers = async (text: string) => (await get(URL)).body.includes(text);
+  const agentStatus = () =>
+    JSON.parse(host.exec('curl', '-s', '--unix-socket', '/run/slipway-agent.sock', 'http://agent/status')) as {
+      pid: number;
+      apps: Record<string, { heals: number[]; attempts: number; degraded?: { why: string; fix: string } }>;
+    };
+  const healed = () =>
+    host
+      .exec('cat', '/srv/hello/.slipway/history.jsonl')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { event: string; found?: string[]; did?: string[]; user: string })
+      .filter((r) => r.event === 'healed');
+
+  before(async () => {
+    host = bootHost('agent1', 2218);
+    app = makeApp(config(host.sshConfig));
+    const setup = await run('setup', 'production', '--json');
+    assert.equal(setup.exitCode, 0, setup.all);
+    assert.ok(JSON.parse(setup.stdout).hosts[0].changes.includes('installed the agent'), setup.stdout);
+    change(app, 'version one');
+    const d = await run('deploy', 'production');
+    assert.equal(d.exitCode, 0, d.all);
+  });
+  // each test's drift on its own: the heals of the ones before do not count towards the flap limit
+  const resume = () =>
+    host.exec('curl', '-s', '--unix-socket', '/run/slipway-agent.sock', '-X', 'POST', 'http://agent/resume?app=hello');
+  beforeEach(() => void resume());
+  after(() => {
+    if (process.env.KEEP) return;
+    host?.down();
+    if (app) rmSync(app, { recursive: true, force: true });
+  });
+
+  it('runs as a service with a root-only socket and no TCP port; setup again changes nothing', async () => {
+    assert.equal(host.exec('systemctl', 'is-active', 'slipway-agent').trim(), 'active');
+    assert.equal(host.exec('stat', '-c', '%a %U', '/run/slipway-agent.sock').trim(), '600 root');
+    assert.equal(host.exec('stat', '-c', '%a', '/var/lib/slipway-agent/apps/hello.json').trim(), '600');
+    const pid = String(agentStatus().pid);
+    assert.doesNotMatch(host.exec('ss', '-ltnpH'), new RegExp(`pid=${pid},`));
+    const again = await run('setup', 'production', '--json');
+    assert.deepEqual(JSON.parse(again.stdout).hosts[0].changes, []);
+    assert.equal(String(agentStatus().pid), pid, 'an unchanged agent is not restarted');
+  });
+
+  it('a stopped app is started again within seconds, and the heal is recorded', async () => {
+    host.exec('systemctl', 'stop', 'slipway-hello');
+    const ms = await within(10_000, () => answers('version one'));
+    assert.ok(ms < 10_000);
+    const last = healed().at(-1)!;
+    assert.equal(last.user, 'slipway-agent');
+    assert.deepEqual(last.found, ['the app is not running']);
+    assert.match(last.did!.join(), /started .* \(switch, restart, health check\)/);
+  });
+
+  it('an edited unit is rewritten, a deleted one too', async () => {
+    const unit = '/etc/systemd/system/slipway-hello.service';
+    const before = host.exec('cat', unit);
+    host.exec('sh', '-c', `echo 'Environment=EDITED=1' >> ${unit}`);
+    await within(10_000, () => host.exec('cat', unit) === before);
+    host.exec('rm', unit);
+    await within(10_000, () => host.exec('sh', '-c', `cat ${unit} 2>/dev/null || true`) === before);
+    await within(10_000, () => answers('version one'));
+    // the record follows the heal's restart and health check
+    await within(10_000, () => healed().some((r) => r.found!.some((f) => /runtime config was changed/.test(f))));
+  });
+
+  it('a deleted `current` is pointed at the desired release again', async () => {
+    const target = host.exec('readlink', '/srv/hello/current').trim();
+    host.exec('rm', '/srv/hello/current');
+    await within(10_000, () => host.exec('sh', '-c', 'readlink /srv/hello/current || true').trim() === target);
+    await within(10_000, () => answers('version one'));
+  });
+
+  it('while a deploy holds the lock the agent does not touch the app', async () => {
+    const info = JSON.stringify({ user: 'ana', machine: 'laptop', pid: 1, time: new Date().toISOString(), token: 't' });
+    host.exec(
+      'sh',
+      '-c',
+      `mkdir /srv/hello/.slipway/lock && printf '%s' '${info}' > /srv/hello/.slipway/lock/info.json`,
+    );
+    host.exec('systemctl', 'stop', 'slipway-hello');
+    await new Promise((r) => setTimeout(r, 5000));
+    assert.match(host.exec('sh', '-c', 'systemctl is-active slipway-hello || true').trim(), /^(inactive|failed)$/);
+    host.exec('rm', '-rf', '/srv/hello/.slipway/lock');
+    await within(10_000, () => answers('version one'));
+  });
+
+  it('more than 5 heals in 5 minutes: healing stops, Degraded says why, until resumed', async () => {
+    for (let i = 0; i < 6; i++) {
+      const heals = healed().length;
+      host.exec('systemctl', 'stop', 'slipway-hello');
+      // healed and seen healthy after it (so the backoff starts over: the stops come one at a time)
+      await within(15_000, () => healed().length > heals && agentStatus().apps.hello?.attempts === 0);
+    }
+    host.exec('systemctl', 'stop', 'slipway-hello');
+    await within(15_000, () => /healing stopped/.test(agentStatus().apps.hello?.degraded?.why ?? ''));
+    assert.equal((await get(URL)).status, 0, 'not healed once stopped');
+    assert.equal(
+      agentStatus().apps.hello!.degraded!.fix,
+      'find the cause (slipway logs production), then slipway sync production',
+    );
+    resume();
+    await within(10_000, () => answers('version one'));
+  });
+
+  it('a changed release file is reported with the command that fixes it, not run', async () => {
+    const target = host.exec('readlink', '/srv/hello/current').trim();
+    host.exec('sh', '-c', `echo tampered >> /srv/hello/${target}/server.js`);
+    await within(70_000, () => !!agentStatus().apps.hello?.degraded);
+    const { why, fix } = agentStatus().apps.hello!.degraded!;
+    assert.match(why, /is changed on the host/);
+    assert.equal(fix, 'slipway sync production (copies the release from a healthy host)');
+  });
+
+  it('kill -9 of the agent: systemd starts it again and it remembers what it did', async () => {
+    const before = agentStatus();
+    host.exec('kill', '-9', String(before.pid));
+    await within(10_000, () => {
+      try {
+        return agentStatus().pid !== before.pid;
+      } catch {
+        return false;
+      }
+    });
+    assert.deepEqual(agentStatus().apps.hello!.heals, before.apps.hello!.heals);
+  });
+});
