@@ -14,6 +14,7 @@ export { setup } from '../engine/setup.ts';
 export { describeHolder, forceReleaseLock, isRunningHere, isStale, readLock } from '../server/lock.ts';
 export { readState } from '../server/state.ts';
 export { observe } from '../engine/observe.ts';
+export { agentLine, agentLogsArgv, agentStatus } from '../agent/ask.ts';
 export { checkSecret, formatSecrets, parseSecrets, readSecrets, secretsPaths, writeSecrets } from '../secrets/store.ts';
 export { answer } from '../engine/guardrails.ts';
 export { markBad, promote } from '../engine/promote.ts';

@@ -108,8 +108,11 @@ export function registerInspectCommands(cli: Cli): void {
       quietly(cli, cli.resolve(env), async (s) => {
         const perHost = await api().eachHost(s.hosts, async (h) => {
           // with Caddy down the slots are still worth showing; which one is live is then unknown
-          const o = await api().observe(s, h, (e) => cli.events().warn(e.message));
-          const observed = { desired: o.desired, sync: o.sync, reasons: o.reasons, health: o.health };
+          const [o, agent] = await Promise.all([
+            api().observe(s, h, (e) => cli.events().warn(e.message)),
+            h.target.kind === 'local' ? undefined : api().agentStatus(h),
+          ]);
+          const observed = { desired: o.desired, sync: o.sync, reasons: o.reasons, health: o.health, agent };
           return o.instances.map((st) => ({
             host: h.name,
             ...st,
@@ -141,6 +144,7 @@ export function registerInspectCommands(cli: Cli): void {
           const health = [first.health, ...first.health_reasons].join(': ');
           process.stdout.write(`${first.host}: ${health}\n`);
           if (first.lock) process.stdout.write(`${first.host}: ${lockLine(first.lock)}\n`);
+          if (first.agent) process.stdout.write(`${first.host}: ${api().agentLine(first.agent, s.cfg.app)}\n`);
         }
       }),
     );
@@ -193,6 +197,25 @@ export function registerInspectCommands(cli: Cli): void {
         process.exitCode = codes.find((c) => c !== 0) ?? 0;
       });
     });
+
+  p.command('agent')
+    .description('the slipway agent on each host')
+    .command('logs <env>')
+    .description("the agent's log (journald): what it found and did")
+    .option('-f, --follow', 'keep printing new lines', false)
+    .option('-n, --lines <n>', 'lines to show', count, 100)
+    .action((env: string, o: { follow: boolean; lines: number }) =>
+      quietly(cli, cli.resolve(env), async (s) => {
+        const argv = api().agentLogsArgv(o);
+        if (s.hosts.length === 1) {
+          process.exitCode = await s.hosts[0]!.attach(argv, { sudo: true });
+          return;
+        }
+        await api().eachHost(s.hosts, (h) =>
+          h.run(argv, { sudo: true, onLine: (line) => process.stdout.write(`${prefix(s.hosts, h)}${line}\n`) }),
+        );
+      }),
+    );
 
   const lock = p.command('lock').description('the deploy lock on each host');
   lock

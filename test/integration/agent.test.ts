@@ -164,4 +164,15 @@ describe('the slipway agent on a systemd host', { skip }, () => {
     });
     assert.deepEqual(agentStatus().apps.hello!.heals, before.apps.hello!.heals);
   });
+
+  it('status says the agent is alive and what it last did; agent logs shows what it found', async () => {
+    const status = await run('status', 'production');
+    assert.equal(status.exitCode, 0, status.all);
+    assert.match(status.stdout, /agent1: agent: alive \(\d+\.\d+\.\d+, pid \d+, since .*\); last heal .*: started /);
+    const json = JSON.parse((await run('status', 'production', '--json')).stdout) as { agent: { alive: boolean } }[];
+    assert.equal(json[0]!.agent.alive, true);
+    const logs = await run('agent', 'logs', 'production', '-n', '200');
+    assert.equal(logs.exitCode, 0, logs.all);
+    assert.match(logs.stdout, /hello: found the app is not running/);
+  });
 });

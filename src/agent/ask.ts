@@ -1,0 +1,37 @@
+// Asking a host's agent from the CLI, over SSH: its root-only unix socket, through curl (on every host set up).
+import type { Host } from '../transport/host.ts';
+import { AGENT } from '../server/layout.ts';
+import type { Memory } from './memory.ts';
+
+export interface AgentStatus {
+  alive: boolean;
+  version?: string;
+  pid?: number;
+  started?: string;
+  apps?: Memory;
+}
+
+export async function agentStatus(h: Host): Promise<AgentStatus> {
+  const argv = ['curl', '-sf', '--max-time', '5', '--unix-socket', AGENT.socket, 'http://agent/status'];
+  const r = await h.run(argv, { sudo: true, reject: false });
+  if (r.exitCode !== 0) return { alive: false };
+  try {
+    return { alive: true, ...(JSON.parse(r.stdout) as Omit<AgentStatus, 'alive'>) };
+  } catch {
+    return { alive: false };
+  }
+}
+
+/** One line about the agent and this app, for `status` (pure). */
+export function agentLine(a: AgentStatus, app: string): string {
+  if (!a.alive) return 'agent: not running (slipway setup installs it; agent: false opts out)';
+  const m = a.apps?.[app];
+  const parts = [`agent: alive (${a.version}, pid ${a.pid}, since ${a.started})`];
+  if (m?.lastHeal) parts.push(`last heal ${m.lastHeal.at}: ${m.lastHeal.did.join('; ')}`);
+  if (m?.degraded) parts.push(`cannot heal: ${m.degraded.why} → ${m.degraded.fix}`);
+  return parts.join('; ');
+}
+
+export function agentLogsArgv(o: { lines: number; follow: boolean }): string[] {
+  return ['journalctl', '--no-pager', '-u', AGENT.unit, '-n', String(o.lines), ...(o.follow ? ['-f'] : [])];
+}
