@@ -16,10 +16,10 @@ import { isProxied } from '../proxy/caddy.ts';
 import { type Desired, parseDesired } from '../server/desired.ts';
 import { appendHistory, historyRecord } from '../server/history.ts';
 import { layout } from '../server/layout.ts';
-import { acquireLock, type LockInfo, newLockInfo, releaseLock } from '../server/lock.ts';
+import { AGENT_USER, acquireLock, type LockInfo, newLockInfo, releaseLock } from '../server/lock.ts';
 import type { Host } from '../transport/host.ts';
 import { foundOf, hasEnvFile, releaseFiles } from './found.ts';
-import { AGENT_USER, type HealOutcome, heal } from './heal.ts';
+import { type HealOutcome, heal } from './heal.ts';
 import { type AppMemory, afterHealing, fresh, loadMemory, type Memory, saveMemory, settled } from './memory.ts';
 
 /** What setup registers for each app on the host (a root-only file). */
@@ -177,7 +177,8 @@ export class Agent {
   private async look(s: Session, h: Host, ownLock?: string) {
     const { cfg, layout: l, runtime } = s;
     const m = this.mem(cfg.app);
-    const o = await observe(s, h, (e) => this.opts.log(`${cfg.app}: ${e.message}`));
+    const unseen: string[] = [];
+    const o = await observe(s, h, (e) => unseen.push(e.message));
     const desired = o.state.desired;
     const found = foundOf(o, {
       release: desired ? releaseFiles(l, o.state, desired.release) : 'intact',
@@ -189,7 +190,11 @@ export class Agent {
       now: Date.now(),
       afterHeal: !!m.afterHeal,
     });
-    return { o, found, actions: reconcile(found) };
+    // what could not be asked (Caddy's admin API down) is not healed blind: said, and looked at again later
+    const actions: Action[] = unseen.length
+      ? [{ do: 'report', why: `could not look: ${unseen.join('; ')}`, fix: 'see: slipway status' }]
+      : reconcile(found);
+    return { o, found, actions };
   }
 
   /** Take the app's deploy lock (never waiting for it: a deploy under way wins), look again, heal, record. */

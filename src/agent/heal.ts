@@ -8,6 +8,7 @@ import type { Session } from '../engine/session.ts';
 import { ensureSite, isProxied } from '../proxy/caddy.ts';
 import { desiredArgv, nextDesired } from '../server/desired.ts';
 import { appendHistory, historyRecord } from '../server/history.ts';
+import { AGENT_USER } from '../server/lock.ts';
 import type { HostState } from '../server/state.ts';
 import type { Host } from '../transport/host.ts';
 
@@ -17,9 +18,6 @@ export interface HealOutcome {
   /** what is left that the agent cannot heal */
   report?: { why: string; fix: string };
 }
-
-/** Who the agent's records and desired states are by. */
-export const AGENT_USER = 'slipway-agent';
 
 const ACTIVATES = new Set<Action['do']>(['point-current', 'restart', 'route']);
 

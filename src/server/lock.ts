@@ -22,6 +22,9 @@ export interface LockInfo {
 
 const HELD = 41;
 
+/** The user the agent's locks, records and desired states are by. */
+export const AGENT_USER = 'slipway-agent';
+
 // All or nothing: the lock is written whole in a folder of its own, then renamed into place, so
 // a full disk or a kill mid-write leaves no lock without its holder (an old empty one is replaced).
 const ACQUIRE = script({ NOT_SET_UP, HELD }, ACQUIRE_BODY);
@@ -97,7 +100,9 @@ export async function acquireLock(
       await host.run(sh(RELEASE_IF, l.lock, holder.token ?? ''));
       continue;
     }
-    if (Date.now() >= deadline) {
+    // a heal is short and its lease bounds it: waited for, whatever --lock-wait says
+    const healUntil = holder.user === AGENT_USER && holder.expires ? Date.parse(holder.expires) : 0;
+    if (Date.now() >= Math.max(deadline, healUntil)) {
       throw new SlipwayError('locked', `${host.name}: deploy lock held by ${describeHolder(holder)}`, {
         hint: `wait and retry, pass --lock-wait SECONDS, or if that deploy is gone: slipway lock release <env>`,
       });

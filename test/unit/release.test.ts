@@ -315,6 +315,14 @@ describe('host state', () => {
     assert.equal(isStale({ machine: 'elsewhere', pid: 999999999 }, 'here'), false);
     assert.equal(isStale({ machine: 'here', pid: 999999999 }, 'here'), true);
   });
+
+  it("a lock with a lease (the agent's) is stale anywhere once the lease ran out, not before", () => {
+    const now = Date.parse('2026-12-02T10:00:00Z');
+    const lease = { machine: 'server', pid: process.pid, expires: '2026-12-02T10:01:00Z' };
+    assert.equal(isStale(lease, 'laptop', now), false);
+    assert.equal(isStale(lease, 'laptop', now + 61_000), true);
+    assert.equal(isStale(lease, 'server', now + 61_000), true, 'even with its pid alive');
+  });
 });
 
 describe('install', () => {
