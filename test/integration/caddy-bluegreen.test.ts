@@ -2,6 +2,8 @@
 // runtimes: blue/green slots, atomic upstream switch, drain, switch-back
 // rollback, a release that never becomes healthy, Caddy's admin API down,
 // maintenance mode, and a steady load that must see no failed request.
+// No agent here: this file changes its hosts by hand and watches what slipway itself does; the agent, which would
+// put those changes back, is tested in agent.test.ts.
 import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -31,6 +33,7 @@ for (const [runtime, sshPort, appPort, proxyPort] of [
         release?: string;
       }[];
     const config = `app: hello
+agent: false
 run: node server.js
 runtime: ${runtime}
 port: ${appPort}
@@ -298,7 +301,7 @@ describe('a static site served by Caddy', { skip }, () => {
   before(() => {
     host = bootHost('web-static', 2216);
     app = makeApp(
-      `app: site\nruntime: static\nstatic_dir: dist\ninclude: ["dist/**"]\nproxy:\n  port: 8491\nhealth:\n  ` +
+      `app: site\nagent: false\nruntime: static\nstatic_dir: dist\ninclude: ["dist/**"]\nproxy:\n  port: 8491\nhealth:\n  ` +
         `path: /index.html\n  timeout: 3\n  interval: 0.2\nssh:\n  config_file: ` +
         `${host.sshConfig}\nenvironments:\n  production:\n    hosts: [web-static]\n`,
     );

@@ -1,6 +1,8 @@
 // The docker runtime on a real host with its own Docker engine, behind Caddy:
 // images built here, shipped without a registry (only missing layers), blue/green
 // containers, a rollback to a kept image with no build, a failing release stopped.
+// No agent here: this file changes its hosts by hand and watches what slipway itself does; the agent, which would
+// put those changes back, is tested in agent.test.ts.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -29,7 +31,7 @@ describe('the docker runtime behind Caddy', { skip }, () => {
       'mkdir -p /etc/docker && echo \'{"bridge": "none", "iptables": false}\' > /etc/docker/daemon.json',
     );
     app = makeApp(
-      `app: hello\nruntime: docker\nport: 3991\nstop_timeout: 3\nproxy:\n  port: 8497\n  drain_timeout: ` +
+      `app: hello\nagent: false\nruntime: docker\nport: 3991\nstop_timeout: 3\nproxy:\n  port: 8497\n  drain_timeout: ` +
         `5\nshared:\n  dirs: [storage]\nhealth:\n  path: /health\n  timeout: 12\n  interval: 0.3\nssh:\n  ` +
         `config_file: ${host.sshConfig}\nenvironments:\n  production:\n    hosts: [web-docker]\n`,
       {

@@ -6,6 +6,8 @@
 // After each: what serves is the previous release (or, only when the deploy had already switched and
 // passed its health check, the new one), `current` agrees, the lock is free or reported STALE, the history
 // is whole, and the next deploy succeeds.
+// No agent here: this file changes its hosts by hand and watches what slipway itself does; the agent, which would
+// put those changes back, is tested in agent.test.ts.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -49,6 +51,7 @@ const APP_DIR = `${ROOT}/shop`;
 
 function config(sshConfig: string, host: string, bluegreen: boolean): string {
   return `app: shop
+agent: false
 run: node server.js
 port: 3000
 root: ${ROOT}

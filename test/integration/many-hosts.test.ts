@@ -1,6 +1,8 @@
 // Three real hosts, each in its own network namespace (its own loopback and
 // ports, like separate servers): roles, a parallel deploy, and a rolling deploy
 // that meets a failing host in its second group.
+// No agent here: this file changes its hosts by hand and watches what slipway itself does; the agent, which would
+// put those changes back, is tested in agent.test.ts.
 import assert from 'node:assert/strict';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -36,6 +38,7 @@ describe('deploying to three hosts', { skip }, () => {
     writeFileSync(sshConfig, hosts.map((h) => readFileSync(h.sshConfig, 'utf8')).join('\n'));
     app = makeApp(
       `app: hello
+agent: false
 run: node server.js
 port: 3000
 health: { path: /health, timeout: 5 }

@@ -3,6 +3,8 @@
 // from a second process, wait_for, a verification window, bad releases),
 // encrypted secrets that never show up anywhere, webhooks, and a plan that
 // changes nothing.
+// No agent here: this file changes its hosts by hand and watches what slipway itself does; the agent, which would
+// put those changes back, is tested in agent.test.ts.
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
@@ -74,6 +76,7 @@ describe('a staging → production pipeline', { skip }, () => {
     }
   };
   const config = (extra = '') => `app: pipe
+agent: false
 run: node server.js
 port: 3000
 health: { path: /health, timeout: 8, interval: 0.2 }

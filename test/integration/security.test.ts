@@ -1,6 +1,8 @@
 // What slipway guarantees about secrets, privileges and commands run as the app, checked on a real
 // systemd host: planted secrets appear nowhere but the env file; the unit's exposure score; the
 // app's user; exec and hooks in the unit's sandbox, with their arguments and exit codes intact.
+// No agent here: this file changes its hosts by hand and watches what slipway itself does; the agent, which would
+// put those changes back, is tested in agent.test.ts.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -22,6 +24,7 @@ const SECRETS = {
 
 function config(sshConfig: string): string {
   return `app: vault
+agent: false
 run: node leak.js
 port: ${APP_PORT}
 health:

@@ -3,6 +3,8 @@
 // and an app, and runs setup, deploy, a change, a rollback and status there. The app runs under
 // systemd as its service user (`_hello`: a name Debian accepts, like the source article's
 // `_app`), behind Caddy, and is reached from outside on the host's port 80.
+// No agent here: this file changes its hosts by hand and watches what slipway itself does; the agent, which would
+// put those changes back, is tested in agent.test.ts.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync, cpSync } from 'node:fs';
@@ -17,6 +19,7 @@ const tarOf = (dir: string, what: string) =>
   execFileSync('tar', ['-C', dir, '-cf', '-', what], { maxBuffer: 256 * 1024 * 1024 });
 const ADDRESS = '10.77.41.2';
 const CONFIG = `app: hello
+agent: false
 run: node server.js
 user: _hello
 port: 3000

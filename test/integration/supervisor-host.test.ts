@@ -1,5 +1,7 @@
 // The supervisor runtime on a remote host over SSH (as on a host without
 // systemd): the bundled daemon runs on the host's own Node.js (Debian's 18).
+// No agent here: this file changes its hosts by hand and watches what slipway itself does; the agent, which would
+// put those changes back, is tested in agent.test.ts.
 import assert from 'node:assert/strict';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -18,7 +20,7 @@ describe('the supervisor runtime on a host over SSH', { skip }, () => {
   before(() => {
     host = bootHost('web3', 2213);
     app = makeApp(
-      `app: hello\nrun: node server.js\nport: ${PORT}\nruntime: supervisor\nroot: /opt/apps\nhealth:\n  ` +
+      `app: hello\nagent: false\nrun: node server.js\nport: ${PORT}\nruntime: supervisor\nroot: /opt/apps\nhealth:\n  ` +
         `command: curl -fsS http://127.0.0.1:$PORT/health\n  timeout: 8\n  interval: 0.2\nssh:\n  config_file: ` +
         `${host.sshConfig}\nenvironments:\n  production:\n    hosts: [web3]\n`,
     );

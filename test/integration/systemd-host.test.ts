@@ -1,4 +1,6 @@
 // End to end over real SSH to a real Debian 12 host running systemd.
+// No agent here: this file changes its hosts by hand and watches what slipway itself does; the agent, which would
+// put those changes back, is tested in agent.test.ts.
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
 import { appendFileSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -16,6 +18,7 @@ const URL = `http://127.0.0.1:${APP_PORT}`;
 
 function config(sshConfig: string, extra = ''): string {
   return `app: hello
+agent: false
 run: node server.js
 port: ${APP_PORT}
 health:
