@@ -20,7 +20,8 @@ describe('the supervisor runtime on a host over SSH', { skip }, () => {
   before(() => {
     host = bootHost('web3', 2213);
     app = makeApp(
-      `app: hello\nagent: false\nrun: node server.js\nport: ${PORT}\nruntime: supervisor\nroot: /opt/apps\nhealth:\n  ` +
+      `app: hello\nagent: false\nrun: node server.js\nport: ${PORT}\nruntime: supervisor\nroot: /opt/apps\n` +
+        `health:\n  ` +
         `command: curl -fsS http://127.0.0.1:$PORT/health\n  timeout: 8\n  interval: 0.2\nssh:\n  config_file: ` +
         `${host.sshConfig}\nenvironments:\n  production:\n    hosts: [web3]\n`,
     );
