@@ -301,7 +301,8 @@ describe('a static site served by Caddy', { skip }, () => {
   before(() => {
     host = bootHost('web-static', 2216);
     app = makeApp(
-      `app: site\nagent: false\nruntime: static\nstatic_dir: dist\ninclude: ["dist/**"]\nproxy:\n  port: 8491\nhealth:\n  ` +
+      `app: site\nagent: false\nruntime: static\nstatic_dir: dist\ninclude: ["dist/**"]\n` +
+        `proxy:\n  port: 8491\nhealth:\n  ` +
         `path: /index.html\n  timeout: 3\n  interval: 0.2\nssh:\n  config_file: ` +
         `${host.sshConfig}\nenvironments:\n  production:\n    hosts: [web-static]\n`,
     );

@@ -31,7 +31,8 @@ describe('the docker runtime behind Caddy', { skip }, () => {
       'mkdir -p /etc/docker && echo \'{"bridge": "none", "iptables": false}\' > /etc/docker/daemon.json',
     );
     app = makeApp(
-      `app: hello\nagent: false\nruntime: docker\nport: 3991\nstop_timeout: 3\nproxy:\n  port: 8497\n  drain_timeout: ` +
+      `app: hello\nagent: false\nruntime: docker\nport: 3991\nstop_timeout: 3\nproxy:\n  port: 8497\n` +
+        `  drain_timeout: ` +
         `5\nshared:\n  dirs: [storage]\nhealth:\n  path: /health\n  timeout: 12\n  interval: 0.3\nssh:\n  ` +
         `config_file: ${host.sshConfig}\nenvironments:\n  production:\n    hosts: [web-docker]\n`,
       {
