@@ -11,20 +11,23 @@ const common = {
   legalComments: 'none',
   loader: { '.sh': 'text' },
 };
-const banner = { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" };
+// ES modules that may still require() Node's built-ins, stamped with the version
+const esm = {
+  outdir: 'dist',
+  outExtension: { '.js': '.mjs' },
+  format: 'esm',
+  minify: true,
+  define: { SLIPWAY_VERSION: JSON.stringify(version) },
+  banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
+};
 rmSync(new URL('../dist', import.meta.url), { recursive: true, force: true });
 await build({
   ...common,
+  ...esm,
   entryPoints: { slipway: 'src/cli/entry.ts' },
-  outdir: 'dist',
   splitting: true,
   chunkNames: 'chunks/[name]-[hash]',
-  outExtension: { '.js': '.mjs' },
-  format: 'esm',
   target: 'node20',
-  minify: true,
-  define: { SLIPWAY_VERSION: JSON.stringify(version) },
-  banner,
 });
 await build({
   ...common,
@@ -35,12 +38,7 @@ await build({
 });
 await build({
   ...common,
+  ...esm,
   entryPoints: { agent: 'src/agent/entry.ts' },
-  outdir: 'dist',
-  outExtension: { '.js': '.mjs' },
-  format: 'esm',
   target: 'node18',
-  minify: true,
-  define: { SLIPWAY_VERSION: JSON.stringify(version) },
-  banner,
 });
