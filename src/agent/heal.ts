@@ -7,7 +7,8 @@ import { type Action, whenUnhealthy, type Found } from '../engine/reconcile.ts';
 import type { Session } from '../engine/session.ts';
 import { ensureSite, isProxied } from '../proxy/caddy.ts';
 import { desiredArgv, nextDesired } from '../server/desired.ts';
-import { appendHistory, historyRecord } from '../server/history.ts';
+import { historyAppend, historyRecord } from '../server/history.ts';
+import { andThen } from '../server/layout.ts';
 import { AGENT_USER } from '../server/lock.ts';
 import type { HostState } from '../server/state.ts';
 import type { Host } from '../transport/host.ts';
@@ -73,8 +74,7 @@ async function restorePrevious(
     };
   }
   const who = { user: AGENT_USER, machine: os.hostname(), command: 'slipway agent: restore the previous release' };
-  await appendHistory(
-    h,
+  const marked = historyAppend(
     l,
     historyRecord(cfg, h.name, 'marked_bad', {
       release: bad,
@@ -87,7 +87,9 @@ async function restorePrevious(
     }),
   );
   const manifest = state.manifests[previous] ?? previous;
-  await h.run(desiredArgv(l, nextDesired(cfg, state, { id: previous, manifest }, who)));
+  // the record, then what the host should run, in one command: as a rollback records itself
+  const desired = desiredArgv(l, nextDesired(cfg, state, { id: previous, manifest }, who));
+  await h.run(andThen(marked.argv, desired), { input: marked.input });
   did.push(`restored ${previous} and marked ${bad} bad`);
   return { did, ok: true };
 }

@@ -31,6 +31,11 @@ WantedBy=multi-user.target
 `;
 }
 
+/** The agent runs on servers (and `self`), not on the local target, unless `agent: false`. */
+export function agentWanted(cfg: Pick<ResolvedConfig, 'agent'>, h: Host): boolean {
+  return cfg.agent && h.target.kind !== 'local';
+}
+
 export function registration(cfg: ResolvedConfig, h: Host): Registration {
   return { app: cfg.app, host: h.name, appDir: cfg.appDir, webhooks: cfg.webhooks };
 }

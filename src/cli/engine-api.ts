@@ -15,6 +15,7 @@ export { describeHolder, forceReleaseLock, isRunningHere, isStale, readLock } fr
 export { readState } from '../server/state.ts';
 export { observe } from '../engine/observe.ts';
 export { agentLine, agentLogsArgv, agentStatus } from '../agent/ask.ts';
+export { agentWanted } from '../agent/install.ts';
 export { checkSecret, formatSecrets, parseSecrets, readSecrets, secretsPaths, writeSecrets } from '../secrets/store.ts';
 export { answer } from '../engine/guardrails.ts';
 export { markBad, promote } from '../engine/promote.ts';

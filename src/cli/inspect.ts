@@ -110,7 +110,8 @@ export function registerInspectCommands(cli: Cli): void {
           // with Caddy down the slots are still worth showing; which one is live is then unknown
           const [o, agent] = await Promise.all([
             api().observe(s, h, (e) => cli.events().warn(e.message)),
-            h.target.kind === 'local' ? undefined : api().agentStatus(h),
+            // no agent to ask where none is installed: no round trip for it
+            api().agentWanted(s.on(h).cfg, h) ? api().agentStatus(h) : undefined,
           ]);
           const observed = { desired: o.desired, sync: o.sync, reasons: o.reasons, health: o.health, agent };
           return o.instances.map((st) => ({

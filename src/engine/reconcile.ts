@@ -63,7 +63,7 @@ export function reconcile(f: Found): Action[] {
   const heal = healing(f, d);
   // an app healed too often is left alone, once it needs healing again
   const recent = f.heals.filter((t) => f.now - t < FLAP.windowMs).length;
-  if (heal.length && recent > FLAP.heals && heal.some((a) => a.do !== 'report'))
+  if (recent > FLAP.heals && heal.some((a) => a.do !== 'report'))
     return [
       {
         do: 'report',

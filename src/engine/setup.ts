@@ -16,7 +16,7 @@ import APT_INSTALL from '../scripts/setup-apt-install.sh';
 import USER from '../scripts/setup-user.sh';
 import CADDY_API from '../scripts/setup-caddy-api.sh';
 import DIRS from '../scripts/setup-dirs.sh';
-import { installAgent } from '../agent/install.ts';
+import { agentWanted, installAgent } from '../agent/install.ts';
 
 /** Commands a host needs, by runtime, and the Debian package providing each. */
 export function requiredCommands(runtime: Runtime, cfg: ResolvedConfig): Record<string, string> {
@@ -146,13 +146,13 @@ const SETUP_PHASES: SetupPhase[] = [
     title: () => 'Caddy',
     run: (s, h) => setUpCaddy(h, s.cfg as ProxiedConfig, s.runtime.filesServed?.(s.cfg)),
   },
-  { name: 'agent', applies: wantsAgent, title: () => 'slipway agent', run: (s, h) => installAgent(h, s.cfg) },
+  {
+    name: 'agent',
+    applies: (s, h) => agentWanted(s.cfg, h),
+    title: () => 'slipway agent',
+    run: (s, h) => installAgent(h, s.cfg),
+  },
 ];
-
-/** The agent runs on servers (and `self`), not on the local target, unless `agent: false`. */
-function wantsAgent(s: Session, h: Host): boolean {
-  return s.cfg.agent && h.target.kind !== 'local';
-}
 
 async function setupHost(s: Session, h: Host): Promise<SetupResult> {
   const { cfg, events } = s;
@@ -198,7 +198,7 @@ async function installPackages(s: Session, h: Host): Promise<string[]> {
   const need = {
     ...appPackages(s.cfg),
     ...requiredCommands(s.runtime, s.cfg),
-    ...(wantsAgent(s, h) ? { node: 'nodejs' } : {}),
+    ...(agentWanted(s.cfg, h) ? { node: 'nodejs' } : {}),
   };
   const speedups = h.target.kind === 'local' ? {} : SPEEDUPS;
   const argv = sh(MISSING, ...Object.keys(need), ...Object.keys(speedups));
