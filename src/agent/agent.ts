@@ -272,12 +272,15 @@ export class Agent {
   }
 }
 
-/** What the agent cannot do from the host alone: a report (fetching a release takes a peer: `slipway sync`). */
+/**
+ * What the agent cannot do from the host alone: a report. A release whose files were changed in place is not
+ * replaced under the running app: a new release is (the changed one stays on the host to be looked at).
+ */
 function reportOf(actions: Action[], env: string): { why: string; fix: string; halt?: boolean } | undefined {
   const report = actions.find((a) => a.do === 'report');
   if (report) return report;
   const fetch = actions.find((a) => a.do === 'fetch-release');
-  return fetch && { why: fetch.why, fix: `slipway sync ${env} (copies the release from a healthy host)` };
+  return fetch && { why: fetch.why, fix: `slipway deploy ${env} (a new release; the changed files stay for a look)` };
 }
 
 /** How long the agent's lock holds: past it, a dead agent's lock is stale wherever it is seen. */

@@ -22,6 +22,13 @@ export async function agentStatus(h: Host): Promise<AgentStatus> {
   }
 }
 
+/** Let the host's agent heal the app again (after a flap stopped it); false where no agent answers. */
+export async function agentResume(h: Host, app: string): Promise<boolean> {
+  const url = `http://agent/resume?app=${encodeURIComponent(app)}`;
+  const argv = ['curl', '-sf', '--max-time', '5', '-X', 'POST', '--unix-socket', AGENT.socket, url];
+  return (await h.run(argv, { sudo: true, reject: false })).exitCode === 0;
+}
+
 /** One line about the agent and this app, for `status` (pure). */
 export function agentLine(a: AgentStatus, app: string): string {
   if (!a.alive) return 'agent: not running (slipway setup installs it; agent: false opts out)';

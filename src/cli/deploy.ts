@@ -20,11 +20,17 @@ export function registerDeployCommands(cli: Cli): void {
     )
     .option('--pause <seconds>', 'wait this long between groups of a rolling deploy', seconds)
     .option('--force', 'deploy outside the deploy windows (the override is recorded)', false)
+    .option(
+      '--allow-unreachable',
+      'go on without hosts that cannot be reached (they show OutOfSync; `slipway sync` catches them up)',
+      false,
+    )
     .action(
       async (
         env: string,
         o: {
           allowDirty: boolean;
+          allowUnreachable: boolean;
           artifact?: string;
           lockWait?: number;
           limit?: number | string;
@@ -40,11 +46,30 @@ export function registerDeployCommands(cli: Cli): void {
           limit: o.limit,
           pause: o.pause,
           force: o.force,
+          allowUnreachable: o.allowUnreachable,
           command: cli.commandLine,
         });
         if (cli.globals().json) cli.json({ ok: true, ...result });
       },
     );
+
+  cli.program
+    .command('sync <env>')
+    .description(
+      "bring every host to the environment's release: copied from a peer host (checked by digest) to hosts " +
+        'that lack it, switched to on hosts that keep it; no rebuild',
+    )
+    .option('--lock-wait <seconds>', 'wait this long for another deploy to finish', seconds)
+    .option('--force', 'sync outside the deploy windows (the override is recorded)', false)
+    .action(async (env: string, o: { lockWait?: number; force: boolean }) => {
+      const events = cli.events();
+      const result = await api().sync(cli.resolve(env), events, {
+        lockWait: o.lockWait,
+        force: o.force,
+        command: cli.commandLine,
+      });
+      if (cli.globals().json) cli.json({ ok: true, ...result });
+    });
 
   cli.program
     .command('plan <env>')

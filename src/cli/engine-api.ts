@@ -13,6 +13,8 @@ export { eachHost, withSession } from '../engine/session.ts';
 export { setup } from '../engine/setup.ts';
 export { describeHolder, forceReleaseLock, isRunningHere, isStale, readLock } from '../server/lock.ts';
 export { readState } from '../server/state.ts';
+export { lagging } from '../server/desired.ts';
+export { sync } from '../engine/sync.ts';
 export { observe } from '../engine/observe.ts';
 export { agentLine, agentLogsArgv, agentStatus } from '../agent/ask.ts';
 export { agentWanted } from '../agent/install.ts';

@@ -103,51 +103,20 @@ export function registerInspectCommands(cli: Cli): void {
     );
 
   p.command('status <env>')
-    .description('what runs on each host: state, pid, release, restarts, lock')
+    .description('what runs on each host: state, pid, release, restarts, sync with the environment, health, lock')
     .action((env: string) =>
-      quietly(cli, cli.resolve(env), async (s) => {
-        const perHost = await api().eachHost(s.hosts, async (h) => {
-          // with Caddy down the slots are still worth showing; which one is live is then unknown
-          const [o, agent] = await Promise.all([
-            api().observe(s, h, (e) => cli.events().warn(e.message)),
-            // no agent to ask where none is installed: no round trip for it
-            api().agentWanted(s.on(h).cfg, h) ? api().agentStatus(h) : undefined,
-          ]);
-          const observed = { desired: o.desired, sync: o.sync, reasons: o.reasons, health: o.health, agent };
-          return o.instances.map((st) => ({
-            host: h.name,
-            ...st,
-            ...(st.slot ? { live: st.slot === o.live } : {}),
-            lock: o.lock,
-            ...observed,
-            health_reasons: o.healthReasons,
-          }));
-        });
-        const rows = perHost.flat();
-        if (cli.globals().json) return cli.json(rows);
-        for (const r of rows) {
-          const name = r.slot ? `${r.host} slot ${r.slot}${r.live ? ' (live)' : ''}` : r.host;
-          const facts = [
-            r.state,
-            r.pid && `pid ${r.pid}`,
-            r.release && `release ${r.release}`,
-            r.restarts !== undefined && `${r.restarts} restart(s)`,
-            r.since && `since ${r.since}`,
-          ];
-          process.stdout.write(`${name}: ${facts.filter(Boolean).join(', ')}\n`);
-          if (r.detail) process.stdout.write(`  ${r.detail}\n`);
-        }
-        for (const [first] of perHost) {
-          if (!first) continue;
-          const sync =
-            first.sync === 'Synced' ? `Synced to ${first.desired}` : `${first.sync}: ${first.reasons.join('; ')}`;
-          process.stdout.write(`${first.host}: ${sync}\n`);
-          const health = [first.health, ...first.health_reasons].join(': ');
-          process.stdout.write(`${first.host}: ${health}\n`);
-          if (first.lock) process.stdout.write(`${first.host}: ${lockLine(first.lock)}\n`);
-          if (first.agent) process.stdout.write(`${first.host}: ${api().agentLine(first.agent, s.cfg.app)}\n`);
-        }
-      }),
+      api().withSession(
+        cli.resolve(env),
+        cli.events(),
+        async (s) => {
+          const hosts = await observeEach(cli, s);
+          const rows = [...hosts.flatMap(instanceRows), ...s.unreachable.map(unreachableRow)];
+          if (cli.globals().json) return cli.json(rows);
+          printStatus(s, hosts);
+        },
+        // a host that cannot be reached is a fact to show, not a reason to show nothing
+        { connectStep: false, allowUnreachable: true },
+      ),
     );
 
   p.command('logs <env>')
@@ -302,4 +271,69 @@ export function registerInspectCommands(cli: Cli): void {
         if (cli.globals().json) cli.json(removed);
       }),
     );
+}
+
+/** Each host's observation, with its sync against the environment and its agent's answer where one is installed. */
+async function observeEach(cli: Cli, s: Session) {
+  const hosts = await api().eachHost(s.hosts, async (h) => {
+    // with Caddy down the slots are still worth showing; which one is live is then unknown
+    const [o, agent] = await Promise.all([
+      api().observe(s, h, (e) => cli.events().warn(e.message)),
+      // no agent to ask where none is installed: no round trip for it
+      api().agentWanted(s.on(h).cfg, h) ? api().agentStatus(h) : undefined,
+    ]);
+    return { ...o, agent };
+  });
+  const behind = api().lagging(
+    s.cfg.environment,
+    hosts.map((o) => ({ host: o.host, desired: o.state.desired })),
+  );
+  return hosts.map((o) => {
+    const lag = behind.get(o.host);
+    if (!lag) return o;
+    // a host with no desired state of its own has no other reason to give
+    return { ...o, sync: 'OutOfSync' as const, reasons: o.state.desired ? [lag, ...o.reasons] : [lag] };
+  });
+}
+
+type HostStatus = Awaited<ReturnType<typeof observeEach>>[number];
+
+/** `status --json`: a row per instance (a slot each, behind the proxy), with the host's whole observation. */
+function instanceRows(o: HostStatus) {
+  const observed = { desired: o.desired, sync: o.sync, reasons: o.reasons, health: o.health, agent: o.agent };
+  return o.instances.map((st) => ({
+    host: o.host,
+    ...st,
+    ...(st.slot ? { live: st.slot === o.live } : {}),
+    lock: o.lock,
+    ...observed,
+    health_reasons: o.healthReasons,
+  }));
+}
+
+function unreachableRow(u: Session['unreachable'][number]) {
+  return { host: u.host, state: 'unreachable', sync: 'Unknown', reasons: [u.reason], health: 'Unknown' };
+}
+
+function printStatus(s: Session, hosts: HostStatus[]): void {
+  for (const r of hosts.flatMap(instanceRows)) {
+    const name = r.slot ? `${r.host} slot ${r.slot}${r.live ? ' (live)' : ''}` : r.host;
+    const facts = [
+      r.state,
+      r.pid && `pid ${r.pid}`,
+      r.release && `release ${r.release}`,
+      r.restarts !== undefined && `${r.restarts} restart(s)`,
+      r.since && `since ${r.since}`,
+    ];
+    process.stdout.write(`${name}: ${facts.filter(Boolean).join(', ')}\n`);
+    if (r.detail) process.stdout.write(`  ${r.detail}\n`);
+  }
+  for (const o of hosts) {
+    const sync = o.sync === 'Synced' ? `Synced to ${o.desired}` : `${o.sync}: ${o.reasons.join('; ')}`;
+    process.stdout.write(`${o.host}: ${sync}\n`);
+    process.stdout.write(`${o.host}: ${[o.health, ...o.healthReasons].join(': ')}\n`);
+    if (o.lock) process.stdout.write(`${o.host}: ${lockLine(o.lock)}\n`);
+    if (o.agent) process.stdout.write(`${o.host}: ${api().agentLine(o.agent, s.cfg.app)}\n`);
+  }
+  for (const u of s.unreachable) process.stdout.write(`${u.host}: unreachable: ${u.reason}\n`);
 }

@@ -30,8 +30,12 @@ export function registerSetupCommands(cli: Cli): void {
     .command('setup <env>')
     .description('bootstrap the hosts: packages, service user, folders, unit or supervisor (idempotent)')
     .action(async (env: string) => {
-      const result = await api().setup(cli.resolve(env), cli.events());
-      if (cli.globals().json) cli.json({ ok: true, hosts: result });
+      const cfg = cli.resolve(env);
+      const result = await api().setup(cfg, cli.events());
+      // a host that never had a release catches up with its peers: copied from one of them, no rebuild
+      const caught = await api().sync(cfg, cli.events(), { onlyNew: true, command: cli.commandLine });
+      const caughtUp = caught?.copy.length || caught?.activate.length ? caught : undefined;
+      if (cli.globals().json) cli.json({ ok: true, hosts: result, ...(caughtUp ? { caught_up: caughtUp } : {}) });
     });
 
   cli.program

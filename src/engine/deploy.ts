@@ -36,6 +36,10 @@ export interface DeployOptions {
   force?: boolean;
   /** a promotion: the release (already made) and the environment it comes from */
   promote?: { from: string; release: () => Promise<PreparedRelease> };
+  /** a sync: the release (already on a peer host, copied from it) that lagging hosts catch up to */
+  synced?: () => Promise<PreparedRelease>;
+  /** go on without the hosts that cannot be reached (they show OutOfSync until `slipway sync`) */
+  allowUnreachable?: boolean;
   /** the hosts to deploy through instead of connecting to the config's targets (tests) */
   hosts?: Host[];
 }
@@ -44,6 +48,8 @@ export interface DeployResult {
   release: string;
   previous: Record<string, string | undefined>;
   hosts: string[];
+  /** hosts left out because they could not be reached (--allow-unreachable) */
+  unreachable: string[];
   duration_ms: number;
   bytes_sent: number;
   steps: Events['steps'];
@@ -111,22 +117,25 @@ export async function deploy(cfg: ResolvedConfig, events: Events, opts: DeployOp
     let release: PreparedRelease | undefined;
     const prepare = async () => {
       if (opts.promote) release = await opts.promote.release();
+      else if (opts.synced) release = await opts.synced();
       else if (opts.artifact)
         release = await events.step('Verify and unpack artifact', () => openArtifact(cfg, opts.artifact!));
       else release = await prepareRelease(cfg, events, { allowDirty: opts.allowDirty });
       // a promoted release is shipped as it is: its dependencies too, if the first environment got them built here
-      if (cfg.install.command && cfg.install.once && !opts.promote)
+      if (cfg.install.command && cfg.install.once && !opts.promote && !opts.synced)
         release.deps = await buildDepsOnce(cfg, events, release);
     };
     try {
       return await withSession(
         cfg,
         events,
-        (s) =>
-          withLock(s, opts.command, opts.lockWait, (held) =>
+        (s) => {
+          warnUnreachable(s);
+          return withLock(s, opts.command, opts.lockWait, (held) =>
             deployLocked({ s, held, release: release!, envVars: env.vars, opts, began, guard: run }),
-          ),
-        { meanwhile: prepare, hosts: opts.hosts },
+          );
+        },
+        { meanwhile: prepare, hosts: opts.hosts, allowUnreachable: opts.allowUnreachable },
       );
     } finally {
       release?.cleanup();
@@ -141,6 +150,14 @@ export async function deploy(cfg: ResolvedConfig, events: Events, opts: DeployOp
   } finally {
     await hooks.flush();
   }
+}
+
+function warnUnreachable(s: Session): void {
+  for (const u of s.unreachable)
+    s.events.warn(
+      `${u.host} is left out (--allow-unreachable): ${u.reason}; it shows OutOfSync in slipway status until ` +
+        `slipway sync ${s.cfg.environment}`,
+    );
 }
 
 /** What the guardrails did on the way, for the history and the webhooks: each one also an event. */
@@ -228,6 +245,7 @@ async function deployLocked(locked: Locked): Promise<DeployResult> {
       release: release.id,
       previous: Object.fromEntries(s.hosts.map((h) => [h.name, held.states.get(h)?.current])),
       hosts: event.hosts,
+      unreachable: s.unreachable.map((u) => u.host),
       duration_ms: Date.now() - began,
       bytes_sent: r.bytesSent,
       steps: s.events.steps,

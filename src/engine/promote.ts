@@ -157,7 +157,7 @@ function liveRelease(cfg: ResolvedConfig, hosts: Host[], states: Map<Host, HostS
 }
 
 /** The release's files, unpacked here and checked against its manifest's digest. */
-async function fetchRelease(
+export async function fetchRelease(
   host: Host,
   l: Layout,
   id: string,

@@ -82,7 +82,7 @@ function healing(f: Found, d: NonNullable<Found['desired']>): Action[] {
       {
         do: 'report',
         why: 'the env file is missing (it holds secrets only a deploy can write)',
-        fix: `slipway sync ${d.environment}`,
+        fix: `slipway deploy ${d.environment}`,
       },
     ];
   const actions: Action[] = [];

@@ -24,6 +24,8 @@ export interface Session {
   interrupted(): boolean;
   /** the session as seen from one host: its role's settings and runtime */
   on(host: Host): Session;
+  /** hosts left out because they could not be reached (only with `allowUnreachable`) */
+  unreachable: { host: string; reason: string }[];
 }
 
 export function makeHosts(cfg: ResolvedConfig, events: Events): Host[] {
@@ -83,10 +85,10 @@ export async function withSession<T>(
   cfg: ResolvedConfig,
   events: Events,
   fn: (s: Session) => Promise<T>,
-  opts: { connectStep?: boolean; meanwhile?: () => Promise<void>; hosts?: Host[] } = {},
+  opts: { connectStep?: boolean; meanwhile?: () => Promise<void>; hosts?: Host[]; allowUnreachable?: boolean } = {},
 ): Promise<T> {
   // `hosts`: already made, for the config's targets (a test's recording host)
-  const hosts = opts.hosts ?? makeHosts(cfg, events);
+  const all = opts.hosts ?? makeHosts(cfg, events);
   // the hosts' running commands are stopped by the same signal: that makes them fail, which is the interrupt
   const cancel = events.signal;
   const why = () => (cancel?.aborted ? String(cancel.reason) : undefined);
@@ -95,10 +97,11 @@ export async function withSession<T>(
   const views = new Map<string, Session>();
   const session: Session = {
     cfg,
-    hosts,
+    hosts: [...all],
     runtime: runtimeFor(cfg),
     layout: layout(cfg.appDir),
     events,
+    unreachable: [],
     interrupted: () => !!cancel?.aborted,
     checkInterrupted: () => {
       if (cancel?.aborted) throw new SlipwayError('interrupted', `interrupted by ${why()}`);
@@ -113,10 +116,7 @@ export async function withSession<T>(
     },
   };
   // never rejects: the outcome is awaited below, and again before closing
-  const connecting = eachHost(hosts, (h) => h.connect(), cfg.rollout.concurrency).then(
-    () => ({ failed: false as const }),
-    (reason: unknown) => ({ failed: true as const, reason }),
-  );
+  const connecting = connectAll(all, session, cfg.rollout.concurrency, opts.allowUnreachable ?? false);
   try {
     await opts.meanwhile?.();
     const connected = async () => {
@@ -124,7 +124,7 @@ export async function withSession<T>(
       if (c.failed) throw c.reason;
     };
     if (opts.connectStep === false) await connected();
-    else await events.step(`Connect to ${hosts.map((h) => h.name).join(', ')}`, connected);
+    else await events.step(`Connect to ${all.map((h) => h.name).join(', ')}`, connected);
     return await fn(session);
   } catch (e) {
     // killing the running commands makes them fail or lose their connection: that is the interrupt
@@ -133,9 +133,45 @@ export async function withSession<T>(
     throw e;
   } finally {
     await connecting; // a connection still being made is closed too, not left behind
-    await Promise.all(hosts.map((h) => h.close().catch(() => undefined)));
+    await Promise.all(all.map((h) => h.close().catch(() => undefined)));
     cancel?.removeEventListener('abort', onAbort);
   }
+}
+
+/** Connect every host; with `allowUnreachable`, the session goes on with those that answered. Never rejects. */
+function connectAll(
+  all: Host[],
+  session: Session,
+  limit: number,
+  allowUnreachable: boolean,
+): Promise<{ failed: false } | { failed: true; reason: unknown }> {
+  const lost = new Map<Host, SlipwayError>();
+  const connect = allowUnreachable ? (h: Host) => connectOrLeaveOut(h, lost) : (h: Host) => h.connect();
+  return eachHost(all, connect, limit).then(
+    () => {
+      // with no host left there is nothing to go on with: the first one's own error says why
+      if (lost.size === all.length) return { failed: true as const, reason: lost.get(all[0]!) };
+      leaveOut(session.hosts, lost, session.unreachable);
+      return { failed: false as const };
+    },
+    (reason: unknown) => ({ failed: true as const, reason }),
+  );
+}
+
+/** Connect; a host the network cannot reach (not one refused for its key or login) is noted, to be left out. */
+async function connectOrLeaveOut(h: Host, lost: Map<Host, SlipwayError>): Promise<void> {
+  try {
+    await h.connect();
+  } catch (e) {
+    if (!(e instanceof SlipwayError && e.kind === 'connection')) throw e;
+    lost.set(h, e);
+  }
+}
+
+/** The session goes on with the hosts that answered; the others are named, with why. */
+function leaveOut(hosts: Host[], lost: Map<Host, SlipwayError>, unreachable: Session['unreachable']): void {
+  hosts.splice(0, hosts.length, ...hosts.filter((h) => !lost.has(h)));
+  for (const [h, e] of lost) unreachable.push({ host: h.name, reason: e.message });
 }
 
 /** What holding the lock gives: each host's state, read with the lock, and a way to end with the unlock. */

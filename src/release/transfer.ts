@@ -118,9 +118,11 @@ export async function transfer(
     l.manifests,
     l.staged,
   );
-  const r = await host.run(apply, {
-    input: counted,
-    reject: false,
+  const r = await host.run(apply, { input: counted, reject: false }).catch(async (e: unknown) => {
+    // nothing reads the stream any more: stop packing before the failure path runs
+    counted.destroy();
+    await packing;
+    throw e;
   });
   const packError = await packing;
   if (packError && !/premature close|EPIPE/i.test(packError.message)) {

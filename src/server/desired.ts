@@ -147,3 +147,34 @@ export function observeSync(
   reasons.push(...drift);
   return { sync: reasons.length ? 'OutOfSync' : 'Synced', reasons };
 }
+
+/** The environment's desired state: the newest written on any of its hosts, and where (pure). */
+export function environmentDesired(
+  hosts: { host: string; desired?: Desired }[],
+): { host: string; desired: Desired } | undefined {
+  let newest: { host: string; desired: Desired } | undefined;
+  for (const { host, desired } of hosts)
+    if (desired && (!newest || isNewer(desired, newest.desired))) newest = { host, desired };
+  return newest;
+}
+
+const isNewer = (a: Desired, b: Desired) => a.at > b.at || (a.at === b.at && a.generation > b.generation);
+
+/**
+ * The hosts that lag their environment, each with why (pure): a host whose desired release is not the one the
+ * environment was last given (a host down during a deploy, a new host), with the command that catches it up.
+ */
+export function lagging(env: string, hosts: { host: string; desired?: Desired }[]): Map<string, string> {
+  const newest = environmentDesired(hosts);
+  const behind = new Map<string, string>();
+  for (const h of hosts) {
+    if (!newest || h.desired?.release === newest.desired.release) continue;
+    const here = h.desired ? `is at ${h.desired.release}` : 'has none';
+    behind.set(
+      h.host,
+      `behind ${env}: ${newest.host} was given ${newest.desired.release} at ${newest.desired.at}, this host ${here} ` +
+        `→ slipway sync ${env}`,
+    );
+  }
+  return behind;
+}

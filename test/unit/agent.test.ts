@@ -141,14 +141,14 @@ describe('the agent', () => {
         shop: {
           ...fresh(),
           lastHeal: { at: 'T1', found: ['the app is not running'], did: ['started R2'], ms: 300, ok: true },
-          degraded: { why: 'release R2 is changed on the host', fix: 'slipway sync production', since: 'T2' },
+          degraded: { why: 'release R2 is changed on the host', fix: 'slipway deploy production', since: 'T2' },
         },
       },
     };
     assert.equal(
       agentLine(alive, 'shop'),
       'agent: alive (0.1.0, pid 42, since T0); last heal T1: started R2; ' +
-        'cannot heal: release R2 is changed on the host → slipway sync production',
+        'cannot heal: release R2 is changed on the host → slipway deploy production',
     );
     assert.equal(agentLine(alive, 'blog'), 'agent: alive (0.1.0, pid 42, since T0)');
   });

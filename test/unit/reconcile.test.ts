@@ -129,7 +129,7 @@ describe('reconcile', () => {
       {
         do: 'report',
         why: 'the env file is missing (it holds secrets only a deploy can write)',
-        fix: 'slipway sync production',
+        fix: 'slipway deploy production',
       },
     ]);
   });
