@@ -66,6 +66,13 @@ async function resync(): Promise<void> {
   rewatch();
 }
 
+/** The minute's full look at every app, one after another spread over the minute: never a spike of all at once. */
+function resyncSpread(): void {
+  rewatch();
+  const apps = agent.registrations().map((r) => r.app);
+  apps.forEach((app, i) => setTimeout(() => void agent.check(app).then(rewatch), (i * RESYNC_MS) / apps.length));
+}
+
 function serve(): void {
   rmSync(AGENT.socket, { force: true });
   const server = createServer((req, res) => {
@@ -92,7 +99,7 @@ function serve(): void {
 
 serve();
 void resync();
-setInterval(() => void resync(), RESYNC_MS);
+setInterval(resyncSpread, RESYNC_MS);
 log(
   `slipway agent ${SLIPWAY_VERSION} watching ${
     agent

@@ -41,7 +41,9 @@ describe('catching hosts up with their environment', { skip }, () => {
     assert.equal(r.exitCode, 0, r.all);
     return JSON.parse(r.stdout) as Row[];
   };
-  const [s1, s2, s3] = [0, 1, 2].map((i) => () => hosts[i]!);
+  const s1 = () => hosts[0]!;
+  const s2 = () => hosts[1]!;
+  const s3 = () => hosts[2]!;
 
   before(async () => {
     ['sync1', 'sync2', 'sync3'].forEach((name, i) => {
