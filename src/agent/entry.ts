@@ -70,7 +70,8 @@ async function resync(): Promise<void> {
 function resyncSpread(): void {
   rewatch();
   const apps = agent.registrations().map((r) => r.app);
-  apps.forEach((app, i) => setTimeout(() => void agent.check(app).then(rewatch), (i * RESYNC_MS) / apps.length));
+  for (const [i, app] of apps.entries())
+    setTimeout(() => void agent.check(app).then(rewatch), (i * RESYNC_MS) / apps.length);
 }
 
 function serve(): void {

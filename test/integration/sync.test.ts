@@ -88,7 +88,7 @@ describe('catching hosts up with their environment', { skip }, () => {
     for (const row of await status()) assert.equal(row.sync, 'Synced', JSON.stringify(row));
   });
 
-  it('a host down during a deploy: refused, unless --allow-unreachable; then unreachable, OutOfSync, synced', async () => {
+  it('a host down during a deploy: refused, unless --allow-unreachable; unreachable, OutOfSync, synced', async () => {
     s2().exec('systemctl', 'stop', 'ssh.socket', 'ssh.service');
     change(app, 'Hello v2');
     const refused = await run('deploy', 'production');
