@@ -1,7 +1,7 @@
 // The one status query: what each host should run (desired.json) against what is there, as
 // sync (Synced / OutOfSync / Unknown) and health (Healthy / Progressing / Degraded / Missing /
 // Unknown), each with the reasons. `status`, and later the agent and the dashboard, ask this.
-import { isProxied, liveTarget, siteDrift } from '../proxy/caddy.ts';
+import { isProxied, liveTarget, NoSiteError, siteDrift } from '../proxy/caddy.ts';
 import { liveSlot, type Slot } from '../runtime/slots.ts';
 import type { RuntimeStatus } from '../runtime/runtime.ts';
 import { observeSync, type Sync } from '../server/desired.ts';
@@ -62,8 +62,11 @@ export async function observe(s: Session, h: Host, onError: (e: Error) => void):
     if (!told.has(e.message)) onError(e);
     told.add(e.message);
   };
+  // a site Caddy lost routes nowhere: that shows as the site's drift, not as a question left unanswered
   const live =
-    isProxied(cfg) && runtime.hasProcess ? await liveSlot(h, cfg).catch((e: Error) => void onProblem(e)) : undefined;
+    isProxied(cfg) && runtime.hasProcess
+      ? await liveSlot(h, cfg).catch((e: Error) => void (e instanceof NoSiteError || onProblem(e)))
+      : undefined;
   const [lock, state, instances] = await Promise.all([readLock(h, l), readState(h, l), runtime.status(h, cfg)]);
   const serving = instances.find((st) => st.slot && st.slot === live)?.release ?? state.current;
   // the instance that serves: the live slot's behind the proxy, else the single one

@@ -89,11 +89,14 @@ export async function siteDrift(host: Host, cfg: ProxiedConfig, files?: FileSite
     : undefined;
 }
 
+/** Caddy answers, without the app's site: to a deploy a failure, to an observer a fact (the site is missing). */
+export class NoSiteError extends SlipwayError {}
+
 /** The port Caddy sends the app's traffic to (undefined when its upstream is not a port). */
 export async function liveUpstreamPort(host: Host, cfg: ProxiedConfig): Promise<number | undefined> {
   const r = await admin(host, 'GET', `/id/${ids(cfg.app).proxy}/upstreams`);
   if (r.status === 404)
-    throw new SlipwayError('failure', `${host.name}: Caddy has no site for ${cfg.app}`, {
+    throw new NoSiteError('failure', `${host.name}: Caddy has no site for ${cfg.app}`, {
       hint: `run: slipway setup ${cfg.environment}`,
     });
   const list = JSON.parse(r.body) as { dial: string }[];

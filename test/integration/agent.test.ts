@@ -1,11 +1,13 @@
 // The slipway agent on a real systemd host: installed by setup, it sees drift made by hand (a stopped app, an edited
-// or deleted unit, a deleted `current`, a changed release file) within seconds, heals what the host can heal under
-// the deploy lock, records it, and reports what it cannot with the command that fixes it.
+// or deleted unit, a deleted `current`, a changed release file, Caddy's route deleted) within seconds, heals what
+// the host can heal under the deploy lock, records it, reports what it cannot with the command that fixes it, and
+// puts the previous healthy release back when the desired one fails its health check (marking it bad).
 import assert from 'node:assert/strict';
-import { rmSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { change, get, makeApp, slipway } from '../helpers/env.ts';
-import { bootHost, testhostUnavailable, type TestHost } from '../helpers/testhost.ts';
+import { bootHost, SERVER_LAYER, testhostUnavailable, type TestHost } from '../helpers/testhost.ts';
 
 const skip = testhostUnavailable();
 const APP_PORT = 3971;
@@ -22,6 +24,14 @@ environments:
     hosts: [agent1]
 `;
 }
+
+/** The app's server, failing its health check on a host that has /etc/slipway-test-unhealthy. */
+const FAILS_WHERE_MARKED = (app: string) =>
+  readFileSync(path.join(app, 'server.js'), 'utf8').replace(
+    "if (req.url === '/health') {",
+    "if (req.url === '/health' && require('node:fs').existsSync('/etc/slipway-test-unhealthy')) {\n    " +
+      "res.writeHead(500);\n    return res.end('unhealthy\\n');\n  }\n  if (req.url === '/health') {",
+  );
 
 /** Wait until `ok()` holds, at most `ms`; the time it took. */
 async function within(ms: number, ok: () => Promise<boolean> | boolean): Promise<number> {
@@ -177,5 +187,80 @@ describe('the slipway agent on a systemd host', { skip }, () => {
     const logs = await run('agent', 'logs', 'production', '-n', '200');
     assert.equal(logs.exitCode, 0, logs.all);
     assert.match(logs.stdout, /hello: found the app is not running/);
+  });
+});
+
+// Behind Caddy (blue/green), on a host in its own network: the route Caddy loses is put back, and a desired release
+// that fails its health check with everything in place gives way to the previous healthy one, marked bad.
+describe('the slipway agent behind Caddy', { skip }, () => {
+  let host: TestHost;
+  let app: string;
+  const run = (...args: string[]) => slipway(app, args);
+  const served = () => host.exec('sh', '-c', 'curl -s --max-time 2 http://127.0.0.1:8080/ || true').trim();
+  const history = () =>
+    host
+      .exec('cat', '/srv/hello/.slipway/history.jsonl')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { event: string; release: string; found?: string[]; user: string; by?: string });
+  const check = () =>
+    host.exec('curl', '-s', '--unix-socket', '/run/slipway-agent.sock', '-X', 'POST', 'http://agent/check');
+  let v1 = '';
+  let v2 = '';
+
+  before(async () => {
+    host = bootHost('agent2', 22, { address: '10.77.91.2', layer: SERVER_LAYER });
+    app = makeApp(
+      `app: hello
+run: node server.js
+port: 3000
+proxy: { port: 8080, drain_timeout: 1 }
+health: { path: /health, timeout: 4, interval: 0.2 }
+ssh: { config_file: ${host.sshConfig} }
+environments:
+  production:
+    hosts: [agent2]
+`,
+    );
+    const setup = await run('setup', 'production');
+    assert.equal(setup.exitCode, 0, setup.all);
+    for (const version of ['v1', 'v2']) {
+      if (version === 'v2') writeFileSync(path.join(app, 'server.js'), FAILS_WHERE_MARKED(app));
+      change(app, `Hello ${version}`);
+      const d = await run('deploy', 'production', '--json');
+      assert.equal(d.exitCode, 0, d.all);
+      if (version === 'v1') v1 = JSON.parse(d.stdout).release;
+      else v2 = JSON.parse(d.stdout).release;
+    }
+    assert.equal(served(), `Hello v2 (release ${v2})`);
+  });
+  after(() => {
+    if (process.env.KEEP) return;
+    host?.down();
+    if (app) rmSync(app, { recursive: true, force: true });
+  });
+
+  it("Caddy's route deleted: put back within seconds, and the heal recorded", async () => {
+    host.exec('curl', '-s', '-X', 'DELETE', 'http://127.0.0.1:2019/id/slipway_hello');
+    assert.doesNotMatch(served(), /Hello v2/);
+    await within(10_000, () => served() === `Hello v2 (release ${v2})`);
+    await within(10_000, () => history().some((r) => r.event === 'healed' && /Caddy/.test(r.found!.join())));
+  });
+
+  it('the desired release fails its health check: the previous healthy one serves again, marked bad', async () => {
+    host.exec('touch', '/etc/slipway-test-unhealthy');
+    check(); // the minute's look, asked for now: a failing health check changes no file the agent watches
+    await within(30_000, () => served() === `Hello v1 (release ${v1})`);
+    await within(10_000, () => history().some((r) => r.event === 'marked_bad' && r.release === v2));
+    const bad = history().find((r) => r.event === 'marked_bad' && r.release === v2)!;
+    assert.equal(bad.user, 'slipway-agent');
+    assert.equal(JSON.parse(host.exec('cat', '/srv/hello/.slipway/desired.json')).release, v1);
+    const releases = await run('releases', 'production');
+    assert.match(releases.stdout, new RegExp(`${v2}\\s+bad`));
+    // nothing heals back to it, though it is the newest
+    host.exec('rm', '/etc/slipway-test-unhealthy');
+    check();
+    await new Promise((r) => setTimeout(r, 3000));
+    assert.equal(served(), `Hello v1 (release ${v1})`);
   });
 });
