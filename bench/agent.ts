@@ -45,7 +45,9 @@ function sample(h: TestHost, unit: string): { rssKb: number; cpuUs: number } {
 /** Each process of the unit: its command, RSS, and how much of that is private (anonymous) and file-backed. */
 function processes(h: TestHost, unit: string): string {
   const script =
-    'for p in $(cat "$1/cgroup.procs"); do printf "  %s %s: " "$p" "$(tr "\\0" " " < /proc/$p/cmdline)"; ' +
+    // a pid the host's namespace cannot see, or one gone since the list was read, is left out
+    'for p in $(cat "$1/cgroup.procs"); do [ -r /proc/$p/status ] || continue; ' +
+    'printf "  %s %s: " "$p" "$(tr "\\0" " " < /proc/$p/cmdline)"; ' +
     'grep -E "^(VmRSS|RssAnon|RssFile)" /proc/$p/status | tr -s " \\t\\n" " "; echo; done';
   return h.exec('sh', '-c', script, 'sh', `/sys/fs/cgroup/system.slice/${unit}`).trimEnd();
 }

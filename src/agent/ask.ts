@@ -11,9 +11,21 @@ export interface AgentStatus {
   apps?: Memory;
 }
 
+/** A request to the agent's socket, as root (pure). */
+const agentRequest = (method: 'GET' | 'POST', pathAndQuery: string) => [
+  'curl',
+  '-sf',
+  '--max-time',
+  '5',
+  '-X',
+  method,
+  '--unix-socket',
+  AGENT.socket,
+  `http://agent${pathAndQuery}`,
+];
+
 export async function agentStatus(h: Host): Promise<AgentStatus> {
-  const argv = ['curl', '-sf', '--max-time', '5', '--unix-socket', AGENT.socket, 'http://agent/status'];
-  const r = await h.run(argv, { sudo: true, reject: false });
+  const r = await h.run(agentRequest('GET', '/status'), { sudo: true, reject: false });
   if (r.exitCode !== 0) return { alive: false };
   try {
     return { alive: true, ...(JSON.parse(r.stdout) as Omit<AgentStatus, 'alive'>) };
@@ -24,9 +36,8 @@ export async function agentStatus(h: Host): Promise<AgentStatus> {
 
 /** Let the host's agent heal the app again (after a flap stopped it); false where no agent answers. */
 export async function agentResume(h: Host, app: string): Promise<boolean> {
-  const url = `http://agent/resume?app=${encodeURIComponent(app)}`;
-  const argv = ['curl', '-sf', '--max-time', '5', '-X', 'POST', '--unix-socket', AGENT.socket, url];
-  return (await h.run(argv, { sudo: true, reject: false })).exitCode === 0;
+  const request = agentRequest('POST', `/resume?app=${encodeURIComponent(app)}`);
+  return (await h.run(request, { sudo: true, reject: false })).exitCode === 0;
 }
 
 /** One line about the agent and this app, for `status` (pure). */

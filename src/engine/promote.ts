@@ -14,13 +14,13 @@ import { hashFiles, parseManifest, PATH_COLUMN } from '../release/content.ts';
 import { appendHistory, historyRecord } from '../server/history.ts';
 import { script, sh, type Layout } from '../server/layout.ts';
 import { checkHealth } from '../server/release.ts';
-import { findRelease, readState, type HostState } from '../server/state.ts';
+import { findRelease, type HostState } from '../server/state.ts';
 import type { Host } from '../transport/host.ts';
 import { liveTarget } from '../proxy/caddy.ts';
 import { deploy, type DeployResult } from './deploy.ts';
 import { whoami } from './guardrails.ts';
 import { installKey, type PreparedRelease } from './prepare.ts';
-import { eachHost, type Session, withSession } from './session.ts';
+import { eachHost, readStates, type Session, withSession } from './session.ts';
 import PACK_BODY from '../scripts/promote-pack.sh';
 
 // $1 release folder, $2 its manifest: the release's files (those of its manifest) as a gzipped tar
@@ -72,8 +72,7 @@ interface Picked {
 /** The release to promote (the live one, or the one named) and whether it ever passed the first environment. */
 async function pickRelease(s: Session, opts: { force: boolean; release?: string }): Promise<Picked> {
   const from = s.cfg;
-  const states = new Map<Host, HostState>();
-  await eachHost(s.hosts, async (h) => void states.set(h, await readState(h, s.layout)));
+  const states = await readStates(s);
   const live = liveRelease(from, s.hosts, states);
   const id = opts.release
     ? findRelease(s.hosts[0]!, states.get(s.hosts[0]!)!, opts.release, from.environment).id
@@ -212,8 +211,7 @@ export async function markBad(
   opts: { reason?: string; command: string },
 ): Promise<{ release: string; current: boolean }> {
   return withSession(cfg, events, async (s) => {
-    const states = new Map<Host, HostState>();
-    await eachHost(s.hosts, async (h) => void states.set(h, await readState(h, s.layout)));
+    const states = await readStates(s);
     const target = findRelease(s.hosts[0]!, states.get(s.hosts[0]!)!, id, cfg.environment);
     const [user, machine] = whoami().split('@') as [string, string];
     await events.step(`Mark ${target.id} bad`, () =>

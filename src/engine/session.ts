@@ -7,7 +7,7 @@ import { runtimeFor } from '../runtime/index.ts';
 import type { Runtime } from '../runtime/runtime.ts';
 import { andThen, layout, type Layout } from '../server/layout.ts';
 import { acquireLock, newLockInfo, releaseLock, releaseLockArgv, type LockInfo } from '../server/lock.ts';
-import { parseState, stateArgv, type HostState } from '../server/state.ts';
+import { parseState, readState, stateArgv, type HostState } from '../server/state.ts';
 import type { Host } from '../transport/host.ts';
 import { LocalHost } from '../transport/local.ts';
 import { SelfHost } from '../transport/self.ts';
@@ -64,6 +64,13 @@ export async function eachHost<T>(
   const rejected = results.find((r): r is PromiseRejectedResult => r?.status === 'rejected');
   if (rejected) throw rejected.reason;
   return results.map((r) => (r as PromiseFulfilledResult<T>).value);
+}
+
+/** Every host's state, read side by side. */
+export async function readStates(s: Session): Promise<Map<Host, HostState>> {
+  const states = new Map<Host, HostState>();
+  await eachHost(s.hosts, async (h) => void states.set(h, await readState(h, s.layout)));
+  return states;
 }
 
 /** Rolling groups: `limit` hosts (or that percentage of them, at least one) per group, in order. */

@@ -8,14 +8,14 @@ import { agentWanted } from '../agent/install.ts';
 import type { ResolvedConfig } from '../config/load.ts';
 import { SlipwayError } from '../errors.ts';
 import { environmentDesired } from '../server/desired.ts';
-import { type HostState, readState } from '../server/state.ts';
+import type { HostState } from '../server/state.ts';
 import type { Host } from '../transport/host.ts';
 import { deploy } from './deploy.ts';
 import type { Events } from './events.ts';
 import type { PreparedRelease } from './prepare.ts';
 import { fetchRelease } from './promote.ts';
 import { rollback } from './rollback.ts';
-import { eachHost, type Session, withSession } from './session.ts';
+import { eachHost, readStates, type Session, withSession } from './session.ts';
 
 type SyncState = Pick<HostState, 'current' | 'desired' | 'releases' | 'manifests'>;
 
@@ -99,7 +99,11 @@ export async function sync(
       });
     }
     if (plan.activate.length)
-      await rollback(only(cfg, plan.activate), events, { id: plan.release, command: opts.command });
+      await rollback(only(cfg, plan.activate), events, {
+        id: plan.release,
+        command: opts.command,
+        lockWait: opts.lockWait,
+      });
     return { ...resultOf(plan), source: fetched?.from };
   } finally {
     release?.cleanup();
@@ -120,10 +124,9 @@ async function planAndFetch(
   s: Session,
   onlyNew: boolean,
 ): Promise<{ plan: SyncPlan; fetched?: { release: PreparedRelease; from: string } } | undefined> {
-  const states = new Map<Host, HostState>();
-  const read = () => eachHost(s.hosts, async (h) => void states.set(h, await readState(h, s.layout)));
-  if (onlyNew) await read();
-  else await s.events.step(`Read the state of ${s.hosts.map((h) => h.name).join(', ')}`, read);
+  const read = () => readStates(s);
+  const hostNames = s.hosts.map((h) => h.name).join(', ');
+  const states = onlyNew ? await read() : await s.events.step(`Read the state of ${hostNames}`, read);
   const plan = planSync(
     s.hosts.map((h) => ({ host: h.name, state: states.get(h)! })),
     onlyNew,
@@ -158,12 +161,9 @@ async function fetchFromPeers(
       s.events.warn(`${h.name}: ${e.message}; trying the next host`);
     }
   }
-  throw new SlipwayError(
-    'failure',
-    `no host of ${s.cfg.environment} holds an intact copy of ${plan.release}` +
-      (s.unreachable.length ? ` (unreachable: ${s.unreachable.map((u) => u.host).join(', ')})` : ''),
-    { hint: `deploy a new release: slipway deploy ${s.cfg.environment}` },
-  );
+  throw new SlipwayError('failure', `no host of ${s.cfg.environment} holds an intact copy of ${plan.release}`, {
+    hint: `deploy a new release: slipway deploy ${s.cfg.environment}`,
+  });
 }
 
 /**
