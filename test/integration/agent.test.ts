@@ -247,9 +247,10 @@ environments:
     await within(10_000, () => history().some((r) => r.event === 'healed' && /Caddy/.test(r.found!.join())));
   });
 
-  it('the desired release fails its health check: the previous healthy one serves again, marked bad', async () => {
+  it('a heal leaves the desired release unhealthy: the previous healthy one serves again, marked bad', async () => {
+    // the app going unhealthy on its own is the app's failure, not drift; the heal of its stop reveals it
     host.exec('touch', '/etc/slipway-test-unhealthy');
-    check(); // the minute's look, asked for now: a failing health check changes no file the agent watches
+    host.exec('sh', '-c', 'systemctl stop "slipway-hello*"');
     await within(30_000, () => served() === `Hello v1 (release ${v1})`);
     await within(10_000, () => history().some((r) => r.event === 'marked_bad' && r.release === v2));
     const bad = history().find((r) => r.event === 'marked_bad' && r.release === v2)!;
