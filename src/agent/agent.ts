@@ -273,14 +273,14 @@ export class Agent {
 }
 
 /**
- * What the agent cannot do from the host alone: a report. A release whose files were changed in place is not
- * replaced under the running app: a new release is (the changed one stays on the host to be looked at).
+ * What the agent cannot do from the host alone: a report. A release whose files were changed or deleted is copied
+ * back from a peer by `slipway sync`, over the SSH the agent has no key for (the changed copy is kept for a look).
  */
 function reportOf(actions: Action[], env: string): { why: string; fix: string; halt?: boolean } | undefined {
   const report = actions.find((a) => a.do === 'report');
   if (report) return report;
   const fetch = actions.find((a) => a.do === 'fetch-release');
-  return fetch && { why: fetch.why, fix: `slipway deploy ${env} (a new release; the changed files stay for a look)` };
+  return fetch && { why: fetch.why, fix: `slipway sync ${env} (copies ${fetch.release} back from a peer host)` };
 }
 
 /** How long the agent's lock holds: past it, a dead agent's lock is stale wherever it is seen. */

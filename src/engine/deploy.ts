@@ -38,6 +38,8 @@ export interface DeployOptions {
   promote?: { from: string; release: () => Promise<PreparedRelease> };
   /** a sync: the release (already on a peer host, copied from it) that lagging hosts catch up to */
   synced?: () => Promise<PreparedRelease>;
+  /** hosts (of a sync) whose copy of the synced release has changed files: it is sent whole and replaces it */
+  replace?: string[];
   /** go on without the hosts that cannot be reached (they show OutOfSync until `slipway sync`) */
   allowUnreachable?: boolean;
   /** the hosts to deploy through instead of connecting to the config's targets (tests) */
@@ -227,13 +229,13 @@ interface Locked {
 
 async function deployLocked(locked: Locked): Promise<DeployResult> {
   const { s, held, release, opts, began, guard } = locked;
-  refuseUnfit(s, held, release);
   const event: Lifecycle = {
     release: release.id,
     hosts: s.hosts.map((h) => h.name),
     ...(opts.promote ? { promoted_from: opts.promote.from } : {}),
   };
   const r = newRun(locked, event);
+  refuseUnfit(s, held, release, r.replacing);
   try {
     await runFlow(r, opts, event);
     guard.reported = true;
@@ -260,10 +262,10 @@ async function deployLocked(locked: Locked): Promise<DeployResult> {
 }
 
 /** Refused before anything is sent: a user the runtime cannot run the app as, a release already on a host. */
-function refuseUnfit(s: Session, held: Held, release: PreparedRelease): void {
+function refuseUnfit(s: Session, held: Held, release: PreparedRelease, replacing: Set<Host>): void {
   for (const h of s.hosts) {
     s.on(h).runtime.appUser(s.on(h).cfg, h);
-    if (held.states.get(h)!.releases.some((x) => x.id === release.id)) {
+    if (!replacing.has(h) && held.states.get(h)!.releases.some((x) => x.id === release.id)) {
       throw new SlipwayError('failure', `${h.name}: release ${release.id} is already on the host`, {
         hint: `to make it live again: slipway rollback ${s.cfg.environment} ${release.id}`,
       });
@@ -302,6 +304,7 @@ function newRun({ s, held, release, envVars, opts, began, guard }: Locked, event
     started: [],
     activated: new Set(),
     configured: new Set(),
+    replacing: new Set(s.hosts.filter((h) => opts.replace?.includes(h.name))),
     recordedHosts: new Set(),
     bytesSent: 0,
     record,

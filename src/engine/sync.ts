@@ -8,6 +8,7 @@ import { agentWanted } from '../agent/install.ts';
 import type { ResolvedConfig } from '../config/load.ts';
 import { SlipwayError } from '../errors.ts';
 import { environmentDesired } from '../server/desired.ts';
+import { releaseFilesOn } from '../server/release.ts';
 import type { HostState } from '../server/state.ts';
 import type { Host } from '../transport/host.ts';
 import { deploy } from './deploy.ts';
@@ -27,30 +28,45 @@ export interface SyncPlan {
   copy: string[];
   /** hosts that have it and serve another: switched to it */
   activate: string[];
+  /** hosts whose copy of it has changed files: the copy is replaced with a peer's and deployed */
+  repair: string[];
   /** hosts already there */
   synced: string[];
+}
+
+export interface SyncHost {
+  host: string;
+  state: SyncState;
+  /** the host keeps the release, but its files no longer match its manifest */
+  changed?: boolean;
+}
+
+/** The release the environment was last given: what a sync brings every host to. */
+export function syncRelease(hosts: Omit<SyncHost, 'changed'>[]): string | undefined {
+  return environmentDesired(hosts.map((h) => ({ host: h.host, desired: h.state.desired })))?.desired.release;
 }
 
 /**
  * What brings every host to the environment's release (pure); undefined when no host was ever given one.
  * `onlyNew`: catch up only the hosts that never had a release (what `setup` does).
  */
-export function planSync(hosts: { host: string; state: SyncState }[], onlyNew = false): SyncPlan | undefined {
-  const newest = environmentDesired(hosts.map((h) => ({ host: h.host, desired: h.state.desired })));
-  if (!newest) return undefined;
-  const id = newest.desired.release;
-  const plan: SyncPlan = { release: id, sources: [], copy: [], activate: [], synced: [] };
-  const usable = (st: SyncState) => !!st.manifests[id] && st.releases.some((r) => r.id === id && r.status !== 'bad');
+export function planSync(hosts: SyncHost[], onlyNew = false): SyncPlan | undefined {
+  const id = syncRelease(hosts);
+  if (!id) return undefined;
+  const plan: SyncPlan = { release: id, sources: [], copy: [], activate: [], repair: [], synced: [] };
+  const usable = (h: SyncHost) =>
+    !h.changed && !!h.state.manifests[id] && h.state.releases.some((r) => r.id === id && r.status !== 'bad');
   // a host that serves the release as desired is the surest copy; one that only keeps it comes after
   const serving = (st: SyncState) => st.current === id && st.desired?.release === id;
   plan.sources = [
-    ...hosts.filter((h) => usable(h.state) && serving(h.state)),
-    ...hosts.filter((h) => usable(h.state) && !serving(h.state)),
+    ...hosts.filter((h) => usable(h) && serving(h.state)),
+    ...hosts.filter((h) => usable(h) && !serving(h.state)),
   ].map((h) => h.host);
-  for (const { host, state } of hosts) {
+  for (const { host, state, changed } of hosts) {
     const isNew = !state.current && !state.desired;
     if (onlyNew && !isNew) continue;
-    if (serving(state)) plan.synced.push(host);
+    if (changed) plan.repair.push(host);
+    else if (serving(state)) plan.synced.push(host);
     else if (state.releases.some((r) => r.id === id)) plan.activate.push(host);
     else plan.copy.push(host);
   }
@@ -83,19 +99,21 @@ export async function sync(
     if (!found) return undefined;
     const { plan, fetched } = found;
     release = fetched?.release;
-    if (!plan.copy.length && !plan.activate.length) {
+    const catchUp = [...plan.copy, ...plan.repair];
+    if (!catchUp.length && !plan.activate.length) {
       if (!opts.onlyNew) events.info(`Every host of ${cfg.environment} is at ${plan.release}`);
       return { ...resultOf(plan), source: undefined };
     }
-    if (plan.copy.length) {
+    if (catchUp.length) {
       const copied = release!;
       release = undefined; // the deploy cleans it up
-      await deploy(only(cfg, plan.copy), events, {
+      await deploy(only(cfg, catchUp), events, {
         allowDirty: false,
         command: opts.command,
         lockWait: opts.lockWait,
         force: opts.force,
         synced: async () => copied,
+        replace: plan.repair,
       });
     }
     if (plan.activate.length)
@@ -127,8 +145,11 @@ async function planAndFetch(
   const read = () => readStates(s);
   const hostNames = s.hosts.map((h) => h.name).join(', ');
   const states = onlyNew ? await read() : await s.events.step(`Read the state of ${hostNames}`, read);
+  const hosts = s.hosts.map((h) => ({ host: h.name, state: states.get(h)! }));
+  // a setup only adds hosts; a sync also finds copies of the release changed on their host
+  const changed = onlyNew ? new Set<string>() : await changedCopies(s, states, syncRelease(hosts));
   const plan = planSync(
-    s.hosts.map((h) => ({ host: h.name, state: states.get(h)! })),
+    hosts.map((h) => ({ ...h, changed: changed.has(h.host) })),
     onlyNew,
   );
   if (!plan) {
@@ -137,8 +158,27 @@ async function planAndFetch(
       hint: `slipway deploy ${s.cfg.environment}`,
     });
   }
-  if (!plan.copy.length) return { plan };
+  if (!plan.copy.length && !plan.repair.length) return { plan };
+  for (const host of plan.repair)
+    s.events.warn(
+      `${host}: the files of ${plan.release} were changed on the host: they are replaced with a peer's copy ` +
+        `(the changed folder is kept in ${s.layout.changed})`,
+    );
   return { plan, fetched: await fetchFromPeers(s, plan, states) };
+}
+
+/** The hosts whose copy of the release no longer matches its manifest (each checks its own, at once). */
+async function changedCopies(s: Session, states: Map<Host, HostState>, id: string | undefined): Promise<Set<string>> {
+  const keeping = s.hosts.filter((h) => id && states.get(h)!.manifests[id]);
+  if (!id || !keeping.length) return new Set();
+  const names = keeping.map((h) => h.name).join(', ');
+  const found = await s.events.step(`Check the files of ${id} on ${names}`, () =>
+    eachHost(keeping, async (h) => ({
+      host: h.name,
+      files: await releaseFilesOn(h, s.layout, id, states.get(h)!.manifests[id]!),
+    })),
+  );
+  return new Set(found.filter((f) => f.files === 'changed').map((f) => f.host));
 }
 
 /** The release from the first source whose files match their manifest; a changed copy is passed over, said. */

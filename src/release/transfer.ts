@@ -46,6 +46,9 @@ export interface TransferStats {
   staged: boolean;
 }
 
+/** The state as a transfer sees it when none of the host's files can be trusted: nothing to link from. */
+export const nothingToLinkFrom = (state: HostState): HostState => ({ ...state, current: undefined, manifests: {} });
+
 /** The release to hard-link from: the current one, else the newest with a stored manifest. */
 export function chooseBase(state: HostState): string | undefined {
   // state.current is set only while its release is on disk: one deleted by hand is no base

@@ -20,6 +20,8 @@ export function layout(appDir: string) {
     incoming: path.posix.join(meta, 'incoming'),
     manifests: path.posix.join(meta, 'manifests'),
     staged: path.posix.join(meta, 'staged'),
+    /** copies of releases whose files were changed on the host, replaced by a sync and kept for a look */
+    changed: path.posix.join(meta, 'changed'),
     installCache: path.posix.join(meta, 'cache', 'install'),
     envFile: path.posix.join(meta, 'env'),
     /** the same variables in docker's format, for the docker runtime */

@@ -3,7 +3,7 @@
 // switch `current`, env file, health check, prune.
 import { CommandError } from '../errors.ts';
 import type { Host, RunResult } from '../transport/host.ts';
-import { andThen, sh, type Layout } from './layout.ts';
+import { andThen, script, sh, type Layout } from './layout.ts';
 import FINALIZE from '../scripts/release-finalize.sh';
 import INSTALL from '../scripts/release-install.sh';
 import POINT from '../scripts/release-point.sh';
@@ -12,8 +12,13 @@ import COMMAND_CHECK from '../scripts/release-command-check.sh';
 import REMOVE from '../scripts/release-remove.sh';
 import ENSURE_SHARED from '../scripts/release-ensure-shared.sh';
 import HTTP_CHECK from '../scripts/release-http-check.sh';
+import VERIFY_BODY from '../scripts/release-verify.sh';
+import { PATH_COLUMN } from '../release/content.ts';
 
-/** Make the transferred release final: shared links, REVISION, its manifest stored, moved into releases/. */
+/**
+ * Make the transferred release final: shared links, REVISION, its manifest stored, moved into releases/.
+ * `replace`: the host's copy of the release has changed files (sync): it is moved to `changed/` for a look.
+ */
 export async function finalizeRelease(
   host: Host,
   l: Layout,
@@ -21,11 +26,28 @@ export async function finalizeRelease(
   digest: string,
   shared: { dirs: string[]; files: string[] },
   revision: string,
+  replace = false,
 ): Promise<void> {
-  const argv = sh(FINALIZE, l.appDir, id, digest, l.incoming, l.manifests, ...shared.dirs, '--files', ...shared.files);
+  const folders = [l.incoming, l.manifests, replace ? l.changed : '', l.staged];
+  const argv = sh(FINALIZE, l.appDir, id, digest, ...folders, ...shared.dirs, '--files', ...shared.files);
   await host.run(argv, {
     input: `${revision}\n`,
   });
+}
+
+// $1 release folder, $2 its manifest file, $3 the manifest's digest: "intact", "changed" or "missing"
+const VERIFY = script({ PATH_COLUMN }, VERIFY_BODY);
+
+/** The release's files on the host against its manifest's digest: the check the agent and a promotion make. */
+export async function releaseFilesOn(
+  host: Host,
+  l: Layout,
+  id: string,
+  manifestFile: string,
+): Promise<'intact' | 'changed' | 'missing'> {
+  const r = await host.run(sh(VERIFY, l.release(id), `${l.manifests}/${manifestFile}`, manifestFile.slice(-32)));
+  const word = r.stdout.trim();
+  return word === 'intact' || word === 'missing' ? word : 'changed';
 }
 
 /** Run the install command in the release, or hard-link its result from the cache when the key is known. */

@@ -1,4 +1,5 @@
 // Shared test helpers: temporary app repos and running the built CLI.
+import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { cpSync, mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -53,4 +54,14 @@ export async function get(url: string): Promise<{ status: number; body: string }
   } catch (e) {
     return { status: 0, body: String((e as Error).cause ?? e) };
   }
+}
+
+/** Wait until `ok` holds (polled every 200 ms); the milliseconds it took, or the test fails. */
+export async function within(ms: number, ok: () => Promise<boolean> | boolean): Promise<number> {
+  const began = Date.now();
+  while (Date.now() - began < ms) {
+    if (await ok()) return Date.now() - began;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  assert.fail(`not within ${ms} ms`);
 }

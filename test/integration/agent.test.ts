@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, beforeEach, describe, it } from 'node:test';
-import { change, get, makeApp, slipway } from '../helpers/env.ts';
+import { change, get, makeApp, slipway, within } from '../helpers/env.ts';
 import { bootHost, SERVER_LAYER, testhostUnavailable, type TestHost } from '../helpers/testhost.ts';
 
 const skip = testhostUnavailable();
@@ -34,15 +34,6 @@ const FAILS_WHERE_MARKED = (app: string) =>
   );
 
 /** Wait until `ok()` holds, at most `ms`; the time it took. */
-async function within(ms: number, ok: () => Promise<boolean> | boolean): Promise<number> {
-  const began = Date.now();
-  while (Date.now() - began < ms) {
-    if (await ok()) return Date.now() - began;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  assert.fail(`not within ${ms} ms`);
-}
-
 describe('the slipway agent on a systemd host', { skip }, () => {
   let host: TestHost;
   let app: string;
@@ -162,7 +153,7 @@ describe('the slipway agent on a systemd host', { skip }, () => {
     await within(70_000, () => !!agentStatus().apps.hello?.degraded);
     const { why, fix } = agentStatus().apps.hello!.degraded!;
     assert.match(why, /is changed on the host/);
-    assert.equal(fix, 'slipway deploy production (a new release; the changed files stay for a look)');
+    assert.equal(fix, `slipway sync production (copies ${target.replace('releases/', '')} back from a peer host)`);
   });
 
   it('kill -9 of the agent: systemd starts it again and it remembers what it did', async () => {

@@ -1,13 +1,13 @@
 // Catching hosts up, on three real hosts each in its own network namespace: a host added to the environment and
 // set up gets its peers' release copied from one of them; a host down during a deploy (--allow-unreachable) shows
 // as unreachable, then OutOfSync, until `slipway sync` brings it the release; a host that keeps the release but
-// serves another is switched to it.
+// serves another is switched to it; a host whose copy of the release was changed gets a peer's copy instead.
 // No agent here (it would put hand-made changes back itself; that is agent.test.ts).
 import assert from 'node:assert/strict';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { change, commit, makeApp, slipway } from '../helpers/env.ts';
+import { change, commit, makeApp, slipway, within } from '../helpers/env.ts';
 import { bootHost, testhostUnavailable, type TestHost } from '../helpers/testhost.ts';
 
 const skip = testhostUnavailable();
@@ -150,5 +150,34 @@ describe('catching hosts up with their environment', { skip }, () => {
     const again = await run('sync', 'production');
     assert.equal(again.exitCode, 0, again.all);
     assert.match(again.stderr, new RegExp(`Every host of production is at ${r2}`));
+  });
+
+  it("a release file changed in place: sync replaces the host's copy with a peer's, the changed one kept", async () => {
+    // written through the same inode, so the staged tree that shares it is changed too
+    s3().exec('sh', '-c', `echo Tampered > /srv/hello/releases/${r2}/message.txt`);
+    s3().exec('systemctl', 'restart', 'slipway-hello');
+    await within(10_000, () => web(s3()) === `Tampered (release ${r2})`);
+    const out = await run('sync', 'production', '--json');
+    assert.equal(out.exitCode, 0, out.all);
+    const plan = JSON.parse(out.stdout) as { repair: string[]; synced: string[]; source: string };
+    assert.deepEqual(plan.repair, ['sync3']);
+    assert.deepEqual(plan.synced, ['sync1', 'sync2']);
+    assert.match(plan.source, /^sync[12]$/);
+    assert.match(out.stderr, new RegExp(`Check the files of ${r2} on sync1, sync2, sync3`));
+    assert.match(out.stderr, /sync3: the files of .* were changed on the host: they are replaced with a peer's copy/);
+    assert.equal(web(s3()), `Hello v2 (release ${r2})`);
+    assert.equal(current(s3()), r2);
+    const kept = s3().exec('ls', '/srv/hello/.slipway/changed').trim();
+    assert.match(kept, new RegExp(`^${r2}\\.\\d{8}T\\d{6}Z$`));
+    assert.equal(s3().exec('cat', `/srv/hello/.slipway/changed/${kept}/message.txt`).trim(), 'Tampered');
+
+    // the host deploys as before, and the next sync finds nothing changed
+    change(app, 'Hello v3');
+    const d = await run('deploy', 'production', '--json');
+    assert.equal(d.exitCode, 0, d.all);
+    const r3 = (JSON.parse(d.stdout) as { release: string }).release;
+    assert.equal(web(s3()), `Hello v3 (release ${r3})`);
+    const again = await run('sync', 'production', '--json');
+    assert.deepEqual((JSON.parse(again.stdout) as { repair: string[] }).repair, []);
   });
 });

@@ -93,7 +93,24 @@ describe('what a sync does', () => {
       sources: ['web1', 'web4'],
       copy: ['web2', 'web3'],
       activate: ['web4'],
+      repair: [],
       synced: ['web1'],
+    });
+  });
+
+  it('a copy whose files changed is replaced, whether it serves or not, and is no source', () => {
+    const plan = planSync([
+      { ...host('web1', { keeps: [R1, R2], current: R2, desired: given }), changed: true },
+      host('web2', { keeps: [R1, R2], current: R2, desired: given }),
+      { ...host('web3', { keeps: [R1, R2], current: R1, desired: old }), changed: true },
+    ]);
+    assert.deepEqual(plan, {
+      release: R2,
+      sources: ['web2'],
+      copy: [],
+      activate: [],
+      repair: ['web1', 'web3'],
+      synced: ['web2'],
     });
   });
 
@@ -116,7 +133,7 @@ describe('what a sync does', () => {
       ],
       true,
     );
-    assert.deepEqual(plan, { release: R2, sources: ['web1'], copy: ['web3'], activate: [], synced: [] });
+    assert.deepEqual(plan, { release: R2, sources: ['web1'], copy: ['web3'], activate: [], repair: [], synced: [] });
   });
 
   it('nothing to do where nothing was ever deployed', () => {

@@ -24,7 +24,7 @@ export const finalize: Phase = {
           // independent of each other: one round trip's time instead of four
           await Promise.all([
             ensureSharedDirs(h, l, s.cfg.shared.dirs, owner).then(() =>
-              finalizeRelease(h, l, release.id, digest, s.cfg.shared, release.sha ?? release.id),
+              finalizeRelease(h, l, release.id, digest, s.cfg.shared, release.sha ?? release.id, r.replacing.has(h)),
             ),
             writeEnvFile(h, l.envFile, envFileContent(vars), owner),
             runtime.writeEnv?.(h, role, vars),

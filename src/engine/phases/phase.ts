@@ -61,6 +61,8 @@ export interface DeployRun {
   activated: Set<Host>;
   /** hosts whose runtime config this deploy changed: put back if it fails */
   configured: Set<Host>;
+  /** hosts whose changed copy of the release this deploy replaces (a sync): nothing is linked from it */
+  replacing: Set<Host>;
   /** the image built here, once the first group needed it */
   image?: ShipImage;
   bytesSent: number;

@@ -1,7 +1,7 @@
 // Only the changed files: the release's manifest against the host's base release, the rest
 // hard-linked. The transfer writes only into incoming/, so recording the start goes alongside.
 import { diffManifests, manifestStore, parseManifest } from '../../release/content.ts';
-import { chooseBase, transfer as send } from '../../release/transfer.ts';
+import { chooseBase, nothingToLinkFrom, transfer as send } from '../../release/transfer.ts';
 import { formatBytes } from '../../text.ts';
 import { isInstallPath, manifestFor } from '../deps.ts';
 import { eachHost } from '../session.ts';
@@ -17,7 +17,9 @@ export const transfer: Phase = {
     r.started.push(...hosts);
     const sent = await s.events.step(`${tag}Transfer ${release.files.length} files`, async (c) => {
       const ship = (h: (typeof hosts)[number]) => {
-        const state = held.states.get(h)!;
+        const known = held.states.get(h)!;
+        // the host's copy of the release is not what its manifest says: sent whole, linked from nothing
+        const state = r.replacing.has(h) ? nothingToLinkFrom(known) : known;
         const manifest = manifestFor(release, state.platform);
         return send(h, s.layout, { ...release, manifest }, state, (pct) => c.progress(`${pct}%`));
       };
