@@ -1,5 +1,5 @@
 // Caddy's admin API, reached on the host's loopback (localhost:2019) with curl
-// over the SSH connection. Bodies travel on stdin.
+// over the SSH connection (bodies travel on stdin), or from this process on the host itself.
 import type { ResolvedConfig } from '../config/load.ts';
 import { SlipwayError } from '../errors.ts';
 import type { Host } from '../transport/host.ts';
@@ -38,23 +38,40 @@ async function admin(
   path: string,
   body?: unknown,
 ): Promise<{ status: number; body: string }> {
-  const r = await host.run(adminArgv(method, path, body !== undefined), {
-    input: body === undefined ? undefined : JSON.stringify(body),
-    reject: false,
-  });
-  if (r.exitCode !== 0) {
-    throw new SlipwayError(
-      'failure',
-      `${host.name}: Caddy's admin API (${ADMIN}) is not answering; nothing was switched`,
-      {
-        details: r.stderr.trim(),
-        hint: 'check Caddy on the host: systemctl status caddy-api (slipway setup installs and starts it)',
-      },
-    );
-  }
+  const input = body === undefined ? undefined : JSON.stringify(body);
+  if (host.here) return adminHere(host, method, path, input);
+  const r = await host.run(adminArgv(method, path, body !== undefined), { input, reject: false });
+  if (r.exitCode !== 0) throw notAnswering(host, r.stderr.trim());
   const nl = r.stdout.lastIndexOf('\n');
   return { status: Number(r.stdout.slice(nl + 1)), body: r.stdout.slice(0, nl) };
 }
+
+/** The same request from this process, when the host is this machine (the agent asks Caddy every few seconds). */
+async function adminHere(
+  host: Host,
+  method: string,
+  path: string,
+  input: string | undefined,
+): Promise<{ status: number; body: string }> {
+  try {
+    // the address, not the name: Node 18 takes localhost's first address (::1), Caddy listens on 127.0.0.1
+    const r = await fetch(`${ADMIN.replace('localhost', '127.0.0.1')}${path}`, {
+      method,
+      headers: { 'Content-Type': 'application/json' },
+      ...(input === undefined ? {} : { body: input }),
+      signal: AbortSignal.timeout(10_000),
+    });
+    return { status: r.status, body: await r.text() };
+  } catch (e) {
+    throw notAnswering(host, e instanceof Error ? String(e.cause ?? e.message) : String(e));
+  }
+}
+
+const notAnswering = (host: Host, details: string) =>
+  new SlipwayError('failure', `${host.name}: Caddy's admin API (${ADMIN}) is not answering; nothing was switched`, {
+    details,
+    hint: 'check Caddy on the host: systemctl status caddy-api (slipway setup installs and starts it)',
+  });
 
 async function expectOk(host: Host, what: string, res: Promise<{ status: number; body: string }>): Promise<string> {
   const r = await res;

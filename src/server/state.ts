@@ -7,6 +7,7 @@ import { parseDesired, type Desired } from './desired.ts';
 import { NOT_SET_UP, script, sh, type Layout } from './layout.ts';
 import { notSetUp } from './lock.ts';
 import READ_BODY from '../scripts/state-read.sh';
+import { stateTextHere } from './state-here.ts';
 
 export type ReleaseStatus = 'ok' | 'failed' | 'incomplete' | 'bad';
 
@@ -55,6 +56,11 @@ export function stateArgv(l: Layout, keptOnly = false): string[] {
 }
 
 export async function readState(host: Host, l: Layout): Promise<HostState> {
+  if (host.here) {
+    const text = stateTextHere(l, HISTORY_LINES);
+    if (text === undefined) throw notSetUp(host, l);
+    return parseState(text);
+  }
   const r = await host.run(stateArgv(l), { reject: false });
   if (r.exitCode === NOT_SET_UP) throw notSetUp(host, l);
   if (r.exitCode !== 0) throw new Error(`${host.name}: could not read ${l.appDir}: ${r.stderr.trim()}`);

@@ -28,6 +28,8 @@ export interface Host {
   readonly name: string;
   /** the user commands run as on the host */
   readonly loginUser: string;
+  /** this machine, commands run as this process's user: a read may be done in process instead of by a command */
+  readonly here?: boolean;
   connect(): Promise<void>;
   run(argv: readonly string[], opts?: RunOptions): Promise<RunResult>;
   /** argv that runs as root (what `sudo: true` does), for a step inside a chained command */

@@ -1,4 +1,5 @@
 // The local target: the "host" is this machine, commands run directly.
+import { readFile, stat } from 'node:fs/promises';
 import os from 'node:os';
 import { execa } from 'execa';
 import type { Target } from '../config/load.ts';
@@ -8,6 +9,7 @@ import type { CommandLog, Host, RunOptions, RunResult } from './host.ts';
 export class LocalHost implements Host {
   readonly name = 'local';
   readonly loginUser = os.userInfo().username;
+  readonly here = true;
   constructor(
     readonly target: Target,
     private readonly log: CommandLog,
@@ -46,6 +48,8 @@ export async function runProcess(
   signal?: AbortSignal,
 ): Promise<RunResult> {
   log(where, shown);
+  const inProcess = await readInProcess(argv, opts);
+  if (inProcess) return settle(where, shown, inProcess, opts);
   const child = execa(argv[0]!, argv.slice(1), {
     ...(opts.inputFile ? { inputFile: opts.inputFile } : { input: opts.input ?? '' }),
     ...(opts.outputFile ? { stdout: { file: opts.outputFile } } : {}),
@@ -72,8 +76,39 @@ export async function runProcess(
     stderr: String(r.stderr ?? ''),
     exitCode: r.exitCode ?? (r.signal ? 128 : 1),
   };
+  return settle(where, shown, result, opts, r.signal ?? undefined);
+}
+
+function settle(
+  where: string,
+  shown: readonly string[],
+  result: RunResult,
+  opts: RunOptions,
+  signal?: string,
+): RunResult {
   if (result.exitCode !== 0 && opts.reject !== false) {
-    throw new CommandError(where, shown, r.exitCode, result.stdout, result.stderr, r.signal ?? undefined);
+    throw new CommandError(where, shown, result.exitCode, result.stdout, result.stderr, signal);
   }
   return result;
+}
+
+/**
+ * `cat FILE` and `test -d PATH` done in this process, as the same user (a command run through sudo starts with
+ * `sudo` and is not one of them): the agent reads its host this way every few seconds, and a child process for
+ * each read would be most of what it costs.
+ */
+async function readInProcess(argv: readonly string[], opts: RunOptions): Promise<RunResult | undefined> {
+  if (opts.input !== undefined || opts.inputFile || opts.outputFile || opts.onLine) return undefined;
+  const [program, a, b] = argv;
+  if (program === 'cat' && argv.length === 2 && a && !a.startsWith('-'))
+    return readFile(a, 'utf8').then(
+      (stdout) => ({ stdout, stderr: '', exitCode: 0 }),
+      (e: Error) => ({ stdout: '', stderr: `cat: ${a}: ${e.message}\n`, exitCode: 1 }),
+    );
+  if (program === 'test' && argv.length === 3 && a === '-d' && b)
+    return stat(b).then(
+      (st) => ({ stdout: '', stderr: '', exitCode: st.isDirectory() ? 0 : 1 }),
+      () => ({ stdout: '', stderr: '', exitCode: 1 }),
+    );
+  return undefined;
 }

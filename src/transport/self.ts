@@ -11,6 +11,7 @@ import { runProcess } from './local.ts';
 export class SelfHost implements Host {
   readonly name: string;
   readonly loginUser = os.userInfo().username;
+  readonly here = true;
 
   constructor(
     readonly target: Target,
