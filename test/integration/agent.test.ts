@@ -3,10 +3,10 @@
 // the host can heal under the deploy lock, records it, reports what it cannot with the command that fixes it, and
 // puts the previous healthy release back when the desired one fails its health check (marking it bad).
 import assert from 'node:assert/strict';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, beforeEach, describe, it } from 'node:test';
-import { change, get, makeApp, slipway, within } from '../helpers/env.ts';
+import { change, commit, get, makeApp, slipway, within } from '../helpers/env.ts';
 import { bootHost, SERVER_LAYER, testhostUnavailable, type TestHost } from '../helpers/testhost.ts';
 
 const skip = testhostUnavailable();
@@ -33,7 +33,6 @@ const FAILS_WHERE_MARKED = (app: string) =>
       "res.writeHead(500);\n    return res.end('unhealthy\\n');\n  }\n  if (req.url === '/health') {",
   );
 
-/** Wait until `ok()` holds, at most `ms`; the time it took. */
 describe('the slipway agent on a systemd host', { skip }, () => {
   let host: TestHost;
   let app: string;
@@ -254,5 +253,41 @@ environments:
     check();
     await new Promise((r) => setTimeout(r, 3000));
     assert.equal(served(), `Hello v1 (release ${v1})`);
+  });
+
+  it('a static site beside it: its deleted `current` and its deleted Caddy site are both put back', async () => {
+    const site = makeApp(
+      `app: site\nruntime: static\nstatic_dir: dist\ninclude: ["dist/**"]\nproxy: { port: 8081 }\n` +
+        `health: { path: /index.html, timeout: 3, interval: 0.2 }\nssh: { config_file: ${host.sshConfig} }\n` +
+        `environments:\n  production:\n    hosts: [agent2]\n`,
+    );
+    try {
+      mkdirSync(path.join(site, 'dist'));
+      writeFileSync(path.join(site, 'dist/index.html'), '<h1>static one</h1>\n');
+      commit(site, 'one');
+      for (const command of ['setup', 'deploy']) {
+        const r = await slipway(site, [command, 'production']);
+        assert.equal(r.exitCode, 0, r.all);
+      }
+      const page = () => host.exec('sh', '-c', 'curl -s --max-time 2 http://127.0.0.1:8081/ || true').trim();
+      assert.equal(page(), '<h1>static one</h1>');
+      host.exec('rm', '/srv/site/current');
+      assert.notEqual(page(), '<h1>static one</h1>');
+      await within(10_000, () => page() === '<h1>static one</h1>');
+      host.exec('curl', '-s', '-X', 'DELETE', 'http://127.0.0.1:2019/id/slipway_site');
+      assert.notEqual(page(), '<h1>static one</h1>');
+      await within(10_000, () => page() === '<h1>static one</h1>');
+      const healed = host
+        .exec('cat', '/srv/site/.slipway/history.jsonl')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as { event: string; found?: string[] })
+        .filter((r) => r.event === 'healed');
+      assert.equal(healed.length, 2, JSON.stringify(healed));
+      assert.match(healed[0]!.found!.join(), /current points at nothing/);
+      assert.match(healed[1]!.found!.join(), /Caddy's site/);
+    } finally {
+      rmSync(site, { recursive: true, force: true });
+    }
   });
 });
