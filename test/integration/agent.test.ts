@@ -7,6 +7,7 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { change, commit, get, makeApp, slipway, within } from '../helpers/env.ts';
+import { BASE, dockerUnavailable, ensureBaseImage } from '../helpers/docker.ts';
 import { bootHost, SERVER_LAYER, testhostUnavailable, type TestHost } from '../helpers/testhost.ts';
 
 const skip = testhostUnavailable();
@@ -289,5 +290,64 @@ environments:
     } finally {
       rmSync(site, { recursive: true, force: true });
     }
+  });
+});
+
+// The docker runtime: the container that serves removed by hand is started again from the release's image.
+describe('the slipway agent with the docker runtime', { skip: dockerUnavailable() }, () => {
+  let host: TestHost;
+  let app: string;
+  const served = () => host.exec('sh', '-c', 'curl -s --max-time 2 http://127.0.0.1:8471/ || true').trim();
+  const serving = () =>
+    host.exec('docker', 'ps', '--filter', 'name=slipway-hello-', '--format', '{{.Names}}').trim().split('\n');
+
+  before(async () => {
+    ensureBaseImage();
+    host = bootHost('agent-docker', 2219);
+    // the host shares this machine's network namespace: its engine must not add a bridge or firewall rules
+    host.exec(
+      'sh',
+      '-c',
+      'mkdir -p /etc/docker && echo \'{"bridge": "none", "iptables": false}\' > /etc/docker/daemon.json',
+    );
+    app = makeApp(
+      `app: hello\nruntime: docker\nport: 3981\nstop_timeout: 3\nproxy: { port: 8471, drain_timeout: 1 }\n` +
+        `health: { path: /health, timeout: 12, interval: 0.3 }\nssh: { config_file: ${host.sshConfig} }\n` +
+        `environments:\n  production:\n    hosts: [agent-docker]\n`,
+      {
+        Dockerfile: `FROM ${BASE}\nWORKDIR /app\nCOPY . /app\nUSER nobody\nCMD ["node", "server.js"]\n`,
+        '.dockerignore': '.git\n',
+      },
+    );
+    for (const command of ['setup', 'deploy']) {
+      const r = await slipway(app, [command, 'production']);
+      assert.equal(r.exitCode, 0, r.all);
+    }
+  });
+  after(() => {
+    if (process.env.KEEP) return;
+    host?.down();
+    if (app) rmSync(app, { recursive: true, force: true });
+  });
+
+  it('the serving container removed: a container of the desired release serves again, the heal recorded', async () => {
+    const release = JSON.parse(host.exec('cat', '/srv/hello/.slipway/desired.json')).release as string;
+    assert.equal(served(), `Hello from slipway (release ${release})`);
+    const [name] = serving();
+    assert.match(name!, /^slipway-hello-[ab]$/);
+    host.exec('docker', 'rm', '-f', name!);
+    assert.notEqual(served(), `Hello from slipway (release ${release})`);
+    await within(30_000, () => served() === `Hello from slipway (release ${release})`);
+    // the record is written once the heal's health check has passed, just after the app answers
+    const healed = () =>
+      host
+        .exec('cat', '/srv/hello/.slipway/history.jsonl')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as { event: string; found?: string[]; did?: string[] })
+        .filter((r) => r.event === 'healed');
+    await within(10_000, () => healed().length > 0);
+    assert.equal(healed().length, 1, JSON.stringify(healed()));
+    assert.match(healed()[0]!.found!.join(), /the app is not running/);
   });
 });
