@@ -351,3 +351,45 @@ describe('the slipway agent with the docker runtime', { skip: dockerUnavailable(
     assert.match(healed()[0]!.found!.join(), /the app is not running/);
   });
 });
+
+describe('the slipway agent with the supervisor runtime', { skip }, () => {
+  let host: TestHost;
+  let app: string;
+  const URL = 'http://127.0.0.1:3972';
+  const healed = () =>
+    host
+      .exec('cat', '/srv/hello/.slipway/history.jsonl')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { event: string; found?: string[]; did?: string[] })
+      .filter((r) => r.event === 'healed');
+
+  before(async () => {
+    host = bootHost('agent-sup', 2232);
+    app = makeApp(
+      `app: hello\nruntime: supervisor\nrun: node server.js\nport: 3972\n` +
+        `health: { path: /health, timeout: 8, interval: 0.2 }\nssh: { config_file: ${host.sshConfig} }\n` +
+        `environments:\n  production:\n    hosts: [agent-sup]\n`,
+    );
+    for (const command of ['setup', 'deploy']) {
+      const r = await slipway(app, [command, 'production']);
+      assert.equal(r.exitCode, 0, r.all);
+    }
+  });
+  after(() => {
+    if (process.env.KEEP) return;
+    host?.down();
+    if (app) rmSync(app, { recursive: true, force: true });
+  });
+
+  it('the app and its supervisor stopped by hand: started again, the heal recorded', async () => {
+    const release = JSON.parse(host.exec('cat', '/srv/hello/.slipway/desired.json')).release as string;
+    assert.equal((await get(URL)).body, `Hello from slipway (release ${release})\n`);
+    host.exec('node', '/srv/hello/.slipway/bin/supervisor.cjs', 'stop', '/srv/hello');
+    assert.equal((await get(URL)).status, 0, 'stopped');
+    await within(15_000, async () => (await get(URL)).body === `Hello from slipway (release ${release})\n`);
+    await within(10_000, () => healed().length > 0);
+    assert.equal(healed().length, 1, JSON.stringify(healed()));
+    assert.deepEqual(healed()[0]!.found, ['the app is not running']);
+  });
+});
