@@ -20,6 +20,7 @@ import { AGENT_USER, acquireLock, type LockInfo, newLockInfo, releaseLock } from
 import type { Host } from '../transport/host.ts';
 import { foundOf, hasEnvFile, releaseFiles } from './found.ts';
 import { type HealOutcome, heal } from './heal.ts';
+import { pullOnce } from './pull.ts';
 import { type AppMemory, afterHealing, fresh, loadMemory, type Memory, saveMemory, settled } from './memory.ts';
 
 /** What setup registers for each app on the host (a root-only file). */
@@ -78,6 +79,7 @@ export class Agent {
   readonly memory: Memory;
   private readonly running = new Map<string, Promise<void>>();
   private readonly again = new Set<string>();
+  private readonly pulling = new Map<string, Promise<void>>();
   private readonly timers = new Map<string, NodeJS.Timeout>();
 
   constructor(private readonly opts: AgentOptions) {
@@ -106,7 +108,8 @@ export class Agent {
 
   /** Clear a stopped (flapping) app's count: it is healed again. */
   resume(app: string): void {
-    this.memory[app] = { ...fresh(), ...(this.memory[app]?.lastHeal ? { lastHeal: this.memory[app].lastHeal } : {}) };
+    const { lastHeal, pull } = this.memory[app] ?? {};
+    this.memory[app] = { ...fresh(), ...(lastHeal ? { lastHeal } : {}), ...(pull ? { pull } : {}) };
     this.save();
     this.schedule(app, 0);
   }
@@ -125,6 +128,25 @@ export class Agent {
         if (this.again.delete(app)) this.schedule(app, 0);
       });
     this.running.set(app, run);
+    return run;
+  }
+
+  /** One look at the app's pull source at a time; a look asked for meanwhile is the one under way. */
+  pull(app: string): Promise<void> {
+    const under = this.pulling.get(app);
+    if (under) return under;
+    const reg = this.registrations().find((r) => r.app === app);
+    const desired = reg && readDesired(reg.appDir);
+    const cfg = reg && desired && runConfig(reg, desired);
+    if (!cfg?.pull) return Promise.resolve();
+    const memory = (this.mem(app).pull ??= { bad: [] });
+    const run = pullOnce({ ...cfg, pull: cfg.pull }, { memory, save: () => this.save(), log: this.opts.log })
+      .catch((e: Error) => this.opts.log(`${app}: pull: ${e.message}`))
+      .finally(() => {
+        this.pulling.delete(app);
+        this.schedule(app, 1000);
+      });
+    this.pulling.set(app, run);
     return run;
   }
 

@@ -1,7 +1,7 @@
 // Asking a host's agent from the CLI, over SSH: its root-only unix socket, through curl (on every host set up).
 import type { Host } from '../transport/host.ts';
 import { AGENT } from '../server/layout.ts';
-import type { Memory } from './memory.ts';
+import type { Memory, PullMemory } from './memory.ts';
 
 export interface AgentStatus {
   alive: boolean;
@@ -34,11 +34,16 @@ export async function agentStatus(h: Host): Promise<AgentStatus> {
   }
 }
 
-/** Let the host's agent heal the app again (after a flap stopped it); false where no agent answers. */
-export async function agentResume(h: Host, app: string): Promise<boolean> {
-  const request = agentRequest('POST', `/resume?app=${encodeURIComponent(app)}`);
+/** An action on one app; false where no agent answers. */
+async function askForApp(h: Host, action: 'resume' | 'pull', app: string): Promise<boolean> {
+  const request = agentRequest('POST', `/${action}?app=${encodeURIComponent(app)}`);
   return (await h.run(request, { sudo: true, reject: false })).exitCode === 0;
 }
+
+/** Let the host's agent heal the app again (after a flap stopped it). */
+export const agentResume = (h: Host, app: string) => askForApp(h, 'resume', app);
+/** Ask the host's agent to look at the app's pull source now. */
+export const agentPull = (h: Host, app: string) => askForApp(h, 'pull', app);
 
 /** One line about the agent and this app, for `status` (pure). */
 export function agentLine(a: AgentStatus, app: string): string {
@@ -47,7 +52,15 @@ export function agentLine(a: AgentStatus, app: string): string {
   const parts = [`agent: alive (${a.version}, pid ${a.pid}, since ${a.started})`];
   if (m?.lastHeal) parts.push(`last heal ${m.lastHeal.at}: ${m.lastHeal.did.join('; ')}`);
   if (m?.degraded) parts.push(`cannot heal: ${m.degraded.why} → ${m.degraded.fix}`);
+  if (m?.pull) parts.push(pullLine(m.pull));
   return parts.join('; ');
+}
+
+/** What the source offers and why the agent deploys it or not (pure). */
+export function pullLine(p: PullMemory): string {
+  const offered = p.offered ? `offers ${p.offered}` : 'offers nothing yet';
+  const problems = p.problems?.length ? ` (${p.problems.join('; ')})` : '';
+  return `pull: ${offered}${problems}, ${p.next ?? 'not looked at yet'}${p.bad.length ? `, ${p.bad.length} bad` : ''}`;
 }
 
 export function agentLogsArgv(o: { lines: number; follow: boolean }): string[] {

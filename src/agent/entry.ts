@@ -1,6 +1,7 @@
 // Entry point of the bundled agent (dist/agent.mjs), run by slipway-agent.service as root:
 //   node agent.mjs run      watch and heal every app registered on this host
-// The CLI asks it over its root-only unix socket (through SSH): GET /status, POST /check, POST /resume?app=NAME.
+// The CLI asks it over its root-only unix socket (through SSH): GET /status, POST /check, POST /resume?app=NAME,
+// POST /pull?app=NAME (look at the app's pull source now).
 import { chmodSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { isProxied } from '../proxy/caddy.ts';
@@ -40,6 +41,27 @@ function watches(): AppWatch[] {
   });
 }
 
+/** Each pulling app's look at its source, every `pull.interval` seconds (and at once when it starts pulling). */
+const pullTimers = new Map<string, { every: number; timer: NodeJS.Timeout }>();
+function repull(): void {
+  const every = new Map<string, number>();
+  for (const reg of agent.registrations()) {
+    const d = readDesired(reg.appDir);
+    const pull = d && runConfig(reg, d)?.pull;
+    if (pull) every.set(reg.app, pull.interval);
+  }
+  for (const [app, t] of pullTimers)
+    if (every.get(app) !== t.every) {
+      clearInterval(t.timer);
+      pullTimers.delete(app);
+    }
+  for (const [app, s] of every) {
+    if (pullTimers.has(app)) continue;
+    pullTimers.set(app, { every: s, timer: setInterval(() => void agent.pull(app), s * 1000) });
+    void agent.pull(app);
+  }
+}
+
 let stopWatching = () => {};
 let watched = '';
 /** Rebuilt when what is to be watched changed (an app added, a new release). */
@@ -49,6 +71,7 @@ function rewatch(): void {
   if (key === watched) return;
   stopWatching();
   watched = key;
+  repull(); // a new release may come with another pull setting
   // a change may be a new release (a folder to watch) or a new app: the watches follow
   stopWatching = startWatching(
     now,
@@ -89,9 +112,14 @@ function serve(): void {
       return reply(202, { checking: true });
     }
     const app = url.searchParams.get('app') ?? '';
-    if (req.method === 'POST' && url.pathname === '/resume' && agent.registrations().some((r) => r.app === app)) {
+    const known = agent.registrations().some((r) => r.app === app);
+    if (req.method === 'POST' && url.pathname === '/resume' && known) {
       agent.resume(app);
       return reply(200, { resumed: app });
+    }
+    if (req.method === 'POST' && url.pathname === '/pull' && pullTimers.has(app)) {
+      void agent.pull(app);
+      return reply(202, { pulling: app });
     }
     reply(404, { error: 'unknown request' });
   });

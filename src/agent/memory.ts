@@ -3,6 +3,21 @@
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { backoff, FLAP } from '../engine/reconcile.ts';
+import type { BadVersion } from '../sources/next.ts';
+
+/** What the agent knows of an app's pull source: what it offers, what was done with it, what is never deployed. */
+export interface PullMemory {
+  checkedAt?: string;
+  /** the newest release the source offers */
+  offered?: string;
+  /** what the last look decided: deploying, held and why, nothing newer */
+  next?: string;
+  /** the source could not be read, or an entry of its index was not well-formed */
+  problems?: string[];
+  deployed?: { release: string; at: string };
+  /** versions that failed here: never deployed again by the agent */
+  bad: BadVersion[];
+}
 
 export interface AppMemory {
   /** when the agent healed the app (ms), within the flap window */
@@ -19,6 +34,7 @@ export interface AppMemory {
   lastCheck?: string;
   /** the last thing the agent did to the app was a heal: its health check now counts */
   afterHeal?: boolean;
+  pull?: PullMemory;
 }
 
 export type Memory = Record<string, AppMemory>;

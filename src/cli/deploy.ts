@@ -172,25 +172,40 @@ export function registerDeployCommands(cli: Cli): void {
 
   cli.program
     .command('build')
-    .description('build the release locally; with --output, write it as a portable .tar.gz artifact with a checksum')
-    .option('-o, --output <file>', 'artifact to write (FILE.sha256 is written beside it)')
+    .description(
+      'build the release locally; with --output FILE, write it as a portable .tar.gz artifact with a checksum; ' +
+        'with --output DIR/, publish it into a channel folder (index.json) that agents pull from',
+    )
+    .option('-o, --output <file|dir/>', 'artifact to write (FILE.sha256 beside it), or a channel folder')
     .option('-e, --env <env>', 'environment whose settings to use (default: the first one)')
+    .option('--sign <env>', "sign the published artifact with ENV's deploy key (repeatable)", collect, [])
     .option('--allow-dirty', 'build from uncommitted changes', false)
-    .action(async (o: { output?: string; env?: string; allowDirty: boolean }) => {
+    .action(async (o: { output?: string; env?: string; sign: string[]; allowDirty: boolean }) => {
+      const channel = !!o.output && api().isChannelOutput(o.output);
+      if (o.sign.length && !channel)
+        throw new SlipwayError('config', '--sign: signs an artifact published into a channel folder', {
+          hint: 'pass --output DIR/ (ending in /)',
+        });
       const events = cli.events();
       const loaded = api().loadConfig(cli.globals().config);
       const cfg = api().resolveEnvironment(loaded, o.env ?? Object.keys(loaded.data.environments)[0]!);
+      for (const env of o.sign) api().resolveEnvironment(loaded, env); // a typo'd environment stops here
       const release = await api().prepareRelease(cfg, events, { allowDirty: o.allowDirty });
       let artifact: { file: string; sha256: string } | undefined;
       if (o.output) {
-        artifact = await events.step('Write artifact', async (c) => {
-          const a = await api().writeArtifact(release, cfg, o.output!);
+        artifact = await events.step(channel ? 'Publish artifact' : 'Write artifact', async (c) => {
+          const a = channel
+            ? await api().publishArtifact(release, cfg, path.resolve(o.output!), o.sign)
+            : await api().writeArtifact(release, cfg, o.output!);
           c.done(`${path.basename(a.file)}, ${formatBytes(statSync(a.file).size)}`);
           return a;
         });
         events.info(
-          `Release ${release.id}: ${artifact.file}\n  sha256 ${artifact.sha256} (in ${artifact.file}.sha256)\n  ` +
-            `deploy it with: slipway deploy <env> --artifact ${o.output}`,
+          channel
+            ? `Release ${release.id}: ${artifact.file}, in ${path.join(path.resolve(o.output), 'index.json')}` +
+                (o.sign.length ? `, signed for ${o.sign.join(', ')}` : '; not signed: no agent deploys it')
+            : `Release ${release.id}: ${artifact.file}\n  sha256 ${artifact.sha256} (in ${artifact.file}.sha256)\n  ` +
+                `deploy it with: slipway deploy <env> --artifact ${o.output}`,
         );
       } else {
         events.info(`Release ${release.id}: ${release.files.length} files (use --output FILE to write an artifact)`);
@@ -198,4 +213,34 @@ export function registerDeployCommands(cli: Cli): void {
       if (cli.globals().json)
         cli.json({ ok: true, release: release.id, sha: release.sha, files: release.files.length, artifact });
     });
+
+  const keys = cli.program
+    .command('keys')
+    .description("an environment's deploy key: signs the artifacts its hosts' agents pull (ed25519)");
+  keys
+    .command('init <env>')
+    .description('make the key pair; the private key stays on this machine, the public key goes in slipway.yml')
+    .action((env: string) => {
+      const cfg = cli.resolve(env);
+      const k = api().createSigningKey(cfg);
+      if (cli.globals().json) return cli.json({ ok: true, file: k.file, public_key: k.publicKey });
+      process.stdout.write(
+        `${env}: private key written to ${k.file} (mode 0600; for CI, its text goes in ` +
+          `$${api().signingKeyPaths(cfg).variable})\n` +
+          `add to slipway.yml, under environments.${env}.pull:\n  public_key: ${k.publicKey}\n`,
+      );
+    });
+  keys
+    .command('show <env>')
+    .description('print the public key of the deploy key on this machine')
+    .action((env: string) => {
+      const cfg = cli.resolve(env);
+      const publicKey = api().publicKeyText(api().readSigningKey(cfg));
+      if (cli.globals().json) return cli.json({ ok: true, public_key: publicKey });
+      process.stdout.write(`${publicKey}\n`);
+    });
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
 }

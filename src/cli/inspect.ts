@@ -168,8 +168,22 @@ export function registerInspectCommands(cli: Cli): void {
       });
     });
 
-  p.command('agent')
-    .description('the slipway agent on each host')
+  const agent = p.command('agent').description('the slipway agent on each host');
+  agent
+    .command('pull <env>')
+    .description("ask each host's agent to look at the pull source now (as a webhook would); see: slipway status")
+    .action((env: string) =>
+      quietly(cli, cli.resolve(env), async (s) => {
+        await api().eachHost(s.hosts, async (h) => {
+          if (!(await api().agentPull(h, s.cfg.app)))
+            throw new SlipwayError('connection', `${h.name}: the agent did not answer, or the app does not pull`, {
+              hint: `slipway status ${env} says whether the agent runs; \`pull:\` in slipway.yml turns pull mode on`,
+            });
+          cli.events().info(`${h.name}: the agent looks at the source now`);
+        });
+      }),
+    );
+  agent
     .command('logs <env>')
     .description("the agent's log (journald): what it found and did")
     .option('-f, --follow', 'keep printing new lines', false)

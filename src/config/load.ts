@@ -400,6 +400,13 @@ export function resolveEnvironment(loaded: LoadedConfig, environment: string): R
         `slipway.yml)`,
     );
   }
+  if (settings.pull && (isLocal || !settings.agent)) {
+    const pullAt = at(envRaw.pull !== undefined ? [...envPath, 'pull'] : ['pull']);
+    const [why, fix] = isLocal
+      ? ['the local target has none', 'set `pull` in an environment of servers']
+      : ['`agent: false` turns it off', 'remove `agent: false`, or deploy with slipway deploy'];
+    throw new SlipwayError('config', `${pullAt}: pull: the host's agent deploys what it pulls, and ${why} → ${fix}`);
+  }
   const resolved = (s: SettingsT, ts: Target[], label: string, checkRun = true): ResolvedConfig => {
     const adapter = runtimeFor({ runtime: s.runtime ?? runtime });
     if (adapter.needsProxy && !s.proxy) throw new SlipwayError('config', `${label}: ${adapter.needsProxy}`);

@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { hasControlChar } from '../text.ts';
 import { RUNTIME_KINDS, RUNTIME_SETTINGS } from '../runtime/index.ts';
 import { relativePath } from './values.ts';
+import { PUBLIC_KEY } from '../release/signing.ts';
 
 export { relativePathProblem } from './values.ts';
 
@@ -117,6 +118,92 @@ export const WINDOW = new RegExp(
   `^(\\*|${DAY}(?:-${DAY})?(?:,${DAY}(?:-${DAY})?)*) ([01]\\d|2[0-3]):[0-5]\\d-([01]\\d|2[0-4]):[0-5]\\d$`,
 );
 const WINDOW_HINT = 'write DAYS HH:MM-HH:MM, e.g. `Mon-Fri 09:00-17:00` or `* 22:00-02:00`';
+
+/** Why an artifact channel is not a plain folder on the host or an http(s) URL without credentials, or undefined. */
+export function channelProblem(source: string): string | undefined {
+  const hint = 'write a folder on the host (/srv/artifacts/shop) or a URL (https://ci.example.com/shop/)';
+  if (hasControlChar(source) || /\s/.test(source)) return `has a space or control character → ${hint}`;
+  if (source.startsWith('/')) {
+    if (!ROOT_CHARS.test(source) || source.split('/').some((seg) => seg === '..' || seg === '.'))
+      return `"${source}" is not a plain folder (special characters, "." or "..") → ${hint}`;
+    return undefined;
+  }
+  let url: URL;
+  try {
+    url = new URL(source);
+  } catch {
+    return `"${source}" is neither an absolute folder nor a URL → ${hint}`;
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') return `${url.protocol} is not http(s) → ${hint}`;
+  if (url.username || url.password)
+    return 'holds credentials, which would be written on every host → publish to a URL that needs none';
+  if (url.search || url.hash) return `has a query or fragment → ${hint}`;
+  return undefined;
+}
+
+const pull = z
+  .strictObject({
+    source: z
+      .strictObject({
+        artifacts: z
+          .string()
+          .superRefine((v, ctx) => {
+            const problem = channelProblem(v);
+            if (problem) ctx.addIssue({ code: 'custom', message: problem });
+          })
+          .optional()
+          .describe(
+            'Where CI publishes signed artifacts with `slipway build --output DIR/ --sign ENV`: a folder on the ' +
+              'host, or that folder served over http(s). The agent reads its `index.json`.',
+          ),
+        git: z.unknown().optional().describe('Not supported yet: pulling from a git branch.'),
+        branch: z.unknown().optional().describe('Not supported yet (with `git`).'),
+        image: z.unknown().optional().describe('Not supported yet: watching an image tag on a registry.'),
+        tag: z.unknown().optional().describe('Not supported yet (with `image`).'),
+      })
+      .superRefine((src, ctx) => {
+        for (const k of ['git', 'image'] as const)
+          if (src[k] !== undefined)
+            ctx.addIssue({
+              code: 'custom',
+              path: [k],
+              message:
+                `pulling from ${k === 'git' ? 'a git branch' : 'an image tag'} is not supported by this slipway ` +
+                'yet → publish signed artifacts from CI and write `source: { artifacts: … }`',
+            });
+        if (src.artifacts === undefined && src.git === undefined && src.image === undefined)
+          ctx.addIssue({ code: 'custom', message: 'names no source → write `source: { artifacts: DIR_OR_URL }`' });
+      })
+      .describe('Where new versions come from.'),
+    public_key: z
+      .string()
+      .regex(PUBLIC_KEY, 'is not an ed25519 public key → paste the line `slipway keys init ENV` printed')
+      .describe(
+        "The environment's deploy key (`ed25519:…`, from `slipway keys init ENV`): an artifact is deployed only " +
+          'when signed with it, for this app and this environment.',
+      ),
+    interval: z
+      .number()
+      .int()
+      .min(5)
+      .default(60)
+      .describe('Seconds between looks at the source (a webhook to the agent wakes it at once).'),
+    cooldown: z
+      .number()
+      .int()
+      .min(0)
+      .default(0)
+      .describe('Seconds a new version must have been published before it is deployed.'),
+    approval: z
+      .boolean()
+      .default(false)
+      .describe('Each pulled version waits for `slipway approve ID`, as `approval.required` makes every deploy do.'),
+  })
+  .optional()
+  .describe(
+    "Pull mode: the host's agent deploys each new signed version from the source by itself, with the same lock, " +
+      'guardrails and health gate as a deploy from a laptop; a version that fails is never deployed again by it.',
+  );
 
 const settingsShape = {
   run: command
@@ -484,6 +571,7 @@ const settingsShape = {
         'release by itself (restarts a stopped app, rewrites a changed unit or Caddy route, re-points `current`), ' +
         'records every heal and tells the webhooks. `false`: no agent. Not on the `local` target.',
     ),
+  pull,
 };
 
 export const Settings = z.strictObject(settingsShape);

@@ -9,6 +9,7 @@ import { SlipwayError } from '../errors.ts';
 import { MIN_SECRET_LENGTH } from '../secrets/redact.ts';
 import { readSecrets } from '../secrets/store.ts';
 import { appendHistory, historyAppend, type HistoryRecord, historyRecord } from '../server/history.ts';
+import type { LockInfo } from '../server/lock.ts';
 import type { HostState } from '../server/state.ts';
 import type { Host } from '../transport/host.ts';
 import { restore } from './activate.ts';
@@ -44,6 +45,11 @@ export interface DeployOptions {
   allowUnreachable?: boolean;
   /** the hosts to deploy through instead of connecting to the config's targets (tests) */
   hosts?: Host[];
+  /**
+   * a deploy by the host's agent of the artifact (`artifact`) it pulled: the host's own env file, no checks meant for
+   * a laptop, the artifact's release as the signed index said, and the lock held as the agent with a lease
+   */
+  pulled?: { release: string; envFile: Record<string, string>; lock: Pick<LockInfo, 'user' | 'expires'> };
 }
 
 export interface DeployResult {
@@ -99,6 +105,23 @@ export function appEnvironment(
   return { vars, secretValues: [...secretValues] };
 }
 
+/**
+ * The app's environment for a deploy made on the host (the agent's): the config's plain values, and the secrets as
+ * the host's env file holds them, written there by the last deploy from a machine that could decrypt them.
+ */
+export function hostEnvironment(
+  cfg: ResolvedConfig,
+  envFile: Record<string, string>,
+): { vars: Record<string, string>; secretValues: string[] } {
+  const missing = cfg.secrets.filter((n) => envFile[n] === undefined);
+  if (missing.length)
+    throw new SlipwayError('config', `secret ${missing.join(', ')}: not in the host's env file`, {
+      hint: `deploy once from a machine with the ${cfg.environment} key (slipway deploy ${cfg.environment})`,
+    });
+  const secrets = Object.fromEntries(cfg.secrets.map((n) => [n, envFile[n]!]));
+  return appEnvironment({ ...cfg, secrets: [] }, {}, secrets);
+}
+
 export async function deploy(cfg: ResolvedConfig, events: Events, opts: DeployOptions): Promise<DeployResult> {
   const began = Date.now();
   const hooks = webhooks(cfg, events);
@@ -113,19 +136,15 @@ export async function deploy(cfg: ResolvedConfig, events: Events, opts: DeployOp
       events.warn(`${cfg.environment}: ${refusal}; deploying anyway (--force, recorded)`);
       run.force(`window: ${refusal}`);
     }
-    const env = appEnvironment(cfg, process.env, await readSecrets(cfg));
+    const pulled = opts.pulled;
+    const env = pulled
+      ? hostEnvironment(cfg, pulled.envFile)
+      : appEnvironment(cfg, process.env, await readSecrets(cfg));
     events.addSecrets(env.secretValues);
-    run.pass(await runLocalChecks(cfg, events));
+    if (!pulled) run.pass(await runLocalChecks(cfg, events));
     let release: PreparedRelease | undefined;
     const prepare = async () => {
-      if (opts.promote) release = await opts.promote.release();
-      else if (opts.synced) release = await opts.synced();
-      else if (opts.artifact)
-        release = await events.step('Verify and unpack artifact', () => openArtifact(cfg, opts.artifact!));
-      else release = await prepareRelease(cfg, events, { allowDirty: opts.allowDirty });
-      // a promoted release is shipped as it is: its dependencies too, if the first environment got them built here
-      if (cfg.install.command && cfg.install.once && !opts.promote && !opts.synced)
-        release.deps = await buildDepsOnce(cfg, events, release);
+      release = await releaseOf(cfg, events, opts);
     };
     try {
       return await withSession(
@@ -133,8 +152,12 @@ export async function deploy(cfg: ResolvedConfig, events: Events, opts: DeployOp
         events,
         (s) => {
           warnUnreachable(s);
-          return withLock(s, opts.command, opts.lockWait, (held) =>
-            deployLocked({ s, held, release: release!, envVars: env.vars, opts, began, guard: run }),
+          return withLock(
+            s,
+            opts.command,
+            opts.lockWait,
+            (held) => deployLocked({ s, held, release: release!, envVars: env.vars, opts, began, guard: run }),
+            pulled?.lock,
           );
         },
         { meanwhile: prepare, hosts: opts.hosts, allowUnreachable: opts.allowUnreachable },
@@ -152,6 +175,29 @@ export async function deploy(cfg: ResolvedConfig, events: Events, opts: DeployOp
   } finally {
     await hooks.flush();
   }
+}
+
+/** The release to deploy: promoted, synced, an artifact, or built here. */
+async function releaseOf(cfg: ResolvedConfig, events: Events, opts: DeployOptions): Promise<PreparedRelease> {
+  const { pulled } = opts;
+  let release: PreparedRelease;
+  if (opts.promote) release = await opts.promote.release();
+  else if (opts.synced) release = await opts.synced();
+  else if (opts.artifact)
+    release = await events.step('Verify and unpack artifact', () => openArtifact(cfg, opts.artifact!));
+  else release = await prepareRelease(cfg, events, { allowDirty: opts.allowDirty });
+  if (pulled && release.id !== pulled.release) {
+    release.cleanup();
+    throw new SlipwayError('config', `the artifact holds ${release.id}, not ${pulled.release} as its index says`);
+  }
+  // a promoted release is shipped as it is: its dependencies too, if the first environment got them built here;
+  // the agent builds nothing itself (the install command runs on the host as the app's user, as always)
+  if (cfg.install.command && cfg.install.once && !opts.promote && !opts.synced && !pulled)
+    release.deps = await buildDepsOnce(cfg, events, release).catch((e: unknown) => {
+      release.cleanup();
+      throw e;
+    });
+  return release;
 }
 
 function warnUnreachable(s: Session): void {

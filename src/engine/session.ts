@@ -200,8 +200,9 @@ export async function withLock<T>(
   command: string,
   waitSeconds: number | undefined,
   fn: (held: Held) => Promise<T>,
+  as?: Partial<Pick<LockInfo, 'user' | 'expires'>>,
 ): Promise<T> {
-  const info = newLockInfo(command);
+  const info: LockInfo = { ...newLockInfo(command), ...as };
   const locked = new Set<Host>();
   const states = new Map<Host, HostState>();
   try {

@@ -21,6 +21,7 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { layout } from '../server/layout.ts';
+import { parseEnvFile } from '../server/env-file.ts';
 import { execIfSimple } from './exec-form.ts';
 
 interface AppConfig {
@@ -86,16 +87,6 @@ function paths(appDir: string, slot: string | undefined) {
 
 function portOf(cfg: AppConfig, slot: string | undefined): number {
   return (slot && cfg.slots?.[slot]) || cfg.port;
-}
-
-/** Parse the env file slipway writes: KEY="value" with \\ \" \$ \` escapes. */
-export function parseEnvFile(text: string): Record<string, string> {
-  const env: Record<string, string> = {};
-  for (const line of text.split('\n')) {
-    const m = /^([A-Za-z_][A-Za-z0-9_]*)="((?:[^"\\]|\\.)*)"$/.exec(line);
-    if (m) env[m[1]!] = m[2]!.replace(/\\(.)/g, '$1');
-  }
-  return env;
 }
 
 function appEnv(appDir: string, port: number, id: Identity | undefined, extra: Record<string, string> = {}) {

@@ -63,6 +63,8 @@ export const AGENT = {
   state: '/var/lib/slipway-agent/state.json',
   /** the hash cache of the releases it verifies */
   cache: '/var/lib/slipway-agent/cache',
+  /** artifacts the agent pulled, per app, until they are deployed */
+  pulled: (name: string) => `/var/lib/slipway-agent/pull/${name}`,
   /** root-only unix socket: the CLI (over SSH) asks the agent here; no TCP port */
   socket: '/run/slipway-agent.sock',
 } as const;

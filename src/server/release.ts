@@ -95,15 +95,6 @@ export async function writeEnvFile(
 }
 
 /** Env file content: KEY="value" lines that systemd and the supervisor both read. */
-export function envFileContent(vars: Record<string, string>): string {
-  return Object.entries(vars)
-    .map(([k, v]) => {
-      if (/[\n\r\0]/.test(v)) throw new Error(`environment variable ${k}: values cannot contain line breaks`);
-      return `${k}="${v.replace(/[\\"$`]/g, (c) => `\\${c}`)}"\n`;
-    })
-    .join('');
-}
-
 // Both checks poll every 20 ms for the first 25 attempts (an app is usually up
 // within half a second), then every `interval`. A failed check exits HEALTH_FAILED.
 // $6 (optional) host:port:address for curl --resolve, to reach a domain on this host

@@ -11,8 +11,8 @@ import { resolveEnvironment, parseConfig } from '../../src/config/load.ts';
 import { CommandError, renderArgv, shellQuote } from '../../src/errors.ts';
 import { supervisorRuntime } from '../../src/runtime/supervisor.ts';
 import { sandboxProperties, systemdRuntime, systemdUnit } from '../../src/runtime/systemd.ts';
-import { envFileContent, healthArgv } from '../../src/server/release.ts';
-import { parseEnvFile } from '../../src/runtime/supervisor-daemon.ts';
+import { envFileContent, parseEnvFile } from '../../src/server/env-file.ts';
+import { healthArgv } from '../../src/server/release.ts';
 import { parseKeys, socketDir, sshCommand, sshOptions } from '../../src/transport/ssh.ts';
 
 const cfg = resolveEnvironment(

@@ -1,6 +1,7 @@
 // The release made whole on the host: shared links, the env file, the runtime's own config.
 import type { ResolvedConfig } from '../../config/load.ts';
-import { ensureSharedDirs, envFileContent, finalizeRelease, writeEnvFile } from '../../server/release.ts';
+import { envFileContent } from '../../server/env-file.ts';
+import { ensureSharedDirs, finalizeRelease, writeEnvFile } from '../../server/release.ts';
 import { manifestFor } from '../deps.ts';
 import { eachHost } from '../session.ts';
 import { always, type Phase, type PlanHost, type PlanStep } from './phase.ts';

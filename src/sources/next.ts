@@ -1,0 +1,71 @@
+// What a pulling agent does with what its source offers (pure): the newest version newer than any the host has had,
+// signed for this app and environment, never one remembered as bad, once its cooldown is over and inside the deploy
+// windows. Otherwise the reason, as `slipway status` shows it.
+import { verifyArtifact } from '../release/signing.ts';
+import { type ChannelEntry, signedFacts } from './channel.ts';
+
+export interface BadVersion {
+  release: string;
+  sha256: string;
+  why: string;
+  at: string;
+}
+
+export interface PullFacts {
+  app: string;
+  environment: string;
+  publicKey: string;
+  /**
+   * the newest release the host keeps or was given: only a newer one is pulled, so a rollback from a laptop is not
+   * undone by the next look (what was rolled back from stays on the host)
+   */
+  since?: string;
+  /** releases the host's state marks bad (a failed verification, `slipway mark-bad`) */
+  markedBad: string[];
+  bad: BadVersion[];
+  cooldownS: number;
+  now: number;
+  /** why the deploy windows refuse a deploy now, if they do */
+  window?: string;
+}
+
+export type PullNext =
+  | { do: 'deploy'; entry: ChannelEntry }
+  | { do: 'hold'; entry: ChannelEntry; why: string; until?: number }
+  | { do: 'none'; why: string; skipped: string[] };
+
+/** Why an entry is not to be deployed whatever the time, or undefined. */
+function refusal(e: ChannelEntry, f: PullFacts): string | undefined {
+  const signature = e.signatures[f.environment];
+  if (!signature) return `${e.release} is not signed for ${f.environment}`;
+  if (!verifyArtifact(f.publicKey, signedFacts(f.app, f.environment, e), signature))
+    return (
+      `${e.release}: its ${f.environment} signature does not verify with pull.public_key ` +
+      '(tampered, or signed with another key)'
+    );
+  const bad = f.bad.find((b) => b.release === e.release || b.sha256 === e.sha256);
+  if (bad) return `${e.release} is bad (${bad.why})`;
+  if (f.markedBad.includes(e.release)) return `${e.release} is marked bad on the host`;
+  return undefined;
+}
+
+export function nextPull(entries: ChannelEntry[], f: PullFacts): PullNext {
+  const newer = entries
+    .filter((e) => !f.since || e.release.localeCompare(f.since) > 0)
+    .sort((a, b) => b.release.localeCompare(a.release));
+  const skipped: string[] = [];
+  for (const entry of newer) {
+    const why = refusal(entry, f);
+    if (why) {
+      skipped.push(why);
+      continue;
+    }
+    // a build time in the future (a fast CI clock) counts as now
+    const until = Math.min(Date.parse(entry.built_at), f.now) + f.cooldownS * 1000;
+    if (until > f.now) return { do: 'hold', entry, why: `cooldown until ${new Date(until).toISOString()}`, until };
+    if (f.window) return { do: 'hold', entry, why: `outside the deploy windows: ${f.window}` };
+    return { do: 'deploy', entry };
+  }
+  const at = f.since ? `nothing newer than ${f.since}` : 'no release is offered';
+  return { do: 'none', why: skipped.length ? `nothing newer to deploy: ${skipped.join('; ')}` : at, skipped };
+}
