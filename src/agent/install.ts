@@ -11,7 +11,11 @@ import WRITE_IF_CHANGED from '../scripts/systemd-write-if-changed.sh';
 import REGISTER from '../scripts/agent-register.sh';
 import START from '../scripts/agent-start.sh';
 
-/** The agent's unit (pure): root, since it restarts units and rewrites Caddy; restarted by systemd if it dies. */
+/**
+ * The agent's unit (pure): root, since it restarts units and rewrites Caddy; restarted by systemd if it dies. Its
+ * umask is a login's (022): the releases its deploys make are read by the app's user, as those made over SSH are;
+ * its own files are written with their modes (0600, folders 0700).
+ */
 export function agentUnit(): string {
   return `[Unit]
 Description=slipway agent: keeps this host's apps at their desired release
@@ -24,7 +28,7 @@ Environment=NODE_OPTIONS=--max-semi-space-size=1
 Restart=always
 RestartSec=1
 Nice=5
-UMask=0077
+UMask=0022
 
 [Install]
 WantedBy=multi-user.target
