@@ -34,6 +34,15 @@ const FAILS_WHERE_MARKED = (app: string) =>
       "res.writeHead(500);\n    return res.end('unhealthy\\n');\n  }\n  if (req.url === '/health') {",
   );
 
+/** The host's `healed` history records of the app `hello`. */
+const healedOn = (host: TestHost) =>
+  host
+    .exec('cat', '/srv/hello/.slipway/history.jsonl')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { event: string; found?: string[]; did?: string[]; user: string })
+    .filter((r) => r.event === 'healed');
+
 describe('the slipway agent on a systemd host', { skip }, () => {
   let host: TestHost;
   let app: string;
@@ -44,13 +53,7 @@ describe('the slipway agent on a systemd host', { skip }, () => {
       pid: number;
       apps: Record<string, { heals: number[]; attempts: number; degraded?: { why: string; fix: string } }>;
     };
-  const healed = () =>
-    host
-      .exec('cat', '/srv/hello/.slipway/history.jsonl')
-      .trim()
-      .split('\n')
-      .map((l) => JSON.parse(l) as { event: string; found?: string[]; did?: string[]; user: string })
-      .filter((r) => r.event === 'healed');
+  const healed = () => healedOn(host);
 
   before(async () => {
     host = bootHost('agent1', 2218);
@@ -339,13 +342,7 @@ describe('the slipway agent with the docker runtime', { skip: dockerUnavailable(
     assert.notEqual(served(), `Hello from slipway (release ${release})`);
     await within(30_000, () => served() === `Hello from slipway (release ${release})`);
     // the record is written once the heal's health check has passed, just after the app answers
-    const healed = () =>
-      host
-        .exec('cat', '/srv/hello/.slipway/history.jsonl')
-        .trim()
-        .split('\n')
-        .map((l) => JSON.parse(l) as { event: string; found?: string[]; did?: string[] })
-        .filter((r) => r.event === 'healed');
+    const healed = () => healedOn(host);
     await within(10_000, () => healed().length > 0);
     assert.equal(healed().length, 1, JSON.stringify(healed()));
     assert.match(healed()[0]!.found!.join(), /the app is not running/);
@@ -356,13 +353,7 @@ describe('the slipway agent with the supervisor runtime', { skip }, () => {
   let host: TestHost;
   let app: string;
   const URL = 'http://127.0.0.1:3972';
-  const healed = () =>
-    host
-      .exec('cat', '/srv/hello/.slipway/history.jsonl')
-      .trim()
-      .split('\n')
-      .map((l) => JSON.parse(l) as { event: string; found?: string[]; did?: string[] })
-      .filter((r) => r.event === 'healed');
+  const healed = () => healedOn(host);
 
   before(async () => {
     host = bootHost('agent-sup', 2232);
