@@ -11,14 +11,15 @@ export interface AgentStatus {
   apps?: Memory;
 }
 
-/** A request to the agent's socket, as root (pure). */
-const agentRequest = (method: 'GET' | 'POST', pathAndQuery: string) => [
+/** A request to the agent's socket, as root (pure); a body comes on stdin. */
+const agentRequest = (method: 'GET' | 'POST' | 'PUT', pathAndQuery: string, withBody = false) => [
   'curl',
   '-sf',
   '--max-time',
   '5',
   '-X',
   method,
+  ...(withBody ? ['--data-binary', '@-'] : []),
   '--unix-socket',
   AGENT.socket,
   `http://agent${pathAndQuery}`,
@@ -44,6 +45,19 @@ async function askForApp(h: Host, action: 'resume' | 'pull', app: string): Promi
 export const agentResume = (h: Host, app: string) => askForApp(h, 'resume', app);
 /** Ask the host's agent to look at the app's pull source now. */
 export const agentPull = (h: Host, app: string) => askForApp(h, 'pull', app);
+
+/** The app's webhook on this host: its path and secret (null: none yet); undefined when the agent takes none. */
+export async function agentWebhook(h: Host, app: string): Promise<{ path: string; secret: string | null } | undefined> {
+  const r = await h.run(agentRequest('GET', `/webhook?app=${encodeURIComponent(app)}`), { sudo: true, reject: false });
+  if (r.exitCode !== 0) return undefined;
+  return JSON.parse(r.stdout) as { path: string; secret: string | null };
+}
+
+/** Give the host's agent the app's webhook secret (on stdin: never in a command line). */
+export async function agentSetWebhook(h: Host, app: string, secret: string): Promise<boolean> {
+  const request = agentRequest('PUT', `/webhook?app=${encodeURIComponent(app)}`, true);
+  return (await h.run(request, { sudo: true, reject: false, input: secret })).exitCode === 0;
+}
 
 /** One line about the agent and this app, for `status` (pure). */
 export function agentLine(a: AgentStatus, app: string): string {

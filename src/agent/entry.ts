@@ -1,13 +1,15 @@
 // Entry point of the bundled agent (dist/agent.mjs), run by slipway-agent.service as root:
 //   node agent.mjs run      watch and heal every app registered on this host
 // The CLI asks it over its root-only unix socket (through SSH): GET /status, POST /check, POST /resume?app=NAME,
-// POST /pull?app=NAME (look at the app's pull source now).
+// POST /pull?app=NAME (look at the app's pull source now), GET|PUT /webhook?app=NAME (its webhook secret).
+// Webhooks from CI come on a second socket, through Caddy (./hooks-server.ts).
 import { chmodSync, rmSync } from 'node:fs';
-import { createServer } from 'node:http';
+import { createServer, type IncomingMessage } from 'node:http';
 import { isProxied } from '../proxy/caddy.ts';
 import { runtimeFor } from '../runtime/index.ts';
 import { AGENT, layout } from '../server/layout.ts';
 import { Agent, readDesired, runConfig } from './agent.ts';
+import { readHookSecret, serveWebhooks, writeHookSecret } from './hooks-server.ts';
 import { type AppWatch, CADDY, startWatching } from './watch.ts';
 
 declare const SLIPWAY_VERSION: string;
@@ -43,12 +45,16 @@ function watches(): AppWatch[] {
 
 /** Each pulling app's look at its source, every `pull.interval` seconds (and at once when it starts pulling). */
 const pullTimers = new Map<string, { every: number; timer: NodeJS.Timeout }>();
+/** the webhook path of each app that takes webhooks */
+const webhooks = new Map<string, string>();
 function repull(): void {
   const every = new Map<string, number>();
+  webhooks.clear();
   for (const reg of agent.registrations()) {
     const d = readDesired(reg.appDir);
     const pull = d && runConfig(reg, d)?.pull;
     if (pull) every.set(reg.app, pull.interval);
+    if (pull?.webhook) webhooks.set(reg.app, pull.webhook);
   }
   for (const [app, t] of pullTimers)
     if (every.get(app) !== t.every) {
@@ -121,12 +127,38 @@ function serve(): void {
       void agent.pull(app);
       return reply(202, { pulling: app });
     }
+    if (url.pathname === '/webhook' && webhooks.has(app)) return webhookSecret(req, app, reply);
     reply(404, { error: 'unknown request' });
   });
   server.listen(AGENT.socket, () => chmodSync(AGENT.socket, 0o600));
 }
 
+/** GET: the app's webhook path and secret (null when it has none yet); PUT: a new secret (the CLI makes it). */
+function webhookSecret(req: IncomingMessage, app: string, reply: (code: number, body: unknown) => void): void {
+  if (req.method === 'GET') {
+    reply(200, { path: webhooks.get(app), secret: readHookSecret(app) ?? null });
+    return;
+  }
+  if (req.method !== 'PUT') {
+    reply(405, { error: 'GET or PUT' });
+    return;
+  }
+  let body = '';
+  req.setEncoding('utf8');
+  req.on('data', (c: string) => {
+    body += c;
+  });
+  req.on('end', () => {
+    const secret = /^[A-Za-z0-9_-]{32,128}$/.exec(body.trim())?.[0];
+    if (!secret) return reply(400, { error: 'a secret is 32 to 128 letters, digits, _ or -' });
+    writeHookSecret(app, secret);
+    log(`${app}: new webhook secret`);
+    reply(200, { path: webhooks.get(app) });
+  });
+}
+
 serve();
+serveWebhooks({ webhookOf: (app) => webhooks.get(app), pull: (app) => void agent.pull(app), log });
 void resync();
 setInterval(resyncSpread, RESYNC_MS);
 log(

@@ -14,6 +14,25 @@ function lockLine(info: Parameters<ReturnType<typeof api>['describeHolder']>[0])
   return `locked by ${api().describeHolder(info)}${stale}`;
 }
 
+/** The hosts' webhook secret: the one they have (the first host's), or a new one; every host is given it. */
+async function shareWebhookSecret(s: Session, rotate: boolean): Promise<string> {
+  const found = await api().eachHost(s.hosts, async (h) => {
+    const w = await api().agentWebhook(h, s.cfg.app);
+    if (!w)
+      throw new SlipwayError('connection', `${h.name}: the agent takes no webhooks for ${s.cfg.app}`, {
+        hint: `deploy once with pull.webhook set (slipway deploy ${s.cfg.environment}); slipway status shows the agent`,
+      });
+    return w.secret;
+  });
+  const secret = (!rotate && found.find((x): x is string => !!x)) || api().newWebhookSecret();
+  await api().eachHost(s.hosts, async (h) => {
+    if (found[s.hosts.indexOf(h)] === secret) return;
+    if (!(await api().agentSetWebhook(h, s.cfg.app, secret)))
+      throw new SlipwayError('connection', `${h.name}: the agent did not take the webhook secret`);
+  });
+  return secret;
+}
+
 /** Read-only commands connect without a step line. */
 function quietly<T>(cli: Cli, cfg: ResolvedConfig, fn: (s: Session) => Promise<T>): Promise<T> {
   return api().withSession(cfg, cli.events(), fn, { connectStep: false });
@@ -181,6 +200,32 @@ export function registerInspectCommands(cli: Cli): void {
             });
           cli.events().info(`${h.name}: the agent looks at the source now`);
         });
+      }),
+    );
+  agent
+    .command('webhook <env>')
+    .description('the URL and secret CI calls to wake the agents at once (pull.webhook); the same on every host')
+    .option('--rotate', 'make a new secret (the old one stops working at once)', false)
+    .action((env: string, o: { rotate: boolean }) =>
+      quietly(cli, cli.resolve(env), async (s) => {
+        const hook = s.cfg.pull?.webhook;
+        if (!hook || !s.cfg.proxy)
+          throw new SlipwayError('config', `${env}: pull.webhook is not set`, {
+            hint: 'set `pull: { webhook: true }` (with `proxy`) in slipway.yml and deploy',
+          });
+        const secret = await shareWebhookSecret(s, o.rotate);
+        const site = s.cfg.proxy.domain
+          ? `https://${s.cfg.proxy.domain}`
+          : `http://${s.cfg.targets[0]?.host ?? 'HOST'}:${s.cfg.proxy.port}`;
+        const url = `${site}${hook}`;
+        if (cli.globals().json)
+          return cli.json({ url, secret, standard_webhooks_secret: api().standardSecret(secret) });
+        process.stdout.write(
+          `URL:                      ${url}\n` +
+            `GitHub secret:            ${secret}   (content type application/json, "Just the push event")\n` +
+            `Standard Webhooks secret: ${api().standardSecret(secret)}\n` +
+            `any CI:                   curl -fsS -X POST -H "Authorization: Bearer $SLIPWAY_WEBHOOK_SECRET" ${url}\n`,
+        );
       }),
     );
   agent

@@ -407,6 +407,14 @@ export function resolveEnvironment(loaded: LoadedConfig, environment: string): R
       : ['`agent: false` turns it off', 'remove `agent: false`, or deploy with slipway deploy'];
     throw new SlipwayError('config', `${pullAt}: pull: the host's agent deploys what it pulls, and ${why} → ${fix}`);
   }
+  if (settings.pull?.webhook && !settings.proxy) {
+    const hookAt = at(envRaw.pull !== undefined ? [...envPath, 'pull', 'webhook'] : ['pull', 'webhook']);
+    throw new SlipwayError(
+      'config',
+      `${hookAt}: pull.webhook: webhooks reach the agent through Caddy, and this environment has no \`proxy\` → ` +
+        'set `proxy`, or remove `webhook` (the agent still looks every `interval`)',
+    );
+  }
   const resolved = (s: SettingsT, ts: Target[], label: string, checkRun = true): ResolvedConfig => {
     const adapter = runtimeFor({ runtime: s.runtime ?? runtime });
     if (adapter.needsProxy && !s.proxy) throw new SlipwayError('config', `${label}: ${adapter.needsProxy}`);

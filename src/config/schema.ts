@@ -141,6 +141,10 @@ export function channelProblem(source: string): string | undefined {
   return undefined;
 }
 
+export const DEFAULT_WEBHOOK_PATH = '/_slipway/webhook';
+const WEBHOOK_PATH = /^(\/(?!\.\.?(\/|$))[A-Za-z0-9._~-]+)+$/;
+const WEBHOOK_PATH_HINT = 'is not a plain path → write one like /_slipway/webhook (letters, digits, . _ ~ - and /)';
+
 const pull = z
   .strictObject({
     source: z
@@ -198,6 +202,15 @@ const pull = z
       .boolean()
       .default(false)
       .describe('Each pulled version waits for `slipway approve ID`, as `approval.required` makes every deploy do.'),
+    webhook: z
+      .union([z.boolean(), z.string().regex(WEBHOOK_PATH, WEBHOOK_PATH_HINT)])
+      .optional()
+      .transform((v) => (v === true ? DEFAULT_WEBHOOK_PATH : v || undefined))
+      .describe(
+        `Let CI wake the agent at once: \`true\` (the path ${DEFAULT_WEBHOOK_PATH}) or a path on the app's proxy ` +
+          'site, where Caddy passes GitHub, Standard Webhooks and bearer-token calls to the agent; a webhook only ' +
+          'makes it look at the source now. `slipway agent webhook ENV` prints the URL and the secret. Needs `proxy`.',
+      ),
   })
   .optional()
   .describe(

@@ -1,16 +1,38 @@
 // The app's site in Caddy's JSON config, built by pure functions. Every
 // object slipway owns carries an @id, so later changes address it directly.
 import type { ResolvedConfig } from '../config/load.ts';
+import { AGENT } from '../server/layout.ts';
 
 type ProxyConfig = Pick<ResolvedConfig, 'app' | 'port'> & {
   proxy: NonNullable<ResolvedConfig['proxy']>;
+  pull?: Pick<NonNullable<ResolvedConfig['pull']>, 'webhook'>;
 };
 
 export const ids = (app: string) => ({
   route: `slipway_${app}`,
   proxy: `slipway_${app}_proxy`,
   maintenance: `slipway_${app}_maintenance`,
+  webhook: `slipway_${app}_webhook`,
 });
+
+/** Caddy's cap on a webhook's body; the agent checks it again */
+const WEBHOOK_MAX_BODY = 1024 * 1024;
+
+/** `pull.webhook`: that path on the app's site goes to the agent's webhook socket, as /hook/APP (pure). */
+export function webhookRoute(cfg: ProxyConfig): Record<string, unknown> | undefined {
+  const path = cfg.pull?.webhook;
+  if (!path) return undefined;
+  return {
+    '@id': ids(cfg.app).webhook,
+    match: [{ ...(cfg.proxy.domain ? { host: [cfg.proxy.domain] } : {}), path: [path] }],
+    handle: [
+      { handler: 'request_body', max_size: WEBHOOK_MAX_BODY },
+      { handler: 'rewrite', uri: `/hook/${cfg.app}` },
+      { handler: 'reverse_proxy', upstreams: [{ dial: `unix/${AGENT.hooksSocket}` }] },
+    ],
+    terminal: true,
+  };
+}
 
 /** A site of files: the folder Caddy serves, and how it answers. */
 export interface FileSite {
@@ -46,9 +68,11 @@ export function appRoute(cfg: ProxyConfig, upstreamPort: number): Record<string,
 
 export function maintenanceRoute(cfg: ProxyConfig, message: string): Record<string, unknown> {
   const safe = message.replace(/[&<>"]/g, (c) => `&#${c.charCodeAt(0)};`);
+  // webhooks still reach the agent during maintenance: a deploy may be what ends it
+  const hook = cfg.pull?.webhook;
   return {
     '@id': ids(cfg.app).maintenance,
-    ...match(cfg),
+    ...(hook ? { match: [{ ...match(cfg).match?.[0], not: [{ path: [hook] }] }] } : match(cfg)),
     handle: [
       {
         handler: 'static_response',
@@ -180,7 +204,8 @@ export function withSite(
       // the app moved to another port or domain
       existing ??= server.routes![i];
       server.routes!.splice(i, 1);
-      server.routes = server.routes!.filter((r) => r['@id'] !== ids(cfg.app).maintenance);
+      const own = [ids(cfg.app).maintenance, ids(cfg.app).webhook];
+      server.routes = server.routes!.filter((r) => !own.includes(r['@id'] as string));
       if (server.routes.length === 0) delete servers[name];
     }
   }
@@ -197,7 +222,21 @@ export function withSite(
   const at = server.routes.findIndex((r) => r['@id'] === routeId);
   if (at >= 0) server.routes[at] = route;
   else server.routes.push(route);
+  withWebhookRoute(server, cfg);
   return { config, changed: canonical(config) !== canonical(current ?? {}) };
+}
+
+/** The webhook route just before the app's own (which takes every other path), or none without `pull.webhook`. */
+function withWebhookRoute(server: CaddyServer, cfg: ProxyConfig): void {
+  const routes = server.routes!.filter((r) => r['@id'] !== ids(cfg.app).webhook);
+  const hook = webhookRoute(cfg);
+  if (hook)
+    routes.splice(
+      routes.findIndex((r) => r['@id'] === ids(cfg.app).route),
+      0,
+      hook,
+    );
+  server.routes = routes;
 }
 
 /** JSON with keys sorted at every level: Caddy returns its config that way. */

@@ -67,6 +67,12 @@ export const AGENT = {
   pulled: (name: string) => `/var/lib/slipway-agent/pull/${name}`,
   /** root-only unix socket: the CLI (over SSH) asks the agent here; no TCP port */
   socket: '/run/slipway-agent.sock',
+  /** webhooks from CI, passed on by Caddy (its group may connect); every request must be signed with the secret */
+  hooksSocket: '/run/slipway-agent-hooks.sock',
+  /** each app's webhook secret (root only), made by the agent when the app first has `pull.webhook` */
+  hookSecret: (name: string) => `/var/lib/slipway-agent/hooks/${name}.secret`,
+  /** webhook deliveries seen in the last 72 hours: a replay is refused */
+  hooksSeen: '/var/lib/slipway-agent/hooks/seen.json',
 } as const;
 
 /** A static site's access log, written by Caddy (its user owns the folder) */

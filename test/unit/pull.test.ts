@@ -9,7 +9,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { parseConfig, resolveEnvironment } from '../../src/config/load.ts';
 import { hostEnvironment } from '../../src/engine/deploy.ts';
-import { SlipwayError } from '../../src/errors.ts';
+import type { SlipwayError } from '../../src/errors.ts';
 import {
   createSigningKey,
   publicKeyText,
@@ -21,6 +21,7 @@ import {
 import { channelLocation, fetchArtifact, MAX_INDEX_BYTES, readChannel } from '../../src/sources/artifacts.ts';
 import { type ChannelEntry, parseChannel, signedFacts, withEntry } from '../../src/sources/channel.ts';
 import { nextPull, type PullFacts } from '../../src/sources/next.ts';
+import { configError, loadEnvironment } from '../helpers/config.ts';
 
 const { privateKey } = generateKeyPairSync('ed25519');
 const PUB = publicKeyText(privateKey);
@@ -302,16 +303,8 @@ describe('fetching an artifact', () => {
 describe('pull in slipway.yml', () => {
   const yml = (pull: string, extra = '') =>
     `app: shop\nrun: node s.js\n${extra}environments:\n  production:\n    hosts: [web1]\n    pull:\n${pull}`;
-  const load = (text: string) => resolveEnvironment(parseConfig(text, 'slipway.yml'), 'production');
-  const error = (text: string) => {
-    try {
-      load(text);
-    } catch (e) {
-      assert.ok(e instanceof SlipwayError && e.kind === 'config');
-      return e.message;
-    }
-    assert.fail('expected a config error');
-  };
+  const load = loadEnvironment;
+  const error = configError;
 
   it('an artifact channel with its key; interval, cooldown and approval default', () => {
     const cfg = load(yml(`      source: { artifacts: "https://ci.example.com/shop/" }\n      public_key: ${PUB}\n`));
