@@ -3,20 +3,19 @@
 // lease), the guardrails, the health gate and the rollback. A version that fails is remembered as bad and never
 // deployed again by the agent; one that could not be tried (the lock was held, the source was unreachable) is tried
 // at the next look.
-import { readFileSync } from 'node:fs';
 import type { ResolvedConfig } from '../config/load.ts';
 import { SlipwayError } from '../errors.ts';
-import { deploy, hostEnvironment } from '../engine/deploy.ts';
+import { deploy } from '../engine/deploy.ts';
 import { Events } from '../engine/events.ts';
 import { withSession } from '../engine/session.ts';
 import { windowRefusal } from '../engine/windows.ts';
-import { parseEnvFile } from '../server/env-file.ts';
-import { AGENT, layout } from '../server/layout.ts';
+import { AGENT } from '../server/layout.ts';
 import { AGENT_USER } from '../server/lock.ts';
 import { readState } from '../server/state.ts';
 import { fetchArtifact, readChannel } from '../sources/artifacts.ts';
 import { nextPull, type PullNext } from '../sources/next.ts';
 import type { PullMemory } from './memory.ts';
+import { deployLeaseMs, hostEnvFile } from './on-host.ts';
 
 type Pull = NonNullable<ResolvedConfig['pull']>;
 
@@ -81,10 +80,10 @@ export async function pullOnce(cfg: ResolvedConfig & { pull: Pull }, ctx: PullCo
       artifact: file,
       command: `slipway agent (pull: ${source})`,
       lockWait: 0,
-      pulled: {
+      onHost: {
         release: entry.release,
         envFile,
-        lock: { user: AGENT_USER, expires: new Date(Date.now() + leaseMs(cfg)).toISOString() },
+        lock: { user: AGENT_USER, expires: new Date(Date.now() + deployLeaseMs(cfg)).toISOString() },
       },
     });
     m.deployed = { release: entry.release, at: new Date().toISOString() };
@@ -121,18 +120,6 @@ function windowFact(cfg: ResolvedConfig): { window?: string } {
   return refusal ? { window: refusal } : {};
 }
 
-/** The env file the last deploy from a laptop wrote, its secrets included (checked before anything is fetched). */
-function hostEnvFile(cfg: ResolvedConfig): Record<string, string> {
-  let vars: Record<string, string> = {};
-  try {
-    vars = parseEnvFile(readFileSync(layout(cfg.appDir).envFile, 'utf8'));
-  } catch {
-    /* none yet: the secrets check says what is missing */
-  }
-  hostEnvironment(cfg, vars);
-  return vars;
-}
-
 /** `pull.approval`: every pulled version waits for `slipway approve`, as `approval.required` makes any deploy. */
 function withPullApproval(cfg: ResolvedConfig & { pull: Pull }): ResolvedConfig {
   if (!cfg.pull.approval) return cfg;
@@ -146,10 +133,4 @@ function quiet(log: (line: string) => void, app: string): Events {
     if (e.type === 'message' && e.level !== 'info') log(`${app}: ${e.text}`);
   });
   return events;
-}
-
-/** Long enough for the slowest deploy (an approval's wait included): past it, a dead agent's lock is stale. */
-function leaseMs(cfg: ResolvedConfig): number {
-  const approval = cfg.approval.required || cfg.pull?.approval ? cfg.approval.timeout : 0;
-  return (600 + approval + 2 * (cfg.health.timeout + cfg.stop_timeout)) * 1000;
 }

@@ -300,7 +300,12 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
 }
 
 /** The settings for one environment: top level merged with the environment's overrides, defaults applied. */
-export function resolveEnvironment(loaded: LoadedConfig, environment: string): ResolvedConfig {
+/** `onHost`: the config is read on a host (a git push): the laptop's ssh config file is not there, nor needed. */
+export function resolveEnvironment(
+  loaded: LoadedConfig,
+  environment: string,
+  opts: { onHost?: boolean } = {},
+): ResolvedConfig {
   const { raw, data, file, dir, at } = loaded;
   const envNames = Object.keys(data.environments);
   const envRaw = (raw.environments as Record<string, Record<string, unknown>>)[environment];
@@ -388,7 +393,7 @@ export function resolveEnvironment(loaded: LoadedConfig, environment: string): R
   const systemFolder = isLocal && systemFolderProblem(root);
   if (systemFolder) throw new SlipwayError('config', `${rootAt}: ${systemFolder}`);
   const ssh = { ...settings.ssh, config_file: settings.ssh.config_file && path.resolve(dir, settings.ssh.config_file) };
-  if (ssh.config_file && !existsSync(ssh.config_file)) {
+  if (ssh.config_file && !opts.onHost && !existsSync(ssh.config_file)) {
     const sshAt = at(
       (envRaw as { ssh?: { config_file?: string } }).ssh?.config_file !== undefined
         ? [...envPath, 'ssh', 'config_file']
@@ -406,6 +411,16 @@ export function resolveEnvironment(loaded: LoadedConfig, environment: string): R
       ? ['the local target has none', 'set `pull` in an environment of servers']
       : ['`agent: false` turns it off', 'remove `agent: false`, or deploy with slipway deploy'];
     throw new SlipwayError('config', `${pullAt}: pull: the host's agent deploys what it pulls, and ${why} → ${fix}`);
+  }
+  if (settings.git_push && (isLocal || !settings.agent)) {
+    const pushAt = at(envRaw.git_push !== undefined ? [...envPath, 'git_push'] : ['git_push']);
+    const [why, fix] = isLocal
+      ? ['the local target has none', 'set `git_push` in an environment of servers']
+      : ['`agent: false` leaves it out', 'remove `agent: false`'];
+    throw new SlipwayError(
+      'config',
+      `${pushAt}: git_push: the hook deploys with the agent's bundle, and ${why} → ${fix}`,
+    );
   }
   if (settings.pull?.webhook && !settings.proxy) {
     const hookAt = at(envRaw.pull !== undefined ? [...envPath, 'pull', 'webhook'] : ['pull', 'webhook']);

@@ -218,6 +218,18 @@ const pull = z
       'guardrails and health gate as a deploy from a laptop; a version that fails is never deployed again by it.',
   );
 
+const BRANCH = /^(?!-)(?!.*\.\.)(?!.*\/\/)(?!.*\.lock$)[A-Za-z0-9._/-]*[A-Za-z0-9_-]$/;
+
+const gitPush = z
+  .union([z.boolean(), z.strictObject({ branch: z.string().regex(BRANCH, 'is not a plain branch name → e.g. main') })])
+  .optional()
+  .transform((v) => (v === true ? { branch: 'main' } : v || undefined))
+  .describe(
+    '`git push ENV BRANCH` deploys: `setup` makes a bare repository on each host whose pre-receive hook deploys the ' +
+      'pushed commit with the same guardrails as `slipway deploy`, and rejects the push when the deploy fails. ' +
+      '`true` deploys `main`; `{ branch: NAME }` another branch (other branches are taken without a deploy).',
+  );
+
 const settingsShape = {
   run: command
     .optional()
@@ -585,6 +597,7 @@ const settingsShape = {
         'records every heal and tells the webhooks. `false`: no agent. Not on the `local` target.',
     ),
   pull,
+  git_push: gitPush,
 };
 
 export const Settings = z.strictObject(settingsShape);

@@ -46,10 +46,12 @@ export interface DeployOptions {
   /** the hosts to deploy through instead of connecting to the config's targets (tests) */
   hosts?: Host[];
   /**
-   * a deploy by the host's agent of the artifact (`artifact`) it pulled: the host's own env file, no checks meant for
-   * a laptop, the artifact's release as the signed index said, and the lock held as the agent with a lease
+   * a deploy made on the host itself (the agent's pull, a git push): the host's own env file, no checks meant for a
+   * laptop, the lock held as who deploys with a lease, and (a pulled artifact) the release its signed index names
    */
-  pulled?: { release: string; envFile: Record<string, string>; lock: Pick<LockInfo, 'user' | 'expires'> };
+  onHost?: { release?: string; envFile: Record<string, string>; lock: Pick<LockInfo, 'user' | 'expires'> };
+  /** the commit the files to deploy were exported from (a git push: the folder is no git checkout) */
+  commit?: { sha: string; subject: string };
 }
 
 export interface DeployResult {
@@ -136,12 +138,12 @@ export async function deploy(cfg: ResolvedConfig, events: Events, opts: DeployOp
       events.warn(`${cfg.environment}: ${refusal}; deploying anyway (--force, recorded)`);
       run.force(`window: ${refusal}`);
     }
-    const pulled = opts.pulled;
-    const env = pulled
-      ? hostEnvironment(cfg, pulled.envFile)
+    const { onHost } = opts;
+    const env = onHost
+      ? hostEnvironment(cfg, onHost.envFile)
       : appEnvironment(cfg, process.env, await readSecrets(cfg));
     events.addSecrets(env.secretValues);
-    if (!pulled) run.pass(await runLocalChecks(cfg, events));
+    if (!onHost) run.pass(await runLocalChecks(cfg, events));
     let release: PreparedRelease | undefined;
     const prepare = async () => {
       release = await releaseOf(cfg, events, opts);
@@ -157,7 +159,7 @@ export async function deploy(cfg: ResolvedConfig, events: Events, opts: DeployOp
             opts.command,
             opts.lockWait,
             (held) => deployLocked({ s, held, release: release!, envVars: env.vars, opts, began, guard: run }),
-            pulled?.lock,
+            onHost?.lock,
           );
         },
         { meanwhile: prepare, hosts: opts.hosts, allowUnreachable: opts.allowUnreachable },
@@ -179,20 +181,20 @@ export async function deploy(cfg: ResolvedConfig, events: Events, opts: DeployOp
 
 /** The release to deploy: promoted, synced, an artifact, or built here. */
 async function releaseOf(cfg: ResolvedConfig, events: Events, opts: DeployOptions): Promise<PreparedRelease> {
-  const { pulled } = opts;
+  const { onHost } = opts;
   let release: PreparedRelease;
   if (opts.promote) release = await opts.promote.release();
   else if (opts.synced) release = await opts.synced();
   else if (opts.artifact)
     release = await events.step('Verify and unpack artifact', () => openArtifact(cfg, opts.artifact!));
-  else release = await prepareRelease(cfg, events, { allowDirty: opts.allowDirty });
-  if (pulled && release.id !== pulled.release) {
+  else release = await prepareRelease(cfg, events, { allowDirty: opts.allowDirty, commit: opts.commit });
+  if (onHost?.release && release.id !== onHost.release) {
     release.cleanup();
-    throw new SlipwayError('config', `the artifact holds ${release.id}, not ${pulled.release} as its index says`);
+    throw new SlipwayError('config', `the artifact holds ${release.id}, not ${onHost.release} as its index says`);
   }
   // a promoted release is shipped as it is: its dependencies too, if the first environment got them built here;
-  // the agent builds nothing itself (the install command runs on the host as the app's user, as always)
-  if (cfg.install.command && cfg.install.once && !opts.promote && !opts.synced && !pulled)
+  // on the host nothing is built for it (the install command runs there as the app's user, as always)
+  if (cfg.install.command && cfg.install.once && !opts.promote && !opts.synced && !onHost)
     release.deps = await buildDepsOnce(cfg, events, release).catch((e: unknown) => {
       release.cleanup();
       throw e;

@@ -53,14 +53,14 @@ export async function selectRelease(cfg: ResolvedConfig): Promise<{ files: strin
 export async function prepareRelease(
   cfg: ResolvedConfig,
   events: Events,
-  opts: { allowDirty: boolean },
+  opts: { allowDirty: boolean; commit?: { sha: string; subject: string } },
 ): Promise<PreparedRelease> {
   const ownExclude = ownOutput(cfg);
   const select = () => selectRelease(cfg);
   // with no build commands the files are final already: select them while git is asked
   const selecting = cfg.build.length ? undefined : select();
   selecting?.catch(() => undefined);
-  const git = await gitInfo(cfg.dir, ownExclude);
+  const git = opts.commit ? { ...opts.commit, dirty: false, changes: [] } : await gitInfo(cfg.dir, ownExclude);
   if (git?.dirty && !opts.allowDirty) {
     const list = git.changes
       .slice(0, 10)

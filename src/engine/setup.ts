@@ -3,7 +3,7 @@
 // file or supervisor). Each part reports whether it changed anything.
 import { SlipwayError } from '../errors.ts';
 import type { Events } from './events.ts';
-import { sh } from '../server/layout.ts';
+import { AGENT, sh } from '../server/layout.ts';
 import type { Host } from '../transport/host.ts';
 import type { ResolvedConfig } from '../config/load.ts';
 import { ADMIN, ensureSite, isProxied, type ProxiedConfig } from '../proxy/caddy.ts';
@@ -16,6 +16,7 @@ import APT_INSTALL from '../scripts/setup-apt-install.sh';
 import USER from '../scripts/setup-user.sh';
 import CADDY_API from '../scripts/setup-caddy-api.sh';
 import DIRS from '../scripts/setup-dirs.sh';
+import PUSH_REPO from '../scripts/push-repo.sh';
 import { agentWanted, installAgent } from '../agent/install.ts';
 
 /** Commands a host needs, by runtime, and the Debian package providing each. */
@@ -23,6 +24,7 @@ export function requiredCommands(runtime: Runtime, cfg: ResolvedConfig): Record<
   return {
     curl: 'curl',
     ...(cfg.proxy ? { caddy: 'caddy' } : {}),
+    ...(cfg.git_push ? { git: 'git' } : {}),
     tar: 'tar',
     ...runtime.packages,
     ...runtime.packagesFor?.(cfg),
@@ -152,7 +154,33 @@ const SETUP_PHASES: SetupPhase[] = [
     title: () => 'slipway agent',
     run: (s, h) => installAgent(h, s.cfg),
   },
+  {
+    name: 'git-push',
+    applies: (s) => !!s.cfg.git_push,
+    title: (s) => `git push repository ${s.layout.pushRepo}`,
+    run: makePushRepo,
+  },
 ];
+
+/** The pre-receive hook (constant): the agent's bundle finds the app from the repository it runs in. */
+export const PRE_RECEIVE =
+  '#!/bin/sh\n# written by slipway setup: a push to the deploy branch deploys it\n' +
+  `exec node ${AGENT.bin} pre-receive\n`;
+
+/** The bare repository `git push` deploys from, owned by the login user (who pushes). */
+async function makePushRepo(s: Session, h: Host): Promise<string[]> {
+  const { branch } = s.cfg.git_push!;
+  const r = await h.run(sh(PUSH_REPO, s.layout.pushRepo, s.cfg.environment, h.name, branch), { input: PRE_RECEIVE });
+  s.events.info(`${h.name}: git remote add ${s.cfg.environment} ${pushRemote(h, s.layout.pushRepo)}`);
+  return r.stdout.split('\n').filter(Boolean);
+}
+
+/** The remote to push to: the host as ssh reaches it (pure). */
+export function pushRemote(h: Pick<Host, 'name' | 'target'>, repo: string): string {
+  const t = h.target;
+  if (t.kind !== 'ssh') return repo;
+  return `ssh://${t.user ? `${t.user}@` : ''}${t.host ?? h.name}${t.port ? `:${t.port}` : ''}${repo}`;
+}
 
 async function setupHost(s: Session, h: Host): Promise<SetupResult> {
   const { cfg, events } = s;

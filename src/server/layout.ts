@@ -44,6 +44,9 @@ export function layout(appDir: string) {
     instanceLink: (slot?: string) =>
       slot ? path.posix.join(appDir, 'slots', slot) : path.posix.join(appDir, 'current'),
     release: (id: string) => path.posix.join(appDir, 'releases', id),
+    /** `git_push`: the bare repository pushes deploy from (its pre-receive hook), and the hook's scratch folder */
+    pushRepo: path.posix.join(meta, 'push.git'),
+    pushWork: path.posix.join(meta, 'push-work'),
   };
 }
 

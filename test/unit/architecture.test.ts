@@ -16,7 +16,8 @@ const importsOf = (f: { file: string; text: string }) =>
     folderOf(path.relative(SRC, path.resolve(SRC, path.dirname(f.file), m[1]!))),
   );
 /** a program of its own (the supervisor daemon bundled for hosts): it owns its process */
-const ownProgram = (f: string) => /^runtime\/supervisor-(daemon|entry)\.ts$/.test(f.split(path.sep).join('/'));
+const ownProgram = (f: string) =>
+  /^(runtime\/supervisor-(daemon|entry)|agent\/entry)\.ts$/.test(f.split(path.sep).join('/'));
 
 describe('architecture', () => {
   const rules: [string, string[]][] = [
