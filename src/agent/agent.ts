@@ -80,6 +80,7 @@ export class Agent {
   private readonly running = new Map<string, Promise<void>>();
   private readonly again = new Set<string>();
   private readonly pulling = new Map<string, Promise<void>>();
+  private readonly pullAgain = new Set<string>();
   private readonly timers = new Map<string, NodeJS.Timeout>();
 
   constructor(private readonly opts: AgentOptions) {
@@ -131,10 +132,16 @@ export class Agent {
     return run;
   }
 
-  /** One look at the app's pull source at a time; a look asked for meanwhile is the one under way. */
+  /**
+   * One look at the app's pull source at a time; one asked for meanwhile (a webhook for a version published while
+   * the look under way read the source) comes right after it.
+   */
   pull(app: string): Promise<void> {
     const under = this.pulling.get(app);
-    if (under) return under;
+    if (under) {
+      this.pullAgain.add(app);
+      return under;
+    }
     const reg = this.registrations().find((r) => r.app === app);
     const desired = reg && readDesired(reg.appDir);
     const cfg = reg && desired && runConfig(reg, desired);
@@ -145,6 +152,7 @@ export class Agent {
       .finally(() => {
         this.pulling.delete(app);
         this.schedule(app, 1000);
+        if (this.pullAgain.delete(app)) void this.pull(app);
       });
     this.pulling.set(app, run);
     return run;

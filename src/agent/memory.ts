@@ -15,6 +15,8 @@ export interface PullMemory {
   /** the source could not be read, or an entry of its index was not well-formed */
   problems?: string[];
   deployed?: { release: string; at: string };
+  /** a git source: the last commit deployed or tried (a newer tip is what comes next) */
+  tip?: string;
   /** versions that failed here: never deployed again by the agent */
   bad: BadVersion[];
 }

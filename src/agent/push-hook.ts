@@ -14,6 +14,7 @@ import { Events } from '../engine/events.ts';
 import { SlipwayError } from '../errors.ts';
 import { Terminal } from '../cli/terminal.ts';
 import { layout } from '../server/layout.ts';
+import { exportCommit } from '../sources/git.ts';
 import { deployLeaseMs, hostEnvFile } from './on-host.ts';
 
 const ZERO = /^0+$/;
@@ -78,7 +79,7 @@ async function deployCommit(appDir: string, dir: string, sha: string): Promise<n
     if (e.type === 'phase' && e.state === 'failed') failedStep ||= e.title;
   });
   try {
-    exportCommit(sha, dir);
+    await exportCommit(sha, dir);
     const cfg = hostConfig(dir, environment, git('config', '--get', 'slipway.host'), appDir);
     const subject = git('log', '-1', '--format=%s', sha);
     // the build and the hooks run in the exported folder: git's variables would point them at this repository
@@ -114,17 +115,6 @@ function rejected(why: string, more: string[] = []): number {
   say(`slipway: push rejected: ${why}`);
   for (const line of more) say(`  ${line}`);
   return 1;
-}
-
-/** The commit's files, as `git archive` gives them (the objects of a push are visible to its hook only). */
-function exportCommit(sha: string, dir: string): void {
-  const tar = path.join(dir, '..', `${path.basename(dir)}.tar`);
-  try {
-    execFileSync('git', ['archive', '--format=tar', `--output=${tar}`, sha]);
-    execFileSync('tar', ['-xf', tar, '-C', dir]);
-  } finally {
-    rmSync(tar, { force: true });
-  }
 }
 
 /** The pushed slipway.yml for this environment, deploying this host only, from the exported folder. */

@@ -422,6 +422,15 @@ export function resolveEnvironment(
       `${pushAt}: git_push: the hook deploys with the agent's bundle, and ${why} → ${fix}`,
     );
   }
+  if (settings.pull?.source.git !== undefined && settings.build.length) {
+    const buildAt = at(envRaw.build !== undefined ? [...envPath, 'build'] : ['build']);
+    throw new SlipwayError(
+      'config',
+      `${buildAt}: build: the agent does not run a repository's build commands (it is root on the host) → build in ` +
+        'CI and publish signed artifacts (`source: { artifacts }`), or move the step into `install`, which runs as ' +
+        "the app's user in its sandbox",
+    );
+  }
   if (settings.pull?.webhook && !settings.proxy) {
     const hookAt = at(envRaw.pull !== undefined ? [...envPath, 'pull', 'webhook'] : ['pull', 'webhook']);
     throw new SlipwayError(

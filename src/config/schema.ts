@@ -141,6 +141,36 @@ export function channelProblem(source: string): string | undefined {
   return undefined;
 }
 
+/** a branch name git takes, without the characters a shell or a refspec would read */
+export const BRANCH = /^(?!-)(?!.*\.\.)(?!.*\/\/)(?!.*\.lock$)[A-Za-z0-9._/-]*[A-Za-z0-9_-]$/;
+const HOST_KEY = /^(ssh-ed25519|ecdsa-sha2-nistp(256|384|521)|ssh-rsa) [A-Za-z0-9+/]+={0,2}$/;
+
+/** Why a git source is not a repository URL (ssh, scp-like, https) or host folder without credentials, or undefined. */
+export function gitSourceProblem(source: string): string | undefined {
+  const hint =
+    'write git@github.com:acme/shop.git, ssh://git@host:2222/srv/git/shop.git, https://host/shop.git or ' +
+    '/srv/git/shop.git';
+  if (hasControlChar(source) || /\s/.test(source)) return `has a space or control character → ${hint}`;
+  if (source.startsWith('-')) return `starts with "-" → ${hint}`;
+  if (source.startsWith('/'))
+    return !ROOT_CHARS.test(source) || source.split('/').some((seg) => seg === '..' || seg === '.')
+      ? `"${source}" is not a plain folder (special characters, "." or "..") → ${hint}`
+      : undefined;
+  if (/^[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:[A-Za-z0-9._~/-]+$/.test(source)) return undefined;
+  let url: URL;
+  try {
+    url = new URL(source);
+  } catch {
+    return `"${source}" is not a repository URL → ${hint}`;
+  }
+  if (url.protocol !== 'ssh:' && url.protocol !== 'https:')
+    return `${url.protocol} is neither ssh: nor https: → ${hint}`;
+  if (url.password || (url.protocol === 'https:' && url.username))
+    return 'holds credentials, which would be written on every host → use the deploy key setup makes (ssh)';
+  if (url.search || url.hash) return `has a query or fragment → ${hint}`;
+  return undefined;
+}
+
 export const DEFAULT_WEBHOOK_PATH = '/_slipway/webhook';
 const WEBHOOK_PATH = /^(\/(?!\.\.?(\/|$))[A-Za-z0-9._~-]+)+$/;
 const WEBHOOK_PATH_HINT = 'is not a plain path → write one like /_slipway/webhook (letters, digits, . _ ~ - and /)';
@@ -160,31 +190,59 @@ const pull = z
             'Where CI publishes signed artifacts with `slipway build --output DIR/ --sign ENV`: a folder on the ' +
               'host, or that folder served over http(s). The agent reads its `index.json`.',
           ),
-        git: z.unknown().optional().describe('Not supported yet: pulling from a git branch.'),
-        branch: z.unknown().optional().describe('Not supported yet (with `git`).'),
+        git: z
+          .string()
+          .superRefine((v, ctx) => {
+            const problem = gitSourceProblem(v);
+            if (problem) ctx.addIssue({ code: 'custom', message: problem });
+          })
+          .optional()
+          .describe(
+            'A git repository the agent fetches `branch` from (read-only, with the deploy key `setup` makes for ' +
+              'ssh URLs); each new commit is deployed from its own slipway.yml, as a push would be.',
+          ),
+        branch: z
+          .string()
+          .regex(BRANCH, 'is not a plain branch name → e.g. main')
+          .optional()
+          .describe('With `git`: the branch deployed (default `main`).'),
+        host_key: z
+          .string()
+          .regex(HOST_KEY, 'is not a public host key → paste the key part of its known_hosts line: ssh-ed25519 AAAA…')
+          .optional()
+          .describe(
+            "With an ssh `git` URL: the git server's host key (`ssh-ed25519 AAAA…`). Unset: the entry in this " +
+              "machine's ~/.ssh/known_hosts, copied by `setup`. Never taken on first use.",
+          ),
         image: z.unknown().optional().describe('Not supported yet: watching an image tag on a registry.'),
         tag: z.unknown().optional().describe('Not supported yet (with `image`).'),
       })
       .superRefine((src, ctx) => {
-        for (const k of ['git', 'image'] as const)
-          if (src[k] !== undefined)
-            ctx.addIssue({
-              code: 'custom',
-              path: [k],
-              message:
-                `pulling from ${k === 'git' ? 'a git branch' : 'an image tag'} is not supported by this slipway ` +
-                'yet → publish signed artifacts from CI and write `source: { artifacts: … }`',
-            });
-        if (src.artifacts === undefined && src.git === undefined && src.image === undefined)
+        if (src.image !== undefined)
+          ctx.addIssue({
+            code: 'custom',
+            path: ['image'],
+            message:
+              'pulling from an image tag is not supported by this slipway yet → publish signed artifacts from CI ' +
+              '(`source: { artifacts: … }`) or pull from git (`source: { git: … }`)',
+          });
+        const given = (['artifacts', 'git', 'image'] as const).filter((k) => src[k] !== undefined);
+        if (given.length === 0)
           ctx.addIssue({ code: 'custom', message: 'names no source → write `source: { artifacts: DIR_OR_URL }`' });
+        if (given.length > 1)
+          ctx.addIssue({ code: 'custom', message: `names ${given.join(' and ')}: one source → keep one of them` });
+        for (const k of ['branch', 'host_key'] as const)
+          if (src[k] !== undefined && src.git === undefined)
+            ctx.addIssue({ code: 'custom', path: [k], message: `goes with \`git\` → remove it, or add \`git\`` });
       })
       .describe('Where new versions come from.'),
     public_key: z
       .string()
       .regex(PUBLIC_KEY, 'is not an ed25519 public key → paste the line `slipway keys init ENV` printed')
+      .optional()
       .describe(
-        "The environment's deploy key (`ed25519:…`, from `slipway keys init ENV`): an artifact is deployed only " +
-          'when signed with it, for this app and this environment.',
+        "With `artifacts`: the environment's deploy key (`ed25519:…`, from `slipway keys init ENV`): an artifact is " +
+          'deployed only when signed with it, for this app and this environment.',
       ),
     interval: z
       .number()
@@ -212,13 +270,19 @@ const pull = z
           'makes it look at the source now. `slipway agent webhook ENV` prints the URL and the secret. Needs `proxy`.',
       ),
   })
+  .superRefine((p, ctx) => {
+    if (p.source.artifacts !== undefined && !p.public_key)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['public_key'],
+        message: 'is needed with `source: { artifacts }` → run slipway keys init ENV and paste the line it prints',
+      });
+  })
   .optional()
   .describe(
     "Pull mode: the host's agent deploys each new signed version from the source by itself, with the same lock, " +
       'guardrails and health gate as a deploy from a laptop; a version that fails is never deployed again by it.',
   );
-
-const BRANCH = /^(?!-)(?!.*\.\.)(?!.*\/\/)(?!.*\.lock$)[A-Za-z0-9._/-]*[A-Za-z0-9_-]$/;
 
 const gitPush = z
   .union([z.boolean(), z.strictObject({ branch: z.string().regex(BRANCH, 'is not a plain branch name → e.g. main') })])

@@ -1,6 +1,9 @@
 // Bootstrapping a host, idempotent: packages the deploy needs (apt on
 // Debian/Ubuntu), the service user, the app's folders, and the runtime (unit
 // file or supervisor). Each part reports whether it changed anything.
+import os from 'node:os';
+import path from 'node:path';
+import { execa } from 'execa';
 import { SlipwayError } from '../errors.ts';
 import type { Events } from './events.ts';
 import { AGENT, sh } from '../server/layout.ts';
@@ -17,6 +20,8 @@ import USER from '../scripts/setup-user.sh';
 import CADDY_API from '../scripts/setup-caddy-api.sh';
 import DIRS from '../scripts/setup-dirs.sh';
 import PUSH_REPO from '../scripts/push-repo.sh';
+import PULL_GIT_KEY from '../scripts/pull-git-key.sh';
+import { sshServer } from '../sources/git.ts';
 import { agentWanted, installAgent } from '../agent/install.ts';
 
 /** Commands a host needs, by runtime, and the Debian package providing each. */
@@ -24,7 +29,10 @@ export function requiredCommands(runtime: Runtime, cfg: ResolvedConfig): Record<
   return {
     curl: 'curl',
     ...(cfg.proxy ? { caddy: 'caddy' } : {}),
-    ...(cfg.git_push ? { git: 'git' } : {}),
+    ...(cfg.git_push || cfg.pull?.source.git ? { git: 'git' } : {}),
+    ...(cfg.pull?.source.git && sshServer(cfg.pull.source.git)
+      ? { 'ssh-keygen': 'openssh-client', ssh: 'openssh-client' }
+      : {}),
     tar: 'tar',
     ...runtime.packages,
     ...runtime.packagesFor?.(cfg),
@@ -155,12 +163,48 @@ const SETUP_PHASES: SetupPhase[] = [
     run: (s, h) => installAgent(h, s.cfg),
   },
   {
+    name: 'git-source',
+    applies: (s) => !!s.cfg.pull?.source.git && !!sshServer(s.cfg.pull.source.git),
+    title: (s) => `deploy key for ${s.cfg.pull!.source.git}`,
+    run: makeDeployKey,
+  },
+  {
     name: 'git-push',
     applies: (s) => !!s.cfg.git_push,
     title: (s) => `git push repository ${s.layout.pushRepo}`,
     run: makePushRepo,
   },
 ];
+
+/**
+ * The agent's read-only deploy key for the git source (made once, on the host: the private half never leaves it),
+ * and the git server's host key: pull.source.host_key, or this machine's known_hosts entry (never taken on first use).
+ */
+async function makeDeployKey(s: Session, h: Host): Promise<string[]> {
+  const source = s.cfg.pull!.source.git!;
+  const known = await knownHostLines(source, s.cfg.pull!.source.host_key);
+  const r = await h.run(sh(PULL_GIT_KEY, AGENT.git(s.cfg.app), `slipway-agent ${s.cfg.app}@${h.name}`), {
+    input: known,
+    sudo: true,
+  });
+  s.events.info(`${h.name}: deploy key for ${source} (add it read-only): ${r.stdout.trim()}`);
+  return r.stderr.includes('created') ? ['made a deploy key'] : [];
+}
+
+async function knownHostLines(source: string, hostKey: string | undefined): Promise<string> {
+  const server = sshServer(source)!;
+  if (hostKey) return `${server.pattern} ${hostKey}\n`;
+  const file = path.join(os.homedir(), '.ssh', 'known_hosts');
+  const r = await execa('ssh-keygen', ['-F', server.pattern, '-f', file], { reject: false });
+  const lines = r.stdout.split('\n').filter((l) => l && !l.startsWith('#'));
+  if (!lines.length)
+    throw new SlipwayError('config', `pull.source.git: no host key for ${server.pattern} in ${file}`, {
+      hint:
+        `connect once with ssh -p ${server.port} ${server.host} and check the fingerprint, or set ` +
+        'pull.source.host_key to the key part of its known_hosts line',
+    });
+  return `${lines.join('\n')}\n`;
+}
 
 /** The pre-receive hook (constant): the agent's bundle finds the app from the repository it runs in. */
 export const PRE_RECEIVE =

@@ -68,6 +68,8 @@ export const AGENT = {
   cache: '/var/lib/slipway-agent/cache',
   /** artifacts the agent pulled, per app, until they are deployed */
   pulled: (name: string) => `/var/lib/slipway-agent/pull/${name}`,
+  /** a git source's files (root only): the deploy key, the server's known host key, ssh's wrapper, the mirror */
+  git: (name: string) => `/var/lib/slipway-agent/git/${name}`,
   /** root-only unix socket: the CLI (over SSH) asks the agent here; no TCP port */
   socket: '/run/slipway-agent.sock',
   /** webhooks from CI, passed on by Caddy (its group may connect); every request must be signed with the secret */

@@ -4,9 +4,11 @@
 import { verifyArtifact } from '../release/signing.ts';
 import { type ChannelEntry, signedFacts } from './channel.ts';
 
+/** A version that failed here: an artifact (its release and digest) or a commit. */
 export interface BadVersion {
-  release: string;
-  sha256: string;
+  release?: string;
+  sha256?: string;
+  commit?: string;
   why: string;
   at: string;
 }
@@ -68,4 +70,44 @@ export function nextPull(entries: ChannelEntry[], f: PullFacts): PullNext {
   }
   const at = f.since ? `nothing newer than ${f.since}` : 'no release is offered';
   return { do: 'none', why: skipped.length ? `nothing newer to deploy: ${skipped.join('; ')}` : at, skipped };
+}
+
+export interface CommitFacts {
+  tip: { sha: string; committedAt: number };
+  /** the last commit the agent deployed or tried; unset: the one the host serves, if it came from this branch */
+  lastTip?: string;
+  servedSha?: string;
+  /** the last tip is not in the new tip's history: the branch was force-pushed */
+  rewritten: boolean;
+  bad: BadVersion[];
+  cooldownS: number;
+  now: number;
+  window?: string;
+}
+
+export type CommitNext =
+  | { do: 'deploy'; approval: boolean; why?: string }
+  | { do: 'hold'; why: string; until?: number }
+  | { do: 'none'; why: string };
+
+/**
+ * What to do with a branch's tip (pure): nothing when it is the commit last acted on (so a rollback from a laptop is
+ * not undone), never a commit that failed, the cooldown from its commit time, the windows; a rewritten branch only
+ * with an approval.
+ */
+export function nextCommit(f: CommitFacts): CommitNext {
+  const short = f.tip.sha.slice(0, 12);
+  if (f.tip.sha === (f.lastTip ?? f.servedSha)) return { do: 'none', why: `nothing newer than ${short}` };
+  const bad = f.bad.find((b) => b.commit === f.tip.sha);
+  if (bad) return { do: 'none', why: `${short} is bad (${bad.why})` };
+  const until = Math.min(f.tip.committedAt, f.now) + f.cooldownS * 1000;
+  if (until > f.now) return { do: 'hold', why: `${short}: cooldown until ${new Date(until).toISOString()}`, until };
+  if (f.window) return { do: 'hold', why: `${short}: outside the deploy windows: ${f.window}` };
+  if (f.rewritten)
+    return {
+      do: 'deploy',
+      approval: true,
+      why: `${short}: the branch was rewritten (force-pushed): needs an approval`,
+    };
+  return { do: 'deploy', approval: false };
 }

@@ -321,12 +321,13 @@ describe('pull in slipway.yml', () => {
   it('refuses what it cannot do, with the place and what to do', () => {
     const key = `      public_key: ${PUB}\n`;
     assert.match(
-      error(yml(`      source: { git: "git@github.com:acme/shop.git", branch: release }\n${key}`)),
+      error(yml(`      source: { image: "registry.example.com/shop", tag: "^1.4" }\n${key}`)),
       new RegExp(
-        '^slipway\\.yml:7:\\d+: environments\\.production\\.pull\\.source\\.git: pulling from a git branch is not ' +
+        '^slipway\\.yml:7:\\d+: environments\\.production\\.pull\\.source\\.image: pulling from an image tag is not ' +
           'supported by this slipway yet → publish signed artifacts',
       ),
     );
+    assert.match(error(yml('      source: { artifacts: /srv/a }\n')), /pull\.public_key: is needed with `source: /);
     assert.match(
       error(yml(`      source: { artifacts: "https://u:p@ci.example.com/" }\n${key}`)),
       /pull\.source\.artifacts: holds credentials, which would be written on every host/,
