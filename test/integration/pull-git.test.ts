@@ -6,8 +6,11 @@ import assert from 'node:assert/strict';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { change, commit, git, makeApp, slipway, within } from '../helpers/env.ts';
+import { change, commit, get, git, makeApp, slipway, within } from '../helpers/env.ts';
+import { startLoad } from '../helpers/load.ts';
 import { bootHost, SERVER_LAYER, testhostUnavailable, type TestHost } from '../helpers/testhost.ts';
+
+const SITE = 'http://10.77.93.2:8080';
 
 describe('pull mode from a git branch', { skip: testhostUnavailable() }, () => {
   let host: TestHost;
@@ -28,8 +31,8 @@ describe('pull mode from a git branch', { skip: testhostUnavailable() }, () => {
     JSON.parse(host.exec('curl', '-s', '--unix-socket', '/run/slipway-agent.sock', 'http://agent/status')).apps.hello
       ?.pull as { next?: string; bad: { commit?: string; why: string }[]; offered?: string; tip?: string } | undefined;
   const wake = async () => assert.equal((await run('agent', 'pull', 'production')).exitCode, 0);
-  // the app listens on the host's loopback
-  const served = async () => host.exec('sh', '-c', 'curl -s --max-time 2 http://127.0.0.1:3975/ || true');
+  // what visitors see, through Caddy
+  const served = async () => (await get(SITE)).body;
   const head = () => git(app, 'rev-parse', 'HEAD').trim();
   const history = () =>
     host
@@ -47,6 +50,7 @@ describe('pull mode from a git branch', { skip: testhostUnavailable() }, () => {
     const hostKey = host.exec('cat', '/etc/ssh/ssh_host_ed25519_key.pub').trim().split(/\s+/).slice(0, 2).join(' ');
     app = makeApp(
       `app: hello\nrun: node server.js\nport: 3975\nhealth: { path: /health, timeout: 4, interval: 0.2 }\n` +
+        'proxy: { port: 8080, drain_timeout: 1 }\n' +
         `ssh: { config_file: ${host.sshConfig} }\nenvironments:\n  production:\n    hosts: [gitpull1]\n` +
         `    pull:\n      source:\n        git: ssh://git@10.77.93.2/srv/git/hello.git\n        branch: main\n` +
         `        host_key: ${hostKey}\n      interval: 600\n`,
@@ -70,15 +74,21 @@ describe('pull mode from a git branch', { skip: testhostUnavailable() }, () => {
     if (app) rmSync(app, { recursive: true, force: true });
   });
 
-  it('the commit the host serves is not deployed again; a new one is, by the agent', async () => {
+  it('the commit the host serves is not deployed again; a new one is, by the agent, with no failed request', async (t) => {
     const v1 = head();
     await wake();
     await within(20_000, () => pullMemory()?.next === `nothing newer than ${v1.slice(0, 12)}`);
     assert.equal(pullMemory()?.offered, `${v1.slice(0, 12)} "version one"`);
     change(app, 'version two');
     await publish();
+    const load = startLoad(SITE);
+    t.after(() => load.stop());
     await wake();
     await within(30_000, async () => /^version two \(release \S+\)\n$/.test(await served()));
+    await new Promise((done) => setTimeout(done, 500));
+    const result = await load.stop();
+    assert.equal(result.failed, 0, JSON.stringify({ ...result, bodies: [...result.bodies] }));
+    assert.deepEqual([...result.bodies].sort(), ['version one', 'version two']);
     const v2 = head();
     assert.ok((await served()).includes(v2.slice(0, 7)));
     const ok = history().find((h) => h.event === 'succeeded' && h.sha === v2);

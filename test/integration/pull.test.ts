@@ -130,4 +130,23 @@ describe('pull mode: the agent deploys signed artifacts by itself', { skip: test
     await within(10_000, () => /checksum mismatch/.test(pullMemory()?.next ?? ''));
     assert.match((await get(URL)).body, /^version four /);
   });
+
+  it('a cooldown holds a new version until it is that old, then it is deployed', async () => {
+    const yml = readFileSync(path.join(app, 'slipway.yml'), 'utf8');
+    writeFileSync(
+      path.join(app, 'slipway.yml'),
+      yml.replace('      interval: 600\n', '      interval: 600\n      cooldown: 6\n'),
+    );
+    change(app, 'version five, with a cooldown');
+    const d = await run('deploy', 'production');
+    assert.equal(d.exitCode, 0, d.all);
+    change(app, 'version six');
+    const r6 = await publish('production');
+    await wake();
+    await within(10_000, () => (pullMemory()?.next ?? '').startsWith(`${r6}: held: cooldown until `));
+    assert.match((await get(URL)).body, /^version five/);
+    await new Promise((done) => setTimeout(done, 6000));
+    await wake();
+    await within(30_000, async () => (await get(URL)).body === `version six (release ${r6})\n`);
+  });
 });

@@ -10,6 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { change, makeApp, slipway, within } from '../helpers/env.ts';
+import { startLoad } from '../helpers/load.ts';
 import { bootHost, SERVER_LAYER, testhostUnavailable, type TestHost } from '../helpers/testhost.ts';
 
 const SITE = 'http://10.77.92.2:8080';
@@ -84,18 +85,25 @@ describe('webhooks wake the agent through Caddy', { skip: testhostUnavailable() 
     assert.match(again.stdout, new RegExp(`Standard Webhooks secret: ${hook.standard_webhooks_secret}\\n`));
   });
 
-  it('a signed GitHub push: 202 within a second, and the new version goes live', async () => {
+  it('a signed GitHub push: 202 within a second, and the new version goes live with no failed request', async (t) => {
     const ping = JSON.stringify({ zen: 'hi' });
     const p = await send({ ...github(ping, 'ping-1'), 'x-github-event': 'ping' }, ping);
     assert.equal(p.status, 200, p.body);
     change(app, 'version two');
     const r2 = await publish();
     assert.match(await served(), /^version one /);
+    const load = startLoad(SITE);
+    t.after(() => load.stop());
     const body = JSON.stringify({ ref: 'refs/heads/main', after: 'x' });
     const r = await send(github(body, 'delivery-1'), body);
     assert.equal(r.status, 202, r.body);
     assert.ok(r.ms < 1000, `answered in ${r.ms} ms`);
     await within(30_000, async () => (await served()) === `version two (release ${r2})\n`);
+    await new Promise((done) => setTimeout(done, 500));
+    const result = await load.stop();
+    assert.equal(result.failed, 0, JSON.stringify({ ...result, bodies: [...result.bodies] }));
+    assert.ok(result.requests > 50, `${result.requests} requests`);
+    assert.deepEqual([...result.bodies].sort(), ['version one', 'version two'], 'both versions, nothing else');
     assert.match(agentLog(), /hello: webhook \(github delivery-1\): looking at the source now/);
   });
 
