@@ -74,7 +74,7 @@ describe('pull mode from a git branch', { skip: testhostUnavailable() }, () => {
     if (app) rmSync(app, { recursive: true, force: true });
   });
 
-  it('the commit the host serves is not deployed again; a new one is, by the agent, with no failed request', async (t) => {
+  it('the commit served is not deployed again; a new one is, by the agent, with no failed request', async (t) => {
     const v1 = head();
     await wake();
     await within(20_000, () => pullMemory()?.next === `nothing newer than ${v1.slice(0, 12)}`);
