@@ -15,8 +15,10 @@ export interface PullMemory {
   /** the source could not be read, or an entry of its index was not well-formed */
   problems?: string[];
   deployed?: { release: string; at: string };
-  /** a git source: the last commit deployed or tried (a newer tip is what comes next) */
+  /** a git or image source: the last commit or digest deployed or tried (a new one is what comes next) */
   tip?: string;
+  /** an image source: when the digest the tag points at was first seen (its cooldown counts from then) */
+  firstSeen?: { digest: string; at: number };
   /** versions that failed here: never deployed again by the agent */
   bad: BadVersion[];
 }

@@ -2,8 +2,8 @@
 // deploys the next version (../sources/next.ts) with the engine's own deploy: the lock (held as the agent, with a
 // lease), the guardrails, the health gate and the rollback. A version that fails is remembered as bad and never
 // deployed again by the agent; one that could not be tried (the lock was held, the source was unreachable) is tried
-// at the next look. Sources: signed artifacts in a channel, or the commits of a git branch.
-import { rmSync } from 'node:fs';
+// at the next look. Sources: signed artifacts in a channel, the commits of a git branch, or an image tag's digests.
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { ResolvedConfig } from '../config/load.ts';
 import { SlipwayError } from '../errors.ts';
@@ -16,7 +16,8 @@ import { AGENT_USER } from '../server/lock.ts';
 import { readState } from '../server/state.ts';
 import { fetchArtifact, readChannel } from '../sources/artifacts.ts';
 import { exportCommit, fetchBranch, isAncestor } from '../sources/git.ts';
-import { type BadVersion, nextCommit, nextPull } from '../sources/next.ts';
+import { type BadVersion, nextCommit, nextImage, nextPull } from '../sources/next.ts';
+import { listTags, parseImage, pickTag, tagDigest } from '../sources/registry.ts';
 import type { PullMemory } from './memory.ts';
 import { deployLeaseMs, hostEnvFile } from './on-host.ts';
 import { hostConfig } from './push-hook.ts';
@@ -48,7 +49,7 @@ interface Offer {
   cleanup(): void;
 }
 
-const sourceName = (cfg: PullConfig) => cfg.pull.source.artifacts ?? cfg.pull.source.git ?? '';
+const sourceName = (cfg: PullConfig) => cfg.pull.source.artifacts ?? cfg.pull.source.git ?? cfg.pull.source.image ?? '';
 
 /** One look at the app's source, and the deploy it calls for. */
 export async function pullOnce(cfg: PullConfig, ctx: PullContext): Promise<void> {
@@ -56,13 +57,19 @@ export async function pullOnce(cfg: PullConfig, ctx: PullContext): Promise<void>
   m.checkedAt = new Date().toISOString();
   let offer: Offer | undefined;
   try {
-    offer = cfg.pull.source.git !== undefined ? await lookAtGit(cfg, m) : await lookAtArtifacts(cfg, m);
+    offer = await lookAt(cfg, m);
   } catch (e) {
     m.problems = [`could not read ${sourceName(cfg)}: ${(e as Error).message}`];
     m.next = 'waiting for the source';
   }
   ctx.save();
   if (offer) await deployOffer(cfg, ctx, offer);
+}
+
+function lookAt(cfg: PullConfig, m: PullMemory): Promise<Offer | undefined> {
+  if (cfg.pull.source.git !== undefined) return lookAtGit(cfg, m);
+  if (cfg.pull.source.image !== undefined) return lookAtImage(cfg, m);
+  return lookAtArtifacts(cfg, m);
 }
 
 async function lookAtArtifacts(cfg: PullConfig, m: PullMemory): Promise<Offer | undefined> {
@@ -139,6 +146,54 @@ async function lookAtGit(cfg: PullConfig, m: PullMemory): Promise<Offer | undefi
     },
     tried: () => {
       m.tip = tip.sha;
+    },
+    cleanup: () => rmSync(into, { recursive: true, force: true }),
+  };
+}
+
+/** The file an image release holds: the image it runs, by digest (the release's files are only this). */
+const IMAGE_FILE = 'slipway-image.json';
+
+async function lookAtImage(cfg: PullConfig, m: PullMemory): Promise<Offer | undefined> {
+  const src = cfg.pull.source;
+  const ref = parseImage(src.image!);
+  const tag = pickTag(src.semver ? await listTags(ref, src.token_file) : [], src);
+  m.problems = [];
+  if (!tag) {
+    m.offered = undefined;
+    m.next = `no tag of ${ref.name} is in ${src.semver}${src.include || src.exclude ? ' (with the filters)' : ''}`;
+    return undefined;
+  }
+  const digest = await tagDigest(ref, tag, src.token_file);
+  const image = `${ref.name}@${digest}`;
+  m.offered = `${tag}@${digest.slice(7, 19)}`;
+  if (m.firstSeen?.digest !== digest) m.firstSeen = { digest, at: Date.now() };
+  const next = nextImage({
+    tag,
+    digest,
+    // what the host was last given by a deploy counts too: the same image is not deployed twice
+    ...(m.tip || cfg.docker.image === image ? { lastDigest: m.tip ?? digest } : {}),
+    firstSeenAt: m.firstSeen.at,
+    bad: m.bad,
+    cooldownS: cfg.pull.cooldown,
+    now: Date.now(),
+    ...windowFact(cfg),
+  });
+  m.next = next.do === 'deploy' ? `deploying ${m.offered}` : next.why;
+  if (next.do !== 'deploy') return undefined;
+  const into = path.join(AGENT.pulled(cfg.app), `image-${digest.slice(7, 19)}`);
+  return {
+    label: m.offered,
+    bad: { image: digest },
+    approval: false,
+    prepare: async () => {
+      mkdirSync(into, { recursive: true, mode: 0o755 });
+      writeFileSync(path.join(into, IMAGE_FILE), `${JSON.stringify({ image, tag })}\n`);
+      const docker = { ...cfg.docker, image };
+      return { cfg: { ...cfg, dir: into, include: [IMAGE_FILE], exclude: [], build: [], docker }, opts: {} };
+    },
+    tried: () => {
+      m.tip = digest;
     },
     cleanup: () => rmSync(into, { recursive: true, force: true }),
   };

@@ -422,6 +422,13 @@ export function resolveEnvironment(
       `${pushAt}: git_push: the hook deploys with the agent's bundle, and ${why} → ${fix}`,
     );
   }
+  if (settings.pull?.source.image !== undefined && !runtimeFor({ runtime }).image) {
+    const imageAt = at([...(envRaw.pull !== undefined ? envPath : []), 'pull', 'source', 'image']);
+    throw new SlipwayError(
+      'config',
+      `${imageAt}: pull.source.image: an image runs with \`runtime: docker\`, not ${runtime} → set runtime: docker`,
+    );
+  }
   if (settings.pull?.source.git !== undefined && settings.build.length) {
     const buildAt = at(envRaw.build !== undefined ? [...envPath, 'build'] : ['build']);
     throw new SlipwayError(

@@ -2,6 +2,7 @@
 // (`slipway config --schema`) and the README's configuration reference all come
 // from here. Every nested field has a default or is optional, so an
 // environment can override any part of a section without repeating the rest.
+import semver from 'semver';
 import { z } from 'zod';
 import { hasControlChar } from '../text.ts';
 import { RUNTIME_KINDS, RUNTIME_SETTINGS } from '../runtime/index.ts';
@@ -141,6 +142,24 @@ export function channelProblem(source: string): string | undefined {
   return undefined;
 }
 
+const IMAGE_REPO = /^(?:[a-z0-9.-]+(?::\d{1,5})?\/)?[a-z0-9]+(?:[._-][a-z0-9]+)*(?:\/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$/;
+
+/** A regular expression given as text: refused at load when it does not compile. */
+function regexText(description: string) {
+  return z
+    .string()
+    .refine((v) => {
+      try {
+        new RegExp(v);
+        return true;
+      } catch {
+        return false;
+      }
+    }, 'is not a regular expression → e.g. ^v?\\d+\\.\\d+\\.\\d+$')
+    .optional()
+    .describe(description);
+}
+
 /** a branch name git takes, without the characters a shell or a refspec would read */
 export const BRANCH = /^(?!-)(?!.*\.\.)(?!.*\/\/)(?!.*\.lock$)[A-Za-z0-9._/-]*[A-Za-z0-9_-]$/;
 const HOST_KEY = /^(ssh-ed25519|ecdsa-sha2-nistp(256|384|521)|ssh-rsa) [A-Za-z0-9+/]+={0,2}$/;
@@ -214,21 +233,58 @@ const pull = z
             "With an ssh `git` URL: the git server's host key (`ssh-ed25519 AAAA…`). Unset: the entry in this " +
               "machine's ~/.ssh/known_hosts, copied by `setup`. Never taken on first use.",
           ),
-        image: z.unknown().optional().describe('Not supported yet: watching an image tag on a registry.'),
-        tag: z.unknown().optional().describe('Not supported yet (with `image`).'),
+        image: z
+          .string()
+          .regex(IMAGE_REPO, 'is not an image repository → e.g. registry.example.com/shop (no tag, no digest)')
+          .optional()
+          .describe(
+            'An image repository on a registry (runtime: docker): the agent watches `tag` or the `semver` range ' +
+              "by the manifest's digest and deploys each new digest with the docker runtime's blue/green switch.",
+          ),
+        tag: z
+          .string()
+          .regex(/^\w[\w.-]{0,127}$/, 'is not an image tag → e.g. latest or 1.4.2')
+          .optional()
+          .describe('With `image`: the tag to watch (`stable`, `latest`): each new digest behind it is deployed.'),
+        semver: z
+          .string()
+          .refine((r) => semver.validRange(r) !== null, 'is not a semver range → e.g. ^1.4 (minor), ~1.4.2 (patch)')
+          .optional()
+          .describe(
+            'With `image`: deploy the highest tag in this range (`^1.4`: up to the next major, `~1.4`: patches ' +
+              'only, `>=1.4 <3`: two majors); a leading `v` is taken.',
+          ),
+        include: regexText('With `image` and `semver`: only tags matching this regular expression.'),
+        exclude: regexText('With `image` and `semver`: never tags matching this regular expression (e.g. `-rc`).'),
+        token_file: z
+          .string()
+          .regex(/^\/[A-Za-z0-9._/-]+$/, 'must be an absolute path of plain characters → e.g. /etc/slipway/token')
+          .refine((p) => !p.split('/').includes('..'), 'must not contain ".."')
+          .optional()
+          .describe(
+            'With `image`: a file on the host holding a bearer token for the registry (never in slipway.yml). ' +
+              "The pull itself uses the host's `docker login`.",
+          ),
       })
       .superRefine((src, ctx) => {
-        if (src.image !== undefined)
+        const imageKeys = ['tag', 'semver', 'include', 'exclude', 'token_file'] as const;
+        for (const k of imageKeys)
+          if (src[k] !== undefined && src.image === undefined)
+            ctx.addIssue({ code: 'custom', path: [k], message: `goes with \`image\` → remove it, or add \`image\`` });
+        if (src.image !== undefined && (src.tag === undefined) === (src.semver === undefined))
           ctx.addIssue({
             code: 'custom',
             path: ['image'],
-            message:
-              'pulling from an image tag is not supported by this slipway yet → publish signed artifacts from CI ' +
-              '(`source: { artifacts: … }`) or pull from git (`source: { git: … }`)',
+            message: 'needs `tag` or `semver`, one of them → e.g. `tag: stable` or `semver: ^1.4`',
           });
         const given = (['artifacts', 'git', 'image'] as const).filter((k) => src[k] !== undefined);
         if (given.length === 0)
-          ctx.addIssue({ code: 'custom', message: 'names no source → write `source: { artifacts: DIR_OR_URL }`' });
+          ctx.addIssue({
+            code: 'custom',
+            message:
+              'names no source → write `source: { artifacts: DIR_OR_URL }`, `{ git: URL }` or ' +
+              '`{ image: REPO, tag: T }`',
+          });
         if (given.length > 1)
           ctx.addIssue({ code: 'custom', message: `names ${given.join(' and ')}: one source → keep one of them` });
         for (const k of ['branch', 'host_key'] as const)

@@ -20,11 +20,13 @@ export function imageTag(app: string, release: string): string {
 }
 
 export const dockerImageShipping: ImageShipping = {
-  builtHere: (cfg, release) => (cfg.docker.build === 'local' ? imageTag(cfg.app, release) : undefined),
+  builtHere: (cfg, release) =>
+    cfg.docker.build === 'local' && !cfg.docker.image ? imageTag(cfg.app, release) : undefined,
   async buildHere(cfg, release, srcDir, onLine) {
     await buildImageLocally(cfg, release, srcDir, onLine);
     return builtImage(imageTag(cfg.app, release));
   },
+  hostStep: (cfg) => (cfg.docker.image ? `Pull image ${cfg.docker.image} on the host` : 'Build image on the host'),
   buildOnHost: buildImageOnHost,
   lacks: (host, image) => hostLacks(host, image as BuiltImage),
   async export(image) {
@@ -67,6 +69,7 @@ export async function buildImageOnHost(
   releaseDir: string,
   onLine?: (line: string) => void,
 ): Promise<void> {
+  if (cfg.docker.image) return pullImageOnHost(host, cfg.docker.image, imageTag(cfg.app, release), onLine);
   const r = await host.run(
     [
       'docker',
@@ -83,6 +86,17 @@ export async function buildImageOnHost(
     throw new SlipwayError('failure', `${host.name}: docker build failed (exit ${r.exitCode})`, {
       details: tail(r.stderr || r.stdout, 30),
     });
+}
+
+/** `docker.image`: the host pulls the image (its own registry login) and tags it as the release's. */
+async function pullImageOnHost(host: Host, image: string, tag: string, onLine?: (l: string) => void): Promise<void> {
+  const pulled = await host.run(['docker', 'pull', '--quiet', image], { sudo: true, reject: false, onLine });
+  if (pulled.exitCode !== 0)
+    throw new SlipwayError('failure', `${host.name}: docker pull ${image} failed (exit ${pulled.exitCode})`, {
+      details: tail(pulled.stderr || pulled.stdout, 30),
+      hint: 'a private registry needs `docker login` on the host, as root',
+    });
+  await host.run(['docker', 'tag', image, tag], { sudo: true });
 }
 
 interface SavedImage {

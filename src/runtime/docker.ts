@@ -243,6 +243,12 @@ export const dockerRuntime: Runtime = {
   },
 };
 
+/** an image reference as docker takes it: [registry/]path[:tag][@sha256:digest], lower case path, no scheme */
+const REPO_PART = '[a-z0-9]+(?:[._-][a-z0-9]+)*';
+export const IMAGE_REF = new RegExp(
+  `^(?:[a-z0-9.-]+(?::\\d{1,5})?/)?${REPO_PART}(?:/${REPO_PART})*(?::\\w[\\w.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$`,
+);
+
 /** This runtime's own keys of slipway.yml. */
 export const dockerSettings = {
   docker: z
@@ -253,6 +259,14 @@ export const dockerSettings = {
         .describe(
           '`local`: build the image here and ship it over SSH (`docker save`, only the layers the host lacks, ' +
             'into `docker load`); `remote`: build it on the host from the release.',
+        ),
+      image: z
+        .string()
+        .regex(IMAGE_REF, 'is not an image reference → e.g. registry.example.com/shop@sha256:… or shop:1.4.2')
+        .optional()
+        .describe(
+          'Run this image (pulled by each host, with its own `docker login`) instead of building one; by digest ' +
+            "(`…@sha256:…`) it is exactly that build. Pull mode's image source sets it to each new digest.",
         ),
       dockerfile: relativePath('Dockerfile path')
         .default('Dockerfile')

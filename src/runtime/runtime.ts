@@ -46,6 +46,8 @@ export interface ImageShipping {
   builtHere(cfg: ResolvedConfig, release: string): string | undefined;
   /** build the release's image here, ready to ship to any number of hosts */
   buildHere(cfg: ResolvedConfig, release: string, srcDir: string, onLine?: (l: string) => void): Promise<ShipImage>;
+  /** what buildOnHost does, as its step says it */
+  hostStep(cfg: ResolvedConfig): string;
   buildOnHost(
     host: Host,
     cfg: ResolvedConfig,

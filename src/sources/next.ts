@@ -9,6 +9,8 @@ export interface BadVersion {
   release?: string;
   sha256?: string;
   commit?: string;
+  /** an image digest */
+  image?: string;
   why: string;
   at: string;
 }
@@ -96,18 +98,70 @@ export type CommitNext =
  * with an approval.
  */
 export function nextCommit(f: CommitFacts): CommitNext {
-  const short = f.tip.sha.slice(0, 12);
-  if (f.tip.sha === (f.lastTip ?? f.servedSha)) return { do: 'none', why: `nothing newer than ${short}` };
-  const bad = f.bad.find((b) => b.commit === f.tip.sha);
-  if (bad) return { do: 'none', why: `${short} is bad (${bad.why})` };
-  const until = Math.min(f.tip.committedAt, f.now) + f.cooldownS * 1000;
-  if (until > f.now) return { do: 'hold', why: `${short}: cooldown until ${new Date(until).toISOString()}`, until };
-  if (f.window) return { do: 'hold', why: `${short}: outside the deploy windows: ${f.window}` };
+  return nextVersion({
+    id: f.tip.sha,
+    label: f.tip.sha.slice(0, 12),
+    since: f.tip.committedAt,
+    last: f.lastTip ?? f.servedSha,
+    bad: f.bad.find((b) => b.commit === f.tip.sha),
+    rewritten: f.rewritten,
+    ...timing(f),
+  });
+}
+
+export interface ImageFacts {
+  tag: string;
+  digest: string;
+  /** the digest last deployed or tried */
+  lastDigest?: string;
+  /** when the agent first saw this digest (ms): the cooldown counts from it */
+  firstSeenAt: number;
+  bad: BadVersion[];
+  cooldownS: number;
+  now: number;
+  window?: string;
+}
+
+/** What to do with the digest a tag points at (pure): as for a commit, the cooldown counted from its first sight. */
+export function nextImage(f: ImageFacts): CommitNext {
+  return nextVersion({
+    id: f.digest,
+    label: `${f.tag}@${f.digest.slice(7, 19)}`,
+    since: f.firstSeenAt,
+    last: f.lastDigest,
+    bad: f.bad.find((b) => b.image === f.digest),
+    rewritten: false,
+    ...timing(f),
+  });
+}
+
+const timing = (f: { cooldownS: number; now: number; window?: string }) => ({
+  cooldownS: f.cooldownS,
+  now: f.now,
+  ...(f.window ? { window: f.window } : {}),
+});
+
+function nextVersion(f: {
+  id: string;
+  label: string;
+  since: number;
+  last?: string;
+  bad?: BadVersion;
+  rewritten: boolean;
+  cooldownS: number;
+  now: number;
+  window?: string;
+}): CommitNext {
+  if (f.id === f.last) return { do: 'none', why: `nothing newer than ${f.label}` };
+  if (f.bad) return { do: 'none', why: `${f.label} is bad (${f.bad.why})` };
+  const until = Math.min(f.since, f.now) + f.cooldownS * 1000;
+  if (until > f.now) return { do: 'hold', why: `${f.label}: cooldown until ${new Date(until).toISOString()}`, until };
+  if (f.window) return { do: 'hold', why: `${f.label}: outside the deploy windows: ${f.window}` };
   if (f.rewritten)
     return {
       do: 'deploy',
       approval: true,
-      why: `${short}: the branch was rewritten (force-pushed): needs an approval`,
+      why: `${f.label}: the branch was rewritten (force-pushed): needs an approval`,
     };
   return { do: 'deploy', approval: false };
 }

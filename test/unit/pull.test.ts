@@ -321,10 +321,10 @@ describe('pull in slipway.yml', () => {
   it('refuses what it cannot do, with the place and what to do', () => {
     const key = `      public_key: ${PUB}\n`;
     assert.match(
-      error(yml(`      source: { image: "registry.example.com/shop", tag: "^1.4" }\n${key}`)),
+      error(yml(`      source: { image: "registry.example.com/shop", tag: "1.4" }\n${key}`)),
       new RegExp(
-        '^slipway\\.yml:7:\\d+: environments\\.production\\.pull\\.source\\.image: pulling from an image tag is not ' +
-          'supported by this slipway yet → publish signed artifacts',
+        '^slipway\\.yml:7:\\d+: pull\\.source\\.image: an image runs with `runtime: docker`, not systemd → ' +
+          'set runtime: docker',
       ),
     );
     assert.match(error(yml('      source: { artifacts: /srv/a }\n')), /pull\.public_key: is needed with `source: /);

@@ -36,7 +36,7 @@ export const image: Phase = {
     const shipping = s.runtime.image!;
     const image = r.image;
     if (!image) {
-      await s.events.step(`${tag}Build image on the host`, () =>
+      await s.events.step(`${tag}${shipping.hostStep(s.cfg)}`, () =>
         eachHost(
           hosts,
           (h) => shipping.buildOnHost(h, s.cfg, release.id, s.layout.release(release.id), s.events.output()),
