@@ -31,7 +31,9 @@ export function parseImage(image: string): ImageRef {
   if (!hasHost)
     return { base: 'https://registry-1.docker.io', path: rest.length ? image : `library/${image}`, name: image };
   const loopback = /^(localhost|127\.0\.0\.1)(:\d+)?$/.test(first!);
-  return { base: `${loopback ? 'http' : 'https'}://${first}`, path: rest.join('/'), name: image };
+  // the address, not the name: Node 18 takes localhost's first address (::1), a registry may listen on 127.0.0.1
+  const host = first!.replace(/^localhost\b/, '127.0.0.1');
+  return { base: `${loopback ? 'http' : 'https'}://${host}`, path: rest.join('/'), name: image };
 }
 
 export interface TagPolicy {
@@ -60,7 +62,10 @@ type Ask = (url: string, init: RequestInit) => Promise<Response>;
 
 /** A registry request with the token file's bearer token, or the anonymous token the registry's challenge offers. */
 async function ask(ref: ImageRef, url: string, init: RequestInit, tokenFile?: string): Promise<Response> {
-  const get: Ask = (u, i) => fetch(u, { ...i, redirect: 'follow', signal: AbortSignal.timeout(15_000) });
+  const get: Ask = (u, i) =>
+    fetch(u, { ...i, redirect: 'follow', signal: AbortSignal.timeout(15_000) }).catch((e: Error) => {
+      throw new SlipwayError('connection', `${ref.name}: ${String(e.cause ?? e.message)}`);
+    });
   const auth = (token: string) => ({ ...init, headers: { ...init.headers, authorization: `Bearer ${token}` } });
   if (tokenFile) return get(url, auth(readFileSync(tokenFile, 'utf8').trim()));
   const first = await get(url, init);

@@ -119,6 +119,8 @@ describe('the slipway agent on a systemd host', { skip }, () => {
   });
 
   it('while a deploy holds the lock the agent does not touch the app', async () => {
+    // the heal before this one lets go of its lock once it has recorded what it did
+    await within(10_000, () => host.exec('sh', '-c', 'test -e /srv/hello/.slipway/lock && echo held || true') === '');
     const info = JSON.stringify({ user: 'ana', machine: 'laptop', pid: 1, time: new Date().toISOString(), token: 't' });
     host.exec(
       'sh',

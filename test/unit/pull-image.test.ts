@@ -27,7 +27,11 @@ describe('parseImage', () => {
     });
     assert.deepEqual(parseImage('acme/shop').base, 'https://registry-1.docker.io');
     assert.deepEqual(parseImage('acme/shop').path, 'acme/shop');
-    assert.equal(parseImage('localhost:5000/hello').base, 'http://localhost:5000');
+    assert.deepEqual(parseImage('localhost:5000/hello'), {
+      base: 'http://127.0.0.1:5000',
+      path: 'hello',
+      name: 'localhost:5000/hello',
+    });
     assert.equal(parseImage('127.0.0.1:5000/hello').base, 'http://127.0.0.1:5000');
     assert.equal(parseImage('10.0.0.5:5000/hello').base, 'https://10.0.0.5:5000');
   });
