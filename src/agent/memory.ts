@@ -47,20 +47,26 @@ export function fresh(): AppMemory {
   return { heals: [], attempts: 0, nextAt: 0 };
 }
 
-export function loadMemory(file: string): Memory {
+/** One of the agent's root-only JSON files, or `empty` when it is missing or unreadable. */
+export function loadJson<T>(file: string, empty: T): T {
   try {
-    return JSON.parse(readFileSync(file, 'utf8')) as Memory;
+    return JSON.parse(readFileSync(file, 'utf8')) as T;
   } catch {
-    return {};
+    return empty;
   }
 }
 
-export function saveMemory(file: string, memory: Memory): void {
+/** Written whole (0600, in a 0700 folder) and renamed into place. */
+export function saveJson(file: string, value: unknown): void {
   mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
   const tmp = `${file}.${process.pid}`;
-  writeFileSync(tmp, JSON.stringify(memory), { mode: 0o600 });
+  writeFileSync(tmp, JSON.stringify(value), { mode: 0o600 });
   renameSync(tmp, file);
 }
+
+export const loadMemory = (file: string): Memory => loadJson<Memory>(file, {});
+
+export const saveMemory = (file: string, memory: Memory): void => saveJson(file, memory);
 
 /** A heal was made at `now`: counted for the flap limit, and the next one waits longer (pure). */
 export function afterHealing(m: AppMemory, now: number): AppMemory {

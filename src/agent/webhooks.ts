@@ -5,8 +5,7 @@
 //   Standard Webhooks: webhook-id, webhook-timestamp (±5 min), webhook-signature: v1,base64(HMAC(secret, id.ts.body))
 //   generic:           Authorization: Bearer <secret> (an "artifact ready" call from any CI)
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import path from 'node:path';
+import { loadJson, saveJson } from './memory.ts';
 
 export const MAX_BODY = 1024 * 1024;
 /** how long a delivery id is remembered: a replay within it is refused */
@@ -98,11 +97,7 @@ export class SeenDeliveries {
   private seen: Record<string, number>;
 
   constructor(private readonly file: string) {
-    try {
-      this.seen = JSON.parse(readFileSync(file, 'utf8')) as Record<string, number>;
-    } catch {
-      this.seen = {};
-    }
+    this.seen = loadJson<Record<string, number>>(file, {});
   }
 
   /** true when the id came before; otherwise it is remembered from now on */
@@ -110,9 +105,7 @@ export class SeenDeliveries {
     for (const [k, at] of Object.entries(this.seen)) if (nowMs - at > SEEN_MS) delete this.seen[k];
     if (this.seen[id] !== undefined) return true;
     this.seen[id] = nowMs;
-    mkdirSync(path.dirname(this.file), { recursive: true, mode: 0o700 });
-    writeFileSync(`${this.file}.tmp`, JSON.stringify(this.seen), { mode: 0o600 });
-    renameSync(`${this.file}.tmp`, this.file);
+    saveJson(this.file, this.seen);
     return false;
   }
 }
