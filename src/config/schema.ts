@@ -6,7 +6,7 @@ import semver from 'semver';
 import { z } from 'zod';
 import { hasControlChar } from '../text.ts';
 import { RUNTIME_KINDS, RUNTIME_SETTINGS } from '../runtime/index.ts';
-import { relativePath } from './values.ts';
+import { checkedBy, relativePath } from './values.ts';
 import { PUBLIC_KEY } from '../release/signing.ts';
 
 export { relativePathProblem } from './values.ts';
@@ -198,23 +198,13 @@ const pull = z
   .strictObject({
     source: z
       .strictObject({
-        artifacts: z
-          .string()
-          .superRefine((v, ctx) => {
-            const problem = channelProblem(v);
-            if (problem) ctx.addIssue({ code: 'custom', message: problem });
-          })
+        artifacts: checkedBy(channelProblem)
           .optional()
           .describe(
             'Where CI publishes signed artifacts with `slipway build --output DIR/ --sign ENV`: a folder on the ' +
               'host, or that folder served over http(s). The agent reads its `index.json`.',
           ),
-        git: z
-          .string()
-          .superRefine((v, ctx) => {
-            const problem = gitSourceProblem(v);
-            if (problem) ctx.addIssue({ code: 'custom', message: problem });
-          })
+        git: checkedBy(gitSourceProblem)
           .optional()
           .describe(
             'A git repository the agent fetches `branch` from (read-only, with the deploy key `setup` makes for ' +
@@ -722,14 +712,7 @@ const settingsShape = {
 
 export const Settings = z.strictObject(settingsShape);
 
-const hostList = z
-  .array(
-    z.string().superRefine((h, ctx) => {
-      const problem = hostProblem(h);
-      if (problem) ctx.addIssue({ code: 'custom', message: problem });
-    }),
-  )
-  .min(1);
+const hostList = z.array(checkedBy(hostProblem)).min(1);
 
 /** What a role may set for its hosts: how the app runs there, not what the release is. */
 const ROLE_KEYS = ['run', 'port', 'health', 'env', 'hooks', 'proxy', 'stop_timeout'] as const;

@@ -11,12 +11,16 @@ export function relativePathProblem(p: string, what = 'path'): string | undefine
   return undefined;
 }
 
+/** A string refused with the message its `problem` gives (undefined: taken). */
+export const checkedBy = (problem: (v: string) => string | undefined, base = z.string()) =>
+  base.superRefine((v, ctx) => {
+    const message = problem(v);
+    if (message) ctx.addIssue({ code: 'custom', message });
+  });
+
 /** A path relative to the app (or release) folder that stays inside it. */
 export const relativePath = (what: string) =>
-  z
-    .string()
-    .min(1, `is empty → write a ${what} relative to the app folder`)
-    .superRefine((p, ctx) => {
-      const problem = relativePathProblem(p, what);
-      if (problem) ctx.addIssue({ code: 'custom', message: problem });
-    });
+  checkedBy(
+    (p) => relativePathProblem(p, what),
+    z.string().min(1, `is empty → write a ${what} relative to the app folder`),
+  );
