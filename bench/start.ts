@@ -14,13 +14,16 @@ const commands: Record<string, string[]> = {
   'node -e 0': ['-e', '0'],
   'slipway --version': [bin, '--version'],
   'slipway --help': [bin, '--help'],
+  // what every command does before its first connection: load the engine, read and check slipway.yml
+  'slipway config': [bin, 'config', 'demo'],
 };
+const cwd = path.join(ROOT, 'examples/hello');
 
 const times = new Map<string, number[]>(Object.keys(commands).map((k) => [k, []]));
 for (let i = 0; i < RUNS; i++) {
   for (const [name, args] of Object.entries(commands)) {
     const t = process.hrtime.bigint();
-    const r = spawnSync(process.execPath, args, { encoding: 'utf8' });
+    const r = spawnSync(process.execPath, args, { encoding: 'utf8', cwd });
     const ms = Number(process.hrtime.bigint() - t) / 1e6;
     if (r.status !== 0) throw new Error(`${name} failed: ${r.stderr}`);
     times.get(name)!.push(ms);

@@ -1,10 +1,27 @@
 // Bundles the CLI (dist/slipway.mjs, with the engine in a chunk loaded when a
 // command runs), the host-side supervisor (dist/supervisor.cjs) and the agent (dist/agent.mjs).
 import { readFileSync, rmSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
 import { build } from 'esbuild';
 
 const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
+/** `import TEXT from './file?raw'`: the file's text (the dashboard's page, served by the agent) */
+const raw = {
+  name: 'raw',
+  setup(b) {
+    b.onResolve({ filter: /\?raw$/ }, (a) => ({
+      path: path.join(a.resolveDir, a.path.slice(0, -4)),
+      namespace: 'raw',
+    }));
+    b.onLoad({ filter: /.*/, namespace: 'raw' }, async (a) => ({
+      contents: await readFile(a.path, 'utf8'),
+      loader: 'text',
+    }));
+  },
+};
 const common = {
+  plugins: [raw],
   bundle: true,
   platform: 'node',
   logLevel: 'warning',

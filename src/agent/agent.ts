@@ -2,14 +2,13 @@
 // own `observe`, asks `reconcile` what to do and heals under the deploy lock the CLI takes (a lease, so a dead agent's
 // lock runs out). What it did is a history record and a webhook; what it remembers (heals, backoff, reports) is a
 // file, so a restart or kill -9 loses nothing. It never acts on an app while a deploy holds its lock.
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import os from 'node:os';
-import path from 'node:path';
 import type { ResolvedConfig } from '../config/load.ts';
 import { SlipwayError } from '../errors.ts';
 import { Events } from '../engine/events.ts';
 import { webhooks } from '../engine/notify.ts';
-import { observe } from '../engine/observe.ts';
+import { type Observed, observe } from '../engine/observe.ts';
 import { type Action, reconcile } from '../engine/reconcile.ts';
 import { withSession, type Session } from '../engine/session.ts';
 import { isProxied } from '../proxy/caddy.ts';
@@ -21,7 +20,16 @@ import type { Host } from '../transport/host.ts';
 import { foundOf, hasEnvFile, releaseFiles } from './found.ts';
 import { type HealOutcome, heal } from './heal.ts';
 import { pullOnce } from './pull.ts';
-import { type AppMemory, afterHealing, fresh, loadMemory, type Memory, saveMemory, settled } from './memory.ts';
+import {
+  type AppMemory,
+  afterHealing,
+  fresh,
+  loadJsonFiles,
+  loadMemory,
+  type Memory,
+  saveMemory,
+  settled,
+} from './memory.ts';
 
 /** What setup registers for each app on the host (a root-only file). */
 export interface Registration {
@@ -36,6 +44,8 @@ export interface AgentOptions {
   appsDir: string;
   stateFile: string;
   log: (line: string) => void;
+  /** each look at an app, as it was seen (the dashboard's state) */
+  observed?: (cfg: ResolvedConfig, o: Observed) => void;
 }
 
 /** The config an app runs with on this host: the deployed one, this machine as its one target. */
@@ -52,19 +62,7 @@ export function runConfig(reg: Registration, d: Desired): ResolvedConfig | undef
 }
 
 export function readRegistrations(dir: string): Registration[] {
-  let names: string[];
-  try {
-    names = readdirSync(dir).filter((n) => n.endsWith('.json'));
-  } catch {
-    return [];
-  }
-  return names.flatMap((n) => {
-    try {
-      return [JSON.parse(readFileSync(path.join(dir, n), 'utf8')) as Registration];
-    } catch {
-      return [];
-    }
-  });
+  return loadJsonFiles<Registration>(dir);
 }
 
 export function readDesired(appDir: string): Desired | undefined {
@@ -107,6 +105,15 @@ export class Agent {
     await Promise.all(this.registrations().map((r) => this.check(r.app)));
   }
 
+  /** Pause or resume the app's pull mode (the dashboard's action): remembered across restarts. */
+  pausePull(app: string, paused: boolean): void {
+    const m = (this.mem(app).pull ??= { bad: [] });
+    m.paused = paused;
+    m.next = paused ? 'paused from the dashboard' : 'resumed';
+    this.save();
+    if (!paused) void this.pull(app);
+  }
+
   /** Clear a stopped (flapping) app's count: it is healed again. */
   resume(app: string): void {
     const { lastHeal, pull } = this.memory[app] ?? {};
@@ -147,6 +154,7 @@ export class Agent {
     const cfg = reg && desired && runConfig(reg, desired);
     if (!cfg?.pull) return Promise.resolve();
     const memory = (this.mem(app).pull ??= { bad: [] });
+    if (memory.paused) return Promise.resolve();
     const run = pullOnce({ ...cfg, pull: cfg.pull }, { memory, save: () => this.save(), log: this.opts.log })
       .catch((e: Error) => this.opts.log(`${app}: pull: ${e.message}`))
       .finally(() => {
@@ -209,6 +217,7 @@ export class Agent {
     const m = this.mem(cfg.app);
     const unseen: string[] = [];
     const o = await observe(s, h, (e) => unseen.push(e.message));
+    this.opts.observed?.(cfg, o);
     const desired = o.state.desired;
     const found = foundOf(o, {
       release: desired ? releaseFiles(l, o.state, desired.release) : 'intact',

@@ -59,6 +59,34 @@ export async function agentSetWebhook(h: Host, app: string, secret: string): Pro
   return (await h.run(request, { sudo: true, reject: false, input: secret })).exitCode === 0;
 }
 
+/** A one-time dashboard login link's token, from the host's agent; undefined when no agent answers. */
+export async function agentLoginLink(
+  h: Host,
+  o: { who: string; role: 'admin' | 'read-only'; invite: boolean },
+): Promise<{ token: string; expires_in: number } | undefined> {
+  const q = new URLSearchParams({ who: o.who, role: o.role, ...(o.invite ? { invite: '1' } : {}) });
+  const r = await h.run(agentRequest('POST', `/login-link?${q}`), { sudo: true, reject: false });
+  if (r.exitCode !== 0) return undefined;
+  return JSON.parse(r.stdout) as { token: string; expires_in: number };
+}
+
+/** The host's board: its apps as its agent observed them (what its dashboard shows); undefined without an agent. */
+export async function agentBoard(h: Host): Promise<unknown[] | undefined> {
+  const r = await h.run(agentRequest('GET', '/board'), { sudo: true, reject: false });
+  if (r.exitCode !== 0) return undefined;
+  return JSON.parse(r.stdout) as unknown[];
+}
+
+/** Give the host's agent the other hosts' boards, for its dashboard's grid across hosts (on stdin). */
+export async function agentRelay(h: Host, peers: { host: string; seenAt: string }[]): Promise<boolean> {
+  const r = await h.run(agentRequest('POST', '/peers', true), {
+    sudo: true,
+    reject: false,
+    input: JSON.stringify(peers),
+  });
+  return r.exitCode === 0;
+}
+
 /** One line about the agent and this app, for `status` (pure). */
 export function agentLine(a: AgentStatus, app: string): string {
   if (!a.alive) return 'agent: not running (slipway setup installs it; agent: false opts out)';

@@ -11,6 +11,13 @@ import { AGENT, layout } from '../server/layout.ts';
 import { Agent, readDesired, runConfig } from './agent.ts';
 import { readHookSecret, serveWebhooks, writeHookSecret } from './hooks-server.ts';
 import { type AppWatch, CADDY, startWatching } from './watch.ts';
+import { AgentBoard, parsePeers } from './board.ts';
+import { loadJson, saveJson } from './memory.ts';
+import { INVITE_TTL_MS, LINK_TTL_MS, Logins, type Tokens, whoProblem } from '../web/auth.ts';
+import { readBody, serveDashboard } from '../web/server.ts';
+
+/** what a relay of the other hosts' boards may weigh: a few dozen apps each */
+const MAX_RELAY_BODY = 4 * 1024 * 1024;
 
 declare const SLIPWAY_VERSION: string;
 
@@ -19,7 +26,17 @@ const RESYNC_MS = 60_000;
 
 const started = new Date().toISOString();
 const log = (line: string) => process.stdout.write(`${line}\n`);
-const agent = new Agent({ appsDir: AGENT.apps, stateFile: AGENT.state, log });
+const board = new AgentBoard(SLIPWAY_VERSION, log);
+const agent = new Agent({
+  appsDir: AGENT.apps,
+  stateFile: AGENT.state,
+  log,
+  observed: (cfg, o) => board.observed(cfg, o),
+});
+const logins = new Logins(
+  () => loadJson<Tokens>(AGENT.webTokens, { links: {}, sessions: {} }),
+  (t) => saveJson(AGENT.webTokens, t),
+);
 
 /** The watches for the apps as registered and deployed now. */
 function watches(): AppWatch[] {
@@ -47,15 +64,21 @@ function watches(): AppWatch[] {
 const pullTimers = new Map<string, { every: number; timer: NodeJS.Timeout }>();
 /** the webhook path of each app that takes webhooks */
 const webhooks = new Map<string, string>();
+/** the names Caddy publishes the dashboard under (`dashboard.domain` of each app) */
+let dashboardDomains: string[] = [];
 function repull(): void {
   const every = new Map<string, number>();
   webhooks.clear();
+  const domains = new Set<string>();
   for (const reg of agent.registrations()) {
     const d = readDesired(reg.appDir);
-    const pull = d && runConfig(reg, d)?.pull;
+    const cfg = d && runConfig(reg, d);
+    const pull = cfg?.pull;
     if (pull) every.set(reg.app, pull.interval);
     if (pull?.webhook) webhooks.set(reg.app, pull.webhook);
+    if (cfg?.dashboard) domains.add(cfg.dashboard.domain.toLowerCase());
   }
+  dashboardDomains = [...domains];
   for (const [app, t] of pullTimers)
     if (every.get(app) !== t.every) {
       clearInterval(t.timer);
@@ -113,6 +136,9 @@ function serve(): void {
     };
     if (req.method === 'GET' && url.pathname === '/status')
       return reply(200, { version: SLIPWAY_VERSION, pid: process.pid, started, apps: agent.memory });
+    // the grid across hosts: a `slipway dashboard` reads each host's board and relays the others' to this one
+    if (req.method === 'GET' && url.pathname === '/board') return reply(200, board.apps());
+    if (req.method === 'POST' && url.pathname === '/peers') return void relayPeers(req, reply);
     if (req.method === 'POST' && url.pathname === '/check') {
       void resync();
       return reply(202, { checking: true });
@@ -128,6 +154,7 @@ function serve(): void {
       return reply(202, { pulling: app });
     }
     if (url.pathname === '/webhook' && webhooks.has(app)) return webhookSecret(req, app, reply);
+    if (req.method === 'POST' && url.pathname === '/login-link') return loginLink(url, reply);
     reply(404, { error: 'unknown request' });
   });
   server.listen(AGENT.socket, () => chmodSync(AGENT.socket, 0o600));
@@ -143,12 +170,7 @@ function webhookSecret(req: IncomingMessage, app: string, reply: (code: number, 
     reply(405, { error: 'GET or PUT' });
     return;
   }
-  let body = '';
-  req.setEncoding('utf8');
-  req.on('data', (c: string) => {
-    body += c;
-  });
-  req.on('end', () => {
+  void readBody(req).then((body) => {
     const secret = /^[A-Za-z0-9_-]{32,128}$/.exec(body.trim())?.[0];
     if (!secret) return reply(400, { error: 'a secret is 32 to 128 letters, digits, _ or -' });
     writeHookSecret(app, secret);
@@ -157,7 +179,34 @@ function webhookSecret(req: IncomingMessage, app: string, reply: (code: number, 
   });
 }
 
+async function relayPeers(req: IncomingMessage, reply: (code: number, body: unknown) => void) {
+  const peers = parsePeers(await readBody(req, MAX_RELAY_BODY));
+  if (typeof peers === 'string') return reply(400, { error: peers });
+  board.relay(peers);
+  reply(200, { relayed: peers.length });
+}
+
+/** A one-time dashboard login link for the CLI (`slipway dashboard`, `--invite`): its token. */
+function loginLink(url: URL, reply: (code: number, body: unknown) => void) {
+  const who = url.searchParams.get('who') ?? '';
+  const role = url.searchParams.get('role') === 'read-only' ? 'read-only' : 'admin';
+  const problem = whoProblem(who);
+  if (problem) return reply(400, { error: `who: ${problem}` });
+  const ttl = url.searchParams.get('invite') === '1' ? INVITE_TTL_MS : LINK_TTL_MS;
+  log(`dashboard: a ${role} login link for ${who}`);
+  reply(200, { token: logins.link(role, who, ttl), expires_in: ttl / 1000 });
+}
+
+function serveWeb(): void {
+  rmSync(AGENT.webSocket, { force: true });
+  // every request needs a session from a login link: the socket itself may be opened by the tunnel's login user
+  const server = serveDashboard(AGENT.webSocket, { board, logins, domains: () => dashboardDomains, log });
+  server.on('listening', () => chmodSync(AGENT.webSocket, 0o666));
+  board.start(agent);
+}
+
 serve();
+serveWeb();
 serveWebhooks({ webhookOf: (app) => webhooks.get(app), pull: (app) => void agent.pull(app), log });
 void resync();
 setInterval(resyncSpread, RESYNC_MS);

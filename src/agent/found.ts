@@ -43,7 +43,7 @@ export function foundOf(o: Observed, x: HostFacts): Found {
     hasProcess: x.hasProcess,
     running: o.running,
     ...(x.proxied
-      ? { proxy: { site: o.drift.site ? 'differs' : 'same', ...(o.live && o.serving ? { routesTo: o.serving } : {}) } }
+      ? { proxy: { site: o.drift.site ? 'differs' : 'same', ...(o.routesTo ? { routesTo: o.routesTo } : {}) } }
       : {}),
     ...(x.afterHeal && o.check ? { healthy: o.check.ok } : {}),
     bad: o.state.releases.filter((r) => r.status === 'bad').map((r) => r.id),

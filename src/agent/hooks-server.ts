@@ -30,20 +30,29 @@ export function writeHookSecret(app: string, secret: string): void {
   chmodSync(file, 0o600);
 }
 
-/** The body, or undefined once it is longer than the cap (the rest is not read). */
+/** what is read and thrown away of a body over the cap, so its sender reads the 413 instead of a reset connection */
+const DRAIN_MAX = 8 * MAX_BODY;
+
+/**
+ * The body, or undefined when it is longer than the cap. The rest of an oversized body is read and dropped before the
+ * answer (up to DRAIN_MAX): answering and closing while Caddy still sends it makes Caddy answer 502, not the 413.
+ */
 function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
   return new Promise((resolve, reject) => {
-    if (Number(req.headers['content-length'] ?? 0) > MAX_BODY) return resolve(undefined);
     const chunks: Buffer[] = [];
     let size = 0;
+    let over = Number(req.headers['content-length'] ?? 0) > MAX_BODY;
     req.on('data', (c: Buffer) => {
       size += c.length;
-      if (size > MAX_BODY) {
+      over ||= size > MAX_BODY;
+      if (!over) chunks.push(c);
+      else if (size > DRAIN_MAX) {
         resolve(undefined);
         req.destroy();
-      } else chunks.push(c);
+      }
     });
-    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('end', () => resolve(over ? undefined : Buffer.concat(chunks)));
+    req.on('aborted', () => resolve(undefined));
     req.on('error', reject);
   });
 }

@@ -1,6 +1,6 @@
 // What the agent remembers across restarts, per app, in one file written whole and renamed into place: a kill -9
 // leaves the previous version, never half of one.
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { backoff, FLAP } from '../engine/reconcile.ts';
 import type { BadVersion } from '../sources/next.ts';
@@ -8,6 +8,8 @@ import type { BadVersion } from '../sources/next.ts';
 /** What the agent knows of an app's pull source: what it offers, what was done with it, what is never deployed. */
 export interface PullMemory {
   checkedAt?: string;
+  /** paused from the dashboard: the source is not looked at (healing goes on) */
+  paused?: boolean;
   /** the newest release the source offers */
   offered?: string;
   /** what the last look decided: deploying, held and why, nothing newer */
@@ -54,6 +56,20 @@ export function loadJson<T>(file: string, empty: T): T {
   } catch {
     return empty;
   }
+}
+
+/** Every `*.json` file of a folder that parses (none when the folder is missing). */
+export function loadJsonFiles<T>(dir: string): T[] {
+  let names: string[];
+  try {
+    names = readdirSync(dir).filter((n) => n.endsWith('.json'));
+  } catch {
+    return [];
+  }
+  return names.flatMap((n) => {
+    const v = loadJson<T | undefined>(path.join(dir, n), undefined);
+    return v === undefined ? [] : [v];
+  });
 }
 
 /** Written whole (0600, in a 0700 folder) and renamed into place. */

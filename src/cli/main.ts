@@ -5,6 +5,7 @@ import { SlipwayError } from '../errors.ts';
 import { Events } from '../engine/events.ts';
 import { api, loadApi } from './api.ts';
 import type { Cli, GlobalOptions } from './cli.ts';
+import { registerDashboardCommand } from './dashboard.ts';
 import { registerDeployCommands } from './deploy.ts';
 import { registerInspectCommands } from './inspect.ts';
 import { registerSecretsCommands } from './secrets.ts';
@@ -49,6 +50,7 @@ export async function main(argv: string[]): Promise<number> {
   registerDeployCommands(cli);
   registerInspectCommands(cli);
   registerSecretsCommands(cli);
+  registerDashboardCommand(cli);
   try {
     await program.parseAsync(argv, { from: 'user' });
     return Number(process.exitCode ?? 0);

@@ -5,14 +5,15 @@ import type { ResolvedConfig } from '../config/load.ts';
 import { SlipwayError } from '../errors.ts';
 import { api } from './api.ts';
 import type { Cli } from './cli.ts';
-import { detectStack, initialConfig, stackName } from './init.ts';
 
 export function registerSetupCommands(cli: Cli): void {
   cli.program
     .command('init')
     .description('write a commented slipway.yml for the app in this folder')
     .option('--force', 'overwrite an existing file', false)
-    .action((o: { force: boolean }) => {
+    .action(async (o: { force: boolean }) => {
+      // the templates look at the runtimes, which every other command loads only with the engine
+      const { detectStack, initialConfig, stackName } = await import('./init.ts');
       const file = cli.globals().config;
       if (existsSync(file) && !o.force)
         throw new SlipwayError('config', `${file} already exists`, { hint: 'edit it, or pass --force to overwrite' });

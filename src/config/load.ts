@@ -7,7 +7,7 @@ import path from 'node:path';
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document } from 'yaml';
 import type { z } from 'zod';
 import { SlipwayError } from '../errors.ts';
-import { runtimeFor } from '../runtime/index.ts';
+import { type RUNTIME_KINDS, runtimeFor } from '../runtime/index.ts';
 import { closest } from '../text.ts';
 import { ConfigFile, Settings, systemFolderProblem, type ConfigFileT, type SettingsT } from './schema.ts';
 
@@ -32,7 +32,7 @@ export interface ResolvedConfig extends Omit<SettingsT, 'run' | 'runtime' | 'use
   environment: string;
   /** empty for runtime: static */
   run: string;
-  runtime: 'systemd' | 'supervisor' | 'static' | 'docker';
+  runtime: (typeof RUNTIME_KINDS)[number];
   user: string;
   /** `user` was written in slipway.yml (not the default, the app name) */
   userGiven: boolean;
@@ -446,6 +446,7 @@ export function resolveEnvironment(
         'set `proxy`, or remove `webhook` (the agent still looks every `interval`)',
     );
   }
+  dashboardProblem(settings, envRaw, envPath, at);
   const resolved = (s: SettingsT, ts: Target[], label: string, checkRun = true): ResolvedConfig => {
     const adapter = runtimeFor({ runtime: s.runtime ?? runtime });
     if (adapter.needsProxy && !s.proxy) throw new SlipwayError('config', `${label}: ${adapter.needsProxy}`);
@@ -486,7 +487,14 @@ export function resolveEnvironment(
       appDir: path.posix.join(root, data.app),
       roles: {},
     };
-    const problem = adapter.configProblem?.(cfg, dir);
+    // a key's place: in the environment where it is set there, else at the top level; a section nowhere written
+    // is wanted by the runtime, so the runtime is the place
+    const keyAt = (key: string[]) => {
+      if (envRaw[key[0]!] !== undefined) return at([...envPath, ...key]);
+      if (raw[key[0]!] !== undefined) return at(key);
+      return at(envRaw.runtime !== undefined ? [...envPath, 'runtime'] : ['runtime']);
+    };
+    const problem = adapter.configProblem?.(cfg, dir, keyAt);
     if (problem) throw new SlipwayError('config', problem);
     return cfg;
   };
@@ -511,4 +519,33 @@ export function parseHost(entry: string, settings: Pick<SettingsT, 'ssh'>): Targ
   const m = /^(?:([^@]+)@)?([^:]+)(?::(\d+))?$/.exec(entry)!;
   const port = m[3] ? Number(m[3]) : settings.ssh.port;
   return { name: entry, kind: 'ssh', host: m[2]!, user: m[1] ?? settings.ssh.user, port, role: 'web' };
+}
+
+/** `dashboard.domain` is published by the app's Caddy, and over HTTPS unless TLS is said to end before it. */
+function dashboardProblem(
+  settings: SettingsT,
+  envRaw: Record<string, unknown>,
+  envPath: (string | number)[],
+  at: (p: (string | number)[]) => string,
+): void {
+  const d = settings.dashboard;
+  if (!d) return;
+  const where = at([...(envRaw.dashboard !== undefined ? envPath : []), 'dashboard', 'domain']);
+  if (!settings.proxy)
+    throw new SlipwayError(
+      'config',
+      `${where}: dashboard.domain: the dashboard is published through Caddy, and this environment has no \`proxy\` → ` +
+        'set `proxy`, or remove `dashboard` (slipway dashboard ENV opens it through SSH)',
+    );
+  if (!settings.proxy.domain && !d.plain_http)
+    throw new SlipwayError(
+      'config',
+      `${where}: dashboard.domain: without \`proxy.domain\` Caddy serves plain HTTP, and logins would cross the ` +
+        'network unencrypted → set proxy.domain (automatic HTTPS), or `plain_http: true` if TLS ends before Caddy',
+    );
+  if (d.domain === settings.proxy.domain)
+    throw new SlipwayError(
+      'config',
+      `${where}: dashboard.domain: the app's own domain → give the dashboard its own name`,
+    );
 }

@@ -3,11 +3,14 @@
 // from here. Every nested field has a default or is optional, so an
 // environment can override any part of a section without repeating the rest.
 import semver from 'semver';
-import { z } from 'zod';
+import * as z from 'zod';
 import { hasControlChar } from '../text.ts';
 import { RUNTIME_KINDS, RUNTIME_SETTINGS } from '../runtime/index.ts';
-import { checkedBy, relativePath } from './values.ts';
+import { checkedBy, hostFile, relativePath } from './values.ts';
 import { PUBLIC_KEY } from '../release/signing.ts';
+
+// a command parses its slipway.yml once: compiling each schema to a function first costs more than it saves
+z.config({ jitless: true });
 
 export { relativePathProblem } from './values.ts';
 
@@ -246,10 +249,7 @@ const pull = z
           ),
         include: regexText('With `image` and `semver`: only tags matching this regular expression.'),
         exclude: regexText('With `image` and `semver`: never tags matching this regular expression (e.g. `-rc`).'),
-        token_file: z
-          .string()
-          .regex(/^\/[A-Za-z0-9._/-]+$/, 'must be an absolute path of plain characters → e.g. /etc/slipway/token')
-          .refine((p) => !p.split('/').includes('..'), 'must not contain ".."')
+        token_file: hostFile()
           .optional()
           .describe(
             'With `image`: a file on the host holding a bearer token for the registry (never in slipway.yml). ' +
@@ -353,9 +353,10 @@ const settingsShape = {
     .optional()
     .describe(
       "How the app runs: `systemd` (a unit per app, for servers), `supervisor` (slipway's own, for hosts " +
-        'without systemd), `static` (files only, served by Caddy from `current`; needs `proxy`), or `docker` (a ' +
-        'container per release, image built without a registry). Default: `supervisor` for the `local` ' +
-        'target, `systemd` otherwise.',
+        'without systemd), `static` (files only, served by Caddy from `current`; needs `proxy`), `docker` (a ' +
+        'container per release, image built without a registry), `swarm` (a Swarm service rolled out by Swarm ' +
+        'behind Caddy; needs `proxy`) or `kubernetes` (manifests applied with kubectl, behind an Ingress). ' +
+        'Default: `supervisor` for the `local` target, `systemd` otherwise.',
     ),
   ...RUNTIME_SETTINGS,
   port: z
@@ -708,6 +709,26 @@ const settingsShape = {
     ),
   pull,
   git_push: gitPush,
+  dashboard: z
+    .strictObject({
+      domain: z
+        .string()
+        .regex(/^[a-z0-9.-]+$/i, 'a host name such as deploy.example.com')
+        .describe(
+          "Publish the agent's dashboard on this name through the app's Caddy (with `proxy.domain`, over HTTPS): " +
+            'logins are one-time links from `slipway dashboard ENV --invite`, then passkeys. Unset: only ' +
+            '`slipway dashboard ENV`, through an SSH tunnel.',
+        ),
+      plain_http: z
+        .boolean()
+        .default(false)
+        .describe(
+          'Allow the dashboard on a plain-HTTP proxy (no `proxy.domain`): only where TLS ends before Caddy (a load ' +
+            'balancer), since logins cross the network.',
+        ),
+    })
+    .optional()
+    .describe('The web dashboard the agent serves (always reachable through `slipway dashboard ENV`).'),
 };
 
 export const Settings = z.strictObject(settingsShape);

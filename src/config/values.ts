@@ -1,5 +1,5 @@
 // Value schemas shared by the config's core and the runtime adapters' own sections.
-import { z } from 'zod';
+import * as z from 'zod';
 import { hasControlChar } from '../text.ts';
 
 /** Why a path written relative to a folder would leave it, or undefined when it stays inside. */
@@ -24,3 +24,10 @@ export const relativePath = (what: string) =>
     (p) => relativePathProblem(p, what),
     z.string().min(1, `is empty → write a ${what} relative to the app folder`),
   );
+
+/** A file on the host, named in slipway.yml by an absolute path of plain characters (a token file). */
+export const hostFile = () =>
+  z
+    .string()
+    .regex(/^\/[A-Za-z0-9._/-]+$/, 'must be an absolute path of plain characters → e.g. /etc/slipway/token')
+    .refine((p) => !p.split('/').includes('..'), 'must not contain ".."');

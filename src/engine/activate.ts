@@ -5,6 +5,8 @@ import { SlipwayError, tail } from '../errors.ts';
 import { strategyFor } from '../runtime/strategies/index.ts';
 import type { Activation } from '../runtime/strategies/strategy.ts';
 import { sh } from '../server/layout.ts';
+import { checkHealth } from '../server/release.ts';
+import { liveTarget } from '../proxy/caddy.ts';
 import type { Host } from '../transport/host.ts';
 import type { Session } from './session.ts';
 
@@ -16,15 +18,31 @@ export async function activate(
   host: Host,
   id: string,
   onSwitch: () => void = () => undefined,
+  opts: { restart?: boolean } = {},
 ): Promise<Activation> {
   const { cfg, layout, runtime } = s.on(host);
-  return strategyFor(cfg, runtime).activate({ host, cfg, layout, runtime }, id, onSwitch);
+  return strategyFor(cfg, runtime).activate({ host, cfg, layout, runtime }, id, onSwitch, opts);
 }
 
 /** The port of the instance that serves now ($PORT for hooks and checks): behind the proxy, the live slot's. */
 export async function servingPort(s: Session, host: Host): Promise<number> {
   const { cfg, layout, runtime } = s.on(host);
   return strategyFor(cfg, runtime).servingPort({ host, cfg, layout, runtime });
+}
+
+/**
+ * The live release's health as visitors reach it (through Caddy, or on the app's port), `health` as given; an engine
+ * that routes traffic itself answers with its readiness instead.
+ */
+export async function checkLive(
+  s: Session,
+  host: Host,
+  id: string,
+  health: Session['cfg']['health'],
+): Promise<{ ok: boolean; report: string }> {
+  const { cfg, layout, runtime } = s.on(host);
+  const own = await strategyFor(cfg, runtime).checkLive?.({ host, cfg, layout, runtime });
+  return own ?? checkHealth(host, health, liveTarget(cfg), layout.release(id));
 }
 
 /** Put the previous release back (or, on a first deploy, stop the app and remove `current`). */

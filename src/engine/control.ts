@@ -16,7 +16,7 @@ export function restart(s: Session, command: string): Promise<void> {
             throw new SlipwayError('failure', `${h.name}: nothing deployed yet`, {
               hint: `run: slipway deploy ${s.cfg.environment}`,
             });
-          const r = await activate(s, h, current);
+          const r = await activate(s, h, current, undefined, { restart: true });
           if (!r.ok)
             throw healthError(h, current, r, await recentLogs(s, h), 'the app is not healthy after the restart');
         });

@@ -8,10 +8,8 @@ import type { ResolvedConfig } from '../config/load.ts';
 import { SlipwayError, tail } from '../errors.ts';
 import type { Events } from './events.ts';
 import { script, sh, type Layout } from '../server/layout.ts';
-import { checkHealth } from '../server/release.ts';
 import type { Host } from '../transport/host.ts';
-import { liveTarget } from '../proxy/caddy.ts';
-import { servingPort } from './activate.ts';
+import { checkLive, servingPort } from './activate.ts';
 import { eachHost, withSession, type Session } from './session.ts';
 import REQUEST from '../scripts/guardrails-request.sh';
 import ERROR_RATE from '../scripts/guardrails-error-rate.sh';
@@ -96,8 +94,6 @@ export interface Approval {
   reason?: string;
 }
 
-const APPROVALS = (l: Layout) => `${l.meta}/approvals`;
-
 // $1 folder, $2 release id; the record on stdin. Old answered requests are cleared.
 
 // $1 folder, $2 release id; the answer on stdin. Only a pending request is answered.
@@ -110,7 +106,7 @@ export function whoami(): string {
 }
 
 export async function readApproval(host: Host, l: Layout, id: string): Promise<Approval | undefined> {
-  const r = await host.run(['cat', `${APPROVALS(l)}/${id}.json`], { reject: false });
+  const r = await host.run(['cat', `${l.approvals}/${id}.json`], { reject: false });
   if (r.exitCode !== 0) return undefined;
   return JSON.parse(r.stdout) as Approval;
 }
@@ -122,6 +118,7 @@ export async function answerApproval(
   id: string,
   answer: 'approved' | 'rejected',
   reason?: string,
+  by = whoami(),
 ): Promise<Approval> {
   const before = await readApproval(host, l, id);
   if (!before)
@@ -131,11 +128,11 @@ export async function answerApproval(
   const record: Approval = {
     ...before,
     state: answer,
-    by: whoami(),
+    by,
     at: new Date().toISOString(),
     ...(reason ? { reason } : {}),
   };
-  const r = await host.run(sh(ANSWER, APPROVALS(l), id), { input: JSON.stringify(record), reject: false });
+  const r = await host.run(sh(ANSWER, l.approvals, id), { input: JSON.stringify(record), reject: false });
   if (r.exitCode === ANSWERED) {
     const done = JSON.parse(r.stdout) as Approval;
     throw new SlipwayError(
@@ -161,7 +158,7 @@ export async function awaitApproval(s: Session, id: string, onWaiting: (a: Appro
     requested_by: whoami(),
     requested_at: new Date().toISOString(),
   };
-  await host.run(sh(REQUEST, APPROVALS(l), id), { input: JSON.stringify(request) });
+  await host.run(sh(REQUEST, l.approvals, id), { input: JSON.stringify(request) });
   onWaiting(request);
   const timeout = s.cfg.approval.timeout;
   s.events.info(
@@ -185,7 +182,7 @@ export async function awaitApproval(s: Session, id: string, onWaiting: (a: Appro
         );
       }
       if (Date.now() >= end) {
-        const r = await host.run(sh(ANSWER, APPROVALS(l), id), {
+        const r = await host.run(sh(ANSWER, l.approvals, id), {
           input: JSON.stringify({
             ...request,
             state: 'rejected',
@@ -271,7 +268,7 @@ export async function verifyWindow(s: Session, group: Host[], tag: string, id: s
       s.checkInterrupted();
       await eachHost(group, async (h) => {
         const { cfg, layout: l } = s.on(h);
-        const health = await checkHealth(h, { ...cfg.health, timeout: 1 }, liveTarget(cfg), l.release(id));
+        const health = await checkLive(s, h, id, { ...cfg.health, timeout: 1 });
         if (!health.ok) throw verifyFailed(h, `health check: ${health.report}`);
         if (v.command) {
           const { argv, sudo } = s.on(h).runtime.execArgv(cfg, v.command, { cwd: l.release(id), port: ports?.get(h) });

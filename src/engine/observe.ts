@@ -1,12 +1,13 @@
 // The one status query: what each host should run (desired.json) against what is there, as
 // sync (Synced / OutOfSync / Unknown) and health (Healthy / Progressing / Degraded / Missing /
 // Unknown), each with the reasons. `status`, and later the agent and the dashboard, ask this.
-import { isProxied, liveTarget, NoSiteError, siteDrift } from '../proxy/caddy.ts';
-import { liveSlot, type Slot } from '../runtime/slots.ts';
+import { isProxied, NoSiteError, siteDrift } from '../proxy/caddy.ts';
+import { checkLive } from './activate.ts';
+import type { Slot } from '../runtime/slots.ts';
+import { strategyFor } from '../runtime/strategies/index.ts';
 import type { RuntimeStatus } from '../runtime/runtime.ts';
 import { observeSync, type Sync } from '../server/desired.ts';
 import { type LockInfo, readLock } from '../server/lock.ts';
-import { checkHealth } from '../server/release.ts';
 import { type HostState, readState } from '../server/state.ts';
 import type { Host } from '../transport/host.ts';
 import type { Session } from './session.ts';
@@ -19,6 +20,8 @@ export interface Observed {
   /** behind the proxy: the slot Caddy routes to (undefined when Caddy cannot be asked) */
   live?: Slot;
   lock?: Partial<LockInfo>;
+  /** behind the proxy: the release of what Caddy routes to (the live slot's, or the tasks') */
+  routesTo?: string;
   /** the release that serves: the live slot's behind the proxy, else `current` */
   serving?: string;
   desired?: string;
@@ -32,8 +35,8 @@ export interface Observed {
   drift: { config?: string; site?: string };
   /** the instance that should serve runs */
   running: boolean;
-  /** the health check's outcome (undefined: not run, the app being down or Caddy not answering) */
-  check?: { ok: boolean; report: string };
+  /** the health check's outcome and how long it took (undefined: not run, the app being down or Caddy not answering) */
+  check?: { ok: boolean; report: string; ms?: number };
 }
 
 /** How a host's app is doing (pure): from what serves, whether it runs, a deploy under way and its health check. */
@@ -56,6 +59,7 @@ export function healthOf(o: {
 /** Observe one host; `onProblem` hears what could not be asked (Caddy down), which then shows as Unknown. */
 export async function observe(s: Session, h: Host, onError: (e: Error) => void): Promise<Observed> {
   const { cfg, runtime, layout: l } = s.on(h);
+  const strategy = strategyFor(cfg, runtime);
   // Caddy down is one problem, however many questions it leaves unanswered
   const told = new Set<string>();
   const onProblem = (e: Error) => {
@@ -63,24 +67,20 @@ export async function observe(s: Session, h: Host, onError: (e: Error) => void):
     told.add(e.message);
   };
   // a site Caddy lost routes nowhere: that shows as the site's drift, not as a question left unanswered
-  const live =
-    isProxied(cfg) && runtime.hasProcess
-      ? await liveSlot(h, cfg).catch((e: Error) => void (e instanceof NoSiteError || onProblem(e)))
-      : undefined;
+  const live = strategy.liveSlot
+    ? await strategy
+        .liveSlot({ host: h, cfg, runtime, layout: l })
+        .catch((e: Error) => void (e instanceof NoSiteError || onProblem(e)))
+    : undefined;
   const [lock, state, instances] = await Promise.all([readLock(h, l), readState(h, l), runtime.status(h, cfg)]);
   const serving = instances.find((st) => st.slot && st.slot === live)?.release ?? state.current;
   // the instance that serves: the live slot's behind the proxy, else the single one
   const running = !!(live ? instances.find((st) => st.slot === live) : instances[0])?.running;
   // a stopped app is Degraded without waiting for a health check to time out
-  const check =
-    serving && (running || !runtime.hasProcess)
-      ? await checkHealth(
-          h,
-          { ...cfg.health, timeout: Math.min(cfg.health.timeout, 5) },
-          liveTarget(cfg),
-          l.release(serving),
-        ).catch((e: Error) => void onProblem(e))
-      : undefined;
+  const check = serving && (running || !runtime.hasProcess) ? await timedCheck(s, h, serving, onProblem) : undefined;
+  const routesTo = live
+    ? serving
+    : await strategy.routedRelease?.({ host: h, cfg, runtime, layout: l }).catch((e: Error) => void onProblem(e));
   const drift = await configDrift(s, h, onProblem);
   const { health, reasons: healthReasons } = healthOf({
     serving,
@@ -93,6 +93,7 @@ export async function observe(s: Session, h: Host, onError: (e: Error) => void):
     host: h.name,
     instances,
     live,
+    ...(routesTo ? { routesTo } : {}),
     lock,
     serving,
     desired: state.desired?.release,
@@ -108,6 +109,16 @@ export async function observe(s: Session, h: Host, onError: (e: Error) => void):
     running,
     ...(check ? { check } : {}),
   };
+}
+
+/** The live release's health check, shortened to 5 s, and how long it took. */
+async function timedCheck(s: Session, h: Host, id: string, onProblem: (e: Error) => void): Promise<Observed['check']> {
+  const began = performance.now();
+  const { health } = s.on(h).cfg;
+  const checked = await checkLive(s, h, id, { ...health, timeout: Math.min(health.timeout, 5) }).catch(
+    (e: Error) => void onProblem(e),
+  );
+  return checked ? { ...checked, ms: Math.round(performance.now() - began) } : undefined;
 }
 
 /** What slipway wrote on the host (the runtime's config, Caddy's site) and is no longer as written. */

@@ -13,10 +13,9 @@ import type { Events } from './events.ts';
 import { hashFiles, parseManifest, PATH_COLUMN } from '../release/content.ts';
 import { appendHistory, historyRecord } from '../server/history.ts';
 import { script, sh, type Layout } from '../server/layout.ts';
-import { checkHealth } from '../server/release.ts';
 import { findRelease, type HostState } from '../server/state.ts';
 import type { Host } from '../transport/host.ts';
-import { liveTarget } from '../proxy/caddy.ts';
+import { checkLive } from './activate.ts';
 import { deploy, type DeployResult } from './deploy.ts';
 import { whoami } from './guardrails.ts';
 import { installKey, type PreparedRelease } from './prepare.ts';
@@ -104,9 +103,8 @@ async function checkSourceHealth(s: Session, { id, live }: Picked, force: boolea
   }
   await s.events.step(`Check ${id} is healthy in ${from.environment}`, () =>
     eachHost(s.hosts, async (h) => {
-      const { cfg, layout: l } = s.on(h);
-      const health = { ...cfg.health, timeout: Math.min(cfg.health.timeout, 10) };
-      const r = await checkHealth(h, health, liveTarget(cfg), l.release(id));
+      const { cfg } = s.on(h);
+      const r = await checkLive(s, h, id, { ...cfg.health, timeout: Math.min(cfg.health.timeout, 10) });
       if (!r.ok && !force)
         throw new SlipwayError(
           'guardrail',
@@ -208,11 +206,12 @@ export async function markBad(
   cfg: ResolvedConfig,
   events: Events,
   id: string,
-  opts: { reason?: string; command: string },
+  opts: { reason?: string; command: string; by?: string },
 ): Promise<{ release: string; current: boolean }> {
   return withSession(cfg, events, async (s) => {
     const states = await readStates(s);
     const target = findRelease(s.hosts[0]!, states.get(s.hosts[0]!)!, id, cfg.environment);
+    const by = opts.by ?? whoami();
     const [user, machine] = whoami().split('@') as [string, string];
     await events.step(`Mark ${target.id} bad`, () =>
       eachHost(s.hosts, async (h) => {
@@ -221,7 +220,7 @@ export async function markBad(
           sha: target.sha,
           user,
           machine,
-          by: whoami(),
+          by,
           command: opts.command,
           ...(opts.reason ? { reason: opts.reason } : {}),
         });

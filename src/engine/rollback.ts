@@ -19,11 +19,15 @@ export interface RollbackResult {
   duration_ms: number;
 }
 
-export async function rollback(
-  cfg: ResolvedConfig,
-  events: Events,
-  opts: { id?: string; lockWait?: number; command: string },
-): Promise<RollbackResult> {
+export interface RollbackOptions {
+  id?: string;
+  lockWait?: number;
+  command: string;
+  /** who asked, when not this process's user (the dashboard's login) */
+  by?: string;
+}
+
+export async function rollback(cfg: ResolvedConfig, events: Events, opts: RollbackOptions): Promise<RollbackResult> {
   const began = Date.now();
   const hooks = webhooks(cfg, events);
   try {
@@ -36,21 +40,27 @@ export async function rollback(
 function rollbackIn(
   cfg: ResolvedConfig,
   events: Events,
-  opts: { id?: string; lockWait?: number; command: string },
+  opts: RollbackOptions,
   began: number,
 ): Promise<RollbackResult> {
   return withSession(cfg, events, (s) =>
-    withLock(s, opts.command, opts.lockWait, async (held) => {
-      const r: RollbackRun = { s, held, command: opts.command, began, target: '', switched: [] };
-      try {
-        r.target = chooseTarget(s.hosts, held.states, opts.id, cfg.environment);
-        for (const p of ROLLBACK_PHASES) await events.phase(p.name, () => p.run(r));
-        return rolledBack(r);
-      } catch (e) {
-        await switchBack(r);
-        throw e;
-      }
-    }),
+    withLock(
+      s,
+      opts.command,
+      opts.lockWait,
+      async (held) => {
+        const r: RollbackRun = { s, held, command: opts.command, began, target: '', switched: [] };
+        try {
+          r.target = chooseTarget(s.hosts, held.states, opts.id, cfg.environment);
+          for (const p of ROLLBACK_PHASES) await events.phase(p.name, () => p.run(r));
+          return rolledBack(r);
+        } catch (e) {
+          await switchBack(r);
+          throw e;
+        }
+      },
+      opts.by ? { user: opts.by } : undefined,
+    ),
   );
 }
 

@@ -10,6 +10,7 @@ import { acquireLock, newLockInfo, releaseLock, releaseLockArgv, type LockInfo }
 import { parseState, readState, stateArgv, type HostState } from '../server/state.ts';
 import type { Host } from '../transport/host.ts';
 import { LocalHost } from '../transport/local.ts';
+import { openFeed } from './live.ts';
 import { SelfHost } from '../transport/self.ts';
 import { SshHost } from '../transport/ssh.ts';
 
@@ -205,6 +206,8 @@ export async function withLock<T>(
   const info: LockInfo = { ...newLockInfo(command), ...as };
   const locked = new Set<Host>();
   const states = new Map<Host, HostState>();
+  // from before the lock is taken: a run waiting for it shows on the dashboard as queued
+  const feed = openFeed(s, info);
   try {
     await s.events.step(
       'Lock',
@@ -237,5 +240,6 @@ export async function withLock<T>(
         ),
       ),
     );
+    await feed.close();
   }
 }

@@ -6,6 +6,7 @@ import { AGENT } from '../server/layout.ts';
 type ProxyConfig = Pick<ResolvedConfig, 'app' | 'port'> & {
   proxy: NonNullable<ResolvedConfig['proxy']>;
   pull?: Pick<NonNullable<ResolvedConfig['pull']>, 'webhook'>;
+  dashboard?: Pick<NonNullable<ResolvedConfig['dashboard']>, 'domain'>;
 };
 
 export const ids = (app: string) => ({
@@ -13,6 +14,7 @@ export const ids = (app: string) => ({
   proxy: `slipway_${app}_proxy`,
   maintenance: `slipway_${app}_maintenance`,
   webhook: `slipway_${app}_webhook`,
+  dashboard: `slipway_${app}_dashboard`,
 });
 
 /** Caddy's cap on a webhook's body; the agent checks it again */
@@ -29,6 +31,21 @@ export function webhookRoute(cfg: ProxyConfig): Record<string, unknown> | undefi
       { handler: 'request_body', max_size: WEBHOOK_MAX_BODY },
       { handler: 'rewrite', uri: `/hook/${cfg.app}` },
       { handler: 'reverse_proxy', upstreams: [{ dial: `unix/${AGENT.hooksSocket}` }] },
+    ],
+    terminal: true,
+  };
+}
+
+/** `dashboard.domain`: that name goes to the agent's dashboard socket, which wants a session for each request. */
+export function dashboardRoute(cfg: ProxyConfig): Record<string, unknown> | undefined {
+  const domain = cfg.dashboard?.domain;
+  if (!domain) return undefined;
+  return {
+    '@id': ids(cfg.app).dashboard,
+    match: [{ host: [domain] }],
+    handle: [
+      { handler: 'request_body', max_size: 64 * 1024 },
+      { handler: 'reverse_proxy', upstreams: [{ dial: `unix/${AGENT.webSocket}` }], flush_interval: -1 },
     ],
     terminal: true,
   };
@@ -57,6 +74,16 @@ export function upstreams(port: number): { dial: string }[] {
   return [{ dial: `127.0.0.1:${port}` }];
 }
 
+/** The app's reverse proxy to several addresses, a refused dial retried on another for up to 5 s. */
+export function proxyHandler(cfg: ProxyConfig, dials: string[]): Record<string, unknown> {
+  return {
+    handler: 'reverse_proxy',
+    '@id': ids(cfg.app).proxy,
+    upstreams: dials.map((dial) => ({ dial })),
+    load_balancing: { try_duration: '5s', try_interval: '100ms' },
+  };
+}
+
 export function appRoute(cfg: ProxyConfig, upstreamPort: number): Record<string, unknown> {
   return {
     '@id': ids(cfg.app).route,
@@ -68,11 +95,13 @@ export function appRoute(cfg: ProxyConfig, upstreamPort: number): Record<string,
 
 export function maintenanceRoute(cfg: ProxyConfig, message: string): Record<string, unknown> {
   const safe = message.replace(/[&<>"]/g, (c) => `&#${c.charCodeAt(0)};`);
-  // webhooks still reach the agent during maintenance: a deploy may be what ends it
+  // webhooks and the dashboard still reach the agent during maintenance: a deploy may be what ends it
   const hook = cfg.pull?.webhook;
+  const dashboard = cfg.dashboard?.domain;
+  const exempt = [...(hook ? [{ path: [hook] }] : []), ...(dashboard ? [{ host: [dashboard] }] : [])];
   return {
     '@id': ids(cfg.app).maintenance,
-    ...(hook ? { match: [{ ...match(cfg).match?.[0], not: [{ path: [hook] }] }] } : match(cfg)),
+    ...(exempt.length ? { match: [{ ...match(cfg).match?.[0], not: exempt }] } : match(cfg)),
     handle: [
       {
         handler: 'static_response',
@@ -204,16 +233,24 @@ export function withSite(
       // the app moved to another port or domain
       existing ??= server.routes![i];
       server.routes!.splice(i, 1);
-      const own = [ids(cfg.app).maintenance, ids(cfg.app).webhook];
+      const own = [ids(cfg.app).maintenance, ids(cfg.app).webhook, ids(cfg.app).dashboard];
       server.routes = server.routes!.filter((r) => !own.includes(r['@id'] as string));
       if (server.routes.length === 0) delete servers[name];
     }
   }
-  const keptUpstreams =
-    (existing?.handle as { upstreams?: { dial: string }[] }[] | undefined)?.[0]?.upstreams ?? upstreams(cfg.port);
+  // where traffic goes (and how it is spread over several addresses) is the deploy's to say, not setup's
+  const kept = (existing?.handle as { upstreams?: { dial: string }[]; load_balancing?: unknown }[] | undefined)?.[0];
+  const balancing = kept?.load_balancing ? { load_balancing: kept.load_balancing } : {};
   const handle = files
     ? fileHandlers(cfg.app, files)
-    : [{ handler: 'reverse_proxy', '@id': ids(cfg.app).proxy, upstreams: keptUpstreams }];
+    : [
+        {
+          handler: 'reverse_proxy',
+          '@id': ids(cfg.app).proxy,
+          upstreams: kept?.upstreams ?? upstreams(cfg.port),
+          ...balancing,
+        },
+      ];
   const route = { ...appRoute(cfg, 0), handle };
   const name = serverName(cfg);
   const server = (servers[name] ??= { listen: [`:${cfg.proxy.domain ? 443 : cfg.proxy.port}`], routes: [] });
@@ -222,21 +259,37 @@ export function withSite(
   const at = server.routes.findIndex((r) => r['@id'] === routeId);
   if (at >= 0) server.routes[at] = route;
   else server.routes.push(route);
-  withWebhookRoute(server, cfg);
+  withAgentRoutes(server, cfg);
   return { config, changed: canonical(config) !== canonical(current ?? {}) };
 }
 
-/** The webhook route just before the app's own (which takes every other path), or none without `pull.webhook`. */
-function withWebhookRoute(server: CaddyServer, cfg: ProxyConfig): void {
-  const routes = server.routes!.filter((r) => r['@id'] !== ids(cfg.app).webhook);
-  const hook = webhookRoute(cfg);
-  if (hook)
-    routes.splice(
-      routes.findIndex((r) => r['@id'] === ids(cfg.app).route),
-      0,
-      hook,
-    );
+/**
+ * The routes to the agent (`pull.webhook`, `dashboard.domain`) just before the app's own, which takes every other
+ * path and name; none of them without their setting.
+ */
+function withAgentRoutes(server: CaddyServer, cfg: ProxyConfig): void {
+  const own = [ids(cfg.app).webhook, ids(cfg.app).dashboard];
+  const routes = server.routes!.filter((r) => !own.includes(r['@id'] as string));
+  const agent = [webhookRoute(cfg), dashboardRoute(cfg)].filter((r) => r !== undefined);
+  routes.splice(
+    routes.findIndex((r) => r['@id'] === ids(cfg.app).route),
+    0,
+    ...agent,
+  );
   server.routes = routes;
+  if (!cfg.proxy.domain) withPlainDashboards(server);
+}
+
+/**
+ * A dashboard's name on a plain-HTTP server (`plain_http`) must not turn on Caddy's automatic HTTPS there, which would
+ * make the app's port speak TLS.
+ */
+function withPlainDashboards(server: CaddyServer): void {
+  const names = server
+    .routes!.filter((r) => String(r['@id']).endsWith('_dashboard'))
+    .flatMap((r) => (r.match as { host: string[] }[])[0]!.host);
+  if (names.length) server.automatic_https = { skip: names };
+  else delete server.automatic_https;
 }
 
 /** JSON with keys sorted at every level: Caddy returns its config that way. */

@@ -4,7 +4,7 @@ import type { ResolvedConfig } from '../config/load.ts';
 import { SlipwayError } from '../errors.ts';
 import type { Host } from '../transport/host.ts';
 import type { HealthTarget } from '../server/release.ts';
-import { type FileSite, ids, maintenanceRoute, serverName, upstreams, withSite } from './caddy-config.ts';
+import { type FileSite, ids, maintenanceRoute, proxyHandler, serverName, upstreams, withSite } from './caddy-config.ts';
 
 export const ADMIN = 'http://localhost:2019';
 
@@ -121,6 +121,28 @@ export async function liveUpstreamPort(host: Host, cfg: ProxiedConfig): Promise<
   return Number.isInteger(port) ? port : undefined;
 }
 
+/** The addresses Caddy sends the app's traffic to (undefined when it has no site for the app). */
+export async function routedUpstreams(host: Host, cfg: ProxiedConfig): Promise<string[] | undefined> {
+  const r = await admin(host, 'GET', `/id/${ids(cfg.app).proxy}/upstreams`);
+  if (r.status === 404) return undefined;
+  return (JSON.parse(r.body) as { dial: string }[]).map((u) => u.dial);
+}
+
+/**
+ * Send new requests to these addresses (tasks an engine starts and stops by itself), retrying a refused dial on another
+ * for a while: a task Swarm stops before Caddy hears of it costs a retry, not a failed request. True when it changed.
+ */
+export async function routeTo(host: Host, cfg: ProxiedConfig, dials: string[]): Promise<boolean> {
+  const now = await routedUpstreams(host, cfg);
+  if (now && now.join(' ') === dials.join(' ')) return false;
+  await expectOk(
+    host,
+    'route to the tasks',
+    admin(host, 'PATCH', `/id/${ids(cfg.app).proxy}`, proxyHandler(cfg, dials)),
+  );
+  return true;
+}
+
 /** Send all new requests to this port: one atomic config change; in-flight requests finish where they are. */
 export async function switchTo(host: Host, cfg: ProxiedConfig, port: number): Promise<void> {
   await expectOk(
@@ -140,6 +162,11 @@ export async function setMaintenance(host: Host, cfg: ProxiedConfig, on: boolean
       'add the maintenance page',
       admin(host, 'PUT', `/config/apps/http/servers/${serverName(cfg)}/routes/0`, maintenanceRoute(cfg, message)),
     );
+}
+
+/** Whether the app's maintenance page is on (Caddy has its route). */
+export async function inMaintenance(host: Host, cfg: ProxiedConfig): Promise<boolean> {
+  return (await admin(host, 'GET', `/id/${ids(cfg.app).maintenance}`)).status === 200;
 }
 
 /**

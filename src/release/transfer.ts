@@ -44,6 +44,8 @@ export interface TransferStats {
   base?: string;
   /** they came from the base's staged tree (prepared after the previous deploy) */
   staged: boolean;
+  /** a binary delta the host could not rebuild its file from: the files were sent again, whole, at once */
+  deltaRefused?: string;
 }
 
 /** The state as a transfer sees it when none of the host's files can be trusted: nothing to link from. */
@@ -94,12 +96,32 @@ export async function transfer(
   state: HostState,
   onProgress?: (percent: number) => void,
 ): Promise<TransferStats> {
+  try {
+    return await transferOnce(host, l, release, state, onProgress, true);
+  } catch (e) {
+    if (!(e instanceof PatchFailed)) throw e;
+    // the kept reference is not what the host has (it was forgotten): the same transfer again, whole files only
+    const stats = await transferOnce(host, l, release, state, onProgress, false);
+    return { ...stats, deltaRefused: e.details ?? e.message };
+  }
+}
+
+class PatchFailed extends SlipwayError {}
+
+async function transferOnce(
+  host: Host,
+  l: Layout,
+  release: { id: string; srcDir: string; manifest: Manifest },
+  state: HostState,
+  onProgress: ((percent: number) => void) | undefined,
+  allowDeltas: boolean,
+): Promise<TransferStats> {
   const base = chooseBase(state);
   const baseFile = base ? state.manifests[base]! : '';
   const baseText = base ? await baseManifest(host, l, baseFile) : '';
   const baseEntries = parseManifest(baseText);
   const { send, drop } = diffManifests(baseEntries, release.manifest);
-  const deltas = state.tools.includes('zstd') && (await hasZstd());
+  const deltas = allowDeltas && state.tools.includes('zstd') && (await hasZstd());
   const patches = deltas && base ? await binaryDeltas(release.srcDir, send, baseEntries) : new Map<string, Buffer>();
 
   let bytesSent = 0;
@@ -143,9 +165,8 @@ export async function transfer(
   if (r.exitCode === PATCH_FAILED) {
     // the kept version is not what the host has: forget it, so the next deploy sends the file whole
     for (const p of patches.keys()) blobStore.remove(baseEntries.get(p)!.hash);
-    throw new SlipwayError('failure', `${host.name}: a binary delta did not rebuild its file`, {
+    throw new PatchFailed('failure', `${host.name}: a binary delta did not rebuild its file`, {
       details: tail(r.stderr.trim(), 5),
-      hint: 'the previous release is still serving; deploy again: the file is then sent whole',
     });
   }
   if (r.exitCode !== 0 || packError) {

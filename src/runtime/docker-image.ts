@@ -47,12 +47,12 @@ export async function buildImageLocally(
   release: string,
   srcDir: string,
   onLine?: (line: string) => void,
+  tag = imageTag(cfg.app, release),
 ): Promise<void> {
-  const child = execa(
-    'docker',
-    ['build', '--tag', imageTag(cfg.app, release), '--file', path.join(srcDir, cfg.docker.dockerfile), srcDir],
-    { all: true, reject: false },
-  );
+  const child = execa('docker', ['build', '--tag', tag, '--file', path.join(srcDir, cfg.docker.dockerfile), srcDir], {
+    all: true,
+    reject: false,
+  });
   if (onLine) child.all?.on('data', (c: Buffer) => c.toString().split('\n').filter(Boolean).forEach(onLine));
   const r = await child;
   if (r.exitCode !== 0)

@@ -16,7 +16,7 @@ import { execIfSimple } from './exec-form.ts';
 import { dockerImageShipping, imageTag } from './docker-image.ts';
 import START from '../scripts/docker-start.sh';
 import EXEC from '../scripts/docker-exec.sh';
-import { z } from 'zod';
+import * as z from 'zod';
 import { relativePath } from '../config/values.ts';
 import LOGS from '../scripts/docker-logs.sh';
 import GAVE_UP from '../scripts/docker-gave-up.sh';
@@ -25,6 +25,19 @@ import { composeAccessories } from './compose.ts';
 
 export function containerName(app: string, slot?: Slot): string {
   return `slipway-${app}-${slot ?? 'main'}`;
+}
+
+/** argv printing a line for every change of the containers these filters name (`docker events`) */
+export function containerEvents(...filters: string[]): string[] {
+  return [
+    'docker',
+    'events',
+    '--format',
+    '{{.Action}}',
+    '--filter',
+    'type=container',
+    ...filters.flatMap((f) => ['--filter', f]),
+  ];
 }
 
 /** The env file in docker's format (KEY=value, no quotes), root-only. */
@@ -103,15 +116,7 @@ export const dockerRuntime: Runtime = {
   watch: (cfg) => ({
     units: ['docker.service'],
     files: [],
-    events: [
-      'docker',
-      'events',
-      '--format',
-      '{{.Action}}',
-      '--filter',
-      'type=container',
-      ...instances(cfg).flatMap((slot) => ['--filter', `container=${containerName(cfg.app, slot)}`]),
-    ],
+    events: containerEvents(...instances(cfg).map((slot) => `container=${containerName(cfg.app, slot)}`)),
   }),
   packagesFor: (cfg): Record<string, string> => (cfg.docker.compose ? { 'docker-compose': 'docker-compose' } : {}),
   configProblem(cfg, dir) {

@@ -42,6 +42,8 @@ export interface Watched {
 }
 
 export interface ImageShipping {
+  /** the image built here is pushed to a registry the hosts pull from (a cluster): nothing is shipped to them */
+  readonly pushed?: boolean;
   /** the image is built on this machine and shipped: the name it is built under; undefined: each host builds it */
   builtHere(cfg: ResolvedConfig, release: string): string | undefined;
   /** build the release's image here, ready to ship to any number of hosts */
@@ -73,7 +75,35 @@ export interface ShipImage {
   cleanup(): void;
 }
 
+/** What an engine that rolls releases out by itself (Swarm) is doing on one host. */
+export interface RolloutView {
+  /** the app's service exists */
+  service: boolean;
+  /** the state of its last update (updating, completed, rollback_started, rollback_completed, paused…) */
+  update?: string;
+  message?: string;
+  /** the release its spec runs now, and how many tasks */
+  spec?: string;
+  replicas: number;
+  /** the tasks of this host that should run, with the address Caddy reaches them at */
+  tasks: { state: string; release: string; dial?: string }[];
+}
+
+/** A runtime whose engine rolls a release out itself: slipway asks for it, then follows it (src/runtime/strategies). */
+export interface Rollout {
+  /**
+   * true: Caddy routes to the tasks (slipway adds them as they pass and checks the release through Caddy); false: the
+   * engine routes traffic itself (an Ingress), and its readiness probes are the health check
+   */
+  readonly viaCaddy: boolean;
+  /** ask the engine to run release `id` (create or update the service); `restart`: start its instances anew */
+  start(host: Host, cfg: ResolvedConfig, id: string, restart?: boolean): Promise<void>;
+  look(host: Host, cfg: ResolvedConfig): Promise<RolloutView>;
+}
+
 export interface Runtime {
+  /** the engine rolls releases out itself: slipway starts and follows the rollout instead of switching slots */
+  readonly rollout?: Rollout;
   /**
    * what makes the release unfit to go live, found before it does (a site without the page its health check asks
    * for); undefined: nothing
@@ -91,8 +121,11 @@ export interface Runtime {
   readonly packages: Record<string, string>;
   /** more programs, for what this config asks of the runtime (docker compose for accessories) */
   packagesFor?(cfg: ResolvedConfig): Record<string, string>;
-  /** what is wrong with the runtime's own settings beyond their schema (a compose file), checked at load */
-  configProblem?(cfg: ResolvedConfig, dir: string): string | undefined;
+  /**
+   * what is wrong with the runtime's own settings beyond their schema (a compose file), checked at load; `at` gives a
+   * key's `file:line:col`
+   */
+  configProblem?(cfg: ResolvedConfig, dir: string, at: (key: string[]) => string): string | undefined;
   /** services the app needs beside it, started before a release goes live and left running */
   accessories?(cfg: ResolvedConfig): string[];
   /** start the accessories of the release (or leave them running when unchanged) */

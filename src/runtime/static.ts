@@ -2,7 +2,7 @@
 // and opens files through the link on every request, so switching `current`
 // (an atomic rename) switches the site with no Caddy reload at all.
 import path from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 import { layout, sh, siteAccessLog } from '../server/layout.ts';
 import PREFLIGHT from '../scripts/static-preflight.sh';
 import LOGS from '../scripts/static-logs.sh';

@@ -7,7 +7,7 @@ import { SlipwayError } from '../errors.ts';
 import { layout, sh } from '../server/layout.ts';
 import { SLOTS, slotPort } from './slots.ts';
 import { instances, type Runtime, type RuntimeStatus } from './runtime.ts';
-import { z } from 'zod';
+import * as z from 'zod';
 import INSTALL_FILE from '../scripts/supervisor-install-file.sh';
 import GAVE_UP from '../scripts/supervisor-gave-up.sh';
 

@@ -18,6 +18,8 @@ export function layout(appDir: string) {
     /** what the host should run (see desired.ts) */
     desired: path.posix.join(meta, 'desired.json'),
     incoming: path.posix.join(meta, 'incoming'),
+    /** deploys waiting for approval, and the answers (a file per release) */
+    approvals: path.posix.join(meta, 'approvals'),
     manifests: path.posix.join(meta, 'manifests'),
     staged: path.posix.join(meta, 'staged'),
     /** copies of releases whose files were changed on the host, replaced by a sync and kept for a look */
@@ -78,6 +80,16 @@ export const AGENT = {
   hookSecret: (name: string) => `/var/lib/slipway-agent/hooks/${name}.secret`,
   /** webhook deliveries seen in the last 72 hours: a replay is refused */
   hooksSeen: '/var/lib/slipway-agent/hooks/seen.json',
+  /** runs in progress (deploy, rollback, restart …): a file of events each, per app, on tmpfs (the dashboard's) */
+  live: '/run/slipway-agent-live',
+  /** the dashboard (src/web), for the CLI's SSH tunnel and for Caddy; every request needs a session */
+  webSocket: '/run/slipway-agent-web.sock',
+  /** dashboard logins: one-time links and sessions, by their hash (root only) */
+  webTokens: '/var/lib/slipway-agent/web/tokens.json',
+  /** health-check latency and the app's CPU and memory, a sample a minute, a week kept (bounded) */
+  samples: (name: string) => `/var/lib/slipway-agent/samples/${name}.jsonl`,
+  /** the config each release of an app was deployed with, as the agent saw it desired (the dashboard's diffs) */
+  releaseConfig: (name: string, release: string) => `/var/lib/slipway-agent/configs/${name}/${release}.json`,
 } as const;
 
 /** A static site's access log, written by Caddy (its user owns the folder) */

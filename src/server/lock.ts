@@ -121,8 +121,11 @@ export async function releaseLock(host: Host, l: Layout, token: string): Promise
   await host.run(releaseLockArgv(l, token));
 }
 
+/** the file in the lock's folder that says who holds it */
+export const lockInfoFile = (l: Layout) => `${l.lock}/info.json`;
+
 export async function readLock(host: Host, l: Layout): Promise<Partial<LockInfo> | undefined> {
-  const r = await host.run(['cat', `${l.lock}/info.json`], { reject: false });
+  const r = await host.run(['cat', lockInfoFile(l)], { reject: false });
   if (r.exitCode !== 0) {
     const exists = await host.run(['test', '-d', l.lock], { reject: false });
     return exists.exitCode === 0 ? {} : undefined;

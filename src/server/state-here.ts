@@ -73,7 +73,7 @@ function onPath(program: string): boolean {
 }
 
 /** The last `n` lines of a file, read from its end (a history grows with every deploy). */
-function tail(file: string, n: number): string {
+export function tail(file: string, n: number): string {
   let fd: number;
   try {
     fd = openSync(file, 'r');

@@ -37,6 +37,14 @@ export interface Host {
   /** run with the terminal attached (logs -f, exec); resolves to the exit code */
   attach(argv: readonly string[], opts?: { tty?: boolean; sudo?: boolean }): Promise<number>;
   close(): Promise<void>;
+  /** forward 127.0.0.1:localPort here to a unix socket on the host (the dashboard's tunnel) until closed */
+  forward?(localPort: number, remoteSocket: string): Promise<Tunnel>;
+}
+
+export interface Tunnel {
+  /** resolves when the tunnel ends (closed, or the connection lost) */
+  ended: Promise<void>;
+  close(): void;
 }
 
 /** Called with every command run, for --verbose. */

@@ -1,10 +1,11 @@
 // The local target: the "host" is this machine, commands run directly.
 import { readFile, stat } from 'node:fs/promises';
+import { connect, createServer } from 'node:net';
 import os from 'node:os';
 import { execa } from 'execa';
 import type { Target } from '../config/load.ts';
 import { CommandError } from '../errors.ts';
-import type { CommandLog, Host, RunOptions, RunResult } from './host.ts';
+import type { CommandLog, Host, RunOptions, RunResult, Tunnel } from './host.ts';
 
 export class LocalHost implements Host {
   readonly name = 'local';
@@ -72,7 +73,8 @@ export async function runProcess(
   }
   const r = await child;
   const result = {
-    stdout: String(r.stdout ?? ''),
+    // what went to a file is not output to show (an archive in an error message is noise, or worse)
+    stdout: opts.outputFile ? '' : String(r.stdout ?? ''),
     stderr: String(r.stderr ?? ''),
     exitCode: r.exitCode ?? (r.signal ? 128 : 1),
   };
@@ -111,4 +113,56 @@ async function readInProcess(argv: readonly string[], opts: RunOptions): Promise
       () => ({ stdout: '', stderr: '', exitCode: 1 }),
     );
   return undefined;
+}
+
+/** Resolves once 127.0.0.1:port takes a connection; rejects if `ended` comes first or after 15 s. */
+export async function untilListening(port: number, ended: Promise<unknown>, timeoutMs = 15_000): Promise<void> {
+  let over = false;
+  void ended.then(() => {
+    over = true;
+  });
+  const deadline = Date.now() + timeoutMs;
+  while (!over && Date.now() < deadline) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const socket = connect({ host: '127.0.0.1', port }, () => {
+        socket.destroy();
+        resolve(true);
+      });
+      socket.on('error', () => resolve(false));
+    });
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(over ? 'it ended before it listened' : `nothing listened on 127.0.0.1:${port} after ${timeoutMs} ms`);
+}
+
+/** A free port on 127.0.0.1 (`wanted`, refused when taken; 0: any). */
+export function freePort(wanted = 0): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', (e) => reject(new Error(`127.0.0.1:${wanted} is taken: ${e.message}`)));
+    server.listen(wanted, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** 127.0.0.1:localPort passed on to a unix socket on this machine (the self target's tunnel). */
+export function forwardHere(localPort: number, socketPath: string): Promise<Tunnel> {
+  return new Promise((resolve, reject) => {
+    const server = createServer((c) => {
+      const upstream = connect(socketPath);
+      c.pipe(upstream).pipe(c);
+      const end = () => {
+        c.destroy();
+        upstream.destroy();
+      };
+      c.on('error', end);
+      upstream.on('error', end);
+    });
+    const ended = new Promise<void>((r) => server.once('close', () => r()));
+    server.once('error', reject);
+    server.listen(localPort, '127.0.0.1', () => resolve({ ended, close: () => void server.close() }));
+  });
 }

@@ -5,8 +5,8 @@
 import os from 'node:os';
 import { execa } from 'execa';
 import type { Target } from '../config/load.ts';
-import type { CommandLog, Host, RunOptions, RunResult } from './host.ts';
-import { runProcess } from './local.ts';
+import type { CommandLog, Host, RunOptions, RunResult, Tunnel } from './host.ts';
+import { forwardHere, runProcess } from './local.ts';
 
 export class SelfHost implements Host {
   readonly name: string;
@@ -23,6 +23,10 @@ export class SelfHost implements Host {
 
   async connect(): Promise<void> {}
   async close(): Promise<void> {}
+
+  forward(localPort: number, remoteSocket: string): Promise<Tunnel> {
+    return forwardHere(localPort, remoteSocket);
+  }
 
   async run(argv: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
     const command = opts.sudo ? this.rootArgv(argv) : argv;

@@ -9,8 +9,8 @@ import path from 'node:path';
 import { execa } from 'execa';
 import type { Target } from '../config/load.ts';
 import { renderArgv, SlipwayError, tail } from '../errors.ts';
-import type { CommandLog, Host, RunOptions, RunResult } from './host.ts';
-import { runProcess } from './local.ts';
+import type { CommandLog, Host, RunOptions, RunResult, Tunnel } from './host.ts';
+import { runProcess, untilListening } from './local.ts';
 
 export interface SshOptions {
   configFile?: string;
@@ -75,6 +75,26 @@ export function sshCommand(
     '--',
     target.host!,
     renderArgv(remote),
+  ];
+}
+
+/** The argv of a tunnel from 127.0.0.1:localPort to a unix socket on the host, a connection of its own (pure). */
+export function forwardArgv(
+  target: Target,
+  opts: { configFile?: string },
+  localPort: number,
+  remoteSocket: string,
+): string[] {
+  return [
+    'ssh',
+    ...sshOptions(target, { ...opts, controlPath: 'none' }),
+    '-o',
+    'ExitOnForwardFailure=yes',
+    '-N',
+    '-L',
+    `127.0.0.1:${localPort}:${remoteSocket}`,
+    '--',
+    target.host!,
   ];
 }
 
@@ -172,6 +192,22 @@ export class SshHost implements Host {
     this.log(this.name, remote);
     const r = await execa(full[0]!, full.slice(1), { stdio: 'inherit', reject: false });
     return r.exitCode ?? 1;
+  }
+
+  async forward(localPort: number, remoteSocket: string): Promise<Tunnel> {
+    const argv = forwardArgv(this.target, { configFile: this.opts.configFile }, localPort, remoteSocket);
+    this.log(this.name, argv);
+    const child = execa(argv[0]!, argv.slice(1), { stdin: 'ignore', reject: false });
+    const ended = child.then(() => undefined);
+    try {
+      await untilListening(localPort, ended);
+    } catch (e) {
+      const r = await child;
+      throw new SlipwayError('connection', `${this.name}: the tunnel did not open: ${(e as Error).message}`, {
+        details: tail(String(r.stderr ?? ''), 10),
+      });
+    }
+    return { ended, close: () => void child.kill() };
   }
 
   /** `sudo -n` in front unless logged in as root. */

@@ -25,6 +25,11 @@ export function writeFiles(dir: string, files: Record<string, string>): void {
   }
 }
 
+/** slipway.yml's end for an app deployed to one test host: its production environment and the ssh config */
+export function onHost(host: TestHost): string {
+  return `environments:\n  production:\n    hosts: [${host.name}]\nssh:\n  config_file: ${host.sshConfig}\n`;
+}
+
 /** `slipway init`, then the one edit its message asks for: the host (an alias, and the ssh config reaching it). */
 export async function initFor(repo: string, host: TestHost): Promise<string> {
   const r = await slipway(repo, ['init']);

@@ -40,7 +40,8 @@ port: ${appPort}
 stop_timeout: 5
 proxy:
   port: ${proxyPort}
-  drain_timeout: 6
+  # long enough for a status and a rollback to run on a busy machine before the previous slot stops
+  drain_timeout: 10
 health:
   path: /health
   timeout: 6
@@ -137,7 +138,7 @@ environments:
     });
 
     it('the previous slot stops once drain_timeout has passed', async () => {
-      await sleep(7000);
+      await sleep(11_000);
       const st = await status();
       assert.deepEqual(
         st.map((x) => [x.slot, x.live, x.running]),

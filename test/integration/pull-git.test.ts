@@ -91,8 +91,10 @@ describe('pull mode from a git branch', { skip: testhostUnavailable() }, () => {
     assert.deepEqual([...result.bodies].sort(), ['version one', 'version two']);
     const v2 = head();
     assert.ok((await served()).includes(v2.slice(0, 7)));
-    const ok = history().find((h) => h.event === 'succeeded' && h.sha === v2);
-    assert.equal(ok?.user, 'slipway-agent');
+    // the new release serves before the deploy's last step records it
+    const succeeded = () => history().find((h) => h.event === 'succeeded' && h.sha === v2);
+    await within(10_000, () => succeeded() !== undefined);
+    assert.equal(succeeded()!.user, 'slipway-agent');
   });
 
   it('a failing commit is rolled back, remembered, not tried again; a newer good one goes live', async () => {

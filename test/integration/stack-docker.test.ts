@@ -12,11 +12,11 @@ import { after, before, describe, it } from 'node:test';
 import { commit } from '../helpers/env.ts';
 import { brokenUnderLoad, deploy, initFor, page, repoOf, run, writeFiles } from '../helpers/stack.ts';
 import { BASE, dockerUnavailable, ensureBaseImage } from '../helpers/docker.ts';
-import { bootHost, SERVER_LAYER, type TestHost } from '../helpers/testhost.ts';
+import { DOCKER_LAYER } from '../helpers/conformance.ts';
+import { bootHost, type TestHost } from '../helpers/testhost.ts';
 
 const ADDRESS = '10.77.64.2';
 const URL = `http://${ADDRESS}/`;
-const LAYER = { name: 'docker', packages: [...SERVER_LAYER.packages, 'docker.io', 'docker-compose'] };
 // an accessory: a cache on the host's loopback that says when it started
 const CACHE_JS =
   "const t = Date.now(); require('http').createServer((q, s) => s.end(t + ' ' + process.env.TAG))" +
@@ -55,7 +55,7 @@ describe('a Docker app without a registry', { skip }, () => {
 
   before(() => {
     ensureBaseImage();
-    host = bootHost('box1', 22, { address: ADDRESS, layer: LAYER });
+    host = bootHost('box1', 22, { address: ADDRESS, layer: DOCKER_LAYER });
     // the host's engine adds no bridge and no firewall rules (the containers use the host's network)
     host.exec('sh', '-c', 'echo \'{"bridge": "none", "iptables": false}\' > /etc/docker/daemon.json');
     host.exec('systemctl', 'restart', 'docker');

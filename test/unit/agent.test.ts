@@ -60,10 +60,13 @@ describe('the agent', () => {
       heals: [],
       now: 1000,
     });
-    const drifted = foundOf(observed({ drift: { config: 'unit differs', site: 'site differs' }, live: 'a' }), {
-      ...facts,
-      proxied: true,
-    });
+    const drifted = foundOf(
+      observed({ drift: { config: 'unit differs', site: 'site differs' }, live: 'a', routesTo: R2 }),
+      {
+        ...facts,
+        proxied: true,
+      },
+    );
     assert.equal(drifted.config, 'differs');
     assert.deepEqual(drifted.proxy, { site: 'differs', routesTo: R2 });
     // Caddy not answering which slot is live: nothing is known to be routed

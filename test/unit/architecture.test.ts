@@ -28,6 +28,8 @@ describe('architecture', () => {
     ['transport', ['engine', 'cli', 'runtime', 'proxy']],
     ['release', ['engine', 'cli']],
     ['config', ['engine', 'cli']],
+    // the dashboard talks to the agent's board only (src/web/board.ts)
+    ['web', ['engine', 'cli', 'runtime', 'transport', 'proxy', 'config', 'release', 'sources', 'server', 'agent']],
   ];
   for (const [folder, never] of rules)
     it(`${folder}/ imports nothing from ${never.join(', ')}`, () => {

@@ -89,7 +89,8 @@ describe('engine failure paths (recording host)', () => {
   });
   after(() => {
     execFileSync('node', [BIN, 'stop', 'demo'], { cwd: dir, stdio: 'ignore' });
-    rmSync(dir, { recursive: true, force: true });
+    // a deploy's stager (the next deploy's hard-linked copy) may still be writing in the background
+    rmSync(dir, { recursive: true, force: true, maxRetries: 20, retryDelay: 100 });
   });
 
   const connection: Fault = { kind: 'connection' };

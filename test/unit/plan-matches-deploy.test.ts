@@ -41,7 +41,8 @@ describe('plan and deploy name the same phases', () => {
   after(() => {
     for (const dir of dirs) {
       execFileSync('node', [BIN, 'stop', 'demo'], { cwd: dir, stdio: 'ignore' });
-      rmSync(dir, { recursive: true, force: true });
+      // a deploy's stager (the next deploy's hard-linked copy) may still be writing in the background
+      rmSync(dir, { recursive: true, force: true, maxRetries: 20, retryDelay: 100 });
     }
   });
 

@@ -16,8 +16,9 @@ export const imageBuild: Phase = {
   async run(r) {
     const { s, release } = r;
     const shipping = s.runtime.image!;
-    r.image = await s.events.step(`Build image ${shipping.builtHere(s.cfg, release.id)}`, () =>
-      shipping.buildHere(s.cfg, release.id, release.srcDir, s.events.output()),
+    r.image = await s.events.step(
+      `Build image ${shipping.builtHere(s.cfg, release.id)}${shipping.pushed ? ' and push it' : ''}`,
+      () => shipping.buildHere(s.cfg, release.id, release.srcDir, s.events.output()),
     );
   },
 };
@@ -45,6 +46,7 @@ export const image: Phase = {
       );
       return;
     }
+    if (shipping.pushed) return;
     const lacks = await eachHost(hosts, (h) => shipping.lacks(h, image), s.cfg.rollout.concurrency);
     // exported only when a host lacks the image: an unchanged build is only tagged on the hosts
     if (lacks.some((l) => l.image))

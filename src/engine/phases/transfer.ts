@@ -25,13 +25,23 @@ export const transfer: Phase = {
       };
       const stats = await eachHost(
         hosts,
-        async (h) => (await Promise.all([ship(h), r.record(h, 'started', forcedOf(r.guard))]))[0],
+        async (h) => {
+          const recorded = r.record(h, 'started', forcedOf(r.guard));
+          // a failed transfer's record must follow this one in the history: wait for it, whatever the transfer did
+          const shipped = await ship(h).catch(async (e: unknown) => {
+            await recorded.catch(() => undefined);
+            throw e;
+          });
+          await recorded;
+          return shipped;
+        },
         s.cfg.rollout.concurrency,
       );
       const bytes = stats.reduce((n, t) => n + t.bytesSent, 0);
       const patched = stats.reduce((n, t) => n + t.filesPatched, 0);
       const deltas = patched ? ` (${patched} as a binary delta)` : '';
-      c.done(`${stats.reduce((n, t) => n + t.filesSent, 0)} changed${deltas}, ${formatBytes(bytes)} sent`);
+      const refused = stats.some((t) => t.deltaRefused) ? ' (a binary delta did not rebuild: sent whole)' : '';
+      c.done(`${stats.reduce((n, t) => n + t.filesSent, 0)} changed${deltas}${refused}, ${formatBytes(bytes)} sent`);
       return bytes;
     });
     r.bytesSent += sent;

@@ -31,6 +31,7 @@ export const blueGreen: Strategy = {
     if (live) await runtime.stopLater(host, cfg, live, cfg.proxy.drain_timeout);
     return { ...health, switched: true };
   },
+  liveSlot: ({ host, cfg }) => liveSlot(host, cfg as ProxiedConfig),
   async servingPort({ host, cfg }) {
     const live = await liveSlot(host, cfg as ProxiedConfig);
     return live ? slotPort(cfg, live) : cfg.port;
