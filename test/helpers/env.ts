@@ -6,6 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa, type ResultPromise } from 'execa';
+import { browserGet } from './load.ts';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const CLI = path.join(ROOT, 'bin/slipway.js');
@@ -49,7 +50,7 @@ export function slipway(
 
 export async function get(url: string): Promise<{ status: number; body: string }> {
   try {
-    const r = await fetch(url, { signal: AbortSignal.timeout(5000) });
+    const r = await browserGet(url, undefined, 5000);
     return { status: r.status, body: await r.text() };
   } catch (e) {
     return { status: 0, body: String((e as Error).cause ?? e) };

@@ -23,16 +23,10 @@ export interface LoadResult {
  */
 export function startLoad(url: string, workers = 4): { stop(): Promise<LoadResult> } {
   const result: LoadResult = { requests: 0, failed: 0, retried: 0, statuses: {}, bodies: new Set(), errors: [] };
-  const once = async (): Promise<{ status: number; text(): Promise<string> }> => {
-    try {
-      return await fetch(url, { signal: AbortSignal.timeout(10_000) });
-    } catch (e) {
-      const cause = String((e as Error).cause ?? e);
-      if (!/other side closed|ECONNRESET|socket hang up/.test(cause)) throw e;
+  const once = () =>
+    browserGet(url, () => {
       result.retried += 1;
-      return freshGet(url);
-    }
-  };
+    });
   let running = true;
   const loops = Array.from({ length: workers }, async () => {
     while (running) {
@@ -59,10 +53,29 @@ export function startLoad(url: string, workers = 4): { stop(): Promise<LoadResul
   };
 }
 
+/**
+ * A GET as a browser makes it: on a pooled keep-alive connection, retried once on a new one when that connection
+ * closes before any response (Caddy closes idle ones on every config change).
+ */
+export async function browserGet(
+  url: string,
+  retried = () => {},
+  timeoutMs = 10_000,
+): Promise<{ status: number; text(): Promise<string> }> {
+  try {
+    return await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
+  } catch (e) {
+    const cause = String((e as Error).cause ?? e);
+    if (!/other side closed|ECONNRESET|socket hang up/.test(cause)) throw e;
+    retried();
+    return freshGet(url, timeoutMs);
+  }
+}
+
 /** One GET on a new connection (as a browser retries), never a pooled one. */
-function freshGet(url: string): Promise<{ status: number; text(): Promise<string> }> {
+function freshGet(url: string, timeoutMs: number): Promise<{ status: number; text(): Promise<string> }> {
   return new Promise((resolve, reject) => {
-    const req = http.get(url, { agent: false, timeout: 10_000 }, (res) => {
+    const req = http.get(url, { agent: false, timeout: timeoutMs }, (res) => {
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (c: string) => (body += c));

@@ -11,6 +11,7 @@ import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { launchBrowser, openDashboard } from '../helpers/browser.ts';
 import { change, makeApp, ROOT, slipway, within } from '../helpers/env.ts';
+import { browserGet } from '../helpers/load.ts';
 import { bootHost, SERVER_LAYER, testhostUnavailable, type TestHost } from '../helpers/testhost.ts';
 
 const ADDRESS = '10.77.94.2';
@@ -39,7 +40,7 @@ describe('the dashboard, in a browser', { skip: testhostUnavailable() }, () => {
   let tunnel: ReturnType<typeof slipway>;
   const releases: Record<string, string> = {};
   const run = (...args: string[]) => slipway(app, args);
-  const served = async () => (await fetch(SITE)).text();
+  const served = async () => (await browserGet(SITE)).text();
   const writeConfig = (extra = '') =>
     writeFileSync(path.join(app, 'slipway.yml'), config(extra).replace('SSH_CONFIG', host.sshConfig));
   const deploy = async (message: string) => {
@@ -235,11 +236,11 @@ describe('the dashboard, in a browser', { skip: testhostUnavailable() }, () => {
     await page.click('button.maintenance-on');
     await confirm();
     await page.waitForSelector('#notice.ok');
-    assert.equal((await fetch(SITE)).status, 503);
+    assert.equal((await browserGet(SITE)).status, 503);
     await page.waitForSelector('button.maintenance-off');
     await page.click('button.maintenance-off');
     await confirm();
-    await within(10_000, async () => (await fetch(SITE)).status === 200);
+    await within(10_000, async () => (await browserGet(SITE)).status === 200);
   });
 
   it('history lists every deploy, rollback and approval, filtered by event', async () => {

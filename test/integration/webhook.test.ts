@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { change, makeApp, slipway, within } from '../helpers/env.ts';
-import { startLoad } from '../helpers/load.ts';
+import { browserGet, startLoad } from '../helpers/load.ts';
 import { bootHost, SERVER_LAYER, testhostUnavailable, type TestHost } from '../helpers/testhost.ts';
 
 const SITE = 'http://10.77.92.2:8080';
@@ -22,7 +22,7 @@ describe('webhooks wake the agent through Caddy', { skip: testhostUnavailable() 
   let channel: string;
   let hook: { url: string; secret: string; standard_webhooks_secret: string };
   const run = (...args: string[]) => slipway(app, args, { XDG_CONFIG_HOME: home });
-  const served = async () => (await fetch(SITE)).text();
+  const served = async () => (await browserGet(SITE)).text();
   /** CI's part: publish a signed version and put the channel where the host's agent reads it */
   const publish = async () => {
     const b = await run('build', '--output', `${channel}/`, '--sign', 'production', '--json');
